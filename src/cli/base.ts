@@ -1,0 +1,161 @@
+import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
+import {readFile} from 'node:fs/promises'
+import {join, resolve} from 'node:path'
+
+import type {Vault} from '../vault/vault.js'
+
+import {JwtisError, UsageError, VaultError} from '../core/errors.js'
+import {canPrompt, colorEnabled} from './output.js'
+import {readSettings} from './settings-file.js'
+
+export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
+export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
+
+export const DEFAULT_VAULT = join('data', 'vault.age')
+
+interface ErrorReport {
+  code: string
+  exit: number
+  message: string
+}
+
+/**
+ * Shared by every command: `--json`, and the mapping of failures to the contract's exit codes
+ * and error shape. Anything that is not a JwtisError or a flag-parsing error is a bug: exit 70,
+ * one line, the stack only with DEBUG set.
+ */
+export abstract class BaseCommand<T extends typeof Command> extends Command {
+  static override enableJsonFlag = true
+  protected args!: ArgsOf<T>
+  protected flags!: FlagsOf<T>
+
+  protected override async catch(err: Error & {exitCode?: number}): Promise<void> {
+    if (err instanceof Errors.ExitError) throw err
+    const report = toReport(err)
+    process.exitCode = report.exit
+    if (this.jsonEnabled()) {
+      process.stdout.write(`${JSON.stringify({error: {code: report.code, message: report.message}}, null, 2)}\n`)
+      return
+    }
+
+    const label = colorEnabled(process.stderr) ? '\u001B[31mError:\u001B[39m' : 'Error:'
+    process.stderr.write(`${label} ${report.message}\n`)
+    if (report.exit === 70 && process.env.DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
+  }
+
+  public override async init(): Promise<void> {
+    await super.init()
+    const {args, flags} = await this.parse({
+      args: this.ctor.args,
+      baseFlags: this.ctor.baseFlags,
+      enableJsonFlag: this.ctor.enableJsonFlag,
+      flags: this.ctor.flags,
+      strict: this.ctor.strict,
+    })
+    this.flags = flags as FlagsOf<T>
+    this.args = args as ArgsOf<T>
+  }
+
+  /** Reads a token or document given as an argument, `-` (stdin) or `@path`. */
+  protected async readInput(value: string | undefined, what: string): Promise<string> {
+    if (value === undefined || value === '-') {
+      if (value === undefined && process.stdin.isTTY)
+        throw new UsageError(`missing ${what}: pass it as an argument, - (stdin) or @file`)
+      const chunks: Buffer[] = []
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+      return Buffer.concat(chunks).toString('utf8').trim()
+    }
+
+    if (value.startsWith('@')) {
+      try {
+        return (await readFile(value.slice(1), 'utf8')).trim()
+      } catch (error) {
+        throw new UsageError(`cannot read ${what} from ${value.slice(1)}: ${(error as NodeJS.ErrnoException).code}`)
+      }
+    }
+
+    return value.trim()
+  }
+
+  protected logErr(message: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${message}\n`)
+  }
+
+  /** Writes a result line to stdout (human mode only; `--json` output is what `run` returns). */
+  protected print(text: string): void {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+  }
+}
+
+/** Adds `--vault` and `--identity`, and opens the vault the way the contract says. */
+export abstract class VaultCommand<T extends typeof Command> extends BaseCommand<T> {
+  static override baseFlags = {
+    identity: Flags.string({
+      description:
+        'age identity file that opens the vault (else JWTIS_AGE_KEY, JWTIS_AGE_KEY_FILE, the saved identity)',
+      helpGroup: 'VAULT',
+    }),
+    vault: Flags.string({
+      description: `vault file (else JWTIS_VAULT, the \`vault\` setting, ./${DEFAULT_VAULT})`,
+      helpGroup: 'VAULT',
+    }),
+  }
+
+  /** Where `init` saves the identity by default: the user config directory (XDG on Linux). */
+  protected get defaultIdentityFile(): string {
+    return join(this.config.configDir, 'identity.txt')
+  }
+
+  protected async openVault(): Promise<Vault> {
+    const [{Vault}, {keyResolver}] = await Promise.all([import('../vault/vault.js'), import('../vault/unlock.js')])
+    const settings = readSettings(this.config.configDir)
+    const flags = this.flags as {identity?: string}
+    return Vault.open(
+      this.vaultPath(),
+      keyResolver({
+        defaultIdentityFile: settings.identity ?? this.defaultIdentityFile,
+        env: process.env,
+        identityFile: flags.identity,
+        promptPassphrase: canPrompt() ? (path) => this.promptPassphrase(`Passphrase for ${path}:`) : undefined,
+      }),
+    )
+  }
+
+  protected async promptPassphrase(message: string): Promise<string> {
+    const {password} = await import('@inquirer/prompts')
+    return password({mask: true, message}, {output: process.stderr})
+  }
+
+  protected vaultPath(): string {
+    const flags = this.flags as {vault?: string}
+    const path = flags.vault ?? process.env.JWTIS_VAULT ?? readSettings(this.config.configDir).vault ?? DEFAULT_VAULT
+    return resolve(path)
+  }
+}
+
+function toReport(err: Error & {exitCode?: number}): ErrorReport {
+  if (err instanceof JwtisError) return {code: err.code, exit: err.exitCode, message: err.message}
+  if (err instanceof Errors.CLIError && 'parse' in err) {
+    return {code: 'USAGE', exit: 2, message: err.message.split('\n')[0] + hint(err.message)}
+  }
+
+  if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
+    return {code: 'USAGE', exit: 2, message: 'cancelled'}
+  }
+
+  if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EROFS') {
+    const vaultErr = new VaultError('VAULT_UNWRITABLE', err.message)
+    return {code: vaultErr.code, exit: vaultErr.exitCode, message: err.message}
+  }
+
+  return {
+    code: 'INTERNAL',
+    exit: 70,
+    message: `internal error: ${err.message} (a bug: rerun with DEBUG=1 and report it)`,
+  }
+}
+
+/** oclif puts "See more help with --help" on later lines; keep one line and say where help is. */
+function hint(message: string): string {
+  return message.includes('\n') ? ' (see --help)' : ''
+}

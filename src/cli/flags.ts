@@ -1,0 +1,38 @@
+import {Flags} from '@oclif/core'
+
+import type {SettingsInput} from '../core/settings.js'
+
+import {ENC_ALGS, ENCS, REFRESH_STRATEGIES, SIG_ALGS} from '../core/algorithms.js'
+
+/** Client settings flags, shared by `init` (vault defaults) and `client add` (overrides). */
+export const settingsFlags = {
+  'access-ttl': Flags.string({description: 'access token lifetime (Go duration)', helpGroup: 'CLIENT'}),
+  enc: Flags.string({description: 'content encryption of refresh tokens', helpGroup: 'CLIENT', options: [...ENCS]}),
+  'enc-alg': Flags.string({
+    description: 'key management algorithm of the encryption key',
+    helpGroup: 'CLIENT',
+    options: [...ENC_ALGS],
+  }),
+  'key-ttl': Flags.string({description: 'age after which keys rotate on use', helpGroup: 'CLIENT'}),
+  'refresh-strategy': Flags.string({
+    description: 'how refresh tokens renew',
+    helpGroup: 'CLIENT',
+    options: [...REFRESH_STRATEGIES],
+  }),
+  'refresh-ttl': Flags.string({description: 'idle lifetime of one refresh token', helpGroup: 'CLIENT'}),
+  'session-ttl': Flags.string({description: 'absolute lifetime of a refresh family', helpGroup: 'CLIENT'}),
+  'sig-alg': Flags.string({description: 'signing algorithm', helpGroup: 'CLIENT', options: [...SIG_ALGS]}),
+}
+
+export function settingsInput(flags: Partial<Record<keyof typeof settingsFlags, string>>): SettingsInput {
+  return {
+    accessTtl: flags['access-ttl'],
+    enc: flags.enc,
+    encAlg: flags['enc-alg'],
+    keyTtl: flags['key-ttl'],
+    refreshStrategy: flags['refresh-strategy'],
+    refreshTtl: flags['refresh-ttl'],
+    sessionTtl: flags['session-ttl'],
+    sigAlg: flags['sig-alg'],
+  }
+}

@@ -1,0 +1,25 @@
+import type {ChalkInstance} from 'chalk'
+
+/** Colour only when the stream is a terminal and NO_COLOR is unset (https://no-color.org). */
+export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true
+  return Boolean(stream.isTTY)
+}
+
+/** A chalk for one stream; loaded lazily so commands that print no colour do not pay for it. */
+export async function chalkFor(stream: NodeJS.WriteStream = process.stdout): Promise<ChalkInstance> {
+  const {Chalk} = await import('chalk')
+  return new Chalk({level: colorEnabled(stream) ? 1 : 0})
+}
+
+/** Prompts go to stderr and only when a person can answer: stdin a terminal and not in CI. */
+export function canPrompt(): boolean {
+  return Boolean(process.stdin.isTTY) && !process.env.CI
+}
+
+/** Two-column key/value lines, aligned, for human output. */
+export function table(rows: Array<[string, string]>): string {
+  const width = Math.max(...rows.map(([k]) => k.length))
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')
+}

@@ -1,0 +1,41 @@
+import {Args} from '@oclif/core'
+
+import type {ClientView} from '../../core/clients.js'
+
+import {VaultCommand} from '../../cli/base.js'
+import {table} from '../../cli/output.js'
+
+export default class ClientShow extends VaultCommand<typeof ClientShow> {
+  static override args = {name: Args.string({description: 'client name', required: true})}
+  static override description = 'Show a client: its settings and its public keys (never private ones).'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> billing',
+    '<%= config.bin %> <%= command.id %> billing --json | jq .pub_sig_key',
+  ]
+
+  async run(): Promise<ClientView> {
+    const {clientView} = await import('../../core/clients.js')
+    const view = clientView((await this.openVault()).document, this.args.name, new Date())
+    if (!this.jsonEnabled()) {
+      const s = view.settings
+      this.print(
+        table([
+          ['client', view.kid],
+          ['created', view.created],
+          ['signing', s.sigAlg],
+          ['encryption', `${s.encAlg} ${s.enc}`],
+          ['refresh strategy', s.refreshStrategy],
+          ['lifetimes', `access ${s.accessTtl}, refresh ${s.refreshTtl}, session ${s.sessionTtl}, keys ${s.keyTtl}`],
+          ['audience', s.aud?.join(', ') ?? '-'],
+          ['keys rotate', `${view.expiry}${view.valid ? '' : ' (due)'}`],
+          ...view.keys.map((k): [string, string] => [
+            `${k.use} key`,
+            `${k.kid} ${k.alg} ${k.state}${k.retire_after ? ` until ${k.retire_after}` : ''}`,
+          ]),
+        ]),
+      )
+    }
+
+    return view
+  }
+}

@@ -1,0 +1,25 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand} from '../../cli/base.js'
+import {checkSettingName, normalizeSetting, openSettings} from '../../cli/conf.js'
+
+export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
+  static override args = {
+    name: Args.string({description: 'setting name (vault, identity)', required: true}),
+    value: Args.string({description: 'value', required: true}),
+  }
+  static override description = `Set a user setting. Settings hold paths and preferences, never secrets.
+
+vault     vault path used when neither --vault nor JWTIS_VAULT is given
+identity  identity file used when no --identity, JWTIS_AGE_KEY or JWTIS_AGE_KEY_FILE is given`
+  static override examples = ['<%= config.bin %> <%= command.id %> vault ~/jwtis/vault.age']
+
+  async run(): Promise<{name: string; value: string}> {
+    const name = checkSettingName(this.args.name)
+    const value = normalizeSetting(name, this.args.value)
+    const store = await openSettings(this.config.configDir)
+    store.set(name, value)
+    this.logErr(`${name} = ${value}`)
+    return {name, value}
+  }
+}

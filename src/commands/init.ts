@@ -1,0 +1,152 @@
+import {Flags} from '@oclif/core'
+import {existsSync} from 'node:fs'
+import {mkdir, readFile} from 'node:fs/promises'
+import {dirname, resolve} from 'node:path'
+
+import {VaultCommand} from '../cli/base.js'
+import {settingsFlags, settingsInput} from '../cli/flags.js'
+import {canPrompt} from '../cli/output.js'
+import {readSettings} from '../cli/settings-file.js'
+import {ConflictError, UsageError} from '../core/errors.js'
+import {normalizeSettings} from '../core/settings.js'
+
+export interface InitResult {
+  identity?: string
+  identity_file: null | string
+  recipient: null | string
+  vault: string
+}
+
+export default class Init extends VaultCommand<typeof Init> {
+  static override description = `Create the vault and the age identity that opens it.
+
+By default a new X25519 identity is saved in the user config directory (mode 0600) and reused by
+later \`init\`s, so one identity opens all your vaults; an existing identity file is never
+overwritten. With --passphrase the vault is sealed with an scrypt passphrase instead
+(JWTIS_PASSPHRASE, or asked for on a terminal). The vault stays readable with the standard tool:
+age -d -i IDENTITY_FILE vault.age`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --vault ./keys/vault.age --name https://auth.example.com --sig-alg EdDSA',
+    'JWTIS_PASSPHRASE=... <%= config.bin %> <%= command.id %> --passphrase',
+    '<%= config.bin %> <%= command.id %> --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+  ]
+  static override flags = {
+    ...settingsFlags,
+    'identity-file': Flags.string({description: 'save the new identity here instead of the user config directory'}),
+    name: Flags.string({default: 'JWTIS', description: 'issuer name: the `iss` claim of every token'}),
+    passphrase: Flags.boolean({description: 'seal the vault with an scrypt passphrase instead of an identity'}),
+    'print-identity': Flags.boolean({description: 'print the secret identity on stdout (once; store it safely)'}),
+    recipient: Flags.string({description: 'another age public key (age1…) that may open the vault', multiple: true}),
+  }
+
+  async run(): Promise<InitResult> {
+    const [{Vault}, age, {DEFAULT_SETTINGS, FORMAT_VERSION}] = await Promise.all([
+      import('../vault/vault.js'),
+      import('../vault/age.js'),
+      import('../vault/format.js'),
+    ])
+    const {flags} = this
+    const path = this.vaultPath()
+    if (existsSync(path))
+      throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${path}; it was left as it is`)
+    const extra = flags.recipient ?? []
+    for (const r of extra)
+      if (!age.isRecipient(r)) throw new UsageError(`--recipient ${r} is not an age X25519 public key (age1…)`)
+    if (flags.passphrase && extra.length > 0)
+      throw new UsageError('--recipient cannot be combined with --passphrase (age seals a file with one or the other)')
+    const defaults = {...DEFAULT_SETTINGS, ...normalizeSettings(settingsInput(flags))}
+    const now = new Date()
+
+    const sealed = flags.passphrase ? {passphrase: await this.newPassphrase()} : await this.identity(now)
+    const {identity, identityFile = null, recipient = null, reused = false} = 'identity' in sealed ? sealed : {}
+    const key = 'passphrase' in sealed ? {passphrase: sealed.passphrase} : {identities: [sealed.identity]}
+
+    await Vault.create(
+      path,
+      {
+        age: {passphrase: Boolean(flags.passphrase), recipients: recipient ? [recipient, ...extra] : []},
+        clients: {},
+        created: now.toISOString(),
+        issuer: {defaults, name: flags.name},
+        version: FORMAT_VERSION,
+      },
+      key,
+    )
+
+    const result: InitResult = {
+      ...(flags['print-identity'] && identity ? {identity} : {}),
+      identity_file: identityFile,
+      recipient,
+      vault: path,
+    }
+    if (!this.jsonEnabled()) this.report(result, reused)
+    return result
+  }
+
+  /**
+   * The identity that opens the new vault: one given (--identity, JWTIS_AGE_KEY_FILE,
+   * JWTIS_AGE_KEY), else the saved identity file, which is made only when it does not exist yet:
+   * an identity file is never overwritten, as that would lock the user out of other vaults.
+   */
+  private async identity(
+    now: Date,
+  ): Promise<{identity: string; identityFile?: string; recipient: string; reused: boolean}> {
+    const age = await import('../vault/age.js')
+    const withRecipient = async (identity: string, identityFile: string | undefined, reused: boolean) => {
+      const recipient = await age.recipientOf(identity).catch(() => {
+        throw new UsageError('the identity is not a valid age X25519 identity (AGE-SECRET-KEY-1…)')
+      })
+      return {identity, identityFile, recipient, reused}
+    }
+
+    const explicit = this.flags.identity ?? process.env.JWTIS_AGE_KEY_FILE
+    if (explicit) return withRecipient(await this.readIdentity(resolve(explicit)), resolve(explicit), true)
+    if (process.env.JWTIS_AGE_KEY) return withRecipient(process.env.JWTIS_AGE_KEY.trim(), undefined, true)
+    const file = resolve(
+      this.flags['identity-file'] ?? readSettings(this.config.configDir).identity ?? this.defaultIdentityFile,
+    )
+    if (existsSync(file)) return withRecipient(await this.readIdentity(file), file, true)
+    const {writeFileAtomic} = await import('../vault/fsutil.js')
+    const made = await age.newIdentity()
+    await mkdir(dirname(file), {mode: 0o700, recursive: true})
+    const created = await writeFileAtomic(file, age.identityFileText(made.identity, made.recipient, now), true)
+    // Another process saved one first: use that one.
+    return created
+      ? {...made, identityFile: file, reused: false}
+      : withRecipient(await this.readIdentity(file), file, true)
+  }
+
+  private report(result: InitResult, reused: boolean): void {
+    this.logErr(`Created vault ${result.vault}`)
+    if (result.identity_file) {
+      const how = reused ? 'Using existing' : 'Saved new'
+      this.logErr(`${how} identity ${result.identity_file} (keep it: without it the vault cannot be opened)`)
+    }
+
+    if (result.recipient) this.logErr(`Public key: ${result.recipient}`)
+    else this.logErr('Sealed with a passphrase: set JWTIS_PASSPHRASE to open it without a prompt')
+    if (result.identity) this.print(result.identity)
+  }
+
+  private async newPassphrase(): Promise<string> {
+    const fromEnv = process.env.JWTIS_PASSPHRASE ?? process.env.JWTIS_PSWD
+    if (fromEnv) return fromEnv
+    if (!canPrompt()) throw new UsageError('--passphrase needs JWTIS_PASSPHRASE when there is no terminal to ask on')
+    const first = await this.promptPassphrase('New vault passphrase:')
+    if (first.length < 8) throw new UsageError('the passphrase must have at least 8 characters')
+    if ((await this.promptPassphrase('Repeat the passphrase:')) !== first)
+      throw new UsageError('the passphrases do not match')
+    return first
+  }
+
+  private async readIdentity(file: string): Promise<string> {
+    const {parseIdentities} = await import('../vault/age.js')
+    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new UsageError(`cannot read identity file ${file}: ${error.code}`)
+    })
+    const [identity] = parseIdentities(text)
+    if (!identity?.startsWith('AGE-SECRET-KEY-1')) throw new UsageError(`${file} is not an age identity file`)
+    return identity
+  }
+}

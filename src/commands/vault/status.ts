@@ -1,0 +1,79 @@
+import type {ClientSettings} from '../../vault/format.js'
+
+import {VaultCommand} from '../../cli/base.js'
+import {table} from '../../cli/output.js'
+
+export interface VaultStatus {
+  clients: number
+  defaults: ClientSettings
+  encryption: 'passphrase' | 'x25519'
+  format_version: number
+  issuer: string
+  keys: number
+  /** Active keys older than their client's key-ttl: they rotate on next use, or with `keys rotate`. */
+  keys_due: Array<{client: string; due: string; kid: string; use: string}>
+  path: string
+  recipients: string[]
+}
+
+export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusCommand> {
+  static override description =
+    'Show the vault: where it is, who can open it, its clients and the keys due for rotation.'
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    '<%= config.bin %> <%= command.id %> --vault ./data/vault.age --json',
+  ]
+
+  async run(): Promise<VaultStatus> {
+    const {clientSettings} = await import('../../core/clients.js')
+    const vault = await this.openVault()
+    const doc = vault.document
+    const now = Date.now()
+    const keysDue: VaultStatus['keys_due'] = []
+    let keys = 0
+    for (const [client, record] of Object.entries(doc.clients)) {
+      const {keyTtlMs} = clientSettings(doc, client)
+      keys += record.keys.length
+      for (const k of record.keys) {
+        const due = Date.parse(k.created) + keyTtlMs
+        if (k.state === 'active' && due <= now)
+          keysDue.push({client, due: new Date(due).toISOString(), kid: k.jwk.kid, use: k.use})
+      }
+    }
+
+    const status: VaultStatus = {
+      clients: Object.keys(doc.clients).length,
+      defaults: doc.issuer.defaults,
+      encryption: vault.kind === 'scrypt' ? 'passphrase' : 'x25519',
+      format_version: doc.version,
+      issuer: doc.issuer.name,
+      keys,
+      keys_due: keysDue,
+      path: vault.path,
+      recipients: doc.age.recipients,
+    }
+    if (!this.jsonEnabled()) {
+      const d = status.defaults
+      this.print(
+        table([
+          ['vault', status.path],
+          ['format', `version ${status.format_version}`],
+          [
+            'sealed with',
+            status.encryption === 'passphrase' ? 'scrypt passphrase' : `age X25519 to ${status.recipients.join(', ')}`,
+          ],
+          ['issuer', status.issuer],
+          [
+            'defaults',
+            `${d.sigAlg}, ${d.encAlg} ${d.enc}, ${d.refreshStrategy}; access ${d.accessTtl}, refresh ${d.refreshTtl}, session ${d.sessionTtl}, keys ${d.keyTtl}`,
+          ],
+          ['clients', String(status.clients)],
+          ['keys', String(status.keys)],
+          ['keys due', keysDue.length === 0 ? 'none' : keysDue.map((k) => `${k.client}/${k.use} ${k.kid}`).join(', ')],
+        ]),
+      )
+    }
+
+    return status
+  }
+}

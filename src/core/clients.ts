@@ -1,0 +1,168 @@
+import type {JWK} from 'jose'
+
+import type {ClientRecord, ClientSettings, VaultDocument} from '../vault/format.js'
+import type {Vault} from '../vault/vault.js'
+
+import {ConflictError, NotFoundError, UsageError} from './errors.js'
+import {activeKey, generateKey, type KeyRecord, publicJwk} from './keys.js'
+import {hashSecret, newClientToken} from './secrets.js'
+import {type EffectiveSettings, effectiveSettings, normalizeSettings, type SettingsInput} from './settings.js'
+
+/** As JWTIS: a client's name is its `kid` in requests, so it must be safe in URLs and logs. */
+const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+export function checkClientName(name: string): string {
+  if (!CLIENT_NAME.test(name)) {
+    throw new UsageError(
+      `invalid client name "${name}": use 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+    )
+  }
+
+  return name
+}
+
+/** A client's effective settings (issuer defaults + its overrides). */
+export function clientSettings(doc: Readonly<VaultDocument>, name: string): EffectiveSettings {
+  return effectiveSettings(doc.issuer.defaults, getClient(doc, name).settings)
+}
+
+export function getClient(doc: Readonly<VaultDocument>, name: string): ClientRecord {
+  const record = Object.hasOwn(doc.clients, name) ? doc.clients[name] : undefined
+  if (!record)
+    throw new NotFoundError('CLIENT_NOT_FOUND', `no client "${name}" in the vault (see \`jwtis client list\`)`)
+  return record
+}
+
+/** JWTIS's `RegisterClientResponse`. `client_token` is present only when the client is created. */
+export interface ClientKeysView {
+  client_token?: string
+  expiry: string
+  kid: string
+  pub_enc_key: JWK
+  pub_sig_key: JWK
+  valid: boolean
+}
+
+export interface ClientView extends ClientKeysView {
+  created: string
+  keys: Array<{alg: string; created: string; kid: string; retire_after: null | string; state: string; use: string}>
+  refresh_strategy: string
+  /** The effective settings: the issuer defaults with this client's overrides. */
+  settings: ClientSettings
+}
+
+/** When the active keys are due for rotation (the JWTIS `expiry`): the older one's creation + key-ttl. */
+function keysExpiry(keys: KeyRecord[], keyTtlMs: number): Date {
+  const created = (['sig', 'enc'] as const)
+    .map((use) => activeKey(keys, use))
+    .filter((k): k is KeyRecord => k !== undefined)
+    .map((k) => Date.parse(k.created))
+  return new Date(Math.min(...created) + keyTtlMs)
+}
+
+export function clientKeysView(doc: Readonly<VaultDocument>, name: string, now: Date): ClientKeysView {
+  const record = getClient(doc, name)
+  const settings = clientSettings(doc, name)
+  const sig = activeKey(record.keys, 'sig')
+  const enc = activeKey(record.keys, 'enc')
+  if (!sig || !enc)
+    throw new NotFoundError(
+      'KEY_NOT_FOUND',
+      `client "${name}" has no active key: run \`jwtis keys rotate --client ${name}\``,
+    )
+  const expiry = keysExpiry(record.keys, settings.keyTtlMs)
+  return {
+    expiry: expiry.toISOString(),
+    kid: name,
+    pub_enc_key: publicJwk(enc.jwk),
+    pub_sig_key: publicJwk(sig.jwk),
+    valid: expiry.getTime() > now.getTime(),
+  }
+}
+
+export function clientView(doc: Readonly<VaultDocument>, name: string, now: Date): ClientView {
+  const record = getClient(doc, name)
+  const settings: ClientSettings = {...doc.issuer.defaults, ...record.settings}
+  return {
+    ...clientKeysView(doc, name, now),
+    created: record.created,
+    keys: record.keys.map((k) => ({
+      alg: k.jwk.alg,
+      created: k.created,
+      kid: k.jwk.kid,
+      retire_after: k.retireAfter,
+      state: k.state,
+      use: k.use,
+    })),
+    refresh_strategy: settings.refreshStrategy,
+    settings,
+  }
+}
+
+/**
+ * Registers a client: makes its signing and encryption key pairs (outside the vault lock, as
+ * RSA generation can take a while), then adds it under the lock. The client token is returned
+ * here only; the vault keeps its hash.
+ */
+export async function addClient(
+  vault: Vault,
+  name: string,
+  input: SettingsInput,
+  now = new Date(),
+): Promise<ClientKeysView> {
+  checkClientName(name)
+  if (Object.hasOwn(vault.document.clients, name)) {
+    throw new ConflictError('CLIENT_EXISTS', `client "${name}" already exists`)
+  }
+
+  const overrides = normalizeSettings(input)
+  const settings = {...vault.document.issuer.defaults, ...overrides}
+  const [sig, enc] = await Promise.all([
+    generateKey('sig', settings.sigAlg, settings.sigBits, now),
+    generateKey('enc', settings.encAlg, settings.encBits, now),
+  ])
+  const clientToken = newClientToken()
+  await vault.update((doc) => {
+    if (Object.hasOwn(doc.clients, name)) throw new ConflictError('CLIENT_EXISTS', `client "${name}" already exists`)
+    doc.clients[name] = {
+      created: now.toISOString(),
+      keys: [sig, enc],
+      settings: overrides,
+      tokenHash: hashSecret(clientToken),
+    }
+  })
+  return {...clientKeysView(vault.document, name, now), client_token: clientToken}
+}
+
+export async function removeClient(vault: Vault, name: string): Promise<void> {
+  getClient(vault.document, name)
+  await vault.update((doc) => {
+    getClient(doc, name)
+    delete doc.clients[name]
+  })
+}
+
+export interface ClientSummary {
+  created: string
+  enc_alg: string
+  keys: number
+  kid: string
+  refresh_strategy: string
+  sig_alg: string
+}
+
+export function listClients(doc: Readonly<VaultDocument>): ClientSummary[] {
+  return Object.keys(doc.clients)
+    .sort()
+    .map((name) => {
+      const s = clientSettings(doc, name)
+      return {
+        created: doc.clients[name].created,
+        enc_alg: `${s.encAlg} ${s.enc}`,
+        keys: doc.clients[name].keys.length,
+        kid: name,
+        refresh_strategy: s.refreshStrategy,
+        sig_alg: s.sigAlg,
+      }
+    })
+}

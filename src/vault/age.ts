@@ -1,0 +1,96 @@
+import {VaultError} from '../core/errors.js'
+
+/** How an age file's key is wrapped: to X25519 recipients, or with an scrypt passphrase. */
+export type AgeKind = 'scrypt' | 'x25519'
+
+/** What opens (and, for passphrase vaults, re-seals) a vault. */
+export type VaultKey = {identities: string[]; passphrase?: undefined} | {identities?: undefined; passphrase: string}
+
+const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----'
+const MAGIC = 'age-encryption.org/v1\n'
+
+/**
+ * Reads the stanza types from an age header without decrypting anything, so the right kind of
+ * key can be asked for. Returns undefined when the bytes are not an age file.
+ */
+export function ageKind(bytes: Uint8Array): AgeKind | undefined {
+  const head = Buffer.from(dearmor(bytes).subarray(0, 4096)).toString('latin1')
+  if (!head.startsWith(MAGIC)) return undefined
+  return /^-> scrypt /m.test(head) ? 'scrypt' : 'x25519'
+}
+
+/** The binary age file inside an ASCII-armored one (`age -a`); other bytes are returned as they are. */
+function dearmor(bytes: Uint8Array): Uint8Array {
+  if (Buffer.from(bytes.subarray(0, ARMOR_BEGIN.length)).toString('latin1') !== ARMOR_BEGIN) return bytes
+  const body = Buffer.from(bytes)
+    .toString('latin1')
+    .split(/\r?\n/)
+    .filter((line) => line && !line.startsWith('-----'))
+    .join('')
+  return Buffer.from(body, 'base64')
+}
+
+export async function ageEncrypt(
+  plaintext: string,
+  to: {passphrase: string} | {recipients: string[]},
+): Promise<Uint8Array> {
+  const {Encrypter} = await import('age-encryption')
+  const e = new Encrypter()
+  if ('passphrase' in to) e.setPassphrase(to.passphrase)
+  else for (const r of to.recipients) e.addRecipient(r)
+  return e.encrypt(plaintext)
+}
+
+export async function ageDecrypt(bytes: Uint8Array, key: VaultKey, path: string): Promise<string> {
+  const {Decrypter} = await import('age-encryption')
+  const d = new Decrypter()
+  if (key.passphrase === undefined) for (const id of key.identities) d.addIdentity(id)
+  else d.addPassphrase(key.passphrase)
+  try {
+    return await d.decrypt(dearmor(bytes), 'text')
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    if (reason.includes('no identity matched')) {
+      throw new VaultError(
+        'VAULT_BAD_KEY',
+        key.passphrase === undefined
+          ? `the identity does not open vault ${path}: pass the right one with --identity FILE or JWTIS_AGE_KEY_FILE`
+          : `wrong passphrase for vault ${path}`,
+      )
+    }
+
+    throw new VaultError(
+      'VAULT_CORRUPT',
+      `vault ${path} is damaged (${reason}); it was left untouched: restore it from a backup`,
+    )
+  }
+}
+
+/** A new X25519 identity (not the post-quantum hybrid: Debian's `age` 1.1 cannot read those yet). */
+export async function newIdentity(): Promise<{identity: string; recipient: string}> {
+  const {generateX25519Identity, identityToRecipient} = await import('age-encryption')
+  const identity = await generateX25519Identity()
+  return {identity, recipient: await identityToRecipient(identity)}
+}
+
+export async function recipientOf(identity: string): Promise<string> {
+  const {identityToRecipient} = await import('age-encryption')
+  return identityToRecipient(identity)
+}
+
+/** Identity file text in `age-keygen`'s format, so `age -d -i FILE` reads it. */
+export function identityFileText(identity: string, recipient: string, created: Date): string {
+  return `# created: ${created.toISOString()}\n# public key: ${recipient}\n${identity}\n`
+}
+
+/** The `AGE-SECRET-KEY-1…` lines of an identity file; comments and blank lines are skipped. */
+export function parseIdentities(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'))
+}
+
+export function isRecipient(value: string): boolean {
+  return /^age1[02-9ac-hj-np-z]{58}$/.test(value)
+}

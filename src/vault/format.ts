@@ -1,0 +1,92 @@
+import type {Enc, EncAlg, RefreshStrategy, SigAlg} from '../core/algorithms.js'
+import type {KeyRecord} from '../core/keys.js'
+
+import {VaultError} from '../core/errors.js'
+
+/**
+ * The vault is one JSON document, encrypted with age. This is its plaintext, as
+ * `age -d -i IDENTITY vault.age` prints it. `version` is bumped on any change that an older
+ * jwtis could misread; a newer version is refused, never rewritten.
+ */
+export const FORMAT_VERSION = 1
+
+export interface ClientSettings {
+  /** Access token lifetime (Go duration). */
+  accessTtl: string
+  /** Default `aud` for tokens of this client. */
+  aud?: string[]
+  enc: Enc
+  encAlg: EncAlg
+  encBits?: number
+  /** Age after which a key is rotated on its next use. */
+  keyTtl: string
+  refreshStrategy: RefreshStrategy
+  /** Idle lifetime of one refresh token. */
+  refreshTtl: string
+  /** Absolute lifetime of a refresh family. */
+  sessionTtl: string
+  sigAlg: SigAlg
+  sigBits?: number
+}
+
+export interface ClientRecord {
+  created: string
+  keys: KeyRecord[]
+  /** Overrides of the issuer defaults; the effective settings are `{...defaults, ...settings}`. */
+  settings: Partial<ClientSettings>
+  /** `sha256:` + base64url digest of the client token; the token itself is never stored. */
+  tokenHash: string
+}
+
+export interface VaultDocument {
+  /** How the file is encrypted, so that every write re-encrypts it the same way. */
+  age: {passphrase: boolean; recipients: string[]}
+  clients: Record<string, ClientRecord>
+  created: string
+  issuer: {defaults: ClientSettings; name: string}
+  version: typeof FORMAT_VERSION
+}
+
+export const DEFAULT_SETTINGS: ClientSettings = {
+  accessTtl: '15m',
+  enc: 'A256GCM',
+  encAlg: 'ECDH-ES+A256KW',
+  keyTtl: '4320h',
+  refreshStrategy: 'noRefresh',
+  refreshTtl: '72h',
+  sessionTtl: '720h',
+  sigAlg: 'ES256',
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * Checks the decrypted JSON is a vault document this version understands. Older versions would
+ * be migrated here, in memory; they are written back only by the next update.
+ */
+export function parseDocument(text: string, path: string): VaultDocument {
+  let doc: unknown
+  try {
+    doc = JSON.parse(text)
+  } catch {
+    throw new VaultError('VAULT_CORRUPT', `vault ${path} decrypts but is not JSON: restore it from a backup`)
+  }
+
+  if (!isObject(doc) || typeof doc.version !== 'number') {
+    throw new VaultError('VAULT_CORRUPT', `vault ${path} has no format version: it is not a jwtis vault`)
+  }
+
+  if (doc.version > FORMAT_VERSION) {
+    throw new VaultError(
+      'VAULT_TOO_NEW',
+      `vault ${path} has format version ${doc.version}, newer than this jwtis understands (${FORMAT_VERSION}): upgrade jwtis`,
+    )
+  }
+
+  if (doc.version < 1 || !isObject(doc.issuer) || !isObject(doc.clients) || !isObject(doc.age)) {
+    throw new VaultError('VAULT_CORRUPT', `vault ${path} is not a valid jwtis vault document`)
+  }
+
+  return doc as unknown as VaultDocument
+}

@@ -1,0 +1,6 @@
+export * from './age.js'
+export * from './format.js'
+export {writeFileAtomic} from './fsutil.js'
+export {FileLock} from './lock.js'
+export * from './unlock.js'
+export * from './vault.js'

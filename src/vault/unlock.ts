@@ -1,0 +1,71 @@
+import {readFile} from 'node:fs/promises'
+
+import type {KeyResolver} from './vault.js'
+
+import {UsageError, VaultError} from '../core/errors.js'
+import {type AgeKind, parseIdentities, type VaultKey} from './age.js'
+
+export interface UnlockSources {
+  /** The identity file `init` saved, tried after the explicit sources. */
+  defaultIdentityFile: string
+  env: NodeJS.ProcessEnv
+  /** `--identity FILE`. */
+  identityFile?: string
+  /** Asks for a passphrase on the terminal; absent when prompting is not allowed (no TTY, CI). */
+  promptPassphrase?: (path: string) => Promise<string>
+}
+
+async function identitiesFrom(file: string, what: string, required: boolean): Promise<string[] | undefined> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new UsageError(
+      `cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    )
+  }
+
+  const identities = parseIdentities(text)
+  if (identities.length === 0 || !identities.every((id) => id.startsWith('AGE-SECRET-KEY-'))) {
+    throw new UsageError(`${what} ${file} is not an age identity file (expected AGE-SECRET-KEY-1… lines)`)
+  }
+
+  return identities
+}
+
+/**
+ * The contract's unlock order, first found wins: `--identity FILE`, `JWTIS_AGE_KEY`,
+ * `JWTIS_AGE_KEY_FILE`, the identity file `init` saved; for passphrase vaults
+ * `JWTIS_PASSPHRASE` (alias `JWTIS_PSWD`), then a prompt when one is allowed.
+ */
+export function keyResolver(sources: UnlockSources): KeyResolver {
+  const {env} = sources
+  return async (kind: AgeKind, path: string): Promise<VaultKey> => {
+    if (kind === 'scrypt') {
+      const passphrase = env.JWTIS_PASSPHRASE ?? env.JWTIS_PSWD
+      if (passphrase !== undefined && passphrase !== '') return {passphrase}
+      if (sources.promptPassphrase) return {passphrase: await sources.promptPassphrase(path)}
+      throw new UsageError(`vault ${path} is passphrase-protected: set JWTIS_PASSPHRASE (no prompt without a terminal)`)
+    }
+
+    if (sources.identityFile) return {identities: (await identitiesFrom(sources.identityFile, 'identity file', true))!}
+    const inline = env.JWTIS_AGE_KEY?.trim()
+    if (inline) {
+      if (!inline.startsWith('AGE-SECRET-KEY-'))
+        throw new UsageError('JWTIS_AGE_KEY must hold an AGE-SECRET-KEY-1… identity')
+      return {identities: [inline]}
+    }
+
+    if (env.JWTIS_AGE_KEY_FILE) {
+      return {identities: (await identitiesFrom(env.JWTIS_AGE_KEY_FILE, 'JWTIS_AGE_KEY_FILE', true))!}
+    }
+
+    const saved = await identitiesFrom(sources.defaultIdentityFile, 'identity file', false)
+    if (saved) return {identities: saved}
+    throw new VaultError(
+      'VAULT_BAD_KEY',
+      `no identity to open vault ${path}: pass --identity FILE, or set JWTIS_AGE_KEY or JWTIS_AGE_KEY_FILE (none saved at ${sources.defaultIdentityFile})`,
+    )
+  }
+}

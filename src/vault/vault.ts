@@ -1,0 +1,126 @@
+import {mkdir, readFile, stat} from 'node:fs/promises'
+import {dirname} from 'node:path'
+
+import {ConflictError, VaultError} from '../core/errors.js'
+import {ageDecrypt, ageEncrypt, type AgeKind, ageKind, type VaultKey} from './age.js'
+import {parseDocument, type VaultDocument} from './format.js'
+import {removeStaleTemps, writeFileAtomic} from './fsutil.js'
+import {FileLock} from './lock.js'
+
+/** Finds the key for a vault once its kind is known (so a passphrase is only asked for when needed). */
+export type KeyResolver = (kind: AgeKind, path: string) => Promise<VaultKey>
+
+export interface VaultOptions {
+  /** How long `update` waits for another process's lock before failing with VAULT_LOCKED. */
+  lockTimeoutMs?: number
+}
+
+const DEFAULT_LOCK_TIMEOUT_MS = 15_000
+
+/** Identifies one version of the file: every write renames a new inode into place. */
+async function fileStamp(path: string): Promise<string> {
+  const info = await stat(path, {bigint: true})
+  return `${info.ino}:${info.mtimeNs}:${info.size}`
+}
+
+async function readBytes(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path)
+  } catch (error) {
+    const {code, message} = error as NodeJS.ErrnoException
+    if (code === 'ENOENT') {
+      throw new VaultError(
+        'VAULT_NOT_FOUND',
+        `no vault at ${path}: create one with \`jwtis init\`, or pass --vault PATH`,
+      )
+    }
+
+    throw new VaultError('VAULT_NOT_FOUND', `cannot read vault ${path}: ${message}`)
+  }
+}
+
+/**
+ * The encrypted vault file. Reads give a snapshot; every change goes through `update`, which
+ * takes the inter-process lock, re-reads the file, applies the change and writes it atomically,
+ * so no caller can forget the lock or lose another process's update.
+ */
+export class Vault {
+  private constructor(
+    readonly path: string,
+    readonly kind: AgeKind,
+    private readonly key: VaultKey,
+    private doc: VaultDocument,
+    private stamp: string,
+    private readonly options: VaultOptions,
+  ) {}
+
+  /** The current snapshot. Treat it as read-only: change the vault with `update`. */
+  get document(): Readonly<VaultDocument> {
+    return this.doc
+  }
+
+  /** Creates a new vault file; never overwrites one (CONFLICT, exit 5). */
+  static async create(path: string, doc: VaultDocument, key: VaultKey, options: VaultOptions = {}): Promise<Vault> {
+    await mkdir(dirname(path), {mode: 0o700, recursive: true})
+    const kind: AgeKind = key.passphrase === undefined ? 'x25519' : 'scrypt'
+    const bytes = await sealDocument(doc, key)
+    if (!(await writeFileAtomic(path, bytes, true))) {
+      throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${path}; it was left as it is`)
+    }
+
+    return new Vault(path, kind, key, doc, await fileStamp(path), options)
+  }
+
+  static async open(path: string, resolveKey: KeyResolver, options: VaultOptions = {}): Promise<Vault> {
+    const stampBefore = await fileStamp(path).catch(() => '')
+    const bytes = await readBytes(path)
+    const kind = ageKind(bytes)
+    if (!kind) {
+      throw new VaultError('VAULT_CORRUPT', `${path} is not an age-encrypted jwtis vault; it was left untouched`)
+    }
+
+    const key = await resolveKey(kind, path)
+    const doc = parseDocument(await ageDecrypt(bytes, key, path), path)
+    return new Vault(path, kind, key, doc, stampBefore, options)
+  }
+
+  /** Re-reads the file if another process changed it. Returns whether the snapshot changed. */
+  async reload(): Promise<boolean> {
+    const stamp = await fileStamp(this.path).catch(() => this.stamp)
+    if (stamp === this.stamp) return false
+    this.doc = parseDocument(await ageDecrypt(await readBytes(this.path), this.key, this.path), this.path)
+    this.stamp = stamp
+    return true
+  }
+
+  /**
+   * Applies `change` to the newest document under the vault lock and writes the result
+   * atomically. If `change` throws, nothing is written.
+   */
+  async update<T>(change: (doc: VaultDocument) => Promise<T> | T): Promise<T> {
+    const lock = await FileLock.acquire(`${this.path}.lock`, this.options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)
+    try {
+      await removeStaleTemps(this.path)
+      await this.reload()
+      const doc = structuredClone(this.doc)
+      const result = await change(doc)
+      const bytes = await sealDocument(doc, this.key)
+      await lock.assertHeld()
+      await writeFileAtomic(this.path, bytes)
+      this.doc = doc
+      this.stamp = await fileStamp(this.path)
+      return result
+    } finally {
+      await lock.release()
+    }
+  }
+}
+
+/** Encrypts the document the way it says it is encrypted: to its recipients, or with the passphrase. */
+async function sealDocument(doc: VaultDocument, key: VaultKey): Promise<Uint8Array> {
+  const text = `${JSON.stringify(doc, null, 2)}\n`
+  if (key.passphrase !== undefined) return ageEncrypt(text, {passphrase: key.passphrase})
+  if (doc.age.recipients.length === 0)
+    throw new VaultError('VAULT_CORRUPT', 'the vault names no age recipient to encrypt to')
+  return ageEncrypt(text, {recipients: doc.age.recipients})
+}
