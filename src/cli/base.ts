@@ -2,6 +2,7 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {readFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
+import type {Clock, Issuer} from '../core/issuer.js'
 import type {Vault} from '../vault/vault.js'
 
 import {JwtisError, UsageError, VaultError} from '../core/errors.js'
@@ -56,25 +57,33 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as ArgsOf<T>
   }
 
-  /** Reads a token or document given as an argument, `-` (stdin) or `@path`. */
-  protected async readInput(value: string | undefined, what: string): Promise<string> {
+  /**
+   * Reads a token or document given as an argument, `-` (stdin) or `@path`. Surrounding white
+   * space is dropped unless `raw` (a plaintext must come out as it went in).
+   */
+  protected async readInput(value: string | undefined, what: string, raw = false): Promise<string> {
+    const text = await this.readInputRaw(value, what)
+    return raw ? text : text.trim()
+  }
+
+  private async readInputRaw(value: string | undefined, what: string): Promise<string> {
     if (value === undefined || value === '-') {
       if (value === undefined && process.stdin.isTTY)
         throw new UsageError(`missing ${what}: pass it as an argument, - (stdin) or @file`)
       const chunks: Buffer[] = []
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-      return Buffer.concat(chunks).toString('utf8').trim()
+      return Buffer.concat(chunks).toString('utf8')
     }
 
     if (value.startsWith('@')) {
       try {
-        return (await readFile(value.slice(1), 'utf8')).trim()
+        return await readFile(value.slice(1), 'utf8')
       } catch (error) {
         throw new UsageError(`cannot read ${what} from ${value.slice(1)}: ${(error as NodeJS.ErrnoException).code}`)
       }
     }
 
-    return value.trim()
+    return value
   }
 
   protected logErr(message: string): void {
@@ -106,6 +115,20 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
     return join(this.config.configDir, 'identity.txt')
   }
 
+  /**
+   * The issuer over this command's vault and token store. `--store` (or JWTIS_STORE) picks the
+   * store; the clock honours JWTIS_NOW.
+   */
+  protected async openIssuer(store?: string): Promise<Issuer> {
+    const [{Issuer}, {openStore}] = await Promise.all([import('../core/issuer.js'), import('../store/index.js')])
+    const vault = await this.openVault()
+    return new Issuer(
+      vault,
+      () => openStore(store ?? process.env.JWTIS_STORE, vault.path, vault.document.issuer.name),
+      clock(),
+    )
+  }
+
   protected async openVault(): Promise<Vault> {
     const [{Vault}, {keyResolver}] = await Promise.all([import('../vault/vault.js'), import('../vault/unlock.js')])
     const settings = readSettings(this.config.configDir)
@@ -131,6 +154,18 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
     const path = flags.vault ?? process.env.JWTIS_VAULT ?? readSettings(this.config.configDir).vault ?? DEFAULT_VAULT
     return resolve(path)
   }
+}
+
+/**
+ * The time the issuer works at. JWTIS_NOW (RFC 3339, or seconds since the epoch) pins it, as
+ * faketime would: for tests and for reproducing a user's report, never needed otherwise.
+ */
+export function clock(): Clock {
+  const pinned = process.env.JWTIS_NOW
+  if (!pinned) return Date.now
+  const ms = /^\d+$/.test(pinned) ? Number(pinned) * 1000 : Date.parse(pinned)
+  if (Number.isNaN(ms)) throw new UsageError(`JWTIS_NOW=${pinned} is neither RFC 3339 nor seconds since the epoch`)
+  return () => ms
 }
 
 function toReport(err: Error & {exitCode?: number}): ErrorReport {

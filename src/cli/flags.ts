@@ -36,3 +36,18 @@ export function settingsInput(flags: Partial<Record<keyof typeof settingsFlags, 
     sigAlg: flags['sig-alg'],
   }
 }
+
+export const storeFlag = Flags.string({
+  description: 'token state: file (beside the vault), memory, or redis://host:port (else JWTIS_STORE)',
+  helpGroup: 'VAULT',
+})
+
+export const clientFlag = Flags.string({char: 'c', description: 'client name', required: true})
+
+/** A Go duration flag, parsed to milliseconds (usage error, exit 2, when malformed). */
+export const durationFlag = Flags.custom<number>({
+  async parse(input, _ctx, opts) {
+    const {parseDuration} = await import('../core/duration.js')
+    return parseDuration(input, `--${opts.name}`)
+  },
+})

@@ -79,12 +79,18 @@ export class ClaimsError extends UsageError {
 }
 
 export type VaultErrorCode =
-  'VAULT_BAD_KEY' | 'VAULT_CORRUPT' | 'VAULT_LOCKED' | 'VAULT_NOT_FOUND' | 'VAULT_TOO_NEW' | 'VAULT_UNWRITABLE'
+  | 'STORE_UNAVAILABLE'
+  | 'VAULT_BAD_KEY'
+  | 'VAULT_CORRUPT'
+  | 'VAULT_LOCKED'
+  | 'VAULT_NOT_FOUND'
+  | 'VAULT_TOO_NEW'
+  | 'VAULT_UNWRITABLE'
 
 /** The vault cannot be used: missing, wrong key, corrupt, newer format, locked too long (exit 3). */
 export class VaultError extends JwtisError {
   readonly exitCode = 3
-  readonly status = 500
+  readonly status: number
 
   constructor(
     override readonly code: VaultErrorCode,
@@ -92,6 +98,7 @@ export class VaultError extends JwtisError {
     options?: {cause?: unknown},
   ) {
     super(code, message, options)
+    this.status = code === 'STORE_UNAVAILABLE' || code === 'VAULT_LOCKED' ? 503 : 500
   }
 }
 

@@ -1,0 +1,104 @@
+import {Args, Flags} from '@oclif/core'
+import {readFile} from 'node:fs/promises'
+
+import type {Decrypted} from '../../core/jwe.js'
+import type {Keyring} from '../../core/keyring.js'
+import type {TokenVerified} from '../../core/nested.js'
+
+import {clock, VaultCommand} from '../../cli/base.js'
+import {keyringFrom} from '../../cli/keys-input.js'
+import {UsageError} from '../../core/errors.js'
+
+export interface DecryptResult {
+  header: Record<string, unknown>
+  /** For a nested JWT: the inner token, verified. */
+  nested?: {header: Record<string, unknown>; payload: Record<string, unknown>; valid: true}
+  /** The plaintext as UTF-8, or base64url when `plaintext_encoding` says so. */
+  plaintext: string
+  plaintext_encoding: 'base64url' | 'utf8'
+}
+
+export default class JweDecrypt extends VaultCommand<typeof JweDecrypt> {
+  static override args = {token: Args.string({description: 'compact JWE, - for stdin, or @file'})}
+  static override description = `Decrypt a compact JWE and print its plaintext exactly.
+
+Keys come from the vault (by kid: any client, active or retired key), or --key FILE (JWK, JWKS
+or PEM; oct JWKs too), or --password-file FILE (PBES2), with no vault at all. RSA1_5, "zip" and
+PBES2 with more than 100000 iterations are refused (ALG_NOT_ALLOWED), as are inputs over 64 KiB.
+When the plaintext is a JWT (a nested JWT, such as a jwtis refresh token), it is also verified,
+with the vault or --verify-key FILE, and its header and claims shown; exit 1 if that fails.`
+static override examples = [
+    '<%= config.bin %> <%= command.id %> "$JWE"',
+    '<%= config.bin %> <%= command.id %> @msg.jwe --key private.jwk > plain.txt',
+    '<%= config.bin %> <%= command.id %> - --password-file pass.txt < msg.jwe',
+  ]
+static override flags = {
+    key: Flags.string({
+      description: 'JWK, JWKS or PEM private key file (no vault needed)',
+      exclusive: ['password-file'],
+    }),
+    'password-file': Flags.string({description: 'file holding the PBES2 password (no vault needed)'}),
+    'verify-key': Flags.string({
+      description: 'JWK, JWKS or PEM to verify a nested JWT with (default: the vault, or --key)',
+    }),
+  }
+
+  async run(): Promise<DecryptResult> {
+    const {flags} = this
+    const [{decryptJwe}, {verifyJws}] = await Promise.all([import('../../core/jwe.js'), import('../../core/verify.js')])
+    const jwe = await this.readInput(this.args.token, 'JWE')
+    let decrypted: Decrypted
+    let verifyWith: (() => Promise<Keyring>) | undefined
+    if (flags['password-file']) {
+      const password = await readFile(flags['password-file'], 'utf8').catch((error: NodeJS.ErrnoException) => {
+        throw new UsageError(`cannot read --password-file ${flags['password-file']}: ${error.code}`)
+      })
+      decrypted = await decryptJwe(jwe, {password: password.replace(/\r?\n$/, '')})
+    } else if (flags.key) {
+      const keyring = await keyringFrom(flags.key, '--key')
+      decrypted = await decryptJwe(jwe, {keyring})
+      verifyWith = async () => keyring
+    } else {
+      const issuer = await this.openIssuer()
+      decrypted = await decryptJwe(jwe, {keyring: issuer.keyring()})
+      verifyWith = async () => issuer.keyring()
+    }
+
+    if (flags['verify-key']) verifyWith = () => keyringFrom(flags['verify-key']!, '--verify-key')
+    const text = Buffer.from(decrypted.plaintext).toString('utf8')
+    const utf8 = Buffer.from(text, 'utf8').equals(Buffer.from(decrypted.plaintext))
+    const result: DecryptResult = {
+      header: {...decrypted.header},
+      plaintext: utf8 ? text : Buffer.from(decrypted.plaintext).toString('base64url'),
+      plaintext_encoding: utf8 ? 'utf8' : 'base64url',
+    }
+    if (!this.jsonEnabled()) process.stdout.write(decrypted.plaintext)
+    if (utf8 && isCompactJws(text, decrypted.header.cty)) {
+      if (!verifyWith) throw new UsageError('the plaintext is a JWT: pass --verify-key FILE to verify it')
+      const inner: TokenVerified = await verifyJws(text, {
+        keyring: await verifyWith(),
+        leewayMs: 30_000,
+        now: clock()(),
+        typ: headerTyp(text),
+      })
+      result.nested = {header: {...inner.header}, payload: {...inner.payload}, valid: true}
+      this.logErr(
+        `\nNested JWT, verified (${inner.header.alg}, kid ${inner.header.kid ?? '-'}):\n${JSON.stringify(inner.header, null, 2)}\n${JSON.stringify(inner.payload, null, 2)}`,
+      )
+    }
+
+    return result
+  }
+}
+
+function isCompactJws(text: string, cty: unknown): boolean {
+  return (typeof cty === 'string' && cty.toUpperCase() === 'JWT') || /^[\w-]+\.[\w-]+\.[\w-]*$/.test(text)
+}
+
+function headerTyp(jws: string): string | undefined {
+  try {
+    return JSON.parse(Buffer.from(jws.split('.')[0], 'base64url').toString('utf8')).typ
+  } catch {
+    return undefined
+  }
+}

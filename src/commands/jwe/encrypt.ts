@@ -1,0 +1,46 @@
+import {Args, Flags} from '@oclif/core'
+
+import {VaultCommand} from '../../cli/base.js'
+import {keyringFrom} from '../../cli/keys-input.js'
+import {JWE_ENCS} from '../../core/jwe.js'
+
+export default class JweEncrypt extends VaultCommand<typeof JweEncrypt> {
+  static override args = {plaintext: Args.string({description: 'plaintext, - for stdin, or @file'})}
+  static override description = `Encrypt a plaintext to a client's encryption key, or to a public key file, as a compact JWE.`
+  static override examples = [
+    'echo hello | <%= config.bin %> <%= command.id %> - --to billing',
+    '<%= config.bin %> <%= command.id %> @claims.json --key public.jwk --alg RSA-OAEP-256 --enc A128GCM',
+  ]
+static override flags = {
+    alg: Flags.string({description: "key management algorithm (default: the key's own)"}),
+    cty: Flags.string({description: 'content type header (JWT for a nested JWT)'}),
+    enc: Flags.string({description: "content encryption (default: the client's, else A256GCM)", options: JWE_ENCS}),
+    key: Flags.string({
+      description: 'public JWK or PEM file to encrypt to (no vault needed)',
+      exactlyOne: ['to', 'key'],
+    }),
+    to: Flags.string({description: 'client whose active encryption key to encrypt to', exactlyOne: ['to', 'key']}),
+  }
+
+  async run(): Promise<{jwe: string}> {
+    const {flags} = this
+    const [{encryptJwe}, {Keyring}] = await Promise.all([import('../../core/jwe.js'), import('../../core/keyring.js')])
+    const plaintext = new TextEncoder().encode(await this.readInput(this.args.plaintext, 'plaintext', true))
+    let keyring
+    let {enc} = flags
+    if (flags.to) {
+      const issuer = await this.openIssuer()
+      const {clientSettings} = await import('../../core/clients.js')
+      enc ??= clientSettings(issuer.vault.document, flags.to).enc
+      keyring = new Keyring(
+        issuer.keyring().entries.filter((e) => e.client === flags.to && e.use === 'enc' && e.state === 'active'),
+      )
+    } else {
+      keyring = await keyringFrom(flags.key!, '--key')
+    }
+
+    const jwe = await encryptJwe(plaintext, keyring, {alg: flags.alg, cty: flags.cty, enc: enc ?? 'A256GCM'})
+    if (!this.jsonEnabled()) this.print(jwe)
+    return {jwe}
+  }
+}

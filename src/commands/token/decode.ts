@@ -1,0 +1,71 @@
+import {Args} from '@oclif/core'
+
+import {BaseCommand, clock} from '../../cli/base.js'
+import {chalkFor} from '../../cli/output.js'
+import {relativeTime} from '../../cli/time.js'
+import {protectedHeader, reject} from '../../core/verify.js'
+
+export interface DecodeResult {
+  /** True for a JWE: its payload cannot be read without the key (see `jwtis jwe decrypt`). */
+  encrypted: boolean
+  header: Record<string, unknown>
+  payload?: Record<string, unknown>
+  verified: false
+}
+
+const TIME_CLAIMS = ['exp', 'iat', 'nbf', 'sexp'] as const
+
+export default class TokenDecode extends BaseCommand<typeof TokenDecode> {
+  static override args = {token: Args.string({description: 'JWS or JWE, - for stdin, or @file'})}
+  static override description = `Show a token's header and claims WITHOUT verifying anything.
+
+Times (exp, iat, nbf) are shown as dates with relative time. Nothing here says the token is
+genuine: use \`jwtis token verify\` for that.`
+static override examples = [
+    '<%= config.bin %> <%= command.id %> "$TOKEN"',
+    'pbpaste | <%= config.bin %> <%= command.id %> - --json',
+  ]
+
+  async run(): Promise<DecodeResult> {
+    const token = await this.readInput(this.args.token, 'token')
+    const header = await protectedHeader(token).catch((error) => {
+      // decode shows what is there, even alg "none" or crit: refusing those is verify's job
+      if (error.code !== 'ALG_NOT_ALLOWED' && error.code !== 'UNSUPPORTED_CRIT') throw error
+      return JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'))
+    })
+    const parts = token.split('.')
+    let payload: Record<string, unknown> | undefined
+    if (parts.length === 3) {
+      try {
+        payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
+      } catch {
+        throw reject('MALFORMED_TOKEN', 'the payload is not base64url JSON (an unencoded or non-JWT JWS?)')
+      }
+    }
+
+    const result: DecodeResult = {encrypted: parts.length === 5, header, ...(payload ? {payload} : {}), verified: false}
+    if (!this.jsonEnabled()) await this.show(result)
+    return result
+  }
+
+  private async show(result: DecodeResult): Promise<void> {
+    const c = await chalkFor()
+    const now = clock()()
+    this.print(c.yellow.bold('NOT VERIFIED: decoded only; run `jwtis token verify` to check it'))
+    this.print(`${c.bold(result.encrypted ? 'JWE header' : 'Header')}\n${JSON.stringify(result.header, null, 2)}`)
+    if (result.encrypted) {
+      this.print(c.dim('The payload is encrypted: read it with `jwtis jwe decrypt`.'))
+      return
+    }
+
+    this.print(`${c.bold('Payload')}\n${JSON.stringify(result.payload, null, 2)}`)
+    for (const name of TIME_CLAIMS) {
+      const value = result.payload?.[name]
+      if (typeof value !== 'number') continue
+      const ms = value * 1000
+      const when = `${new Date(ms).toISOString()} (${relativeTime(ms, now)})`
+      const late = name === 'exp' && ms <= now
+      this.print(`${name.padEnd(4)}  ${late ? c.red(`${when}, expired`) : when}`)
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import {Args, Flags} from '@oclif/core'
+
+import type {IssuedTokens} from '../../core/issuer.js'
+
+import {VaultCommand} from '../../cli/base.js'
+import {clientFlag, storeFlag} from '../../cli/flags.js'
+import {REFRESH_STRATEGIES, type RefreshStrategy} from '../../core/algorithms.js'
+
+export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
+  static override args = {token: Args.string({description: 'refresh token, - for stdin, or @file'})}
+  static override description = `Exchange a refresh token for a new access token.
+
+noRefresh: the same refresh token comes back. refreshOnExpire: a new one when less than 30% of
+the old one's lifetime is left. refreshBoth: always a new one, and the old one is spent.
+Presenting a spent refresh token revokes its whole family (REFRESH_REUSED, exit 1). The new
+access token carries the subject, audience and custom claims of the first one.`
+static override examples = [
+    '<%= config.bin %> <%= command.id %> --client billing "$REFRESH"',
+    '<%= config.bin %> <%= command.id %> --client billing - --json < refresh.txt',
+    '<%= config.bin %> <%= command.id %> --client billing @refresh.txt --refresh-strategy refreshBoth --json',
+  ]
+static override flags = {
+    client: clientFlag,
+    'refresh-strategy': Flags.string({
+      description: "override the client's strategy for this call",
+      options: [...REFRESH_STRATEGIES],
+    }),
+    store: storeFlag,
+  }
+
+  async run(): Promise<IssuedTokens> {
+    const token = await this.readInput(this.args.token, 'refresh token')
+    const issuer = await this.openIssuer(this.flags.store)
+    try {
+      const result = await issuer.renew(
+        this.flags.client,
+        token,
+        this.flags['refresh-strategy'] as RefreshStrategy | undefined,
+      )
+      if (!this.jsonEnabled()) {
+        this.print(result.access_token)
+        if (result.refresh_token !== token)
+          this.logErr(`New refresh token (the old one is spent):\n${result.refresh_token}`)
+      }
+
+      return result
+    } finally {
+      await issuer.close()
+    }
+  }
+}

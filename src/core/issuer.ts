@@ -1,0 +1,326 @@
+import {createHash, randomBytes} from 'node:crypto'
+
+import type {TokenStore} from '../store/store.js'
+import type {Vault} from '../vault/vault.js'
+import type {EffectiveSettings} from './settings.js'
+
+import {type RefreshStrategy} from './algorithms.js'
+import {type Claims, type ClaimSet} from './claims.js'
+import {clientSettings, getClient} from './clients.js'
+import {NotFoundError, TokenRejectedError} from './errors.js'
+import {decryptJwe} from './jwe.js'
+import {type KeyEntry, Keyring} from './keyring.js'
+import {type TokenVerified, verifyToken} from './nested.js'
+import {keysDue, rotateKeys} from './rotation.js'
+import {reject, verifyJws, type VerifyOptions} from './verify.js'
+
+/** The contract's `--json` result of issue and renew (JWTIS's `TokensResponse`, plus OAuth names). */
+export interface IssuedTokens {
+  access_token: string
+  expires_in: number
+  /** ISO time the access token expires. */
+  expiry: string
+  /** Refresh family id: what `token revoke --family` takes. */
+  family?: string
+  /** The access token's `jti`. */
+  id: string
+  refresh_token?: string
+  token_type: 'Bearer'
+}
+
+export interface IssueRequest extends ClaimSet {
+  /** Absolute `nbf` in ms; default now. */
+  nbf?: number
+  refresh?: boolean
+  /** Refresh token idle lifetime for this request (JWTIS `refresh_token_valid_time`). */
+  refreshTtlMs?: number
+  ttlMs?: number
+}
+
+/** The claims inside a refresh token (its inner JWS, `typ: rt+jwt`). */
+interface RefreshClaims {
+  aud: string[]
+  /** Custom claims to re-issue. */
+  cl: Claims
+  client_id: string
+  exp: number
+  fam: string
+  iat: number
+  iss: string
+  jti: string
+  /** The family's absolute expiry (s). */
+  sexp: number
+  sub: string
+}
+
+export type Clock = () => number
+
+/** Token ids and family ids reach the store only hashed: what it holds cannot be replayed. */
+export const storeId = (id: string): string => createHash('sha256').update(id).digest('base64url')
+const newId = (): string => randomBytes(16).toString('base64url')
+const seconds = (ms: number): number => Math.floor(ms / 1000)
+
+/** Share of a refresh token's lifetime under which `refreshOnExpire` issues a new one (as JWTIS). */
+const REFRESH_ON_EXPIRE_SHARE = 0.3
+
+/**
+ * The one place that knows the token rules. Commands and HTTP routes only translate input and
+ * output. It reads keys from the vault snapshot (re-read by `serve` when the file changes) and
+ * keeps refresh families in a TokenStore; the clock is injectable so tests never sleep.
+ */
+export class Issuer {
+  private cachedKeyring?: {doc: unknown; keyring: Keyring; until: number}
+  private storePromise?: Promise<TokenStore>
+
+  constructor(
+    readonly vault: Vault,
+    private readonly openStore: () => Promise<TokenStore>,
+    readonly now: Clock = Date.now,
+  ) {}
+
+  async close(): Promise<void> {
+    if (this.storePromise) await (await this.storePromise).close()
+  }
+
+  async issue(client: string, request: IssueRequest): Promise<IssuedTokens> {
+    await this.rotateDueKeys(client)
+    const s = clientSettings(this.vault.document, client)
+    const now = this.now()
+    const claims: ClaimSet = {aud: request.aud ?? s.aud ?? [client], custom: request.custom, sub: request.sub ?? client}
+    const result = await this.signAccess(client, s, claims, now, request.ttlMs, request.nbf)
+    if (!request.refresh) return result
+    const fam = newId()
+    const jti = newId()
+    const sexp = now + s.sessionTtlMs
+    const refreshToken = await this.sealRefresh(client, s, {
+      aud: claims.aud!,
+      cl: claims.custom,
+      client_id: client,
+      exp: seconds(Math.min(now + (request.refreshTtlMs ?? s.refreshTtlMs), sexp)),
+      fam,
+      iat: seconds(now),
+      iss: this.vault.document.issuer.name,
+      jti,
+      sexp: seconds(sexp),
+      sub: claims.sub!,
+    })
+    await (
+      await this.store()
+    ).create({client, created: now, current: storeId(jti), fam: storeId(fam), revoked: false, sexp, sub: claims.sub!})
+    return {...result, family: fam, refresh_token: refreshToken}
+  }
+
+  /** Keys that verify tokens of this vault now: active ones, and retired ones within their grace. */
+  keyring(): Keyring {
+    const doc = this.vault.document
+    const now = this.now()
+    if (this.cachedKeyring?.doc !== doc || now >= this.cachedKeyring.until) {
+      const keyring = Keyring.fromVault(doc, now)
+      const until = Math.min(
+        ...Object.values(doc.clients).flatMap((c) =>
+          c.keys.map((k) => (k.retireAfter ? Date.parse(k.retireAfter) : Infinity)),
+        ),
+      )
+      this.cachedKeyring = {doc, keyring, until}
+    }
+
+    return this.cachedKeyring.keyring
+  }
+
+  /**
+   * Exchanges a refresh token. `noRefresh` keeps it; `refreshOnExpire` replaces it when under
+   * 30% of its lifetime is left; `refreshBoth` always replaces it. A replaced token is spent:
+   * presenting it again revokes the whole family (REFRESH_REUSED).
+   */
+  async renew(client: string, token: string, strategy?: RefreshStrategy): Promise<IssuedTokens> {
+    const rt = await this.openRefresh(client, token, false)
+    await this.rotateDueKeys(client)
+    const s = clientSettings(this.vault.document, client)
+    const now = this.now()
+    const how = strategy ?? s.refreshStrategy
+    const lifetime = (rt.exp - rt.iat) * 1000
+    const replace =
+      how === 'refreshBoth' || (how === 'refreshOnExpire' && rt.exp * 1000 - now < REFRESH_ON_EXPIRE_SHARE * lifetime)
+    const store = await this.store()
+    let refreshToken = token
+    let status
+    if (replace) {
+      const jti = newId()
+      const sexpMs = rt.sexp * 1000
+      refreshToken = await this.sealRefresh(client, s, {
+        ...rt,
+        exp: seconds(Math.min(now + s.refreshTtlMs, sexpMs)),
+        iat: seconds(now),
+        jti,
+      })
+      status = await store.rotate(storeId(rt.fam), storeId(rt.jti), storeId(jti), now)
+    } else {
+      status = await store.check(storeId(rt.fam), storeId(rt.jti), now)
+    }
+
+    if (status === 'reused') {
+      throw new TokenRejectedError(
+        'REFRESH_REUSED',
+        'this refresh token was already used: its whole family is now revoked',
+      )
+    }
+
+    if (status !== 'ok')
+      throw reject(
+        'TOKEN_REVOKED',
+        status === 'revoked' ? 'the refresh token was revoked' : 'unknown or expired refresh family',
+      )
+    const result = await this.signAccess(client, s, {aud: rt.aud, custom: rt.cl, sub: rt.sub}, now)
+    return {...result, family: rt.fam, refresh_token: refreshToken}
+  }
+
+  /** Revokes a refresh token's whole family. The token's expiry is not checked: revoking an expired one is fine. */
+  async revokeRefreshToken(token: string, client?: string): Promise<{family: string; revoked: boolean}> {
+    const owner = client ?? this.ownerOf(token)
+    const rt = await this.openRefresh(owner, token, true)
+    return {family: rt.fam, revoked: await (await this.store()).revoke(storeId(rt.fam))}
+  }
+
+  async revokeFamily(family: string): Promise<void> {
+    if (!(await (await this.store()).revoke(storeId(family)))) {
+      throw new NotFoundError(
+        'FAMILY_NOT_FOUND',
+        `no refresh family ${family} (never issued, or past its session lifetime)`,
+      )
+    }
+  }
+
+  /** Revokes every refresh family of a client, or of one subject of it, issued until now. */
+  async revokeSubject(client: string, sub?: string): Promise<void> {
+    getClient(this.vault.document, client)
+    await (await this.store()).revokeSubject(client, sub, this.now())
+  }
+
+  async store(): Promise<TokenStore> {
+    this.storePromise ??= this.openStore()
+    return this.storePromise
+  }
+
+  /** Verifies an access token (or a nested JWT) with the vault's keys. */
+  async verify(token: string, options: Omit<VerifyOptions, 'keyring' | 'now'>): Promise<TokenVerified> {
+    const keyring = this.keyring()
+    return verifyToken(token, {...options, decryptWith: keyring, keyring, now: this.now()})
+  }
+
+  /** Decrypts and verifies a refresh token of `client`; `anyTime` skips the expiry checks (for revocation). */
+  private async openRefresh(client: string, token: string, anyTime: boolean): Promise<RefreshClaims> {
+    getClient(this.vault.document, client)
+    const all = this.keyring()
+    const own = new Keyring(all.entries.filter((e) => e.client === client))
+    let decrypted
+    try {
+      decrypted = await decryptJwe(token, {keyring: own})
+    } catch (error) {
+      if ((error as TokenRejectedError).code === 'UNKNOWN_KID' && this.ownerOf(token, false)) {
+        throw reject('WRONG_CLIENT', `this refresh token belongs to another client, not ${client}`)
+      }
+
+      throw error
+    }
+
+    if (String(decrypted.header.cty).toUpperCase() !== 'JWT')
+      throw reject('MALFORMED_TOKEN', 'not a refresh token (cty is not JWT)')
+    const now = this.now()
+    const {payload} = await verifyJws(new TextDecoder().decode(decrypted.plaintext), {
+      issuer: this.vault.document.issuer.name,
+      keyring: own,
+      leewayMs: anyTime ? Number.MAX_SAFE_INTEGER : 0,
+      now,
+      typ: 'rt+jwt',
+    })
+    const rt = payload as unknown as RefreshClaims
+    if (rt.client_id !== client)
+      throw reject('WRONG_CLIENT', `this refresh token belongs to ${rt.client_id}, not ${client}`)
+    if (typeof rt.fam !== 'string' || typeof rt.jti !== 'string' || typeof rt.sexp !== 'number') {
+      throw reject('MALFORMED_TOKEN', 'the refresh token lacks its family claims')
+    }
+
+    if (!anyTime && rt.sexp * 1000 <= now)
+      throw reject('TOKEN_EXPIRED', 'the refresh family reached its session lifetime')
+    return rt
+  }
+
+  /** The client whose encryption key a JWE names. */
+  private ownerOf(token: string, required = true): string {
+    let kid: string | undefined
+    try {
+      kid = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')).kid
+    } catch {}
+
+    const entry: KeyEntry | undefined = this.keyring().entries.find((e) => e.use === 'enc' && e.kid === kid)
+    if (!entry?.client && required)
+      throw reject('UNKNOWN_KID', 'no client of this vault holds the key this refresh token was sealed to')
+    return entry?.client ?? ''
+  }
+
+  /** Rotates a client's keys that are past key-ttl ("keys past key-ttl rotate on use"). */
+  private async rotateDueKeys(client: string): Promise<void> {
+    const doc = this.vault.document
+    const due = keysDue(getClient(doc, client), clientSettings(doc, client), this.now())
+    if (due.length > 0) await rotateKeys(this.vault, [client], due, {now: this.now()})
+  }
+
+  private async sealRefresh(client: string, s: EffectiveSettings, claims: RefreshClaims): Promise<string> {
+    const {CompactEncrypt, SignJWT} = await import('jose')
+    const sig = this.activeKey(client, 'sig')
+    const enc = this.activeKey(client, 'enc')
+    const inner = await new SignJWT({...claims})
+      .setProtectedHeader({alg: s.sigAlg, kid: sig.kid, typ: 'rt+jwt'})
+      .sign(await this.keyring().material(sig, s.sigAlg, 'private'))
+    return new CompactEncrypt(new TextEncoder().encode(inner))
+      .setProtectedHeader({alg: s.encAlg, cty: 'JWT', enc: s.enc, kid: enc.kid})
+      .encrypt(await this.keyring().material(enc, s.encAlg, 'public'))
+  }
+
+  private activeKey(client: string, use: 'enc' | 'sig'): KeyEntry {
+    const entry = this.keyring().entries.find((e) => e.client === client && e.use === use && e.state === 'active')
+    if (!entry)
+      throw new NotFoundError(
+        'KEY_NOT_FOUND',
+        `client ${client} has no active ${use} key: run \`jwtis keys rotate --client ${client}\``,
+      )
+    return entry
+  }
+
+  private async signAccess(
+    client: string,
+    s: EffectiveSettings,
+    claims: ClaimSet,
+    now: number,
+    ttlMs = s.accessTtlMs,
+    nbf = now,
+  ): Promise<IssuedTokens> {
+    const {SignJWT} = await import('jose')
+    const key = this.activeKey(client, 'sig')
+    const jti = newId()
+    const exp = now + ttlMs
+    const aud = claims.aud!.length === 1 ? claims.aud![0] : claims.aud
+    // Registered claims first, so the token reads in the usual order; buildClaimSet has
+    // already refused custom claims that would collide with them.
+    const token = await new SignJWT({
+      aud,
+      client_id: client,
+      exp: seconds(exp),
+      iat: seconds(now),
+      iss: this.vault.document.issuer.name,
+      jti,
+      nbf: seconds(nbf),
+      sub: claims.sub,
+      ...claims.custom,
+    })
+      .setProtectedHeader({alg: s.sigAlg, kid: key.kid, typ: 'at+jwt'})
+      .sign(await this.keyring().material(key, s.sigAlg, 'private'))
+    return {
+      access_token: token,
+      expires_in: Math.round(ttlMs / 1000),
+      expiry: new Date(exp).toISOString(),
+      id: jti,
+      token_type: 'Bearer',
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import type {CryptoKey, JWK} from 'jose'
+import type {KeyObject} from 'node:crypto'
+
+import type {VaultDocument} from '../vault/format.js'
+
+import {UsageError} from './errors.js'
+import {type KeyState, type KeyUse, publicJwk} from './keys.js'
+
+export type KeyMaterial = CryptoKey | KeyObject | Uint8Array
+
+/** One key a token may name: from the vault (with its client and state) or from a file. */
+export interface KeyEntry {
+  /** The algorithm the key is bound to (RFC 8725 §3.1: one key, one algorithm), when known. */
+  alg?: string
+  client?: string
+  /** Public members only, for verification and export. */
+  jwk?: JWK
+  /** A key given as PEM, already parsed. */
+  keyObject?: KeyObject
+  kid?: string
+  /** Private JWK (vault keys, or a private JWK file), for decryption and signing. */
+  privateJwk?: JWK
+  state?: KeyState
+  use?: KeyUse
+}
+
+const RSA_SIG = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
+const RSA_ENC = ['RSA-OAEP', 'RSA-OAEP-256', 'RSA-OAEP-384', 'RSA-OAEP-512']
+const ECDH = ['ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A192KW', 'ECDH-ES+A256KW']
+const EC_SIG: Record<string, string> = {'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512'}
+const OCT_BY_BYTES: Record<number, string[]> = {
+  16: ['A128KW', 'A128GCMKW', 'dir'],
+  24: ['A192KW', 'A192GCMKW', 'dir'],
+  32: ['A256KW', 'A256GCMKW', 'HS256', 'dir'],
+  48: ['HS384', 'dir'],
+  64: ['HS512', 'dir'],
+}
+
+/**
+ * The algorithms a key can serve when it does not name one, from its type and curve. A public
+ * RSA or EC key never yields an HMAC algorithm, which closes the classic "HS256 with the public
+ * key as secret" confusion.
+ */
+export function algorithmsForKey(kty: string | undefined, crv?: string, octBytes = 0): string[] {
+  switch (kty) {
+    case 'EC': {
+      return [...(EC_SIG[crv ?? ''] ? [EC_SIG[crv!]] : []), ...ECDH]
+    }
+
+    case 'oct': {
+      return OCT_BY_BYTES[octBytes] ?? (octBytes > 64 ? ['HS256', 'HS384', 'HS512', 'dir'] : ['dir'])
+    }
+
+    case 'OKP': {
+      if (crv === 'Ed25519' || crv === 'Ed448') return ['EdDSA', 'Ed25519']
+      return ECDH // X25519, X448
+    }
+
+    case 'RSA': {
+      return [...RSA_SIG, ...RSA_ENC]
+    }
+
+    default: {
+      return []
+    }
+  }
+}
+
+export function entryAllows(entry: KeyEntry, alg: string): boolean {
+  if (entry.alg) return entry.alg === alg || (entry.alg === 'EdDSA' && alg === 'Ed25519')
+  if (entry.keyObject) {
+    const type = entry.keyObject.asymmetricKeyType
+    const details = entry.keyObject.asymmetricKeyDetails
+    const crv = ({prime256v1: 'P-256', secp384r1: 'P-384', secp521r1: 'P-521'} as Record<string, string>)[
+      details?.namedCurve ?? ''
+    ]
+    const kty =
+      type === 'rsa' || type === 'rsa-pss'
+        ? 'RSA'
+        : type === 'ec'
+          ? 'EC'
+          : type === 'ed25519'
+            ? 'OKP'
+            : type === 'x25519'
+              ? 'OKP'
+              : undefined
+    return algorithmsForKey(kty, type === 'ed25519' ? 'Ed25519' : type === 'x25519' ? 'X25519' : crv).includes(alg)
+  }
+
+  const jwk = entry.privateJwk ?? entry.jwk
+  const octBytes = jwk?.k ? Buffer.from(jwk.k, 'base64url').length : 0
+  return algorithmsForKey(jwk?.kty, jwk?.crv, octBytes).includes(alg)
+}
+
+/**
+ * Keys by `kid`, with their imported forms cached (importing is the slow part of verifying).
+ * Built from the vault, a JWKS, a JWK or a PEM file.
+ */
+export class Keyring {
+  private readonly imported = new Map<string, Promise<KeyMaterial>>()
+
+  constructor(readonly entries: KeyEntry[]) {}
+
+  /**
+   * Every key of the vault that may still be used: active keys, and retired ones until their
+   * `retireAfter` (past it a key is treated as gone even before it is pruned from the file).
+   */
+  static fromVault(doc: Readonly<VaultDocument>, now: number): Keyring {
+    const entries: KeyEntry[] = []
+    for (const [client, record] of Object.entries(doc.clients)) {
+      for (const k of record.keys) {
+        if (k.state === 'retired' && k.retireAfter && Date.parse(k.retireAfter) <= now) continue
+        entries.push({
+          alg: k.jwk.alg,
+          client,
+          jwk: publicJwk(k.jwk),
+          kid: k.jwk.kid,
+          privateJwk: k.jwk,
+          state: k.state,
+          use: k.use,
+        })
+      }
+    }
+
+    return new Keyring(entries)
+  }
+
+  /** Reads a JWK, a JWKS, or PEM (SPKI/X.509 public key, PKCS#8 or SEC1/PKCS#1 private key). */
+  static async fromText(text: string, source: string): Promise<Keyring> {
+    const trimmed = text.trim()
+    if (trimmed.startsWith('{')) {
+      let parsed: JWK & {keys?: JWK[]}
+      try {
+        parsed = JSON.parse(trimmed)
+      } catch {
+        throw new UsageError(`${source} is not valid JSON (expected a JWK or a JWKS)`)
+      }
+
+      const jwks = Array.isArray(parsed.keys) ? parsed.keys : [parsed]
+      if (jwks.length === 0 || !jwks.every((k) => typeof k?.kty === 'string')) {
+        throw new UsageError(`${source} holds no JWK (each key needs a "kty")`)
+      }
+
+      return new Keyring(
+        jwks.map((jwk) => ({
+          alg: jwk.alg,
+          jwk: publicJwk(jwk),
+          kid: jwk.kid,
+          privateJwk: jwk.d || jwk.k ? jwk : undefined,
+          use: jwk.use as KeyUse | undefined,
+        })),
+      )
+    }
+
+    if (trimmed.startsWith('-----BEGIN')) {
+      const {createPrivateKey, createPublicKey} = await import('node:crypto')
+      try {
+        const keyObject = trimmed.includes('PRIVATE KEY') ? createPrivateKey(trimmed) : createPublicKey(trimmed)
+        return new Keyring([{keyObject}])
+      } catch (error) {
+        throw new UsageError(`${source} is not a PEM key this tool can read: ${(error as Error).message}`)
+      }
+    }
+
+    throw new UsageError(`${source} is neither a JWK, a JWKS nor a PEM key`)
+  }
+
+  /** Keys that may verify (use `sig`) or decrypt (use `enc`) a token naming `kid` and `alg`. */
+  candidates(kid: string | undefined, use: KeyUse): KeyEntry[] {
+    return this.entries.filter(
+      (e) => (kid === undefined || e.kid === undefined || e.kid === kid) && (e.use === undefined || e.use === use),
+    )
+  }
+
+  /** The key in the form jose takes: the public half (verify, encrypt) or the private one (decrypt, sign). */
+  async material(entry: KeyEntry, alg: string, purpose: 'private' | 'public'): Promise<KeyMaterial> {
+    if (entry.keyObject) {
+      if (purpose === 'public' && entry.keyObject.type === 'private') {
+        const {createPublicKey} = await import('node:crypto')
+        return createPublicKey(entry.keyObject)
+      }
+
+      return entry.keyObject
+    }
+
+    const jwk = purpose === 'private' || entry.jwk?.kty === 'oct' ? entry.privateJwk : entry.jwk
+    if (!jwk) throw new UsageError(`key ${entry.kid ?? ''} has no private part: it cannot decrypt`)
+    const cacheKey = `${purpose}:${alg}:${entry.kid ?? JSON.stringify(jwk)}`
+    let key = this.imported.get(cacheKey)
+    if (!key) {
+      key = import('jose').then(({importJWK}) =>
+        importJWK({...jwk, alg: undefined, key_ops: undefined, use: undefined}, alg),
+      )
+      this.imported.set(cacheKey, key)
+    }
+
+    return key
+  }
+}

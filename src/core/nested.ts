@@ -1,0 +1,30 @@
+import type {Keyring} from './keyring.js'
+
+import {decryptJwe} from './jwe.js'
+import {protectedHeader, reject, type Verified, verifyJws, type VerifyOptions} from './verify.js'
+
+export interface TokenVerified extends Verified {
+  /** The outer JWE header, for a nested JWT. */
+  jweHeader?: Record<string, unknown>
+}
+
+/**
+ * Verifies a JWS, or a nested JWT (a JWS inside a JWE, RFC 7519 §11.2): decrypted with
+ * `decryptWith`, then the inner JWS verified as any other. A refresh token's inside (`rt+jwt`)
+ * is accepted only when it arrives inside its JWE.
+ */
+export async function verifyToken(
+  token: string,
+  options: VerifyOptions & {decryptWith?: Keyring},
+): Promise<TokenVerified> {
+  const header = await protectedHeader(token)
+  if (token.split('.').length === 3) return verifyJws(token, options)
+  if (!options.decryptWith)
+    throw reject('DECRYPT_FAILED', 'this is a JWE: a decryption key is needed (the vault, or --key)')
+  const decrypted = await decryptJwe(token, {keyring: options.decryptWith})
+  const inner = new TextDecoder().decode(decrypted.plaintext)
+  if (inner.split('.').length !== 3) throw reject('MALFORMED_TOKEN', 'the JWE does not hold a JWT')
+  const innerHeader = await protectedHeader(inner)
+  const verified = await verifyJws(inner, {...options, typ: options.typ ?? (innerHeader.typ as string | undefined)})
+  return {...verified, jweHeader: header}
+}

@@ -1,0 +1,88 @@
+import type {ClientRecord} from '../vault/format.js'
+import type {Vault} from '../vault/vault.js'
+import type {EffectiveSettings} from './settings.js'
+
+import {clientSettings, getClient} from './clients.js'
+import {generateKey, type KeyRecord, type KeyUse} from './keys.js'
+
+/** Verification leeway granted on top of a token's lifetime before its key may go. */
+export const ROTATION_LEEWAY_MS = 30_000
+
+export interface RotatedKey {
+  client: string
+  /** The new active key. */
+  kid: string
+  retire_after: null | string
+  /** The key it replaces, now retired: it still verifies/decrypts until `retire_after`. */
+  retired: null | string
+  use: KeyUse
+}
+
+/**
+ * How long a retired key must stay: the longest a token it made can still be valid. A signing
+ * key signs access tokens and the inside of refresh tokens, and an encryption key seals refresh
+ * tokens, which can live as long as their family (session-ttl); plus the verification leeway.
+ */
+export function defaultGraceMs(s: EffectiveSettings): number {
+  return Math.max(s.accessTtlMs, s.sessionTtlMs) + ROTATION_LEEWAY_MS
+}
+
+/** Drops retired keys whose grace has ended. */
+export function pruneKeys(record: ClientRecord, now: number): void {
+  record.keys = record.keys.filter((k) => k.state === 'active' || !k.retireAfter || Date.parse(k.retireAfter) > now)
+}
+
+/** Active keys of a client older than its key-ttl: they rotate on their next use. */
+export function keysDue(record: ClientRecord, s: EffectiveSettings, now: number): KeyUse[] {
+  return record.keys.filter((k) => k.state === 'active' && Date.parse(k.created) + s.keyTtlMs <= now).map((k) => k.use)
+}
+
+/**
+ * Gives each named client a new active key per `use`; the old one is retired for the grace.
+ * New keys are made before the vault lock is taken (RSA generation is slow), then swapped in
+ * under it.
+ */
+export async function rotateKeys(
+  vault: Vault,
+  clients: string[],
+  uses: KeyUse[],
+  options: {graceMs?: number; now: number},
+): Promise<RotatedKey[]> {
+  const made: Array<{client: string; key: KeyRecord}> = []
+  for (const client of clients) {
+    const s = clientSettings(vault.document, client)
+    for (const use of uses) {
+      const alg = use === 'sig' ? s.sigAlg : s.encAlg
+      made.push({
+        client,
+        key: await generateKey(use, alg, use === 'sig' ? s.sigBits : s.encBits, new Date(options.now)),
+      })
+    }
+  }
+
+  return vault.update((doc) => {
+    const rotated: RotatedKey[] = []
+    for (const {client, key} of made) {
+      const record = getClient(doc, client)
+      const grace = options.graceMs ?? defaultGraceMs(clientSettings(doc, client))
+      const retireAfter = new Date(options.now + grace).toISOString()
+      const old = record.keys.find((k) => k.use === key.use && k.state === 'active')
+      if (old) {
+        old.state = 'retired'
+        old.retireAfter = retireAfter
+      }
+
+      pruneKeys(record, options.now)
+      record.keys.push(key)
+      rotated.push({
+        client,
+        kid: key.jwk.kid,
+        retire_after: old ? retireAfter : null,
+        retired: old?.jwk.kid ?? null,
+        use: key.use,
+      })
+    }
+
+    return rotated
+  })
+}

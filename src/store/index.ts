@@ -1,0 +1,29 @@
+import type {TokenStore} from './store.js'
+
+import {UsageError} from '../core/errors.js'
+
+export * from './store.js'
+
+/**
+ * Opens the store a `--store` value names: `file` (default: beside the vault), `memory`, or
+ * `redis://host:port[/db]` (shared by several `serve` instances; keys namespaced by issuer).
+ */
+export async function openStore(spec: string | undefined, vaultPath: string, issuer: string): Promise<TokenStore> {
+  const value = spec ?? 'file'
+  if (value === 'file') {
+    const {FileStore} = await import('./file.js')
+    return new FileStore(`${vaultPath}.tokens`)
+  }
+
+  if (value === 'memory') {
+    const {MemoryStore} = await import('./memory.js')
+    return new MemoryStore()
+  }
+
+  if (/^rediss?:\/\//.test(value)) {
+    const {RedisStore} = await import('./redis.js')
+    return RedisStore.connect(value, issuer)
+  }
+
+  throw new UsageError(`unknown store "${value}": use file, memory or redis://host:port`)
+}

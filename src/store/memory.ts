@@ -1,0 +1,65 @@
+import {cutoffKey, type Family, type FamilyStatus, judge, type TokenStore} from './store.js'
+
+/** Token state in process memory: for tests, and `serve --store memory` (lost on exit). */
+export class MemoryStore implements TokenStore {
+  private readonly cutoffs = new Map<string, number>()
+  private readonly families = new Map<string, Family>()
+
+  async check(fam: string, presented: string, now: number): Promise<FamilyStatus> {
+    return this.apply(fam, presented, now)
+  }
+
+  async close(): Promise<void> {}
+
+  async compact(now: number): Promise<number> {
+    let dropped = 0
+    for (const [fam, family] of this.families) {
+      if (family.sexp <= now) {
+        this.families.delete(fam)
+        dropped++
+      }
+    }
+
+    return dropped
+  }
+
+  async create(family: Family): Promise<void> {
+    this.families.set(family.fam, {...family})
+  }
+
+  async get(fam: string): Promise<Family | undefined> {
+    const family = this.families.get(fam)
+    return family && {...family}
+  }
+
+  async revoke(fam: string): Promise<boolean> {
+    const family = this.families.get(fam)
+    if (family) family.revoked = true
+    return family !== undefined
+  }
+
+  async revokeSubject(client: string, sub: string | undefined, at: number): Promise<void> {
+    const key = cutoffKey(client, sub)
+    this.cutoffs.set(key, Math.max(at, this.cutoffs.get(key) ?? 0))
+  }
+
+  async rotate(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus> {
+    return this.apply(fam, presented, now, next)
+  }
+
+  private apply(fam: string, presented: string, now: number, next?: string): FamilyStatus {
+    const family = this.families.get(fam)
+    const cutoff = family ? this.cutoff(family) : 0
+    const {revoke, status} = judge(family, presented, cutoff, now)
+    if (revoke) family!.revoked = true
+    if (status === 'ok' && next !== undefined) family!.current = next
+    return status
+  }
+
+  private cutoff(family: Family): number {
+    return Math.max(
+      this.cutoffs.get(cutoffKey(family.client)) ?? 0,
+      this.cutoffs.get(cutoffKey(family.client, family.sub)) ?? 0,
+    )
+  }
+}

@@ -1,0 +1,145 @@
+import {createClient} from 'redis'
+
+import {VaultError} from '../core/errors.js'
+import {cutoffKey, type Family, type FamilyStatus, type TokenStore} from './store.js'
+
+/**
+ * The rule of `judge()` in store.ts, run inside Redis so that check-and-rotate is one atomic
+ * step for every `serve` instance sharing the server. KEYS: family hash, cut-off hash.
+ * ARGV: presented hash, next hash ('' to only check), now (ms).
+ */
+const APPLY = `
+local f = redis.call('HMGET', KEYS[1], 'current', 'revoked', 'sexp', 'created', 'client', 'sub')
+if not f[1] then return 'unknown' end
+if tonumber(f[3]) <= tonumber(ARGV[3]) then return 'unknown' end
+if f[2] == '1' then return 'revoked' end
+local c1 = tonumber(redis.call('HGET', KEYS[2], f[5]) or '0')
+local c2 = tonumber(redis.call('HGET', KEYS[2], f[5] .. '\\0' .. f[6]) or '0')
+if tonumber(f[4]) <= math.max(c1, c2) then
+  redis.call('HSET', KEYS[1], 'revoked', '1')
+  return 'revoked'
+end
+if f[1] ~= ARGV[1] then
+  redis.call('HSET', KEYS[1], 'revoked', '1')
+  return 'reused'
+end
+if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'current', ARGV[2]) end
+return 'ok'
+`
+
+type Client = ReturnType<typeof createClient>
+
+/**
+ * Token state in Redis: one hash per family (`jwtis:{issuer}:fam:{fam}`) that expires with the
+ * family's absolute expiry, so Redis compacts it; subject cut-offs in `jwtis:{issuer}:cutoffs`.
+ */
+export class RedisStore implements TokenStore {
+  private constructor(
+    private readonly client: Client,
+    private readonly prefix: string,
+  ) {}
+
+  static async connect(url: string, issuer: string): Promise<RedisStore> {
+    const client = createClient({
+      socket: {connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(retries * 100, 2000)},
+      url,
+    })
+    client.on('error', () => {}) // reconnects on its own; commands fail meanwhile and are reported there
+    try {
+      await client.connect()
+    } catch (error) {
+      throw new VaultError(
+        'STORE_UNAVAILABLE',
+        `cannot reach the Redis store at ${redact(url)}: ${(error as Error).message}`,
+      )
+    }
+
+    return new RedisStore(client, `jwtis:{${issuer}}:`)
+  }
+
+  async check(fam: string, presented: string, now: number): Promise<FamilyStatus> {
+    return this.apply(fam, presented, '', now)
+  }
+
+  async close(): Promise<void> {
+    await this.client.close()
+  }
+
+  async compact(): Promise<number> {
+    return 0 // every family key carries a TTL at its absolute expiry: Redis drops them itself
+  }
+
+  async create(family: Family): Promise<void> {
+    const key = this.famKey(family.fam)
+    await this.client
+      .multi()
+      .hSet(key, {
+        client: family.client,
+        created: String(family.created),
+        current: family.current,
+        revoked: family.revoked ? '1' : '0',
+        sexp: String(family.sexp),
+        sub: family.sub,
+      })
+      .pExpireAt(key, family.sexp)
+      .exec()
+  }
+
+  async get(fam: string): Promise<Family | undefined> {
+    const h = await this.client.hGetAll(this.famKey(fam))
+    if (!h.current) return undefined
+    return {
+      client: h.client,
+      created: Number(h.created),
+      current: h.current,
+      fam,
+      revoked: h.revoked === '1',
+      sexp: Number(h.sexp),
+      sub: h.sub,
+    }
+  }
+
+  async revoke(fam: string): Promise<boolean> {
+    const key = this.famKey(fam)
+    // HSET on a missing key would create a family without a TTL: only set it when it exists.
+    const result = await this.client.eval(
+      "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'revoked', '1') return 1 end return 0",
+      {keys: [key]},
+    )
+    return result === 1
+  }
+
+  async revokeSubject(client: string, sub: string | undefined, at: number): Promise<void> {
+    await this.client.eval(
+      "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
+      {arguments: [cutoffKey(client, sub), String(at)], keys: [`${this.prefix}cutoffs`]},
+    )
+  }
+
+  async rotate(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus> {
+    return this.apply(fam, presented, next, now)
+  }
+
+  private async apply(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus> {
+    const status = await this.client.eval(APPLY, {
+      arguments: [presented, next, String(now)],
+      keys: [this.famKey(fam), `${this.prefix}cutoffs`],
+    })
+    return status as FamilyStatus
+  }
+
+  private famKey(fam: string): string {
+    return `${this.prefix}fam:${fam}`
+  }
+}
+
+/** A Redis URL may carry a password: never print it. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return 'the given URL'
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Refresh-token state. The store never sees a token: only family ids and hashes of token ids,
+ * so nothing in it can be replayed. Each operation is atomic, across processes and (with
+ * Redis) across `serve` instances.
+ */
+export interface Family {
+  client: string
+  /** ms since the epoch; families created at or before a subject cut-off are revoked. */
+  created: number
+  /** Hash of the `jti` of the one refresh token of this family that may be redeemed now. */
+  current: string
+  /** Family id. */
+  fam: string
+  revoked: boolean
+  /** Absolute expiry (ms): the family is dropped after it. */
+  sexp: number
+  sub: string
+}
+
+/**
+ * `ok`: the presented token is the current one (and, for `rotate`, the next one now is).
+ * `reused`: a spent token was presented; the family is now revoked.
+ * `revoked`: revoked before (by reuse, `token revoke`, or a subject cut-off).
+ * `unknown`: no such family (never made, or dropped after its absolute expiry).
+ */
+export type FamilyStatus = 'ok' | 'reused' | 'revoked' | 'unknown'
+
+export interface TokenStore {
+  /** Validates `presented` without rotating (noRefresh, or refreshOnExpire before its 30%). */
+  check(fam: string, presented: string, now: number): Promise<FamilyStatus>
+  close(): Promise<void>
+  /** Drops families past their absolute expiry. Returns how many were dropped. */
+  compact(now: number): Promise<number>
+  create(family: Family): Promise<void>
+  get(fam: string): Promise<Family | undefined>
+  /** Revokes one family. Returns false when it is unknown. */
+  revoke(fam: string): Promise<boolean>
+  /** Revokes every family of a client (or of one subject of it) created up to `at`. */
+  revokeSubject(client: string, sub: string | undefined, at: number): Promise<void>
+  /** Atomically: if `presented` is current, make `next` current; if it is spent, revoke the family. */
+  rotate(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus>
+}
+
+export const cutoffKey = (client: string, sub?: string): string =>
+  sub === undefined ? client : `${client}\u0000${sub}`
+
+/**
+ * The one rule for a presented token, shared by every store so they cannot drift: what its
+ * family's state says, and what the family must become.
+ */
+export function judge(
+  family: Family | undefined,
+  presented: string,
+  cutoff: number,
+  now: number,
+): {revoke: boolean; status: FamilyStatus;} {
+  if (!family || family.sexp <= now) return {revoke: false, status: 'unknown'}
+  if (family.revoked || family.created <= cutoff) return {revoke: !family.revoked, status: 'revoked'}
+  if (family.current !== presented) return {revoke: true, status: 'reused'}
+  return {revoke: false, status: 'ok'}
+}
