@@ -152,11 +152,16 @@ export class Keyring {
       )
     }
 
-    if (trimmed.startsWith('-----BEGIN')) {
+    // PEM: one or more blocks (a bundle), with any text around them, as `keys export --format pem` writes.
+    const blocks = trimmed.match(/-----BEGIN ([A-Z ]+)-----[\s\S]+?-----END \1-----/g)
+    if (blocks) {
       const {createPrivateKey, createPublicKey} = await import('node:crypto')
       try {
-        const keyObject = trimmed.includes('PRIVATE KEY') ? createPrivateKey(trimmed) : createPublicKey(trimmed)
-        return new Keyring([{keyObject}])
+        return new Keyring(
+          blocks.map((pem) => ({
+            keyObject: pem.includes('PRIVATE KEY') ? createPrivateKey(pem) : createPublicKey(pem),
+          })),
+        )
       } catch (error) {
         throw new UsageError(`${source} is not a PEM key this tool can read: ${(error as Error).message}`)
       }

@@ -90,12 +90,12 @@ export function fromJose(error: unknown): TokenRejectedError {
     }
 
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
-      if (claim === 'iat' && /max/i.test(message)) return reject('TOKEN_TOO_OLD', message)
       return reject(CLAIM_REASONS[claim ?? ''] ?? 'CLAIM_INVALID', message)
     }
 
     case 'ERR_JWT_EXPIRED': {
-      return reject('TOKEN_EXPIRED', message)
+      // jose reports --max-age as an expiry of "iat"
+      return reject(claim === 'iat' ? 'TOKEN_TOO_OLD' : 'TOKEN_EXPIRED', message)
     }
 
     default: {

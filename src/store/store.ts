@@ -53,7 +53,7 @@ export function judge(
   presented: string,
   cutoff: number,
   now: number,
-): {revoke: boolean; status: FamilyStatus;} {
+): {revoke: boolean; status: FamilyStatus} {
   if (!family || family.sexp <= now) return {revoke: false, status: 'unknown'}
   if (family.revoked || family.created <= cutoff) return {revoke: !family.revoked, status: 'revoked'}
   if (family.current !== presented) return {revoke: true, status: 'reused'}

@@ -10,14 +10,18 @@ const SIG_ALGS = ['ES256', 'ES384', 'ES512', 'EdDSA', 'RS256', 'RS384', 'RS512',
 const ENC_ALGS = ['ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A192KW', 'ECDH-ES+A256KW', 'RSA-OAEP', 'RSA-OAEP-256']
 const ENCS = ['A128GCM', 'A192GCM', 'A256GCM']
 
-const HAS_PY = hasPythonJose() || hasTool('false', [], 'the PyJWT/jwcrypto interop tests (apt-get install python3-jwt python3-jwcrypto)')
-const HAS_JOSE = hasTool('jose', ['alg'], "the Debian jose CLI interop tests (apt-get install jose)")
+const HAS_PY =
+  hasPythonJose() ||
+  hasTool('false', [], 'the PyJWT/jwcrypto interop tests (apt-get install python3-jwt python3-jwcrypto)')
+const HAS_JOSE = hasTool('jose', ['alg'], 'the Debian jose CLI interop tests (apt-get install jose)')
 const HAS_AGE = hasTool('age', ['--version'], 'the tests that read private keys with age')
 
 async function vault() {
   const s = scratch()
   const path = join(s.dir, 'vault.age')
-  const init = json<{identity_file: string}>(await jwtisOk(['init', '--vault', path, '--name', 'https://issuer.test', '--json'], {env: s.env}))
+  const init = json<{identity_file: string}>(
+    await jwtisOk(['init', '--vault', path, '--name', 'https://issuer.test', '--json'], {env: s.env}),
+  )
   const run = (args: string[]) => jwtisOk([...args, '--vault', path], {env: s.env})
   return {...s, identity: init.identity_file, path, run}
 }
@@ -31,7 +35,9 @@ describe.skipIf(!HAS_PY && !HAS_JOSE)('access tokens verify with PyJWT, jwcrypto
     const v = await vault()
     for (const alg of SIG_ALGS) {
       await v.run(['client', 'add', `c-${alg}`, '--sig-alg', alg, '--aud', 'https://api.test'])
-      tokens[alg] = (await v.run(['token', 'issue', '--client', `c-${alg}`, '--sub', 'alice', '--claim', 'n=1'])).stdout.trim()
+      tokens[alg] = (
+        await v.run(['token', 'issue', '--client', `c-${alg}`, '--sub', 'alice', '--claim', 'n=1'])
+      ).stdout.trim()
     }
 
     jwks = json(await v.run(['keys', 'export', '--json']))
@@ -45,7 +51,13 @@ describe.skipIf(!HAS_PY && !HAS_JOSE)('access tokens verify with PyJWT, jwcrypto
       tokens: [{alg, aud: 'https://api.test', iss: 'https://issuer.test', token: tokens[alg]}],
     })
     for (const lib of ['pyjwt', 'jwcrypto']) {
-      expect(results[alg][lib], lib).toMatchObject({aud: 'https://api.test', client_id: `c-${alg}`, iss: 'https://issuer.test', n: 1, sub: 'alice'})
+      expect(results[alg][lib], lib).toMatchObject({
+        aud: 'https://api.test',
+        client_id: `c-${alg}`,
+        iss: 'https://issuer.test',
+        n: 1,
+        sub: 'alice',
+      })
     }
   })
 
@@ -72,7 +84,9 @@ describe.skipIf(!HAS_PY && !HAS_JOSE)('access tokens verify with PyJWT, jwcrypto
 })
 
 describe.skipIf(!HAS_PY || !HAS_AGE)('JWE interop with jwcrypto', () => {
-  const clients: Array<{alg: string; enc: string; name: string}> = ENC_ALGS.flatMap((alg) => ENCS.map((enc) => ({alg, enc, name: `${alg}-${enc}`.replaceAll('+', '_')})))
+  const clients: Array<{alg: string; enc: string; name: string}> = ENC_ALGS.flatMap((alg) =>
+    ENCS.map((enc) => ({alg, enc, name: `${alg}-${enc}`.replaceAll('+', '_')})),
+  )
   let result: {made: Array<{client: string; enc: string; jwe: string}>; opened: Record<string, any>}
   let v: Awaited<ReturnType<typeof vault>>
   const plaintext = 'jwtis ↔ jwcrypto: ünïcødé & "quotes"'
@@ -82,11 +96,25 @@ describe.skipIf(!HAS_PY || !HAS_AGE)('JWE interop with jwcrypto', () => {
     const refresh: Record<string, string> = {}
     for (const c of clients) {
       await v.run(['client', 'add', c.name, '--enc-alg', c.alg, '--enc', c.enc])
-      refresh[c.name] = json<{refresh_token: string}>(await v.run(['token', 'issue', '--client', c.name, '--sub', 'bob', '--claim', 'scope=read', '--refresh', '--json'])).refresh_token
+      refresh[c.name] = json<{refresh_token: string}>(
+        await v.run([
+          'token',
+          'issue',
+          '--client',
+          c.name,
+          '--sub',
+          'bob',
+          '--claim',
+          'scope=read',
+          '--refresh',
+          '--json',
+        ]),
+      ).refresh_token
     }
 
     const doc = ageDecrypt(v.identity, v.path)
-    const keyOf = (name: string, use: string) => doc.clients[name].keys.find((k: any) => k.use === use && k.state === 'active').jwk
+    const keyOf = (name: string, use: string) =>
+      doc.clients[name].keys.find((k: any) => k.use === use && k.state === 'active').jwk
     result = python('jwe.py', {
       clients: clients.map((c) => {
         const {d: _d, ...sigPublic} = keyOf(c.name, 'sig')
@@ -97,17 +125,25 @@ describe.skipIf(!HAS_PY || !HAS_AGE)('JWE interop with jwcrypto', () => {
   }, 300_000)
 
   it.each(clients.map((c) => [c.name, c]))('a refresh token of %s opens with jwcrypto and the vault key', (name) => {
-    expect(result.opened[name]).toMatchObject({cl: {scope: 'read'}, client_id: name, iss: 'https://issuer.test', sub: 'bob'})
+    expect(result.opened[name]).toMatchObject({
+      cl: {scope: 'read'},
+      client_id: name,
+      iss: 'https://issuer.test',
+      sub: 'bob',
+    })
     expect(result.opened[name].fam).toEqual(expect.any(String))
   })
 
-  it.each(clients.filter((c) => c.enc === 'A256GCM').map((c) => [c.alg, c]))('jwe decrypt opens what jwcrypto made with %s (A128GCM, A192GCM, A256GCM)', async (_alg, c) => {
-    for (const made of result.made.filter((m) => m.client === c.name)) {
-      const out = await jwtis(['jwe', 'decrypt', made.jwe, '--vault', v.path], {env: v.env})
-      expect(out.code, out.stderr).toBe(0)
-      expect(out.stdout).toBe(plaintext)
-      const header = JSON.parse(Buffer.from(made.jwe.split('.')[0], 'base64url').toString())
-      expect([header.alg, header.enc]).toEqual([c.alg, made.enc])
-    }
-  })
+  it.each(clients.filter((c) => c.enc === 'A256GCM').map((c) => [c.alg, c]))(
+    'jwe decrypt opens what jwcrypto made with %s (A128GCM, A192GCM, A256GCM)',
+    async (_alg, c) => {
+      for (const made of result.made.filter((m) => m.client === c.name)) {
+        const out = await jwtis(['jwe', 'decrypt', made.jwe, '--vault', v.path], {env: v.env})
+        expect(out.code, out.stderr).toBe(0)
+        expect(out.stdout).toBe(plaintext)
+        const header = JSON.parse(Buffer.from(made.jwe.split('.')[0], 'base64url').toString())
+        expect([header.alg, header.enc]).toEqual([c.alg, made.enc])
+      }
+    },
+  )
 })

@@ -5,7 +5,10 @@ import {PYTHON, ROOT} from './cli.js'
 
 /** Runs one of test/interop/*.py with Debian's python3, feeding it JSON and parsing its JSON answer. */
 export function python<T>(script: string, input: unknown): T {
-  const out = spawnSync(PYTHON, [join(ROOT, 'test', 'interop', script)], {encoding: 'utf8', input: JSON.stringify(input)})
+  const out = spawnSync(PYTHON, [join(ROOT, 'test', 'interop', script)], {
+    encoding: 'utf8',
+    input: JSON.stringify(input),
+  })
   if (out.status !== 0) throw new Error(`${script} failed: ${out.stderr}`)
   return JSON.parse(out.stdout) as T
 }

@@ -27,12 +27,12 @@ or PEM; oct JWKs too), or --password-file FILE (PBES2), with no vault at all. RS
 PBES2 with more than 100000 iterations are refused (ALG_NOT_ALLOWED), as are inputs over 64 KiB.
 When the plaintext is a JWT (a nested JWT, such as a jwtis refresh token), it is also verified,
 with the vault or --verify-key FILE, and its header and claims shown; exit 1 if that fails.`
-static override examples = [
+  static override examples = [
     '<%= config.bin %> <%= command.id %> "$JWE"',
     '<%= config.bin %> <%= command.id %> @msg.jwe --key private.jwk > plain.txt',
     '<%= config.bin %> <%= command.id %> - --password-file pass.txt < msg.jwe',
   ]
-static override flags = {
+  static override flags = {
     key: Flags.string({
       description: 'JWK, JWKS or PEM private key file (no vault needed)',
       exclusive: ['password-file'],

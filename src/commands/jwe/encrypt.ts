@@ -11,7 +11,7 @@ export default class JweEncrypt extends VaultCommand<typeof JweEncrypt> {
     'echo hello | <%= config.bin %> <%= command.id %> - --to billing',
     '<%= config.bin %> <%= command.id %> @claims.json --key public.jwk --alg RSA-OAEP-256 --enc A128GCM',
   ]
-static override flags = {
+  static override flags = {
     alg: Flags.string({description: "key management algorithm (default: the key's own)"}),
     cty: Flags.string({description: 'content type header (JWT for a nested JWT)'}),
     enc: Flags.string({description: "content encryption (default: the client's, else A256GCM)", options: JWE_ENCS}),

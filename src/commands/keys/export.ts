@@ -9,11 +9,11 @@ export default class KeysExport extends VaultCommand<typeof KeysExport> {
 
 Includes active keys and retired keys still in their grace, so verifiers keep accepting tokens
 made before a rotation.`
-static override examples = [
+  static override examples = [
     '<%= config.bin %> <%= command.id %> > jwks.json',
     '<%= config.bin %> <%= command.id %> --client billing --format pem',
   ]
-static override flags = {
+  static override flags = {
     client: Flags.string({char: 'c', description: 'only this client'}),
     format: Flags.string({default: 'jwks', description: 'output format', options: ['jwks', 'pem']}),
     use: Flags.string({description: 'only signing or encryption keys', options: ['sig', 'enc']}),

@@ -21,7 +21,7 @@ export default class TokenDecode extends BaseCommand<typeof TokenDecode> {
 
 Times (exp, iat, nbf) are shown as dates with relative time. Nothing here says the token is
 genuine: use \`jwtis token verify\` for that.`
-static override examples = [
+  static override examples = [
     '<%= config.bin %> <%= command.id %> "$TOKEN"',
     'pbpaste | <%= config.bin %> <%= command.id %> - --json',
   ]

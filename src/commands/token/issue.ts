@@ -17,13 +17,13 @@ encrypted to the client's encryption key (a JWE with cty JWT), opaque to its hol
 
 With --batch, reads one JSON claim set per line on stdin and writes one JSON result per line, in
 order; a bad line gets an {"error":…} line and the rest go on.`
-static override examples = [
+  static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing --sub alice',
     '<%= config.bin %> <%= command.id %> --client billing --sub alice --aud https://api.example.com --claim role=admin --claim scopes=\'["read","write"]\'',
     '<%= config.bin %> <%= command.id %> --client billing --claims @claims.json --refresh --json',
     String.raw`printf '{"sub":"a"}\n{"sub":"b"}\n' | <%= config.bin %> <%= command.id %> --client billing --batch`,
   ]
-static override flags = {
+  static override flags = {
     aud: Flags.string({description: "audience (repeatable; default: the client's, else its name)", multiple: true}),
     batch: Flags.boolean({
       description: 'read NDJSON claim sets from stdin, write one JSON result per line',

@@ -14,12 +14,12 @@ noRefresh: the same refresh token comes back. refreshOnExpire: a new one when le
 the old one's lifetime is left. refreshBoth: always a new one, and the old one is spent.
 Presenting a spent refresh token revokes its whole family (REFRESH_REUSED, exit 1). The new
 access token carries the subject, audience and custom claims of the first one.`
-static override examples = [
+  static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing "$REFRESH"',
     '<%= config.bin %> <%= command.id %> --client billing - --json < refresh.txt',
     '<%= config.bin %> <%= command.id %> --client billing @refresh.txt --refresh-strategy refreshBoth --json',
   ]
-static override flags = {
+  static override flags = {
     client: clientFlag,
     'refresh-strategy': Flags.string({
       description: "override the client's strategy for this call",

@@ -15,12 +15,12 @@ export default class TokenRevoke extends VaultCommand<typeof TokenRevoke> {
   static override args = {token: Args.string({description: 'refresh token, - for stdin, or @file'})}
   static override description = `Revoke refresh tokens: one token's whole family, a family by id, or every family of a
 client (or of one subject of it). Access tokens are not tracked: they expire on their own.`
-static override examples = [
+  static override examples = [
     '<%= config.bin %> <%= command.id %> "$REFRESH"',
     '<%= config.bin %> <%= command.id %> --family 3q2-7wQm0b1yWn4zU8kSxA',
     '<%= config.bin %> <%= command.id %> --client billing --sub alice',
   ]
-static override flags = {
+  static override flags = {
     client: Flags.string({
       char: 'c',
       description: 'revoke every family of this client (with the token: the client it belongs to)',

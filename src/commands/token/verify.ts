@@ -22,12 +22,12 @@ unknown kids and crit extensions are always refused. A rejected token exits 1 wi
 TOKEN_EXPIRED TOKEN_NOT_YET_VALID BAD_SIGNATURE AUDIENCE_MISMATCH ISSUER_MISMATCH
 SUBJECT_MISMATCH UNKNOWN_KID ALG_NOT_ALLOWED MALFORMED_TOKEN UNSUPPORTED_CRIT TOKEN_TOO_OLD
 TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
-static override examples = [
+  static override examples = [
     '<%= config.bin %> <%= command.id %> "$TOKEN" --aud https://api.example.com',
     '<%= config.bin %> <%= command.id %> - --jwks https://auth.example.com/.well-known/jwks.json --iss https://auth.example.com < token.txt',
     '<%= config.bin %> <%= command.id %> @token.txt --key public.pem --alg ES256 --json',
   ]
-static override flags = {
+  static override flags = {
     alg: Flags.string({description: 'allowed algorithm (repeatable allowlist)', multiple: true}),
     aud: Flags.string({description: 'required audience (any of, repeatable)', multiple: true}),
     iss: Flags.string({description: 'required issuer'}),

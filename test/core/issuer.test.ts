@@ -1,0 +1,247 @@
+import {beforeEach, describe, expect, it} from 'vitest'
+
+import type {TokenStore} from '../../src/store/store.js'
+
+import {addClient} from '../../src/core/clients.js'
+import {parseDuration as d} from '../../src/core/duration.js'
+import {Issuer} from '../../src/core/issuer.js'
+import {rotateKeys} from '../../src/core/rotation.js'
+import {FileStore} from '../../src/store/file.js'
+import {MemoryStore} from '../../src/store/memory.js'
+import {manualClock, tempVault} from '../helpers/vault.js'
+
+const decodePayload = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString())
+
+async function setup(
+  settings: Record<string, string> = {},
+  store: (dir: string) => TokenStore = () => new MemoryStore(),
+) {
+  const {dir, vault} = await tempVault('https://issuer.test')
+  const clock = manualClock()
+  await addClient(vault, 'app', {accessTtl: '15m', refreshTtl: '1h', sessionTtl: '24h', ...settings}, new Date(clock()))
+  const st = store(dir)
+  const issuer = new Issuer(vault, async () => st, clock)
+  return {clock, dir, issuer, store: st, vault}
+}
+
+const code = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (error: {code?: string}) => error.code,
+  )
+
+describe.each([
+  ['memory store', undefined],
+  ['file store', (dir: string) => new FileStore(`${dir}/vault.age.tokens`)],
+])('Issuer with the %s', (_name, store) => {
+  describe('issue', () => {
+    it('makes an at+jwt with the registered claims and a nested-JWE refresh token', async () => {
+      const {clock, issuer} = await setup({}, store)
+      const out = await issuer.issue('app', {
+        aud: ['https://api'],
+        custom: {role: 'admin'},
+        refresh: true,
+        sub: 'alice',
+      })
+      const header = JSON.parse(Buffer.from(out.access_token.split('.')[0], 'base64url').toString())
+      expect(header).toMatchObject({alg: 'ES256', typ: 'at+jwt'})
+      expect(decodePayload(out.access_token)).toEqual({
+        aud: 'https://api',
+        client_id: 'app',
+        exp: Math.floor(clock() / 1000) + 900,
+        iat: Math.floor(clock() / 1000),
+        iss: 'https://issuer.test',
+        jti: out.id,
+        nbf: Math.floor(clock() / 1000),
+        role: 'admin',
+        sub: 'alice',
+      })
+      expect(out).toMatchObject({expires_in: 900, token_type: 'Bearer'})
+      const rtHeader = JSON.parse(Buffer.from(out.refresh_token!.split('.')[0], 'base64url').toString())
+      expect(rtHeader).toMatchObject({alg: 'ECDH-ES+A256KW', cty: 'JWT', enc: 'A256GCM'})
+      expect(out.refresh_token!.split('.')).toHaveLength(5)
+    })
+  })
+
+  describe('renew', () => {
+    it('noRefresh: a new access token with the same claims, the same refresh token back', async () => {
+      const {clock, issuer} = await setup({refreshStrategy: 'noRefresh'}, store)
+      const first = await issuer.issue('app', {aud: ['https://api'], custom: {role: 'x'}, refresh: true, sub: 'alice'})
+      clock.advance(d('10m'))
+      const renewed = await issuer.renew('app', first.refresh_token!)
+      expect(renewed.refresh_token).toBe(first.refresh_token)
+      const claims = decodePayload(renewed.access_token)
+      expect(claims).toMatchObject({aud: 'https://api', role: 'x', sub: 'alice'})
+      expect(claims.jti).not.toBe(decodePayload(first.access_token).jti)
+      expect(claims.iat).toBe(Math.floor(clock() / 1000))
+      // and again: noRefresh tokens are reusable until they expire
+      expect((await issuer.renew('app', first.refresh_token!)).refresh_token).toBe(first.refresh_token)
+    })
+
+    it('refreshOnExpire: the same token until under 30% of its lifetime is left, then a new one', async () => {
+      const {clock, issuer} = await setup({refreshStrategy: 'refreshOnExpire'}, store)
+      const first = await issuer.issue('app', {custom: {}, refresh: true})
+      clock.advance(d('41m')) // 19 of 60 minutes left: 31.7%
+      expect((await issuer.renew('app', first.refresh_token!)).refresh_token).toBe(first.refresh_token)
+      clock.advance(d('2m')) // 17 minutes left: 28%
+      const second = await issuer.renew('app', first.refresh_token!)
+      expect(second.refresh_token).not.toBe(first.refresh_token)
+      expect(await code(issuer.renew('app', first.refresh_token!))).toBe('REFRESH_REUSED')
+    })
+
+    it('refreshBoth: always a new refresh token; reusing a spent one revokes the whole family', async () => {
+      const {issuer} = await setup({refreshStrategy: 'refreshBoth'}, store)
+      const t0 = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+      const t1 = (await issuer.renew('app', t0)).refresh_token!
+      const t2 = (await issuer.renew('app', t1)).refresh_token!
+      expect(new Set([t0, t1, t2]).size).toBe(3)
+      expect(await code(issuer.renew('app', t1))).toBe('REFRESH_REUSED')
+      // every later renew in that family fails, even with the newest token
+      expect(await code(issuer.renew('app', t2))).toBe('TOKEN_REVOKED')
+      // other families are not touched
+      const other = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+      expect(await code(issuer.renew('app', other))).toBe('resolved')
+    })
+
+    it('the strategy can be overridden per call', async () => {
+      const {issuer} = await setup({refreshStrategy: 'noRefresh'}, store)
+      const t0 = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+      const t1 = (await issuer.renew('app', t0, 'refreshBoth')).refresh_token!
+      expect(t1).not.toBe(t0)
+      expect(await code(issuer.renew('app', t0))).toBe('REFRESH_REUSED')
+    })
+
+    it('idle lifetime: a refresh token unused for refresh-ttl expires', async () => {
+      const {clock, issuer} = await setup({refreshStrategy: 'refreshBoth'}, store)
+      const t0 = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+      clock.advance(d('59m'))
+      const t1 = (await issuer.renew('app', t0)).refresh_token!
+      clock.advance(d('59m'))
+      const t2 = (await issuer.renew('app', t1)).refresh_token!
+      clock.advance(d('1h') + 1000)
+      expect(await code(issuer.renew('app', t2))).toBe('TOKEN_EXPIRED')
+    })
+
+    it('absolute lifetime: a family never outlives session-ttl, however often it is renewed', async () => {
+      const {clock, issuer} = await setup({refreshStrategy: 'refreshBoth', sessionTtl: '3h'}, store)
+      let token = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+      for (let i = 0; i < 5; i++) {
+        clock.advance(d('50m'))
+        const out = await issuer.renew('app', token).catch((error: {code: string}) => error.code)
+        if (typeof out === 'string') {
+          expect(out).toBe('TOKEN_EXPIRED')
+          expect(i).toBe(3) // 4 x 50m = 200m > 3h
+          return
+        }
+
+        // the new refresh token's exp is capped at the family's end
+        expect(decodePayload(out.access_token).iat).toBe(Math.floor(clock() / 1000))
+        token = out.refresh_token!
+      }
+
+      throw new Error('the family outlived its session-ttl')
+    })
+
+    it('refuses a refresh token of another client (WRONG_CLIENT) and garbage (MALFORMED_TOKEN)', async () => {
+      const {issuer, vault} = await setup({}, store)
+      await addClient(vault, 'other', {})
+      const t = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+      expect(await code(issuer.renew('other', t))).toBe('WRONG_CLIENT')
+      expect(await code(issuer.renew('app', 'not.a.token'))).toBe('MALFORMED_TOKEN')
+      expect(await code(issuer.renew('app', (await issuer.issue('app', {custom: {}})).access_token))).toBe(
+        'MALFORMED_TOKEN',
+      )
+    })
+  })
+
+  describe('revoke', () => {
+    it('by token, by family, by client and by subject', async () => {
+      const {clock, issuer} = await setup({}, store)
+      const a = await issuer.issue('app', {custom: {}, refresh: true, sub: 'alice'})
+      const b = await issuer.issue('app', {custom: {}, refresh: true, sub: 'bob'})
+      const c = await issuer.issue('app', {custom: {}, refresh: true, sub: 'carol'})
+      expect(await issuer.revokeRefreshToken(a.refresh_token!)).toEqual({family: a.family, revoked: true})
+      expect(await code(issuer.renew('app', a.refresh_token!))).toBe('TOKEN_REVOKED')
+      await issuer.revokeFamily(b.family!)
+      expect(await code(issuer.renew('app', b.refresh_token!))).toBe('TOKEN_REVOKED')
+      expect(await code(issuer.revokeFamily('no-such-family'))).toBe('FAMILY_NOT_FOUND')
+      clock.advance(1000)
+      await issuer.revokeSubject('app', 'carol')
+      expect(await code(issuer.renew('app', c.refresh_token!))).toBe('TOKEN_REVOKED')
+      clock.advance(1000)
+      const later = await issuer.issue('app', {custom: {}, refresh: true, sub: 'carol'})
+      expect(await code(issuer.renew('app', later.refresh_token!))).toBe('resolved') // cut-off is not a ban
+      const d1 = await issuer.issue('app', {custom: {}, refresh: true, sub: 'dave'})
+      clock.advance(1000)
+      await issuer.revokeSubject('app')
+      expect(await code(issuer.renew('app', d1.refresh_token!))).toBe('TOKEN_REVOKED')
+      expect(await code(issuer.revokeSubject('nobody'))).toBe('CLIENT_NOT_FOUND')
+    })
+  })
+
+  describe('key rotation', () => {
+    it('old tokens verify and old refresh tokens renew during the grace; after it, UNKNOWN_KID', async () => {
+      const {clock, issuer, vault} = await setup({refreshStrategy: 'noRefresh'}, store)
+      const before = await issuer.issue('app', {custom: {}, refresh: true})
+      const oldKid = JSON.parse(Buffer.from(before.access_token.split('.')[0], 'base64url').toString()).kid
+      const rotated = await rotateKeys(vault, ['app'], ['sig', 'enc'], {graceMs: d('2h'), now: clock()})
+      expect(rotated.map((r) => r.retired)).toContain(oldKid)
+      const after = await issuer.issue('app', {custom: {}})
+      const newKid = JSON.parse(Buffer.from(after.access_token.split('.')[0], 'base64url').toString()).kid
+      expect(newKid).not.toBe(oldKid)
+      expect((await issuer.verify(before.access_token, {leewayMs: 0})).header.kid).toBe(oldKid)
+      clock.advance(d('30m'))
+      expect(await code(issuer.renew('app', before.refresh_token!))).toBe('resolved')
+      clock.advance(d('90m') + 1)
+      expect(await code(issuer.verify(after.access_token, {leewayMs: d('2h')}))).toBe('resolved')
+      expect(await code(issuer.verify(before.access_token, {leewayMs: d('3h')}))).toBe('UNKNOWN_KID')
+      expect(await code(issuer.renew('app', before.refresh_token!))).toBe('UNKNOWN_KID')
+    })
+
+    it('keys past key-ttl rotate on their next use', async () => {
+      const {clock, issuer, vault} = await setup({keyTtl: '24h'}, store)
+      const first = await issuer.issue('app', {custom: {}})
+      clock.advance(d('25h'))
+      const second = await issuer.issue('app', {custom: {}})
+      const kid = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString()).kid
+      expect(kid(second.access_token)).not.toBe(kid(first.access_token))
+      const states = vault.document.clients.app.keys.map((k) => `${k.use}:${k.state}`).sort()
+      expect(states).toEqual(['enc:active', 'enc:retired', 'sig:active', 'sig:retired'])
+    })
+  })
+})
+
+describe('verify', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>
+
+  beforeEach(async () => {
+    ctx = await setup()
+  })
+
+  it('checks aud, iss, sub, leeway and max-age with reason codes', async () => {
+    const {clock, issuer} = ctx
+    const t = (await issuer.issue('app', {aud: ['a', 'b'], custom: {}, sub: 's'})).access_token
+    expect(
+      await code(issuer.verify(t, {audience: ['b'], issuer: 'https://issuer.test', leewayMs: 0, subject: 's'})),
+    ).toBe('resolved')
+    expect(await code(issuer.verify(t, {audience: ['c'], leewayMs: 0}))).toBe('AUDIENCE_MISMATCH')
+    expect(await code(issuer.verify(t, {issuer: 'other', leewayMs: 0}))).toBe('ISSUER_MISMATCH')
+    expect(await code(issuer.verify(t, {leewayMs: 0, subject: 'x'}))).toBe('SUBJECT_MISMATCH')
+    clock.advance(d('6m'))
+    expect(await code(issuer.verify(t, {leewayMs: 0, maxAgeMs: d('10m')}))).toBe('resolved')
+    expect(await code(issuer.verify(t, {leewayMs: 0, maxAgeMs: d('5m')}))).toBe('TOKEN_TOO_OLD')
+    clock.advance(d('9m') + d('20s'))
+    expect(await code(issuer.verify(t, {leewayMs: d('30s')}))).toBe('resolved')
+    expect(await code(issuer.verify(t, {leewayMs: d('10s')}))).toBe('TOKEN_EXPIRED')
+  })
+
+  it('refuses the inside of a refresh token presented as an access token', async () => {
+    const {issuer} = ctx
+    const rt = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+    const {decryptJwe} = await import('../../src/core/jwe.js')
+    const inner = new TextDecoder().decode((await decryptJwe(rt, {keyring: issuer.keyring()})).plaintext)
+    expect(await code(issuer.verify(inner, {leewayMs: 0}))).toBe('WRONG_TYPE')
+    // but inside its JWE it is a valid nested JWT
+    expect((await issuer.verify(rt, {leewayMs: 0})).header.typ).toBe('rt+jwt')
+  })
+})

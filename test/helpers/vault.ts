@@ -1,0 +1,38 @@
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll} from 'vitest'
+
+import {newIdentity} from '../../src/vault/age.js'
+import {DEFAULT_SETTINGS, FORMAT_VERSION} from '../../src/vault/format.js'
+import {Vault} from '../../src/vault/vault.js'
+
+/** A real vault file in a temporary directory, for tests that drive src/core in-process. */
+export async function tempVault(name = 'JWTIS'): Promise<{dir: string; identity: string; vault: Vault}> {
+  const dir = mkdtempSync(join(tmpdir(), 'jwtis-core-'))
+  afterAll(() => rmSync(dir, {force: true, recursive: true}))
+  const {identity, recipient} = await newIdentity()
+  const vault = await Vault.create(
+    join(dir, 'vault.age'),
+    {
+      age: {passphrase: false, recipients: [recipient]},
+      clients: {},
+      created: new Date().toISOString(),
+      issuer: {defaults: {...DEFAULT_SETTINGS}, name},
+      version: FORMAT_VERSION,
+    },
+    {identities: [identity]},
+  )
+  return {dir, identity, vault}
+}
+
+/** A clock tests move by hand. */
+export function manualClock(start = Date.parse('2026-11-22T12:00:00Z')) {
+  let now = start
+  const clock = () => now
+  clock.advance = (ms: number) => {
+    now += ms
+  }
+
+  return clock
+}
