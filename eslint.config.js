@@ -33,6 +33,8 @@ export default [
       'mocha/no-top-level-hooks': 'off',
       'mocha/no-setup-in-describe': 'off',
       'mocha/no-exports': 'off',
+      'mocha/no-sibling-hooks': 'off',
+      'mocha/no-nested-tests': 'off',
     },
   },
 ]

@@ -10,7 +10,7 @@ const LOCK_TIMEOUT_MS = 10_000
 const COMPACT_CHANCE = 1 / 32
 
 /**
- * Token state on disk beside the vault: one small JSON file per family, fanned out over 256
+ * Token state on disk beside the vault: one small JSON file per family, fanned out over 4096
  * buckets, plus one file of subject cut-offs. Every operation touches one family file under
  * that file's own lock, so its cost does not grow with the number of families (an append-only
  * journal would have to be replayed by every short-lived CLI process), and operations on
@@ -152,5 +152,5 @@ export class FileStore implements TokenStore {
   }
 }
 
-/** Family ids reach the store already hashed (base64url), so their first two characters spread evenly. */
+/** Family ids reach the store already hashed (base64url): their first two characters spread them over 4096 buckets. */
 const bucketOf = (fam: string): string => fam.slice(0, 2)

@@ -10,6 +10,7 @@ import {FileStore} from '../../src/store/file.js'
 import {MemoryStore} from '../../src/store/memory.js'
 import {manualClock, tempVault} from '../helpers/vault.js'
 
+const kid = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString()).kid
 const decodePayload = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString())
 
 async function setup(
@@ -203,7 +204,6 @@ describe.each([
       const first = await issuer.issue('app', {custom: {}})
       clock.advance(d('25h'))
       const second = await issuer.issue('app', {custom: {}})
-      const kid = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString()).kid
       expect(kid(second.access_token)).not.toBe(kid(first.access_token))
       const states = vault.document.clients.app.keys.map((k) => `${k.use}:${k.state}`).sort()
       expect(states).toEqual(['enc:active', 'enc:retired', 'sig:active', 'sig:retired'])

@@ -117,7 +117,7 @@ describe.skipIf(!HAS_PY || !HAS_AGE)('JWE interop with jwcrypto', () => {
       doc.clients[name].keys.find((k: any) => k.use === use && k.state === 'active').jwk
     result = python('jwe.py', {
       clients: clients.map((c) => {
-        const {d: _d, ...sigPublic} = keyOf(c.name, 'sig')
+        const sigPublic = {...keyOf(c.name, 'sig'), d: undefined}
         return {...c, enc_jwk: keyOf(c.name, 'enc'), refresh_token: refresh[c.name], sig_jwk: sigPublic}
       }),
       plaintext,

@@ -8,6 +8,8 @@ import {json, jwtis, jwtisOk, scratch} from '../helpers/cli.js'
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
 const parts = (t: string) => t.split('.')
 const headerOf = (t: string) => JSON.parse(Buffer.from(parts(t)[0], 'base64url').toString())
+const fakeJwe = (header: Record<string, unknown>) =>
+  `${b64(header)}.${b64('k')}.${b64('iv')}.${b64('ct')}.${b64('tag')}`
 const payloadOf = (t: string) => JSON.parse(Buffer.from(parts(t)[1], 'base64url').toString())
 
 let env: Record<string, string>
@@ -302,17 +304,16 @@ describe('jwe encrypt and decrypt', () => {
     expect((await jwtis(['jwe', 'decrypt', kw, '--key', keyFile], {env: noVault})).stdout).toBe('kw!')
   })
 
-  const bad = (header: Record<string, unknown>) => `${b64(header)}.${b64('k')}.${b64('iv')}.${b64('ct')}.${b64('tag')}`
   it.each([
-    ['zip', bad({alg: 'ECDH-ES', enc: 'A256GCM', zip: 'DEF'}), 'ALG_NOT_ALLOWED'],
-    ['RSA1_5', bad({alg: 'RSA1_5', enc: 'A256GCM'}), 'ALG_NOT_ALLOWED'],
+    ['zip', fakeJwe({alg: 'ECDH-ES', enc: 'A256GCM', zip: 'DEF'}), 'ALG_NOT_ALLOWED'],
+    ['RSA1_5', fakeJwe({alg: 'RSA1_5', enc: 'A256GCM'}), 'ALG_NOT_ALLOWED'],
     [
       'PBES2 with a huge p2c',
-      bad({alg: 'PBES2-HS256+A128KW', enc: 'A128GCM', p2c: 1_000_000_000, p2s: 'AAAAAAAAAAA'}),
+      fakeJwe({alg: 'PBES2-HS256+A128KW', enc: 'A128GCM', p2c: 1_000_000_000, p2s: 'AAAAAAAAAAA'}),
       'ALG_NOT_ALLOWED',
     ],
-    ['a key nobody has', bad({alg: 'ECDH-ES', enc: 'A256GCM', kid: 'nobody'}), 'UNKNOWN_KID'],
-    ['over 64 KiB', bad({alg: 'ECDH-ES', enc: 'A256GCM', pad: 'x'.repeat(70_000)}), 'TOKEN_TOO_LARGE'],
+    ['a key nobody has', fakeJwe({alg: 'ECDH-ES', enc: 'A256GCM', kid: 'nobody'}), 'UNKNOWN_KID'],
+    ['over 64 KiB', fakeJwe({alg: 'ECDH-ES', enc: 'A256GCM', pad: 'x'.repeat(70_000)}), 'TOKEN_TOO_LARGE'],
   ])('refuses %s', async (_name, token, reason) => {
     const file = join(dir, 'jwe.txt')
     writeFileSync(file, token)

@@ -1,0 +1,96 @@
+import {mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {Family, TokenStore} from '../../src/store/store.js'
+
+import {FileStore} from '../../src/store/file.js'
+import {MemoryStore} from '../../src/store/memory.js'
+import {RedisStore} from '../../src/store/redis.js'
+import {hasTool} from '../helpers/cli.js'
+import {startRedis} from '../helpers/redis.js'
+
+const HAS_REDIS = hasTool('redis-server', ['--version'], 'the Redis store tests (apt-get install redis-server)')
+const T0 = 1_800_000_000_000
+let n = 0
+const family = (over: Partial<Family> = {}): Family => ({
+  client: 'app',
+  created: T0,
+  current: 'j0',
+  fam: `f${n++}`,
+  revoked: false,
+  sexp: T0 + 3_600_000,
+  sub: 's',
+  ...over,
+})
+
+let redis: Awaited<ReturnType<typeof startRedis>> | undefined
+beforeAll(async () => {
+  if (HAS_REDIS) redis = await startRedis()
+})
+afterAll(async () => redis?.stop())
+
+const stores: Array<[string, () => Promise<TokenStore>]> = [
+  ['memory', async () => new MemoryStore()],
+  ['file', async () => new FileStore(join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens'))],
+]
+if (HAS_REDIS) stores.push(['redis', async () => RedisStore.connect(redis!.url, `test-${n++}`)])
+
+describe.each(stores)('%s store', (_name, open) => {
+  it('rotates once: the current token moves on, a spent one revokes the family', async () => {
+    const store = await open()
+    const f = family()
+    await store.create(f)
+    expect(await store.check(f.fam, 'j0', T0)).toBe('ok')
+    expect(await store.rotate(f.fam, 'j0', 'j1', T0)).toBe('ok')
+    expect(await store.check(f.fam, 'j1', T0)).toBe('ok')
+    expect(await store.rotate(f.fam, 'j0', 'jx', T0)).toBe('reused')
+    expect(await store.rotate(f.fam, 'j1', 'j2', T0)).toBe('revoked')
+    expect((await store.get(f.fam))?.revoked).toBe(true)
+    await store.close()
+  })
+
+  it('unknown and expired families are unknown; compaction drops expired ones', async () => {
+    const store = await open()
+    const f = family({sexp: T0 + 1000})
+    await store.create(f)
+    expect(await store.check('nope', 'j0', T0)).toBe('unknown')
+    expect(await store.check(f.fam, 'j0', T0 + 1000)).toBe('unknown')
+    const g = family({sexp: T0 + 1000})
+    const h = family({sexp: T0 + 10_000})
+    await store.create(g)
+    await store.create(h)
+    await store.compact(T0 + 5000)
+    if (!(store instanceof RedisStore)) expect(await store.get(g.fam)).toBeUndefined() // Redis expires by TTL
+    expect(await store.get(h.fam)).toBeDefined()
+    await store.close()
+  })
+
+  it('revokes one family, or a client / subject up to a cut-off', async () => {
+    const store = await open()
+    const a = family({sub: 'alice'})
+    const b = family({sub: 'bob'})
+    const late = family({created: T0 + 2000, sub: 'alice'})
+    for (const f of [a, b, late]) await store.create(f)
+    expect(await store.revoke('nope')).toBe(false)
+    expect(await store.revoke(b.fam)).toBe(true)
+    expect(await store.check(b.fam, 'j0', T0)).toBe('revoked')
+    await store.revokeSubject('app', 'alice', T0 + 1000)
+    expect(await store.check(a.fam, 'j0', T0)).toBe('revoked')
+    expect(await store.check(late.fam, 'j0', T0)).toBe('ok')
+    await store.revokeSubject('app', undefined, T0 + 3000)
+    expect(await store.check(late.fam, 'j0', T0)).toBe('revoked')
+    await store.close()
+  })
+
+  it('of many concurrent rotations of one token, exactly one wins', async () => {
+    const store = await open()
+    const f = family()
+    await store.create(f)
+    const results = await Promise.all(Array.from({length: 50}, (_, i) => store.rotate(f.fam, 'j0', `n${i}`, T0)))
+    expect(results.filter((r) => r === 'ok')).toHaveLength(1)
+    expect(results.filter((r) => r === 'reused').length + results.filter((r) => r === 'revoked').length).toBe(49)
+    await store.close()
+  })
+})
