@@ -1,0 +1,102 @@
+import {Flags} from '@oclif/core'
+import {randomBytes} from 'node:crypto'
+
+import {VaultCommand} from '../cli/base.js'
+import {storeFlag} from '../cli/flags.js'
+import {UsageError} from '../core/errors.js'
+
+export default class Serve extends VaultCommand<typeof Serve> {
+  static override description = `Serve the HTTP API (JWTIS v0.1 routes) over the vault.
+
+Registration needs the admin token: JWTIS_ADMIN_TOKEN, or a random one printed once on stdout at
+start. Client routes need "Authorization: Bearer <client_token>". Vault changes made by the CLI
+while the server runs (new clients, key rotation) are picked up within a second. SIGTERM or
+SIGINT stops it gracefully: requests in flight finish, the token store is flushed.
+
+Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token,
+POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /metrics.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %>',
+    'JWTIS_ADMIN_TOKEN=$(cat admin.txt) <%= config.bin %> <%= command.id %> --listen 0.0.0.0:8080 --store redis://127.0.0.1:6379',
+  ]
+
+  static override flags = {
+    'body-limit': Flags.integer({
+      default: 64 * 1024,
+      description: 'largest request body in bytes (413 past it)',
+      min: 1024,
+    }),
+    listen: Flags.string({default: '127.0.0.1:4456', description: 'address:port to listen on', env: 'JWTIS_ADDRESS'}),
+    'max-auth-failures': Flags.integer({
+      default: 10,
+      description: 'failed authentications per address per minute before 429',
+      min: 1,
+    }),
+    store: storeFlag,
+  }
+
+  /** Runs until SIGTERM/SIGINT; its output is the ready line (with --json, one JSON object). */
+  async run(): Promise<void> {
+    const {flags} = this
+    const {buildServer} = await import('../server/app.js')
+    const {host, port} = parseListen(flags.listen)
+    const issuer = await this.openIssuer(flags.store)
+    await issuer.store() // fail now, not on the first request, when the store is unreachable
+    const given = process.env.JWTIS_ADMIN_TOKEN
+    const adminToken = given || `jwtis_admin_${randomBytes(32).toString('base64url')}`
+    const {app} = await buildServer({
+      adminToken,
+      bodyLimit: flags['body-limit'],
+      issuer,
+      maxAuthFailures: flags['max-auth-failures'],
+    })
+    await app.listen({host, port})
+    const address = app.server.address()
+    const listening =
+      typeof address === 'object' && address
+        ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
+        : flags.listen
+    const ready = {listening, ...(given ? {} : {admin_token: adminToken})}
+    // The generated admin token goes to stdout once (data, not a log line), never to stderr.
+    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(ready)}\n`)
+    else if (!given) process.stdout.write(`admin token: ${adminToken}\n`)
+    this.logErr(`jwtis serve: listening on ${listening} (vault ${issuer.vault.path})`)
+
+    // Pick up changes the CLI makes to the vault file (new clients, rotations) within a second.
+    let reloadFailed = false
+    const reloader = setInterval(() => {
+      issuer.vault.reload().then(
+        () => {
+          reloadFailed = false
+        },
+        (error: Error) => {
+          if (!reloadFailed)
+            process.stderr.write(`jwtis serve: cannot reload the vault, keeping the last good one: ${error.message}\n`)
+          reloadFailed = true
+        },
+      )
+    }, 500)
+
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        process.stderr.write(`jwtis serve: ${signal}: finishing requests in flight\n`)
+        resolve()
+      }
+
+      process.once('SIGTERM', stop)
+      process.once('SIGINT', stop)
+    })
+    clearInterval(reloader)
+    await app.close()
+    await issuer.close()
+    this.logErr('jwtis serve: stopped')
+  }
+}
+
+function parseListen(value: string): {host: string; port: number} {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value)
+  const port = Number(m?.[3])
+  if (!m || port > 65_535) throw new UsageError(`--listen ${value}: expected HOST:PORT, e.g. 127.0.0.1:4456`)
+  return {host: m[1] ?? (m[2] || '0.0.0.0'), port}
+}

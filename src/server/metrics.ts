@@ -1,0 +1,85 @@
+/**
+ * A small Prometheus registry (text exposition format 0.0.4): counters and one latency
+ * histogram, enough for `serve` without a metrics dependency.
+ */
+type Labels = Record<string, string>
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+const labelText = (labels: Labels): string => {
+  const parts = Object.entries(labels).map(
+    ([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`,
+  )
+  return parts.length > 0 ? `{${parts.join(',')}}` : ''
+}
+
+class Counter {
+  private readonly values = new Map<string, {labels: Labels; value: number}>()
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelText(labels)
+    const entry = this.values.get(key) ?? {labels, value: 0}
+    entry.value += by
+    this.values.set(key, entry)
+  }
+
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`]
+    for (const {labels, value} of this.values.values()) lines.push(`${this.name}${labelText(labels)} ${value}`)
+    return lines.join('\n')
+  }
+}
+
+class Histogram {
+  private readonly series = new Map<string, {counts: number[]; labels: Labels; sum: number; total: number}>()
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+
+  observe(labels: Labels, seconds: number): void {
+    const key = labelText(labels)
+    const s = this.series.get(key) ?? {counts: BUCKETS.map(() => 0), labels, sum: 0, total: 0}
+    for (const [i, le] of BUCKETS.entries()) if (seconds <= le) s.counts[i]++
+    s.sum += seconds
+    s.total++
+    this.series.set(key, s)
+  }
+
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`]
+    for (const s of this.series.values()) {
+      for (const [i, le] of BUCKETS.entries())
+        lines.push(`${this.name}_bucket${labelText({...s.labels, le: String(le)})} ${s.counts[i]}`)
+      lines.push(
+        `${this.name}_bucket${labelText({...s.labels, le: '+Inf'})} ${s.total}`,
+        `${this.name}_sum${labelText(s.labels)} ${s.sum}`,
+        `${this.name}_count${labelText(s.labels)} ${s.total}`,
+      )
+    }
+
+    return lines.join('\n')
+  }
+}
+
+export class Metrics {
+  readonly duration = new Histogram('jwtis_http_request_duration_seconds', 'HTTP request latency by route.')
+  readonly issued = new Counter('jwtis_tokens_issued_total', 'Access tokens issued (by issue_token).')
+  readonly rejected = new Counter('jwtis_tokens_rejected_total', 'Tokens rejected, by reason code.')
+  readonly renewed = new Counter('jwtis_tokens_renewed_total', 'Refresh tokens exchanged (by renew_token).')
+  readonly requests = new Counter('jwtis_http_requests_total', 'HTTP requests by route, method and status.')
+  readonly reuse = new Counter(
+    'jwtis_refresh_reuse_detected_total',
+    'Spent refresh tokens presented again (their family was revoked).',
+  )
+
+  render(): string {
+    return `${[this.requests, this.duration, this.issued, this.renewed, this.rejected, this.reuse].map((m) => m.render()).join('\n')}\n`
+  }
+}
