@@ -15,13 +15,11 @@ SIGINT stops it gracefully: requests in flight finish, the token store is flushe
 
 Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token,
 POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /metrics.`
-
-  static override examples = [
+static override examples = [
     '<%= config.bin %> <%= command.id %>',
     'JWTIS_ADMIN_TOKEN=$(cat admin.txt) <%= config.bin %> <%= command.id %> --listen 0.0.0.0:8080 --store redis://127.0.0.1:6379',
   ]
-
-  static override flags = {
+static override flags = {
     'body-limit': Flags.integer({
       default: 64 * 1024,
       description: 'largest request body in bytes (413 past it)',
@@ -88,11 +86,20 @@ POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /met
       process.once('SIGINT', stop)
     })
     clearInterval(reloader)
+    // Requests in flight finish; their keep-alive connections are closed as soon as they go
+    // idle (Node closes only the connections idle at the moment close starts), and whatever
+    // is still open after the grace is cut.
+    const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
+    const deadline = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS)
     await app.close()
+    clearInterval(sweeper)
+    clearTimeout(deadline)
     await issuer.close()
     this.logErr('jwtis serve: stopped')
   }
 }
+
+const SHUTDOWN_GRACE_MS = 10_000
 
 function parseListen(value: string): {host: string; port: number} {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value)

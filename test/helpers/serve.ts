@@ -1,0 +1,65 @@
+import {type ChildProcess, spawn} from 'node:child_process'
+import {createInterface} from 'node:readline'
+
+import {BIN, cleanEnv, NODE} from './cli.js'
+import {freePort} from './redis.js'
+
+export interface Served {
+  admin: string
+  child: ChildProcess
+  exited: Promise<{code: null | number; signal: NodeJS.Signals | null}>
+  /** Sends a JSON request; answers status and parsed body. */
+  request: (method: string, path: string, body?: unknown, bearer?: string) => Promise<{body: any; status: number}>
+  stderr: () => string
+  stop: (signal?: NodeJS.Signals) => Promise<void>
+  url: string
+}
+
+/** Starts `jwtis serve` as a real process on a free loopback port and waits for its ready line. */
+export async function serve(vault: string, env: Record<string, string>, args: string[] = []): Promise<Served> {
+  const port = await freePort()
+  const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `127.0.0.1:${port}`, '--json', ...args], {
+    env: cleanEnv({JWTIS_ADMIN_TOKEN: 'test-admin-token', ...env}),
+  })
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d
+  })
+  const exited = new Promise<{code: null | number; signal: NodeJS.Signals | null}>((resolve) => {
+    child.on('exit', (code, signal) => resolve({code, signal}))
+  })
+  const ready = await new Promise<{listening: string}>((resolve, reject) => {
+    const lines = createInterface({input: child.stdout!})
+    lines.once('line', (line) => resolve(JSON.parse(line)))
+    exited.then(({code}) => reject(new Error(`jwtis serve exited ${code}: ${stderr}`)))
+  })
+  const url = ready.listening
+  return {
+    admin: env.JWTIS_ADMIN_TOKEN ?? 'test-admin-token',
+    child,
+    exited,
+    async request(method, path, body, bearer) {
+      const res = await fetch(`${url}${path}`, {
+        body: body === undefined ? undefined : JSON.stringify(body),
+        headers: {
+          ...(body === undefined ? {} : {'content-type': 'application/json'}),
+          ...(bearer ? {authorization: `Bearer ${bearer}`} : {}),
+        },
+        method,
+      })
+      const text = await res.text()
+      let parsed: unknown = text
+      try {
+        parsed = JSON.parse(text)
+      } catch {}
+
+      return {body: parsed, status: res.status}
+    },
+    stderr: () => stderr,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+      await exited
+    },
+    url,
+  }
+}
