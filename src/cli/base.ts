@@ -144,6 +144,18 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
     )
   }
 
+  /** A new passphrase: from the first of `envVars` set, else asked twice on a terminal; a usage error otherwise. */
+  protected async newPassphrase(flag: string, envVars: string[]): Promise<string> {
+    const fromEnv = envVars.map((name) => process.env[name]).find(Boolean)
+    if (fromEnv) return fromEnv
+    if (!canPrompt()) throw new UsageError(`${flag} needs ${envVars[0]} when there is no terminal to ask on`)
+    const first = await this.promptPassphrase('New vault passphrase:')
+    if (first.length < 8) throw new UsageError('the passphrase must have at least 8 characters')
+    if ((await this.promptPassphrase('Repeat the passphrase:')) !== first)
+      throw new UsageError('the passphrases do not match')
+    return first
+  }
+
   protected async promptPassphrase(message: string): Promise<string> {
     const {password} = await import('@inquirer/prompts')
     return password({mask: true, message}, {output: process.stderr})

@@ -5,7 +5,6 @@ import {dirname, resolve} from 'node:path'
 
 import {VaultCommand} from '../cli/base.js'
 import {settingsFlags, settingsInput} from '../cli/flags.js'
-import {canPrompt} from '../cli/output.js'
 import {readSettings} from '../cli/settings-file.js'
 import {ConflictError, UsageError} from '../core/errors.js'
 import {normalizeSettings} from '../core/settings.js'
@@ -58,7 +57,11 @@ age -d -i IDENTITY_FILE vault.age`
     const defaults = {...DEFAULT_SETTINGS, ...normalizeSettings(settingsInput(flags))}
     const now = new Date()
 
-    const sealed = flags.passphrase ? {passphrase: await this.newPassphrase()} : await this.identity(now)
+    const sealed = flags.passphrase
+      ? {
+          passphrase: await this.newPassphrase('--passphrase', ['JWTIS_PASSPHRASE', 'JWTIS_PSWD']),
+        }
+      : await this.identity(now)
     const {identity, identityFile = null, recipient = null, reused = false} = 'identity' in sealed ? sealed : {}
     const key = 'passphrase' in sealed ? {passphrase: sealed.passphrase} : {identities: [sealed.identity]}
 
@@ -127,17 +130,6 @@ age -d -i IDENTITY_FILE vault.age`
     if (result.recipient) this.logErr(`Public key: ${result.recipient}`)
     else this.logErr('Sealed with a passphrase: set JWTIS_PASSPHRASE to open it without a prompt')
     if (result.identity) this.print(result.identity)
-  }
-
-  private async newPassphrase(): Promise<string> {
-    const fromEnv = process.env.JWTIS_PASSPHRASE ?? process.env.JWTIS_PSWD
-    if (fromEnv) return fromEnv
-    if (!canPrompt()) throw new UsageError('--passphrase needs JWTIS_PASSPHRASE when there is no terminal to ask on')
-    const first = await this.promptPassphrase('New vault passphrase:')
-    if (first.length < 8) throw new UsageError('the passphrase must have at least 8 characters')
-    if ((await this.promptPassphrase('Repeat the passphrase:')) !== first)
-      throw new UsageError('the passphrases do not match')
-    return first
   }
 
   private async readIdentity(file: string): Promise<string> {

@@ -15,11 +15,11 @@ SIGINT stops it gracefully: requests in flight finish, the token store is flushe
 
 Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token,
 POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /metrics.`
-static override examples = [
+  static override examples = [
     '<%= config.bin %> <%= command.id %>',
     'JWTIS_ADMIN_TOKEN=$(cat admin.txt) <%= config.bin %> <%= command.id %> --listen 0.0.0.0:8080 --store redis://127.0.0.1:6379',
   ]
-static override flags = {
+  static override flags = {
     'body-limit': Flags.integer({
       default: 64 * 1024,
       description: 'largest request body in bytes (413 past it)',

@@ -8,7 +8,11 @@ const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
 const labelText = (labels: Labels): string => {
   const parts = Object.entries(labels).map(
-    ([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', String.raw`\"`).replaceAll('\n', String.raw`\n`)}"`,
+    ([k, v]) =>
+      `${k}="${v
+        .replaceAll('\\', '\\\\')
+        .replaceAll('"', String.raw`\"`)
+        .replaceAll('\n', String.raw`\n`)}"`,
   )
   return parts.length > 0 ? `{${parts.join(',')}}` : ''
 }

@@ -62,7 +62,7 @@ export class RedisStore implements TokenStore {
   }
 
   async close(): Promise<void> {
-    await this.client.close()
+    await this.client.close().catch(() => this.client.destroy())
   }
 
   async compact(): Promise<number> {
@@ -71,22 +71,24 @@ export class RedisStore implements TokenStore {
 
   async create(family: Family): Promise<void> {
     const key = this.famKey(family.fam)
-    await this.client
-      .multi()
-      .hSet(key, {
-        client: family.client,
-        created: String(family.created),
-        current: family.current,
-        revoked: family.revoked ? '1' : '0',
-        sexp: String(family.sexp),
-        sub: family.sub,
-      })
-      .pExpireAt(key, family.sexp)
-      .exec()
+    await this.call(() =>
+      this.client
+        .multi()
+        .hSet(key, {
+          client: family.client,
+          created: String(family.created),
+          current: family.current,
+          revoked: family.revoked ? '1' : '0',
+          sexp: String(family.sexp),
+          sub: family.sub,
+        })
+        .pExpireAt(key, family.sexp)
+        .exec(),
+    )
   }
 
   async get(fam: string): Promise<Family | undefined> {
-    const h = await this.client.hGetAll(this.famKey(fam))
+    const h = await this.call(() => this.client.hGetAll(this.famKey(fam)))
     if (!h.current) return undefined
     return {
       client: h.client,
@@ -102,17 +104,21 @@ export class RedisStore implements TokenStore {
   async revoke(fam: string): Promise<boolean> {
     const key = this.famKey(fam)
     // HSET on a missing key would create a family without a TTL: only set it when it exists.
-    const result = await this.client.eval(
-      "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'revoked', '1') return 1 end return 0",
-      {keys: [key]},
+    const result = await this.call(() =>
+      this.client.eval(
+        "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'revoked', '1') return 1 end return 0",
+        {keys: [key]},
+      ),
     )
     return result === 1
   }
 
   async revokeSubject(client: string, sub: string | undefined, at: number): Promise<void> {
-    await this.client.eval(
-      "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
-      {arguments: [cutoffKey(client, sub), String(at)], keys: [`${this.prefix}cutoffs`]},
+    await this.call(() =>
+      this.client.eval(
+        "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
+        {arguments: [cutoffKey(client, sub), String(at)], keys: [`${this.prefix}cutoffs`]},
+      ),
     )
   }
 
@@ -121,11 +127,22 @@ export class RedisStore implements TokenStore {
   }
 
   private async apply(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus> {
-    const status = await this.client.eval(APPLY, {
-      arguments: [presented, next, String(now)],
-      keys: [this.famKey(fam), `${this.prefix}cutoffs`],
-    })
+    const status = await this.call(() =>
+      this.client.eval(APPLY, {
+        arguments: [presented, next, String(now)],
+        keys: [this.famKey(fam), `${this.prefix}cutoffs`],
+      }),
+    )
     return status as FamilyStatus
+  }
+
+  /** A Redis failure is the store being unavailable (exit 3, HTTP 503), not a bug. */
+  private async call<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op()
+    } catch (error) {
+      throw new VaultError('STORE_UNAVAILABLE', `the Redis token store failed: ${(error as Error).message}`)
+    }
   }
 
   private famKey(fam: string): string {

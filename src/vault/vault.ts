@@ -47,12 +47,16 @@ async function readBytes(path: string): Promise<Uint8Array> {
 export class Vault {
   private constructor(
     readonly path: string,
-    readonly kind: AgeKind,
-    private readonly key: VaultKey,
+    private key: VaultKey,
     private doc: VaultDocument,
     private stamp: string,
     private readonly options: VaultOptions,
   ) {}
+
+  /** How the file is sealed now: a passphrase, or the X25519 recipients the document lists. */
+  get kind(): AgeKind {
+    return this.key.passphrase === undefined ? 'x25519' : 'scrypt'
+  }
 
   /** The current snapshot. Treat it as read-only: change the vault with `update`. */
   get document(): Readonly<VaultDocument> {
@@ -62,13 +66,12 @@ export class Vault {
   /** Creates a new vault file; never overwrites one (CONFLICT, exit 5). */
   static async create(path: string, doc: VaultDocument, key: VaultKey, options: VaultOptions = {}): Promise<Vault> {
     await mkdir(dirname(path), {mode: 0o700, recursive: true})
-    const kind: AgeKind = key.passphrase === undefined ? 'x25519' : 'scrypt'
     const bytes = await sealDocument(doc, key)
     if (!(await writeFileAtomic(path, bytes, true))) {
       throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${path}; it was left as it is`)
     }
 
-    return new Vault(path, kind, key, doc, await fileStamp(path), options)
+    return new Vault(path, key, doc, await fileStamp(path), options)
   }
 
   static async open(path: string, resolveKey: KeyResolver, options: VaultOptions = {}): Promise<Vault> {
@@ -81,7 +84,7 @@ export class Vault {
 
     const key = await resolveKey(kind, path)
     const doc = parseDocument(await ageDecrypt(bytes, key, path), path)
-    return new Vault(path, kind, key, doc, stampBefore, options)
+    return new Vault(path, key, doc, stampBefore, options)
   }
 
   /** Re-reads the file if another process changed it. Returns whether the snapshot changed. */
@@ -93,18 +96,34 @@ export class Vault {
     return true
   }
 
+  /** The public keys of the identities that opened this vault (none for a passphrase). */
+  async openedBy(): Promise<string[]> {
+    const {recipientOf} = await import('./age.js')
+    return Promise.all((this.key.identities ?? []).map((id) => recipientOf(id)))
+  }
+
+  /**
+   * Re-seals the vault (`vault rekey`): `change` sets `doc.age`, and `key` replaces the key
+   * when the vault moves to a passphrase or to a new identity. Written atomically under the
+   * lock like any update; on failure the old file stays.
+   */
+  async rekey(change: (doc: VaultDocument) => void, key: VaultKey = this.key): Promise<void> {
+    await this.update(change, key)
+    this.key = key
+  }
+
   /**
    * Applies `change` to the newest document under the vault lock and writes the result
    * atomically. If `change` throws, nothing is written.
    */
-  async update<T>(change: (doc: VaultDocument) => Promise<T> | T): Promise<T> {
+  async update<T>(change: (doc: VaultDocument) => Promise<T> | T, sealWith: VaultKey = this.key): Promise<T> {
     const lock = await FileLock.acquire(`${this.path}.lock`, this.options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)
     try {
       await removeStaleTemps(this.path)
       await this.reload()
       const doc = structuredClone(this.doc)
       const result = await change(doc)
-      const bytes = await sealDocument(doc, this.key)
+      const bytes = await sealDocument(doc, sealWith)
       await lock.assertHeld()
       await writeFileAtomic(this.path, bytes)
       this.doc = doc

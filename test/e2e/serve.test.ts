@@ -193,7 +193,8 @@ async function killUnderLoad(storeArgs: string[]) {
   const state = {calm: false, killed: false}
   let acks = 0
   const loops = chains.map(async (chain, i) => {
-    while (!state.killed && !(state.calm && i % 2 === 0)) {
+    const quiet = i % 2 === 0
+    while (!state.killed && !(state.calm && quiet)) {
       chain.inFlight = true
       const res = await first
         .request('POST', '/renew_token', {kid: 'app', refresh_token: chain.last}, token)

@@ -1,0 +1,117 @@
+import {Flags} from '@oclif/core'
+import {mkdir} from 'node:fs/promises'
+import {dirname, resolve} from 'node:path'
+
+import type {VaultKey} from '../../vault/age.js'
+
+import {VaultCommand} from '../../cli/base.js'
+import {ConflictError, UsageError} from '../../core/errors.js'
+
+export interface RekeyResult {
+  encryption: 'passphrase' | 'x25519'
+  /** Where the new identity was saved (with --new-identity). */
+  identity_file?: string
+  recipients: string[]
+  vault: string
+}
+
+export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
+  static override description = `Change who can open the vault: add or remove age recipients, move to a new identity, or
+set or change a passphrase. The vault is re-sealed atomically; the old key stops working for the
+new file (keep old copies or backups in mind: they still open with the old key).
+
+--new-identity saves a new X25519 identity to --identity-file (default: identity-<date>.txt in
+the user config directory; an existing file is never overwritten) and seals the vault to it in
+place of the identity that opened it. --passphrase seals it with a passphrase instead
+(JWTIS_NEW_PASSPHRASE, or asked for on a terminal).`
+static override examples = [
+    '<%= config.bin %> <%= command.id %> --add-recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+    '<%= config.bin %> <%= command.id %> --new-identity --identity-file ~/.config/jwtis/identity-2027.txt',
+    'JWTIS_NEW_PASSPHRASE=... <%= config.bin %> <%= command.id %> --passphrase',
+  ]
+static override flags = {
+    'add-recipient': Flags.string({description: 'another age public key that may open the vault', multiple: true}),
+    'identity-file': Flags.string({
+      dependsOn: ['new-identity'],
+      description: 'where --new-identity saves the identity',
+    }),
+    'new-identity': Flags.boolean({
+      description: 'seal to a new X25519 identity instead of the one that opened it',
+      exclusive: ['passphrase'],
+    }),
+    passphrase: Flags.boolean({
+      description: 'seal with a (new) passphrase instead of identities',
+      exclusive: ['add-recipient'],
+    }),
+    'remove-recipient': Flags.string({
+      description: 'an age public key that may no longer open the vault',
+      multiple: true,
+    }),
+  }
+
+  async run(): Promise<RekeyResult> {
+    const {flags} = this
+    const age = await import('../../vault/age.js')
+    const add = flags['add-recipient'] ?? []
+    const remove = flags['remove-recipient'] ?? []
+    for (const r of [...add, ...remove])
+      if (!age.isRecipient(r)) throw new UsageError(`${r} is not an age X25519 public key (age1…)`)
+    if (!flags.passphrase && !flags['new-identity'] && add.length === 0 && remove.length === 0) {
+      throw new UsageError(
+        'nothing to change: give --add-recipient, --remove-recipient, --new-identity or --passphrase',
+      )
+    }
+
+    const vault = await this.openVault()
+    let recipients = vault.kind === 'scrypt' ? [] : [...vault.document.age.recipients]
+    let key: undefined | VaultKey
+    let identityFile: string | undefined
+    if (flags.passphrase) {
+      key = {passphrase: await this.newPassphrase('--passphrase', ['JWTIS_NEW_PASSPHRASE'])}
+      recipients = []
+    } else {
+      if (flags['new-identity']) {
+        identityFile = resolve(
+          flags['identity-file'] ??
+            this.defaultIdentityFile.replace(/\.txt$/, `-${new Date().toISOString().slice(0, 10)}.txt`),
+        )
+        const made = await age.newIdentity()
+        const {writeFileAtomic} = await import('../../vault/fsutil.js')
+        await mkdir(dirname(identityFile), {mode: 0o700, recursive: true})
+        if (
+          !(await writeFileAtomic(identityFile, age.identityFileText(made.identity, made.recipient, new Date()), true))
+        ) {
+          throw new ConflictError(
+            'VAULT_EXISTS',
+            `${identityFile} exists; it is never overwritten: pass another --identity-file`,
+          )
+        }
+
+        const replaced = await vault.openedBy()
+        recipients = [made.recipient, ...recipients.filter((r) => !replaced.includes(r))]
+        key = {identities: [made.identity]}
+      } else if (vault.kind === 'scrypt') {
+        throw new UsageError('this vault is sealed with a passphrase: use --new-identity to move it to identities')
+      }
+
+      recipients = [...new Set([...add, ...recipients])].filter((r) => !remove.includes(r))
+      if (recipients.length === 0) throw new UsageError('that would leave no recipient able to open the vault')
+    }
+
+    await vault.rekey((doc) => {
+      doc.age = {passphrase: Boolean(flags.passphrase), recipients}
+    }, key)
+    const result: RekeyResult = {
+      encryption: flags.passphrase ? 'passphrase' : 'x25519',
+      recipients,
+      vault: vault.path,
+      ...(identityFile ? {identity_file: identityFile} : {}),
+    }
+    this.logErr(`Re-sealed ${vault.path} ${flags.passphrase ? 'with a passphrase' : `to ${recipients.join(', ')}`}`)
+    if (identityFile)
+      this.logErr(
+        `New identity saved to ${identityFile}: use it with --identity or \`jwtis config set identity ${identityFile}\``,
+      )
+    return result
+  }
+}
