@@ -193,8 +193,9 @@ async function killUnderLoad(storeArgs: string[]) {
   const state = {calm: false, killed: false}
   let acks = 0
   const loops = chains.map(async (chain, i) => {
-    const quiet = i % 2 === 0
-    while (!state.killed && !(state.calm && quiet)) {
+    // even chains go quiet once `calm` is set
+    const goesQuiet = () => state.calm && i % 2 === 0
+    while (!state.killed && !goesQuiet()) {
       chain.inFlight = true
       const res = await first
         .request('POST', '/renew_token', {kid: 'app', refresh_token: chain.last}, token)

@@ -14,7 +14,7 @@ describe('config', () => {
     await jwtisOk(['init', '--vault', vault], {env: s.env})
     const unset = await jwtis(['config', 'get', 'vault', '--json'], {env: s.env})
     expect([unset.code, json<any>(unset).error.code]).toEqual([4, 'KEY_NOT_FOUND'])
-    await jwtisOk(['config', 'set', 'vault', vault], {env: s.env, cwd: s.dir})
+    await jwtisOk(['config', 'set', 'vault', vault], {cwd: s.dir, env: s.env})
     expect((await jwtisOk(['config', 'get', 'vault'], {env: s.env})).stdout.trim()).toBe(vault)
     expect(json(await jwtisOk(['config', 'list', '--json'], {env: s.env}))).toEqual({vault})
     // commands now find the vault without --vault
@@ -34,7 +34,7 @@ describe.skipIf(!HAS_AGE)('vault rekey', () => {
   it('adds and removes recipients, moves to a new identity, and to a passphrase and back', async () => {
     const s = scratch()
     const vault = join(s.dir, 'v.age')
-    const env = s.env
+    const {env} = s
     await jwtisOk(['init', '--vault', vault], {env})
     await jwtisOk(['client', 'add', 'keep', '--vault', vault], {env})
     const other = join(s.dir, 'other.txt')
