@@ -13,7 +13,7 @@ import {addClient} from '../dist/core/clients.js'
 import {Issuer} from '../dist/core/issuer.js'
 import {FileStore} from '../dist/store/file.js'
 import {newIdentity} from '../dist/vault/age.js'
-import {DEFAULT_SETTINGS, FORMAT_VERSION} from '../dist/vault/format.js'
+import {newDocument} from '../dist/vault/format.js'
 import {Vault} from '../dist/vault/vault.js'
 
 const ROUNDS = 6
@@ -24,13 +24,7 @@ async function setup(families) {
   const {identity, recipient} = await newIdentity()
   const vault = await Vault.create(
     join(dir, 'vault.age'),
-    {
-      age: {passphrase: false, recipients: [recipient]},
-      clients: {},
-      created: new Date().toISOString(),
-      issuer: {defaults: {...DEFAULT_SETTINGS, refreshStrategy: 'refreshBoth'}, name: 'bench'},
-      version: FORMAT_VERSION,
-    },
+    newDocument({defaults: {refreshStrategy: 'refreshBoth'}, name: 'bench', recipients: [recipient]}),
     {identities: [identity]},
   )
   await addClient(vault, 'app', {})

@@ -40,7 +40,7 @@ age -d -i IDENTITY_FILE vault.age`
   }
 
   async run(): Promise<InitResult> {
-    const [{Vault}, age, {DEFAULT_SETTINGS, FORMAT_VERSION}] = await Promise.all([
+    const [{Vault}, age, {newDocument}] = await Promise.all([
       import('../vault/vault.js'),
       import('../vault/age.js'),
       import('../vault/format.js'),
@@ -54,7 +54,7 @@ age -d -i IDENTITY_FILE vault.age`
       if (!age.isRecipient(r)) throw new UsageError(`--recipient ${r} is not an age X25519 public key (age1…)`)
     if (flags.passphrase && extra.length > 0)
       throw new UsageError('--recipient cannot be combined with --passphrase (age seals a file with one or the other)')
-    const defaults = {...DEFAULT_SETTINGS, ...normalizeSettings(settingsInput(flags))}
+    const defaults = normalizeSettings(settingsInput(flags))
     const now = new Date()
 
     const sealed = flags.passphrase
@@ -65,15 +65,10 @@ age -d -i IDENTITY_FILE vault.age`
     const {identity, identityFile = null, recipient = null, reused = false} = 'identity' in sealed ? sealed : {}
     const key = 'passphrase' in sealed ? {passphrase: sealed.passphrase} : {identities: [sealed.identity]}
 
+    const recipients = recipient ? [recipient, ...extra] : []
     await Vault.create(
       path,
-      {
-        age: {passphrase: Boolean(flags.passphrase), recipients: recipient ? [recipient, ...extra] : []},
-        clients: {},
-        created: now.toISOString(),
-        issuer: {defaults, name: flags.name},
-        version: FORMAT_VERSION,
-      },
+      newDocument({defaults, name: flags.name, now, passphrase: flags.passphrase, recipients}),
       key,
     )
 

@@ -90,3 +90,20 @@ export function parseDocument(text: string, path: string): VaultDocument {
 
   return doc as unknown as VaultDocument
 }
+
+/** A new, empty vault document (no clients yet), sealed to `recipients` or with a passphrase. */
+export function newDocument(options: {
+  defaults?: Partial<ClientSettings>
+  name: string
+  now?: Date
+  passphrase?: boolean
+  recipients?: string[]
+}): VaultDocument {
+  return {
+    age: {passphrase: Boolean(options.passphrase), recipients: options.recipients ?? []},
+    clients: {},
+    created: (options.now ?? new Date()).toISOString(),
+    issuer: {defaults: {...DEFAULT_SETTINGS, ...options.defaults}, name: options.name},
+    version: FORMAT_VERSION,
+  }
+}

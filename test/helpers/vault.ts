@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import {afterAll} from 'vitest'
 
 import {newIdentity} from '../../src/vault/age.js'
-import {DEFAULT_SETTINGS, FORMAT_VERSION} from '../../src/vault/format.js'
+import {newDocument} from '../../src/vault/format.js'
 import {Vault} from '../../src/vault/vault.js'
 
 /** A real vault file in a temporary directory, for tests that drive src/core in-process. */
@@ -12,17 +12,9 @@ export async function tempVault(name = 'JWTIS'): Promise<{dir: string; identity:
   const dir = mkdtempSync(join(tmpdir(), 'jwtis-core-'))
   afterAll(() => rmSync(dir, {force: true, recursive: true}))
   const {identity, recipient} = await newIdentity()
-  const vault = await Vault.create(
-    join(dir, 'vault.age'),
-    {
-      age: {passphrase: false, recipients: [recipient]},
-      clients: {},
-      created: new Date().toISOString(),
-      issuer: {defaults: {...DEFAULT_SETTINGS}, name},
-      version: FORMAT_VERSION,
-    },
-    {identities: [identity]},
-  )
+  const vault = await Vault.create(join(dir, 'vault.age'), newDocument({name, recipients: [recipient]}), {
+    identities: [identity],
+  })
   return {dir, identity, vault}
 }
 

@@ -24,12 +24,12 @@ new file (keep old copies or backups in mind: they still open with the old key).
 the user config directory; an existing file is never overwritten) and seals the vault to it in
 place of the identity that opened it. --passphrase seals it with a passphrase instead
 (JWTIS_NEW_PASSPHRASE, or asked for on a terminal).`
-static override examples = [
+  static override examples = [
     '<%= config.bin %> <%= command.id %> --add-recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
     '<%= config.bin %> <%= command.id %> --new-identity --identity-file ~/.config/jwtis/identity-2027.txt',
     'JWTIS_NEW_PASSPHRASE=... <%= config.bin %> <%= command.id %> --passphrase',
   ]
-static override flags = {
+  static override flags = {
     'add-recipient': Flags.string({description: 'another age public key that may open the vault', multiple: true}),
     'identity-file': Flags.string({
       dependsOn: ['new-identity'],
