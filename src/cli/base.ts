@@ -72,7 +72,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
         throw new UsageError(`missing ${what}: pass it as an argument, - (stdin) or @file`)
       const chunks: Buffer[] = []
       for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-      return Buffer.concat(chunks).toString('utf8')
+      const text = Buffer.concat(chunks).toString('utf8')
+      if (text.trim() === '') throw new UsageError(`missing ${what}: stdin was empty`)
+      return text
     }
 
     if (value.startsWith('@')) {
@@ -181,9 +183,9 @@ export function clock(): Clock {
 }
 
 function toReport(err: Error & {exitCode?: number}): ErrorReport {
-  if (err instanceof JwtisError) return {code: err.code, exit: err.exitCode, message: err.message}
+  if (err instanceof JwtisError) return {code: err.code, exit: err.exitCode, message: oneLine(err.message)}
   if (err instanceof Errors.CLIError && 'parse' in err) {
-    return {code: 'USAGE', exit: 2, message: err.message.split('\n')[0] + hint(err.message)}
+    return {code: 'USAGE', exit: 2, message: `${oneLine(err.message)} (see --help)`}
   }
 
   if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
@@ -191,18 +193,34 @@ function toReport(err: Error & {exitCode?: number}): ErrorReport {
   }
 
   if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EROFS') {
-    const vaultErr = new VaultError('VAULT_UNWRITABLE', err.message)
-    return {code: vaultErr.code, exit: vaultErr.exitCode, message: err.message}
+    return {
+      code: 'VAULT_UNWRITABLE',
+      exit: new VaultError('VAULT_UNWRITABLE', '').exitCode,
+      message: oneLine(err.message),
+    }
   }
 
   return {
     code: 'INTERNAL',
     exit: 70,
-    message: `internal error: ${err.message} (a bug: rerun with DEBUG=1 and report it)`,
+    message: `internal error: ${oneLine(err.message)} (a bug: rerun with DEBUG=1 and report it)`,
   }
 }
 
-/** oclif puts "See more help with --help" on later lines; keep one line and say where help is. */
-function hint(message: string): string {
-  return message.includes('\n') ? ' (see --help)' : ''
+/**
+ * oclif spreads its parse errors over several lines ("The following error occurred:", "Parsing
+ * --ttl", "See more help with --help"); errors here are one line, so keep what says what is wrong.
+ */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(
+      (line) =>
+        line &&
+        line !== 'The following error occurred:' &&
+        !line.startsWith('See more help') &&
+        !/^Parsing --\S+$/.test(line),
+    )
+    .join('; ')
 }

@@ -84,7 +84,7 @@ age -d -i IDENTITY_FILE vault.age`
 
   /**
    * The identity that opens the new vault: one given (--identity, JWTIS_AGE_KEY_FILE,
-   * JWTIS_AGE_KEY), else the saved identity file, which is made only when it does not exist yet:
+   * JWTIS_AGE_KEY), else the saved identity file. A file is made only when it does not exist yet:
    * an identity file is never overwritten, as that would lock the user out of other vaults.
    */
   private async identity(
@@ -98,11 +98,12 @@ age -d -i IDENTITY_FILE vault.age`
       return {identity, identityFile, recipient, reused}
     }
 
-    const explicit = this.flags.identity ?? process.env.JWTIS_AGE_KEY_FILE
-    if (explicit) return withRecipient(await this.readIdentity(resolve(explicit)), resolve(explicit), true)
-    if (process.env.JWTIS_AGE_KEY) return withRecipient(process.env.JWTIS_AGE_KEY.trim(), undefined, true)
+    // An identity named with --identity or JWTIS_AGE_KEY_FILE is used when it exists, and made
+    // there when it does not (as `age-keygen -o` would).
+    const named = this.flags.identity ?? process.env.JWTIS_AGE_KEY_FILE
+    if (!named && process.env.JWTIS_AGE_KEY) return withRecipient(process.env.JWTIS_AGE_KEY.trim(), undefined, true)
     const file = resolve(
-      this.flags['identity-file'] ?? readSettings(this.config.configDir).identity ?? this.defaultIdentityFile,
+      named ?? this.flags['identity-file'] ?? readSettings(this.config.configDir).identity ?? this.defaultIdentityFile,
     )
     if (existsSync(file)) return withRecipient(await this.readIdentity(file), file, true)
     const {writeFileAtomic} = await import('../vault/fsutil.js')

@@ -63,6 +63,30 @@ describe('init', () => {
     expect(readFileSync(init.identity_file, 'utf8')).toBe(identityBefore)
   })
 
+  it("makes the identity where --identity names it, and unlocks in the contract's order", async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'v.age')
+    const mine = join(s.dir, 'keys', 'mine.txt')
+    const init = json<any>(await jwtisOk(['init', '--vault', vault, '--identity', mine, '--json'], {env: s.env}))
+    expect(init.identity_file).toBe(mine)
+    expect(statSync(mine).mode & 0o777).toBe(0o600)
+    const other = join(s.dir, 'other.txt')
+    spawnSync('age-keygen', ['-o', other])
+    const right = readFileSync(mine, 'utf8').match(/AGE-SECRET-KEY-\w+/)![0]
+    const wrong = readFileSync(other, 'utf8').match(/AGE-SECRET-KEY-\w+/)![0]
+    const list = (args: string[], env: Record<string, string>) =>
+      jwtis(['client', 'list', '--vault', vault, '--json', ...args], {env: {...s.env, ...env}})
+    // --identity first, then JWTIS_AGE_KEY, then JWTIS_AGE_KEY_FILE; the first found wins
+    expect((await list(['--identity', mine], {JWTIS_AGE_KEY: wrong, JWTIS_AGE_KEY_FILE: other})).code).toBe(0)
+    expect((await list([], {JWTIS_AGE_KEY: right, JWTIS_AGE_KEY_FILE: other})).code).toBe(0)
+    expect((await list([], {JWTIS_AGE_KEY: wrong, JWTIS_AGE_KEY_FILE: mine})).code).toBe(3)
+    expect((await list([], {JWTIS_AGE_KEY_FILE: mine})).code).toBe(0)
+    // nothing given and nothing saved: exit 3, naming what to pass
+    const none = await list([], {})
+    expect([none.code, json<any>(none).error.code]).toEqual([3, 'VAULT_BAD_KEY'])
+    expect(json<any>(none).error.message).toContain('--identity')
+  })
+
   it('prints the identity only with --print-identity', async () => {
     const s = scratch()
     const quiet = await jwtisOk(['init', '--vault', join(s.dir, 'a.age')], {env: s.env})
