@@ -7,34 +7,34 @@ export default [
   prettier,
   {
     rules: {
-      // Commands load their modules lazily (`await import`) so that each pays only for what it uses.
-      'unicorn/no-await-expression-member': 'off',
-      'n/no-unsupported-features/node-builtins': 'off',
       // The contract's JSON is snake_case (JWTIS compatibility).
       camelcase: 'off',
-      // chalk's Chalk class (for a per-stream colour level) is a named export.
-      'unicorn/import-style': 'off',
-      // File modes and byte flips are bit operations.
-      'no-bitwise': 'off',
+      'max-params': ['warn', 6],
+      'n/no-unsupported-features/node-builtins': 'off',
       // Sequential awaits are deliberate where order or the lock matters.
       'no-await-in-loop': 'off',
+      // File modes and byte flips are bit operations.
+      'no-bitwise': 'off',
       'perfectionist/sort-classes': 'off',
-      'max-params': ['warn', 6],
+      // chalk's Chalk class (for a per-stream colour level) is a named export.
+      'unicorn/import-style': 'off',
+      // Commands load their modules lazily (`await import`) so that each pays only for what it uses.
+      'unicorn/no-await-expression-member': 'off',
     },
   },
   {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
-      'no-unused-expressions': 'off',
       'max-nested-callbacks': 'off',
       // These are vitest files: mocha's rules do not apply.
       'mocha/max-top-level-suites': 'off',
-      'mocha/no-top-level-hooks': 'off',
-      'mocha/no-setup-in-describe': 'off',
       'mocha/no-exports': 'off',
-      'mocha/no-sibling-hooks': 'off',
       'mocha/no-nested-tests': 'off',
+      'mocha/no-setup-in-describe': 'off',
+      'mocha/no-sibling-hooks': 'off',
+      'mocha/no-top-level-hooks': 'off',
+      'no-unused-expressions': 'off',
     },
   },
 ]

@@ -19,7 +19,7 @@ import {Vault} from '../dist/vault/vault.js'
 const ROUNDS = 6
 const RENEWS_PER_ROUND = 50
 
-async function setup(families) {
+async function benchStore(families) {
   const dir = mkdtempSync(join(tmpdir(), 'jwtis-bench-'))
   const {identity, recipient} = await newIdentity()
   const vault = await Vault.create(
@@ -62,9 +62,9 @@ async function setup(families) {
   }
 }
 
-const small = await setup(100)
+const small = await benchStore(100)
 process.stderr.write('filling a store with 100,000 families…\n')
-const large = await setup(100_000)
+const large = await benchStore(100_000)
 await small.renewMany(20) // warm up: key import, JIT
 await large.renewMany(20)
 const times = {large: [], small: []}
