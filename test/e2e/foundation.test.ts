@@ -6,15 +6,21 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, expect, it} from 'vitest'
 
 import {BIN, cleanEnv, hasTool, json, jwtis, jwtisOk, NODE, scratch} from '../helpers/cli.js'
+import {ageDecrypt} from '../helpers/tools.js'
 
 const HAS_AGE = hasTool('age', ['--version'], 'the tests that open the vault with Debian age')
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex')
 
-function ageDecrypt(identityFile: string, vault: string): Record<string, any> {
-  const out = spawnSync('age', ['-d', '-i', identityFile, vault], {encoding: 'utf8'})
-  if (out.status !== 0) throw new Error(`age -d failed: ${out.stderr}`)
-  return JSON.parse(out.stdout)
+/** Runs `node args…` and kills it with SIGKILL after a random delay in [min, min + spread) ms. */
+async function killMidway(args: string[], env: NodeJS.ProcessEnv, min: number, spread: number): Promise<void> {
+  const child = spawn(NODE, args, {env, stdio: 'ignore'})
+  const exited = new Promise((resolve) => {
+    child.on('close', resolve)
+  })
+  await sleep(min + Math.random() * spread)
+  child.kill('SIGKILL')
+  await exited
 }
 
 /** Every file below `dir`, recursively. */
@@ -359,16 +365,7 @@ describe('concurrency and crashes', () => {
     const identity = join(env.JWTIS_CONFIG_DIR, 'identity.txt')
     const names = new Set<string>()
     for (let round = 0; round < 12; round++) {
-      const child = spawn(NODE, ['--input-type=module', '-e', writer, vault], {
-        env: cleanEnv({ID: identity}),
-        stdio: 'ignore',
-      })
-      const exited = new Promise((r) => {
-        child.on('close', r)
-      })
-      await sleep(250 + Math.random() * 400)
-      child.kill('SIGKILL')
-      await exited
+      await killMidway(['--input-type=module', '-e', writer, vault], cleanEnv({ID: identity}), 250, 400)
       // The vault opens (old or new content), a stale lock does not block the next writer,
       // and the next writer's change lands.
       const status = json<{issuer: string}>(await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env}))
@@ -385,16 +382,12 @@ describe('concurrency and crashes', () => {
   it('a CLI killed with SIGKILL mid-command leaves the vault usable', async () => {
     const {env, vault} = await newVault()
     for (let round = 0; round < 5; round++) {
-      const child = spawn(NODE, [BIN, 'client', 'add', `r${round}`, '--sig-alg', 'RS256', '--vault', vault], {
-        env: cleanEnv(env),
-        stdio: 'ignore',
-      })
-      const exited = new Promise((r) => {
-        child.on('close', r)
-      })
-      await sleep(300 + Math.random() * 600)
-      child.kill('SIGKILL')
-      await exited
+      await killMidway(
+        [BIN, 'client', 'add', `r${round}`, '--sig-alg', 'RS256', '--vault', vault],
+        cleanEnv(env),
+        300,
+        600,
+      )
       await jwtisOk(['client', 'list', '--vault', vault], {env})
     }
   })
