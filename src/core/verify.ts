@@ -29,7 +29,7 @@ export interface Verified {
 export const reject = (code: RejectionCode, message: string): TokenRejectedError =>
   new TokenRejectedError(code, message)
 
-export function checkSize(token: string): void {
+function checkSize(token: string): void {
   if (Buffer.byteLength(token) > MAX_TOKEN_BYTES)
     throw reject('TOKEN_TOO_LARGE', `token is over ${MAX_TOKEN_BYTES / 1024} KiB`)
 }
@@ -107,10 +107,11 @@ export function fromJose(error: unknown): TokenRejectedError {
 /** The keys that may check a token with this header: by `kid`, bound to its `alg`. */
 export function selectKeys(keyring: Keyring, header: {alg?: string; kid?: string}, use: 'enc' | 'sig'): KeyEntry[] {
   const found = keyring.candidates(header.kid, use)
-  if (found.length === 0) {
+  // Without a kid, only a single key may be tried: never every key of a vault or JWKS.
+  if (found.length === 0 || (header.kid === undefined && found.length > 1)) {
     throw reject(
       'UNKNOWN_KID',
-      header.kid ? `no key with kid ${header.kid}` : 'the token names no kid and no single key was given',
+      header.kid ? `no key with kid ${header.kid}` : 'the token names no kid, and there is not exactly one key to try',
     )
   }
 
