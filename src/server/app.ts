@@ -303,7 +303,7 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
 
   app.get('/ping', async (_request, reply) => reply.type('text/plain').send('pong'))
   app.get('/health', async () => {
-    await issuer.store()
+    await (await issuer.store()).ping() // 503 STORE_UNAVAILABLE when, say, Redis is down
     return {
       clients: Object.keys(issuer.vault.document.clients).length,
       status: 'ok',

@@ -1,6 +1,8 @@
-import {mkdir, readdir, readFile, unlink} from 'node:fs/promises'
+import {constants} from 'node:fs'
+import {access, mkdir, readdir, readFile, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
+import {VaultError} from '../core/errors.js'
 import {writeFileAtomic} from '../vault/fsutil.js'
 import {FileLock} from '../vault/lock.js'
 import {cutoffKey, type Family, type FamilyStatus, judge, type TokenStore} from './store.js'
@@ -45,6 +47,18 @@ export class FileStore implements TokenStore {
 
   async get(fam: string): Promise<Family | undefined> {
     return this.read(fam)
+  }
+
+  async ping(): Promise<void> {
+    try {
+      await mkdir(this.dir, {mode: 0o700, recursive: true})
+      await access(this.dir, constants.W_OK)
+    } catch (error) {
+      throw new VaultError(
+        'STORE_UNAVAILABLE',
+        `the token store ${this.dir} is not writable: ${(error as Error).message}`,
+      )
+    }
   }
 
   async revoke(fam: string): Promise<boolean> {

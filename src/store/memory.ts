@@ -32,6 +32,8 @@ export class MemoryStore implements TokenStore {
     return family && {...family}
   }
 
+  async ping(): Promise<void> {}
+
   async revoke(fam: string): Promise<boolean> {
     const family = this.families.get(fam)
     if (family) family.revoked = true

@@ -40,7 +40,9 @@ export class RedisStore implements TokenStore {
   ) {}
 
   static async connect(url: string, issuer: string): Promise<RedisStore> {
+    // Without the offline queue a command fails at once while Redis is away (503) instead of hanging.
     const client = createClient({
+      disableOfflineQueue: true,
       socket: {connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(retries * 100, 2000)},
       url,
     })
@@ -99,6 +101,10 @@ export class RedisStore implements TokenStore {
       sexp: Number(h.sexp),
       sub: h.sub,
     }
+  }
+
+  async ping(): Promise<void> {
+    await this.call(() => this.client.ping())
   }
 
   async revoke(fam: string): Promise<boolean> {

@@ -33,6 +33,8 @@ export interface TokenStore {
   compact(now: number): Promise<number>
   create(family: Family): Promise<void>
   get(fam: string): Promise<Family | undefined>
+  /** Resolves when the store can take operations now; throws STORE_UNAVAILABLE otherwise. */
+  ping(): Promise<void>
   /** Revokes one family. Returns false when it is unknown. */
   revoke(fam: string): Promise<boolean>
   /** Revokes every family of a client (or of one subject of it) created up to `at`. */

@@ -94,3 +94,17 @@ describe.each(stores)('%s store', (_name, open) => {
     await store.close()
   })
 })
+
+describe.skipIf(!HAS_REDIS)('a Redis store whose server went away', () => {
+  it('fails fast with STORE_UNAVAILABLE instead of waiting for the server', async () => {
+    const own = await startRedis()
+    const store = await RedisStore.connect(own.url, 'gone')
+    await store.ping()
+    await own.stop()
+    const started = Date.now()
+    await expect(store.ping()).rejects.toMatchObject({code: 'STORE_UNAVAILABLE', exitCode: 3, status: 503})
+    await expect(store.rotate('f', 'a', 'b', T0)).rejects.toMatchObject({code: 'STORE_UNAVAILABLE'})
+    expect(Date.now() - started).toBeLessThan(5000) // no offline queue: nothing waits for a reconnect
+    await store.close()
+  })
+})
