@@ -4,6 +4,9 @@
 // 1. Refresh renewal cost against the number of live refresh families in the file store: the
 //    store must not make an operation cost more as families accumulate (limit: 1.5x from 100 to
 //    100,000 families).
+// 2. CLI start-up: commands against `jwtis --version` (oclif alone), to show what lazy imports
+//    leave each command paying for (decode loads jose only; vault commands add age).
+import {execFileSync, spawnSync} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -79,6 +82,41 @@ console.log(
   `renew (file store, refreshBoth): ${median(times.small).toFixed(2)} ms/op with 100 families, ${median(times.large).toFixed(2)} ms/op with 100,000`,
 )
 console.log(`ratio 100,000 / 100 families: ${ratio.toFixed(2)}x (limit 1.5x) ${ratio <= 1.5 ? 'ok' : 'OVER'}`)
+
+// Start-up, interleaved runs of whole processes.
+const bin = new URL('../bin/run.js', import.meta.url).pathname
+const env = {
+  ...process.env,
+  CI: '1',
+  JWTIS_CONFIG_DIR: join(small.dir, 'config'),
+  JWTIS_VAULT: join(small.dir, 'cli.age'),
+}
+execFileSync(process.execPath, [bin, 'init'], {env, stdio: 'ignore'})
+execFileSync(process.execPath, [bin, 'client', 'add', 'app'], {env, stdio: 'ignore'})
+const token = execFileSync(process.execPath, [bin, 'token', 'issue', '--client', 'app'], {encoding: 'utf8', env}).trim()
+const commands = {
+  '--version': ['--version'],
+  'client list': ['client', 'list'],
+  'token decode': ['token', 'decode', token],
+  'token issue': ['token', 'issue', '--client', 'app'],
+  'token verify': ['token', 'verify', token],
+}
+const startup = Object.fromEntries(Object.keys(commands).map((name) => [name, []]))
+for (let round = 0; round < 7; round++) {
+  for (const [name, args] of Object.entries(commands)) {
+    const start = process.hrtime.bigint()
+    spawnSync(process.execPath, [bin, ...args], {env, stdio: 'ignore'})
+    startup[name].push(Number(process.hrtime.bigint() - start) / 1e6)
+  }
+}
+
+const base = median(startup['--version'])
+for (const name of Object.keys(commands)) {
+  console.log(
+    `start-up ${name.padEnd(12)} ${median(startup[name]).toFixed(0).padStart(4)} ms  ${(median(startup[name]) / base).toFixed(2)}x of --version`,
+  )
+}
+
 rmSync(small.dir, {force: true, recursive: true})
 rmSync(large.dir, {force: true, recursive: true})
 process.exitCode = ratio <= 1.5 ? 0 : 1

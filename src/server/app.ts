@@ -23,6 +23,7 @@ export interface ServerOptions {
   maxAuthFailures?: number
 }
 
+/** Failures that exist only over HTTP (authentication, rate limits); never reach the CLI. */
 class HttpError extends JwtisError {
   readonly exitCode = 2
 
