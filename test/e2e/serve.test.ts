@@ -72,6 +72,31 @@ print(json.dumps(jwt.decode(token, key.key, algorithms=["ES256"], audience="web"
     expect(JSON.parse(py.stdout)).toMatchObject({role: 'r', sub: 'u1'})
   })
 
+  it('answers every route over the socket, errors included', async () => {
+    expect(await server.request('GET', '/ping')).toEqual({body: 'pong', status: 200})
+    expect((await server.request('GET', '/health')).body).toMatchObject({status: 'ok'})
+    expect((await server.request('GET', '/keys/web')).body).toMatchObject({
+      refresh_strategy: 'refreshBoth',
+      valid: true,
+    })
+    expect((await server.request('GET', '/keys/nobody')).status).toBe(404)
+    const issued = await server.request('POST', '/issue_token', {kid: 'web'}, token)
+    expect(
+      (await server.request('POST', '/revoke_token', {kid: 'web', refresh_token: issued.body.refresh_token}, token))
+        .status,
+    ).toBe(204)
+    expect((await server.request('POST', '/issue_token', {kid: 'web'})).status).toBe(401)
+    expect((await server.request('POST', '/register/x', {}, token)).status).toBe(401)
+    expect(
+      (await server.request('POST', '/issue_token', {claims: {pad: 'x'.repeat(80_000)}, kid: 'web'}, token)).status,
+    ).toBe(413)
+    expect(
+      (await server.request('POST', '/renew_token', {kid: 'web', more: 1, refresh_token: 'x'}, token)).status,
+    ).toBe(400)
+    const metrics = await server.request('GET', '/metrics')
+    expect(metrics.body).toMatch(/jwtis_http_requests_total\{method="POST",route="\/revoke_token",status="204"\} 1/)
+  })
+
   it('of 200 concurrent renewals of one refresh token under refreshBoth, exactly one succeeds', async () => {
     const rt = (await server.request('POST', '/issue_token', {kid: 'web'}, token)).body.refresh_token
     const results = await Promise.all(
