@@ -3,7 +3,7 @@ import {existsSync} from 'node:fs'
 import {mkdir, readFile} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
-import {VaultCommand} from '../cli/base.js'
+import {clock, VaultCommand} from '../cli/base.js'
 import {settingsFlags, settingsInput} from '../cli/flags.js'
 import {readSettings} from '../cli/settings-file.js'
 import {ConflictError, UsageError} from '../core/errors.js'
@@ -55,7 +55,7 @@ age -d -i IDENTITY_FILE vault.age`
     if (flags.passphrase && extra.length > 0)
       throw new UsageError('--recipient cannot be combined with --passphrase (age seals a file with one or the other)')
     const defaults = normalizeSettings(settingsInput(flags))
-    const now = new Date()
+    const now = new Date(clock()())
 
     const sealed = flags.passphrase
       ? {

@@ -94,3 +94,27 @@ describe.skipIf(!HAS_AGE)('vault rekey', () => {
     ).toHaveLength(1)
   })
 })
+
+describe('keys past key-ttl', () => {
+  it('show as due in `vault status` and rotate on their next use', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'v.age')
+    await jwtisOk(['init', '--vault', vault, '--key-ttl', '24h'], {env: s.env})
+    await jwtisOk(['client', 'add', 'svc', '--vault', vault], {env: s.env})
+    const later = {...s.env, JWTIS_NOW: new Date(Date.now() + 25 * 3_600_000).toISOString()}
+    const status = json<any>(await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env: later}))
+    expect(status.keys_due.map((k: any) => k.use).sort()).toEqual(['enc', 'sig'])
+    const before = json<any[]>(await jwtisOk(['keys', 'list', '--vault', vault, '--json'], {env: s.env}))
+    const token = (await jwtisOk(['token', 'issue', '--client', 'svc', '--vault', vault], {env: later})).stdout.trim()
+    const {kid} = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString())
+    expect(before.map((k) => k.kid)).not.toContain(kid)
+    const after = json<any[]>(await jwtisOk(['keys', 'list', '--vault', vault, '--json'], {env: later}))
+    expect(
+      after
+        .filter((k) => k.state === 'retired')
+        .map((k) => k.kid)
+        .sort(),
+    ).toEqual(before.map((k) => k.kid).sort())
+    expect(json<any>(await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env: later})).keys_due).toEqual([])
+  })
+})

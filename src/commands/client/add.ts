@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import type {ClientKeysView} from '../../core/clients.js'
 
-import {VaultCommand} from '../../cli/base.js'
+import {clock, VaultCommand} from '../../cli/base.js'
 import {settingsFlags, settingsInput} from '../../cli/flags.js'
 import {table} from '../../cli/output.js'
 
@@ -27,7 +27,12 @@ is printed once, on stdout: the vault keeps only its hash.`
   async run(): Promise<ClientKeysView> {
     const {addClient} = await import('../../core/clients.js')
     const vault = await this.openVault()
-    const result = await addClient(vault, this.args.name, {...settingsInput(this.flags), aud: this.flags.aud})
+    const result = await addClient(
+      vault,
+      this.args.name,
+      {...settingsInput(this.flags), aud: this.flags.aud},
+      new Date(clock()()),
+    )
     if (!this.jsonEnabled()) {
       this.logErr(
         table([

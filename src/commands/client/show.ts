@@ -2,7 +2,7 @@ import {Args} from '@oclif/core'
 
 import type {ClientView} from '../../core/clients.js'
 
-import {VaultCommand} from '../../cli/base.js'
+import {clock, VaultCommand} from '../../cli/base.js'
 import {table} from '../../cli/output.js'
 
 export default class ClientShow extends VaultCommand<typeof ClientShow> {
@@ -15,7 +15,7 @@ export default class ClientShow extends VaultCommand<typeof ClientShow> {
 
   async run(): Promise<ClientView> {
     const {clientView} = await import('../../core/clients.js')
-    const view = clientView((await this.openVault()).document, this.args.name, new Date())
+    const view = clientView((await this.openVault()).document, this.args.name, new Date(clock()()))
     if (!this.jsonEnabled()) {
       const s = view.settings
       this.print(

@@ -1,6 +1,6 @@
 import type {ClientSettings} from '../../vault/format.js'
 
-import {VaultCommand} from '../../cli/base.js'
+import {clock, VaultCommand} from '../../cli/base.js'
 import {table} from '../../cli/output.js'
 
 export interface VaultStatus {
@@ -28,7 +28,7 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
     const {clientSettings} = await import('../../core/clients.js')
     const vault = await this.openVault()
     const doc = vault.document
-    const now = Date.now()
+    const now = clock()()
     const keysDue: VaultStatus['keys_due'] = []
     let keys = 0
     for (const [client, record] of Object.entries(doc.clients)) {
