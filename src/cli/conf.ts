@@ -15,4 +15,4 @@ export function checkSettingName(name: string): SettingName {
 }
 
 /** Both settings are paths: store them absolute, so they mean the same from any directory. */
-export const normalizeSetting = (_name: SettingName, value: string): string => resolve(value)
+export const normalizeSetting = (value: string): string => resolve(value)

@@ -16,7 +16,7 @@ identity  identity file used when no --identity, JWTIS_AGE_KEY or JWTIS_AGE_KEY_
 
   async run(): Promise<{name: string; value: string}> {
     const name = checkSettingName(this.args.name)
-    const value = normalizeSetting(name, this.args.value)
+    const value = normalizeSetting(this.args.value)
     const store = await openSettings(this.config.configDir)
     store.set(name, value)
     this.logErr(`${name} = ${value}`)
