@@ -36,7 +36,8 @@ export function getClient(doc: Readonly<VaultDocument>, name: string): ClientRec
 /** JWTIS's `RegisterClientResponse`. `client_token` is present only when the client is created. */
 export interface ClientKeysView {
   client_token?: string
-  expiry: string
+  /** When the active keys are due for rotation: a NumericDate (seconds), as JWTIS sends it. */
+  expiry: number
   kid: string
   pub_enc_key: JWK
   pub_sig_key: JWK
@@ -72,7 +73,7 @@ export function clientKeysView(doc: Readonly<VaultDocument>, name: string, now: 
     )
   const expiry = keysExpiry(record.keys, settings.keyTtlMs)
   return {
-    expiry: expiry.toISOString(),
+    expiry: Math.floor(expiry.getTime() / 1000),
     kid: name,
     pub_enc_key: publicJwk(enc.jwk),
     pub_sig_key: publicJwk(sig.jwk),

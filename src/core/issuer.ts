@@ -18,8 +18,8 @@ import {reject, verifyJws, type VerifyOptions} from './verify.js'
 export interface IssuedTokens {
   access_token: string
   expires_in: number
-  /** ISO time the access token expires. */
-  expiry: string
+  /** When the access token expires: a NumericDate (seconds since the epoch), as JWTIS sends it. */
+  expiry: number
   /** Refresh family id: what `token revoke --family` takes. */
   family?: string
   /** The access token's `jti`. */
@@ -318,7 +318,7 @@ export class Issuer {
     return {
       access_token: token,
       expires_in: Math.round(ttlMs / 1000),
-      expiry: new Date(exp).toISOString(),
+      expiry: seconds(exp),
       id: jti,
       token_type: 'Bearer',
     }

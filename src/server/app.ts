@@ -110,13 +110,18 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
     },
   )
 
-  /** The bearer secret of a request; failures count towards the address's rate limit. */
-  function bearer(request: FastifyRequest): string {
+  /**
+   * The bearer secret of a request; failures count towards the address's rate limit. JWTIS
+   * clients sent the client token as `client_token` in the body: accepted when there is no
+   * Authorization header.
+   */
+  function bearer(request: FastifyRequest, bodyToken?: string): string {
     const wait = limiter.blockedFor(request.ip)
     if (wait > 0)
       throw new HttpError(429, 'RATE_LIMITED', 'too many failed authentications: retry later', {
         'retry-after': String(wait),
       })
+    if (request.headers.authorization === undefined && bodyToken) return bodyToken
     const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')
     if (!match) {
       limiter.fail(request.ip)
@@ -138,8 +143,8 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
   }
 
   /** A client acts only as itself: its token must be the one registered for `kid`. */
-  function requireClient(request: FastifyRequest, kid: string): void {
-    const token = bearer(request)
+  function requireClient(request: FastifyRequest, kid: string, bodyToken?: string): void {
+    const token = bearer(request, bodyToken)
     const {clients} = issuer.vault.document
     if (Object.hasOwn(clients, kid) && secretMatches(token, clients[kid].tokenHash)) return
     if (Object.values(clients).some((c) => secretMatches(token, c.tokenHash))) {
@@ -234,6 +239,7 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
     Body: {
       auth_token_valid_time?: number | string
       claims?: Record<string, unknown>
+      client_token?: string
       kid: string
       refresh_token_valid_time?: number | string
       resresh_token_valid_time?: number | string
@@ -245,6 +251,7 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
         {
           auth_token_valid_time: duration,
           claims: {type: 'object'},
+          client_token: {type: 'string'},
           kid: {minLength: 1, type: 'string'},
           refresh_token_valid_time: duration,
           resresh_token_valid_time: duration, // JWTIS's own spelling, accepted for its clients
@@ -254,7 +261,7 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
     },
     async (request, reply) => {
       const b = request.body
-      requireClient(request, b.kid)
+      requireClient(request, b.kid, b.client_token)
       const result = await issuer.issue(b.kid, {
         ...buildClaimSet(b.claims ?? {}),
         refresh: true,
@@ -267,27 +274,28 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
   )
 
   const refreshBody = {
+    client_token: {type: 'string'},
     kid: {minLength: 1, type: 'string'},
     refresh_token: {maxLength: 64 * 1024, minLength: 1, type: 'string'},
   }
 
-  app.post<{Body: {kid: string; refresh_strategy?: RefreshStrategy; refresh_token: string}}>(
+  app.post<{Body: {client_token?: string; kid: string; refresh_strategy?: RefreshStrategy; refresh_token: string}}>(
     '/renew_token',
     {schema: body({...refreshBody, refresh_strategy: strategy}, ['kid', 'refresh_token'])},
     async (request, reply) => {
       const b = request.body
-      requireClient(request, b.kid)
+      requireClient(request, b.kid, b.client_token)
       const result = await issuer.renew(b.kid, b.refresh_token, b.refresh_strategy)
       metrics.renewed.inc()
       return reply.code(201).send(result)
     },
   )
 
-  app.post<{Body: {kid: string; refresh_token: string}}>(
+  app.post<{Body: {client_token?: string; kid: string; refresh_token: string}}>(
     '/revoke_token',
     {schema: body(refreshBody, ['kid', 'refresh_token'])},
     async (request, reply) => {
-      requireClient(request, request.body.kid)
+      requireClient(request, request.body.kid, request.body.client_token)
       await issuer.revokeRefreshToken(request.body.refresh_token, request.body.kid)
       return reply.code(204).send()
     },

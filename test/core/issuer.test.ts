@@ -57,7 +57,7 @@ describe.each([
         role: 'admin',
         sub: 'alice',
       })
-      expect(out).toMatchObject({expires_in: 900, token_type: 'Bearer'})
+      expect(out).toMatchObject({expires_in: 900, expiry: Math.floor(clock() / 1000) + 900, token_type: 'Bearer'})
       const rtHeader = JSON.parse(Buffer.from(out.refresh_token!.split('.')[0], 'base64url').toString())
       expect(rtHeader).toMatchObject({alg: 'ECDH-ES+A256KW', cty: 'JWT', enc: 'A256GCM'})
       expect(out.refresh_token!.split('.')).toHaveLength(5)

@@ -197,6 +197,7 @@ describe('token issue', () => {
     ])
     const result = json<any>(out)
     expect(result).toMatchObject({expires_in: 90, token_type: 'Bearer'})
+    expect(result.expiry).toBe(payloadOf(result.access_token).exp) // a NumericDate, as JWTIS sends it
     expect(payloadOf(result.access_token)).toMatchObject({
       admin: true,
       n: 3,

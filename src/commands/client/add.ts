@@ -39,7 +39,7 @@ is printed once, on stdout: the vault keeps only its hash.`
           ['client', result.kid],
           ['signing key', `${result.pub_sig_key.kid} (${result.pub_sig_key.alg})`],
           ['encryption key', `${result.pub_enc_key.kid} (${result.pub_enc_key.alg})`],
-          ['keys rotate', result.expiry],
+          ['keys rotate', new Date(result.expiry * 1000).toISOString()],
         ]),
       )
       this.logErr('Client token (shown once, printed on stdout):')

@@ -27,7 +27,7 @@ export default class ClientShow extends VaultCommand<typeof ClientShow> {
           ['refresh strategy', s.refreshStrategy],
           ['lifetimes', `access ${s.accessTtl}, refresh ${s.refreshTtl}, session ${s.sessionTtl}, keys ${s.keyTtl}`],
           ['audience', s.aud?.join(', ') ?? '-'],
-          ['keys rotate', `${view.expiry}${view.valid ? '' : ' (due)'}`],
+          ['keys rotate', `${new Date(view.expiry * 1000).toISOString()}${view.valid ? '' : ' (due)'}`],
           ...view.keys.map((k): [string, string] => [
             `${k.use} key`,
             `${k.kid} ${k.alg} ${k.state}${k.retire_after ? ` until ${k.retire_after}` : ''}`,
