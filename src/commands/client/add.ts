@@ -13,7 +13,9 @@ export default class ClientAdd extends VaultCommand<typeof ClientAdd> {
   static override description = `Register a client with its own signing and encryption keys.
 
 Settings not given here follow the vault defaults (see \`jwtis vault status\`). The client token
-is printed once, on stdout: the vault keeps only its hash.`
+is printed once, on stdout: the vault keeps only its hash. With --json the result is JWTIS's
+RegisterClientResponse: kid, client_token, pub_sig_key, pub_enc_key, expiry (when the keys rotate,
+as a NumericDate) and valid.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> billing',
     '<%= config.bin %> <%= command.id %> billing --sig-alg EdDSA --refresh-strategy refreshBoth --aud https://api.example.com',
