@@ -23,3 +23,16 @@ export function table(rows: Array<[string, string]>): string {
   const width = Math.max(...rows.map(([k]) => k.length))
   return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')
 }
+
+/** Pretty JSON with keys, strings and other values in their own colours (plain without colour). */
+export function colorJson(value: unknown, c: ChalkInstance): string {
+  const text = JSON.stringify(value, null, 2)
+  if (c.level === 0) return text
+  return text.replaceAll(
+    /("(?:[^"\\]|\\.)*")(\s*:)?|\b(true|false|null)\b|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g,
+    (match, str, colon, lit) => {
+      if (str) return colon ? c.cyan(str) + colon : c.green(str)
+      return lit ? c.magenta(match) : c.yellow(match)
+    },
+  )
+}

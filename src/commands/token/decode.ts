@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand, clock} from '../../cli/base.js'
-import {chalkFor} from '../../cli/output.js'
+import {chalkFor, colorJson} from '../../cli/output.js'
 import {relativeTime} from '../../cli/time.js'
 import {protectedHeader, reject} from '../../core/verify.js'
 
@@ -19,7 +19,8 @@ export default class TokenDecode extends BaseCommand<typeof TokenDecode> {
   static override args = {token: Args.string({description: 'JWS or JWE, - for stdin, or @file'})}
   static override description = `Show a token's header and claims WITHOUT verifying anything.
 
-Times (exp, iat, nbf) are shown as dates with relative time. Nothing here says the token is
+Header and claims are pretty-printed (in colour on a terminal, never with NO_COLOR); times
+(exp, iat, nbf) are shown as dates with relative time. Nothing here says the token is
 genuine: use \`jwtis token verify\` for that.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> "$TOKEN"',
@@ -52,13 +53,13 @@ genuine: use \`jwtis token verify\` for that.`
     const c = await chalkFor()
     const now = clock()()
     this.print(c.yellow.bold('NOT VERIFIED: decoded only; run `jwtis token verify` to check it'))
-    this.print(`${c.bold(result.encrypted ? 'JWE header' : 'Header')}\n${JSON.stringify(result.header, null, 2)}`)
+    this.print(`${c.bold(result.encrypted ? 'JWE header' : 'Header')}\n${colorJson(result.header, c)}`)
     if (result.encrypted) {
       this.print(c.dim('The payload is encrypted: read it with `jwtis jwe decrypt`.'))
       return
     }
 
-    this.print(`${c.bold('Payload')}\n${JSON.stringify(result.payload, null, 2)}`)
+    this.print(`${c.bold('Payload')}\n${colorJson(result.payload, c)}`)
     for (const name of TIME_CLAIMS) {
       const value = result.payload?.[name]
       if (typeof value !== 'number') continue

@@ -69,7 +69,8 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
       this.logErr(
         `Valid: ${verified.header.alg} signature by key ${verified.header.kid ?? '(no kid)'}${verified.key.client ? ` of client ${verified.key.client}` : ''}`,
       )
-      this.print(JSON.stringify(result.payload, null, 2))
+      const {chalkFor, colorJson} = await import('../../cli/output.js')
+      this.print(colorJson(result.payload, await chalkFor()))
     }
 
     return result
