@@ -193,11 +193,8 @@ function toReport(err: Error & {exitCode?: number}): ErrorReport {
   }
 
   if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EROFS') {
-    return {
-      code: 'VAULT_UNWRITABLE',
-      exit: new VaultError('VAULT_UNWRITABLE', '').exitCode,
-      message: oneLine(err.message),
-    }
+    const unwritable = new VaultError('VAULT_UNWRITABLE', oneLine(err.message))
+    return {code: unwritable.code, exit: unwritable.exitCode, message: unwritable.message}
   }
 
   return {

@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 import {existsSync} from 'node:fs'
-import {mkdir, readFile} from 'node:fs/promises'
+import {mkdir} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
 import {clock, VaultCommand} from '../cli/base.js'
@@ -105,15 +105,13 @@ age -d -i IDENTITY_FILE vault.age`
     const file = resolve(
       named ?? this.flags['identity-file'] ?? readSettings(this.config.configDir).identity ?? this.defaultIdentityFile,
     )
-    if (existsSync(file)) return withRecipient(await this.readIdentity(file), file, true)
+    if (existsSync(file)) return withRecipient(await firstIdentity(file), file, true)
     const {writeFileAtomic} = await import('../vault/fsutil.js')
     const made = await age.newIdentity()
     await mkdir(dirname(file), {mode: 0o700, recursive: true})
     const created = await writeFileAtomic(file, age.identityFileText(made.identity, made.recipient, now), true)
     // Another process saved one first: use that one.
-    return created
-      ? {...made, identityFile: file, reused: false}
-      : withRecipient(await this.readIdentity(file), file, true)
+    return created ? {...made, identityFile: file, reused: false} : withRecipient(await firstIdentity(file), file, true)
   }
 
   private report(result: InitResult, reused: boolean): void {
@@ -127,14 +125,9 @@ age -d -i IDENTITY_FILE vault.age`
     else this.logErr('Sealed with a passphrase: set JWTIS_PASSPHRASE to open it without a prompt')
     if (result.identity) this.print(result.identity)
   }
+}
 
-  private async readIdentity(file: string): Promise<string> {
-    const {parseIdentities} = await import('../vault/age.js')
-    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read identity file ${file}: ${error.code}`)
-    })
-    const [identity] = parseIdentities(text)
-    if (!identity?.startsWith('AGE-SECRET-KEY-1')) throw new UsageError(`${file} is not an age identity file`)
-    return identity
-  }
+async function firstIdentity(file: string): Promise<string> {
+  const {readIdentityFile} = await import('../vault/unlock.js')
+  return (await readIdentityFile(file))[0]
 }

@@ -24,7 +24,15 @@ export async function verifyToken(
   const decrypted = await decryptJwe(token, {keyring: options.decryptWith})
   const inner = new TextDecoder().decode(decrypted.plaintext)
   if (inner.split('.').length !== 3) throw reject('MALFORMED_TOKEN', 'the JWE does not hold a JWT')
-  const innerHeader = await protectedHeader(inner)
-  const verified = await verifyJws(inner, {...options, typ: options.typ ?? (innerHeader.typ as string | undefined)})
-  return {...verified, jweHeader: header}
+  return {...(await verifyInner(inner, options)), jweHeader: header}
+}
+
+/**
+ * Verifies the JWS that came out of a JWE. Its own `typ` is accepted (a refresh token's
+ * `rt+jwt` included) unless the caller requires one: it arrived encrypted, not posing as an
+ * access token.
+ */
+export async function verifyInner(jws: string, options: VerifyOptions): Promise<Verified> {
+  const header = await protectedHeader(jws)
+  return verifyJws(jws, {...options, typ: options.typ ?? (header.typ as string | undefined)})
 }

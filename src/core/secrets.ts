@@ -12,9 +12,9 @@ export function hashSecret(secret: string): string {
   return `sha256:${createHash('sha256').update(secret).digest('base64url')}`
 }
 
-/** Compares a presented secret with a stored hash in constant time. */
-export function secretMatches(secret: string, storedHash: string): boolean {
-  const a = Buffer.from(hashSecret(secret))
-  const b = Buffer.from(storedHash)
-  return a.length === b.length && timingSafeEqual(a, b)
+/** Compares two `hashSecret` results in constant time (hash a presented secret once, then compare). */
+export function hashesEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.length === y.length && timingSafeEqual(x, y)
 }

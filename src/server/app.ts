@@ -9,7 +9,7 @@ import {buildClaimSet} from '../core/claims.js'
 import {addClient, clientKeysView, getClient} from '../core/clients.js'
 import {durationFromJson} from '../core/duration.js'
 import {JwtisError, TokenRejectedError} from '../core/errors.js'
-import {secretMatches} from '../core/secrets.js'
+import {hashesEqual, hashSecret} from '../core/secrets.js'
 import {Metrics} from './metrics.js'
 import {FailureLimiter} from './ratelimit.js'
 
@@ -60,6 +60,7 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
   const {issuer} = options
   const metrics = new Metrics()
   const limiter = new FailureLimiter(options.maxAuthFailures ?? 10)
+  const adminHash = hashSecret(options.adminToken)
   const app = fastify({
     ajv: {customOptions: {coerceTypes: false, removeAdditional: false}},
     bodyLimit: options.bodyLimit ?? 64 * 1024,
@@ -132,9 +133,7 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
   }
 
   function requireAdmin(request: FastifyRequest): void {
-    if (
-      !secretMatches(bearer(request), `sha256:${createHash('sha256').update(options.adminToken).digest('base64url')}`)
-    ) {
+    if (!hashesEqual(hashSecret(bearer(request)), adminHash)) {
       limiter.fail(request.ip)
       throw new HttpError(401, 'UNAUTHORIZED', 'the admin token is required to register clients', {
         'www-authenticate': 'Bearer',
@@ -146,8 +145,9 @@ export async function buildServer(options: ServerOptions): Promise<{app: Fastify
   function requireClient(request: FastifyRequest, kid: string, bodyToken?: string): void {
     const token = bearer(request, bodyToken)
     const {clients} = issuer.vault.document
-    if (Object.hasOwn(clients, kid) && secretMatches(token, clients[kid].tokenHash)) return
-    if (Object.values(clients).some((c) => secretMatches(token, c.tokenHash))) {
+    const presented = hashSecret(token)
+    if (Object.hasOwn(clients, kid) && hashesEqual(presented, clients[kid].tokenHash)) return
+    if (Object.values(clients).some((c) => hashesEqual(presented, c.tokenHash))) {
       throw new HttpError(403, 'FORBIDDEN', `this client token is not ${kid}'s: a client acts only with its own kid`)
     }
 

@@ -15,6 +15,11 @@ export interface UnlockSources {
   promptPassphrase?: (path: string) => Promise<string>
 }
 
+/** The identities of an age identity file; a usage error names the file when it cannot be read or is not one. */
+export async function readIdentityFile(file: string, what = 'identity file'): Promise<string[]> {
+  return (await identitiesFrom(file, what, true))!
+}
+
 async function identitiesFrom(file: string, what: string, required: boolean): Promise<string[] | undefined> {
   let text: string
   try {
@@ -49,7 +54,7 @@ export function keyResolver(sources: UnlockSources): KeyResolver {
       throw new UsageError(`vault ${path} is passphrase-protected: set JWTIS_PASSPHRASE (no prompt without a terminal)`)
     }
 
-    if (sources.identityFile) return {identities: (await identitiesFrom(sources.identityFile, 'identity file', true))!}
+    if (sources.identityFile) return {identities: await readIdentityFile(sources.identityFile)}
     const inline = env.JWTIS_AGE_KEY?.trim()
     if (inline) {
       if (!inline.startsWith('AGE-SECRET-KEY-'))
@@ -58,7 +63,7 @@ export function keyResolver(sources: UnlockSources): KeyResolver {
     }
 
     if (env.JWTIS_AGE_KEY_FILE) {
-      return {identities: (await identitiesFrom(env.JWTIS_AGE_KEY_FILE, 'JWTIS_AGE_KEY_FILE', true))!}
+      return {identities: await readIdentityFile(env.JWTIS_AGE_KEY_FILE, 'JWTIS_AGE_KEY_FILE')}
     }
 
     const saved = await identitiesFrom(sources.defaultIdentityFile, 'identity file', false)

@@ -3,7 +3,6 @@ import {readFile} from 'node:fs/promises'
 
 import type {Decrypted} from '../../core/jwe.js'
 import type {Keyring} from '../../core/keyring.js'
-import type {TokenVerified} from '../../core/nested.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
 import {keyringFrom} from '../../cli/keys-input.js'
@@ -45,7 +44,10 @@ with the vault or --verify-key FILE, and its header and claims shown; exit 1 if 
 
   async run(): Promise<DecryptResult> {
     const {flags} = this
-    const [{decryptJwe}, {verifyJws}] = await Promise.all([import('../../core/jwe.js'), import('../../core/verify.js')])
+    const [{decryptJwe}, {verifyInner}] = await Promise.all([
+      import('../../core/jwe.js'),
+      import('../../core/nested.js'),
+    ])
     const jwe = await this.readInput(this.args.token, 'JWE')
     let decrypted: Decrypted
     let verifyWith: (() => Promise<Keyring>) | undefined
@@ -75,12 +77,7 @@ with the vault or --verify-key FILE, and its header and claims shown; exit 1 if 
     if (!this.jsonEnabled()) process.stdout.write(decrypted.plaintext)
     if (utf8 && isCompactJws(text, decrypted.header.cty)) {
       if (!verifyWith) throw new UsageError('the plaintext is a JWT: pass --verify-key FILE to verify it')
-      const inner: TokenVerified = await verifyJws(text, {
-        keyring: await verifyWith(),
-        leewayMs: 30_000,
-        now: clock()(),
-        typ: headerTyp(text),
-      })
+      const inner = await verifyInner(text, {keyring: await verifyWith(), leewayMs: 30_000, now: clock()()})
       result.nested = {header: {...inner.header}, payload: {...inner.payload}, valid: true}
       this.logErr(
         `\nNested JWT, verified (${inner.header.alg}, kid ${inner.header.kid ?? '-'}):\n${JSON.stringify(inner.header, null, 2)}\n${JSON.stringify(inner.payload, null, 2)}`,
@@ -93,12 +90,4 @@ with the vault or --verify-key FILE, and its header and claims shown; exit 1 if 
 
 function isCompactJws(text: string, cty: unknown): boolean {
   return (typeof cty === 'string' && cty.toUpperCase() === 'JWT') || /^[\w-]+\.[\w-]+\.[\w-]*$/.test(text)
-}
-
-function headerTyp(jws: string): string | undefined {
-  try {
-    return JSON.parse(Buffer.from(jws.split('.')[0], 'base64url').toString('utf8')).typ
-  } catch {
-    return undefined
-  }
 }
