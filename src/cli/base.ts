@@ -1,12 +1,13 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
-import {readFile} from 'node:fs/promises'
 import {join, resolve} from 'node:path'
 
 import type {Clock, Issuer} from '../core/issuer.js'
 import type {Vault} from '../vault/vault.js'
 
 import {JwtisError, UsageError, VaultError} from '../core/errors.js'
-import {canPrompt, colorEnabled} from './output.js'
+import {redact, registerSecret, SECRET_ENV} from '../core/redact.js'
+import {MAX_INPUT_BYTES, readBounded, readStdinBounded} from './input.js'
+import {canPrompt, colorEnabled, safeJson, sanitize} from './output.js'
 import {readSettings} from './settings-file.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -35,16 +36,17 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     const report = toReport(err)
     process.exitCode = report.exit
     if (this.jsonEnabled()) {
-      process.stdout.write(`${JSON.stringify({error: {code: report.code, message: report.message}}, null, 2)}\n`)
+      process.stdout.write(`${safeJson({error: {code: report.code, message: report.message}}, 2)}\n`)
       return
     }
 
     const label = colorEnabled(process.stderr) ? '\u001B[31mError:\u001B[39m' : 'Error:'
-    process.stderr.write(`${label} ${report.message}\n`)
-    if (report.exit === 70 && process.env.DEBUG && err.stack) process.stderr.write(`${err.stack}\n`)
+    process.stderr.write(`${label} ${sanitize(report.message)}\n`)
+    if (report.exit === 70 && process.env.DEBUG && err.stack) process.stderr.write(`${redact(err.stack)}\n`)
   }
 
   public override async init(): Promise<void> {
+    for (const name of SECRET_ENV) registerSecret(process.env[name])
     await super.init()
     const {args, flags} = await this.parse({
       args: this.ctor.args,
@@ -66,35 +68,37 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return raw ? text : text.trim()
   }
 
-  private async readInputRaw(value: string | undefined, what: string): Promise<string> {
+  /** Reads at most MAX_INPUT_BYTES (or `limit`): a larger input is refused, never read whole. */
+  private async readInputRaw(value: string | undefined, what: string, limit = MAX_INPUT_BYTES): Promise<string> {
     if (value === undefined || value === '-') {
       if (value === undefined && process.stdin.isTTY)
         throw new UsageError(`missing ${what}: pass it as an argument, - (stdin) or @file`)
-      const chunks: Buffer[] = []
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
-      const text = Buffer.concat(chunks).toString('utf8')
+      const text = (await readStdinBounded(limit, what)).toString('utf8')
       if (text.trim() === '') throw new UsageError(`missing ${what}: stdin was empty`)
       return text
     }
 
-    if (value.startsWith('@')) {
-      try {
-        return await readFile(value.slice(1), 'utf8')
-      } catch (error) {
-        throw new UsageError(`cannot read ${what} from ${value.slice(1)}: ${(error as NodeJS.ErrnoException).code}`)
-      }
-    }
-
+    if (value.startsWith('@')) return (await readBounded(value.slice(1), limit, what)).toString('utf8')
     return value
   }
 
-  protected logErr(message: string): void {
-    if (!this.jsonEnabled()) process.stderr.write(`${message}\n`)
+  /** `--json` output: escaped so that no string in it can act on a terminal. */
+  protected override logJson(json: unknown): void {
+    process.stdout.write(`${safeJson(json, 2)}\n`)
   }
 
-  /** Writes a result line to stdout (human mode only; `--json` output is what `run` returns). */
+  /** A message for a person on stderr (human mode only); control characters from input are made visible. */
+  protected logErr(message: string): void {
+    if (!this.jsonEnabled()) process.stderr.write(`${sanitize(redact(message))}\n`)
+  }
+
+  /**
+   * Writes a result to stdout (human mode only; `--json` output is what `run` returns). On a
+   * terminal, control characters are made visible; into a pipe it goes byte for byte.
+   */
   protected print(text: string): void {
-    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+    const line = text.endsWith('\n') ? text : `${text}\n`
+    process.stdout.write(process.stdout.isTTY ? sanitize(line) : line)
   }
 }
 
@@ -183,6 +187,11 @@ export function clock(): Clock {
 }
 
 function toReport(err: Error & {exitCode?: number}): ErrorReport {
+  const report = rawReport(err)
+  return {...report, message: redact(report.message)}
+}
+
+function rawReport(err: Error & {exitCode?: number}): ErrorReport {
   if (err instanceof JwtisError) return {code: err.code, exit: err.exitCode, message: oneLine(err.message)}
   if (err instanceof Errors.CLIError && 'parse' in err) {
     return {code: 'USAGE', exit: 2, message: `${oneLine(err.message)} (see --help)`}

@@ -1,33 +1,43 @@
-import {readFile} from 'node:fs/promises'
-
 import type {Keyring} from '../core/keyring.js'
 
 import {UsageError} from '../core/errors.js'
+import {redactUrl} from '../core/redact.js'
+import {readBounded, readResponseBounded} from './input.js'
 
 const MAX_KEY_FILE_BYTES = 1024 * 1024
+/** A JWKS URL has this long to answer, body included. */
+const FETCH_TIMEOUT_MS = 10_000
 
 /** Keys from `--key FILE` (JWK, JWKS or PEM) or `--jwks FILE|URL`, for work without a vault. */
 export async function keyringFrom(source: string, what: string): Promise<Keyring> {
   const {Keyring} = await import('../core/keyring.js')
-  let text: string
-  if (/^https?:\/\//.test(source)) {
-    let response: Response
-    try {
-      response = await fetch(source, {headers: {accept: 'application/json'}, signal: AbortSignal.timeout(10_000)})
-    } catch (error) {
-      throw new UsageError(`cannot fetch ${what} ${source}: ${(error as Error).message}`)
+  const text = /^https?:\/\//i.test(source)
+    ? await fetchKeys(source, what)
+    : (await readBounded(source, MAX_KEY_FILE_BYTES, what)).toString('utf8')
+  return Keyring.fromText(text, `${what} ${redactUrl(source)}`)
+}
+
+/** Fetches a JWKS with a deadline on the whole exchange and a cap on the body, read as it arrives. */
+async function fetchKeys(url: string, what: string): Promise<string> {
+  const shown = redactUrl(url)
+  try {
+    const response = await fetch(url, {
+      headers: {accept: 'application/json'},
+      redirect: 'follow',
+      signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
+    })
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => {})
+      throw new UsageError(`cannot fetch ${what} ${shown}: HTTP ${response.status}`)
     }
 
-    if (!response.ok) throw new UsageError(`cannot fetch ${what} ${source}: HTTP ${response.status}`)
-    text = await response.text()
-  } else {
-    try {
-      text = await readFile(source, 'utf8')
-    } catch (error) {
-      throw new UsageError(`cannot read ${what} ${source}: ${(error as NodeJS.ErrnoException).code}`)
-    }
+    return await readResponseBounded(response, MAX_KEY_FILE_BYTES, `${what} ${shown}`)
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    const reason =
+      (error as Error).name === 'TimeoutError'
+        ? `no answer within ${FETCH_TIMEOUT_MS / 1000}s`
+        : (error as Error).message
+    throw new UsageError(`cannot fetch ${what} ${shown}: ${reason}`)
   }
-
-  if (text.length > MAX_KEY_FILE_BYTES) throw new UsageError(`${what} ${source} is over 1 MiB`)
-  return Keyring.fromText(text, `${what} ${source}`)
 }

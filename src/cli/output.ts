@@ -26,7 +26,7 @@ export function table(rows: Array<[string, string]>): string {
 
 /** Pretty JSON with keys, strings and other values in their own colours (plain without colour). */
 export function colorJson(value: unknown, c: ChalkInstance): string {
-  const text = JSON.stringify(value, null, 2)
+  const text = safeJson(value, 2)
   if (c.level === 0) return text
   return text.replaceAll(
     /("(?:[^"\\]|\\.)*")(\s*:)?|\b(true|false|null)\b|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g,
@@ -35,4 +35,32 @@ export function colorJson(value: unknown, c: ChalkInstance): string {
       return lit ? c.magenta(match) : c.yellow(match)
     },
   )
+}
+
+/**
+ * Characters a terminal acts on rather than shows: C0 controls (but newline), DEL, C1 controls
+ * (U+009B is a one-byte CSI), and the bidirectional overrides that reorder what is shown.
+ */
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g
+
+const UNSAFE_IN_JSON = /[\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g
+
+const escapeChar = (c: string): string => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`
+
+/**
+ * Text that came from input (a kid, a claim, a file name), made safe to show on a terminal:
+ * every control character written as a visible `\uXXXX`, so a token cannot clear the screen or
+ * print a fake verdict.
+ */
+export function sanitize(text: string): string {
+  return text.replaceAll(UNSAFE, escapeChar)
+}
+
+/**
+ * JSON whose strings can carry no terminal control: `JSON.stringify` escapes C0 controls but
+ * not DEL, C1 or bidi overrides; those are escaped here too. It is still the same JSON value.
+ */
+export function safeJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replaceAll(UNSAFE_IN_JSON, escapeChar)
 }

@@ -6,8 +6,10 @@ import {dirname, resolve} from 'node:path'
 import {clock, VaultCommand} from '../cli/base.js'
 import {settingsFlags, settingsInput} from '../cli/flags.js'
 import {readSettings} from '../cli/settings-file.js'
+import {formatDuration, parseDuration} from '../core/duration.js'
 import {ConflictError, UsageError} from '../core/errors.js'
-import {normalizeSettings} from '../core/settings.js'
+import {DEFAULT_LIMITS} from '../core/limits.js'
+import {checkSettings, issuerLimits, normalizeSettings} from '../core/settings.js'
 
 export interface InitResult {
   identity?: string
@@ -33,6 +35,16 @@ age -d -i IDENTITY_FILE vault.age`
   static override flags = {
     ...settingsFlags,
     'identity-file': Flags.string({description: 'save the new identity here instead of the user config directory'}),
+    'max-access-ttl': Flags.string({
+      default: DEFAULT_LIMITS.maxAccessTtl,
+      description: 'longest access token lifetime any client or request may ask for',
+      helpGroup: 'LIMITS',
+    }),
+    'max-session-ttl': Flags.string({
+      default: DEFAULT_LIMITS.maxSessionTtl,
+      description: 'longest lifetime of a refresh token or refresh family',
+      helpGroup: 'LIMITS',
+    }),
     name: Flags.string({default: 'JWTIS', description: 'issuer name: the `iss` claim of every token'}),
     passphrase: Flags.boolean({description: 'seal the vault with an scrypt passphrase instead of an identity'}),
     'print-identity': Flags.boolean({description: 'print the secret identity on stdout (once; store it safely)'}),
@@ -55,7 +67,13 @@ age -d -i IDENTITY_FILE vault.age`
     if (flags.passphrase && extra.length > 0)
       throw new UsageError('--recipient cannot be combined with --passphrase (age seals a file with one or the other)')
     const defaults = normalizeSettings(settingsInput(flags))
+    const limits = {
+      maxAccessTtl: formatDuration(parseDuration(flags['max-access-ttl'], '--max-access-ttl')),
+      maxSessionTtl: formatDuration(parseDuration(flags['max-session-ttl'], '--max-session-ttl')),
+    }
     const now = new Date(clock()())
+    const draft = newDocument({defaults, limits, name: flags.name, now})
+    checkSettings(draft.issuer.defaults, issuerLimits(draft))
 
     const sealed = flags.passphrase
       ? {
@@ -68,7 +86,7 @@ age -d -i IDENTITY_FILE vault.age`
     const recipients = recipient ? [recipient, ...extra] : []
     await Vault.create(
       path,
-      newDocument({defaults, name: flags.name, now, passphrase: flags.passphrase, recipients}),
+      newDocument({defaults, limits, name: flags.name, now, passphrase: flags.passphrase, recipients}),
       key,
     )
 

@@ -2,8 +2,9 @@ import {Flags} from '@oclif/core'
 import {randomBytes} from 'node:crypto'
 
 import {VaultCommand} from '../cli/base.js'
-import {storeFlag} from '../cli/flags.js'
+import {durationFlag, storeFlag} from '../cli/flags.js'
 import {UsageError} from '../core/errors.js'
+import {redact, registerSecret} from '../core/redact.js'
 
 export default class Serve extends VaultCommand<typeof Serve> {
   static override description = `Serve the HTTP API (JWTIS v0.1 routes) over the vault.
@@ -12,6 +13,9 @@ Registration needs the admin token: JWTIS_ADMIN_TOKEN, or a random one printed o
 start. Client routes need "Authorization: Bearer <client_token>". Vault changes made by the CLI
 while the server runs (new clients, key rotation) are picked up within a second. SIGTERM or
 SIGINT stops it gracefully: requests in flight finish, the token store is flushed.
+
+A request must arrive whole within --request-timeout (408 otherwise); client routes are
+authenticated from the Authorization header before any body is read.
 
 Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token,
 POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /metrics.`
@@ -25,13 +29,29 @@ POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /met
       description: 'largest request body in bytes (413 past it)',
       min: 1024,
     }),
+    'keep-alive-timeout': durationFlag({
+      default: 5000,
+      description: 'how long an idle keep-alive connection stays open (Go duration)',
+    }),
     listen: Flags.string({default: '127.0.0.1:4456', description: 'address:port to listen on', env: 'JWTIS_ADDRESS'}),
     'max-auth-failures': Flags.integer({
       default: 10,
-      description: 'failed authentications per address per minute before 429',
+      description: 'failed authentications per address (IPv6: per /64) per minute before 429',
       min: 1,
     }),
+    'max-connections': Flags.integer({
+      default: 4096,
+      description: 'connections open at once; further ones are closed at once',
+      min: 1,
+    }),
+    'request-timeout': durationFlag({
+      default: 10_000,
+      description: 'time a client has to send a whole request, headers and body (Go duration); 408 past it',
+    }),
     store: storeFlag,
+    'trust-proxy': Flags.boolean({
+      description: 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)',
+    }),
   }
 
   /** Runs until SIGTERM/SIGINT; its output is the ready line (with --json, one JSON object). */
@@ -43,11 +63,18 @@ POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /met
     await issuer.store() // fail now, not on the first request, when the store is unreachable
     const given = process.env.JWTIS_ADMIN_TOKEN
     const adminToken = given || `jwtis_admin_${randomBytes(32).toString('base64url')}`
-    const {app} = await buildServer({
+    registerSecret(adminToken)
+    if (flags['request-timeout'] <= 0 || flags['keep-alive-timeout'] <= 0)
+      throw new UsageError('--request-timeout and --keep-alive-timeout must be longer than 0s')
+    const {app, beginClose} = await buildServer({
       adminToken,
       bodyLimit: flags['body-limit'],
       issuer,
+      keepAliveTimeoutMs: flags['keep-alive-timeout'],
       maxAuthFailures: flags['max-auth-failures'],
+      maxConnections: flags['max-connections'],
+      requestTimeoutMs: flags['request-timeout'],
+      trustProxy: flags['trust-proxy'],
     })
     await app.listen({host, port})
     const address = app.server.address()
@@ -70,7 +97,9 @@ POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /met
         },
         (error: Error) => {
           if (!reloadFailed)
-            process.stderr.write(`jwtis serve: cannot reload the vault, keeping the last good one: ${error.message}\n`)
+            process.stderr.write(
+              `jwtis serve: cannot reload the vault, keeping the last good one: ${redact(error.message)}\n`,
+            )
           reloadFailed = true
         },
       )
@@ -86,6 +115,7 @@ POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /met
       process.once('SIGINT', stop)
     })
     clearInterval(reloader)
+    beginClose()
     // Requests in flight finish; their keep-alive connections are closed as soon as they go
     // idle (Node closes only the connections idle at the moment close starts), and whatever
     // is still open after the grace is cut.

@@ -1,4 +1,5 @@
 import {ClaimsError} from './errors.js'
+import {MAX_CLAIM_DEPTH, textDepth} from './limits.js'
 
 /** Claims the issuer sets itself (RFC 7519 §4.1, RFC 9068 §2.2): a claim set may not carry them. */
 export const RESERVED_CLAIMS = ['iss', 'exp', 'iat', 'nbf', 'jti', 'client_id'] as const
@@ -28,6 +29,10 @@ export function parseClaimArg(arg: string): [string, unknown] {
 }
 
 export function parseClaimsJson(text: string, source: string): Claims {
+  if (textDepth(text, MAX_CLAIM_DEPTH + 1) > MAX_CLAIM_DEPTH + 1) {
+    throw new ClaimsError(`${source}: claims nest deeper than ${MAX_CLAIM_DEPTH} levels`)
+  }
+
   let parsed: unknown
   try {
     parsed = JSON.parse(text)

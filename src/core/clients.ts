@@ -3,10 +3,17 @@ import type {JWK} from 'jose'
 import type {ClientRecord, ClientSettings, VaultDocument} from '../vault/format.js'
 import type {Vault} from '../vault/vault.js'
 
-import {ConflictError, NotFoundError, UsageError} from './errors.js'
+import {ClaimsError, ConflictError, NotFoundError, UsageError} from './errors.js'
 import {activeKey, generateKey, type KeyRecord, publicJwk} from './keys.js'
 import {hashSecret, newClientToken} from './secrets.js'
-import {type EffectiveSettings, effectiveSettings, normalizeSettings, type SettingsInput} from './settings.js'
+import {
+  checkSettings,
+  type EffectiveSettings,
+  effectiveSettings,
+  issuerLimits,
+  normalizeSettings,
+  type SettingsInput,
+} from './settings.js'
 
 /** As JWTIS: a client's name is its `kid` in requests, so it must be safe in URLs and logs. */
 const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -24,6 +31,28 @@ export function checkClientName(name: string): string {
 /** A client's effective settings (issuer defaults + its overrides). */
 export function clientSettings(doc: Readonly<VaultDocument>, name: string): EffectiveSettings {
   return effectiveSettings(doc.issuer.defaults, getClient(doc, name).settings)
+}
+
+/**
+ * The audiences a client may issue tokens for: those it was registered with (`--aud`, `aud` at
+ * /register), else its own name. A token for any other audience is refused, so one client
+ * cannot mint tokens that another client's resource server would accept.
+ */
+export function allowedAudiences(doc: Readonly<VaultDocument>, name: string): string[] {
+  const {aud} = getClient(doc, name).settings
+  return aud?.length ? aud : [name]
+}
+
+/** Refuses (AUDIENCE_NOT_ALLOWED, HTTP 422, exit 2) audiences the client was not registered for. */
+export function checkAudiences(doc: Readonly<VaultDocument>, name: string, requested: string[]): void {
+  const allowed = allowedAudiences(doc, name)
+  const refused = requested.filter((a) => !allowed.includes(a))
+  if (refused.length > 0) {
+    throw new ClaimsError(
+      `client ${name} may not issue tokens for audience ${refused.map((a) => JSON.stringify(a)).join(', ')} (it may for ${allowed.map((a) => JSON.stringify(a)).join(', ')}; change that with \`jwtis client update ${name} --aud ...\`)`,
+      'AUDIENCE_NOT_ALLOWED',
+    )
+  }
 }
 
 export function getClient(doc: Readonly<VaultDocument>, name: string): ClientRecord {
@@ -45,6 +74,8 @@ export interface ClientKeysView {
 }
 
 export interface ClientView extends ClientKeysView {
+  /** The audiences the client may issue tokens for. */
+  aud: string[]
   created: string
   keys: Array<{alg: string; created: string; kid: string; retire_after: null | string; state: string; use: string}>
   refresh_strategy: string
@@ -86,6 +117,7 @@ export function clientView(doc: Readonly<VaultDocument>, name: string, now: Date
   const settings: ClientSettings = {...doc.issuer.defaults, ...record.settings}
   return {
     ...clientKeysView(doc, name, now),
+    aud: allowedAudiences(doc, name),
     created: record.created,
     keys: record.keys.map((k) => ({
       alg: k.jwk.alg,
@@ -118,6 +150,7 @@ export async function addClient(
 
   const overrides = normalizeSettings(input)
   const settings = {...vault.document.issuer.defaults, ...overrides}
+  checkSettings(settings, issuerLimits(vault.document))
   const [sig, enc] = await Promise.all([
     generateKey('sig', settings.sigAlg, settings.sigBits, now),
     generateKey('enc', settings.encAlg, settings.encBits, now),
@@ -135,6 +168,27 @@ export async function addClient(
   return {...clientKeysView(vault.document, name, now), client_token: clientToken}
 }
 
+/**
+ * Changes a registered client's settings (audiences, lifetimes, refresh strategy); keys and
+ * algorithms stay (change those with `keys rotate` or `keys import`). Returns the new view.
+ */
+export async function updateClient(
+  vault: Vault,
+  name: string,
+  input: Omit<SettingsInput, 'enc' | 'encAlg' | 'encBits' | 'sigAlg' | 'sigBits'>,
+  now = new Date(),
+): Promise<ClientView> {
+  getClient(vault.document, name)
+  const changes = normalizeSettings(input)
+  await vault.update((doc) => {
+    const record = getClient(doc, name)
+    const settings = {...record.settings, ...changes}
+    checkSettings({...doc.issuer.defaults, ...settings}, issuerLimits(doc))
+    record.settings = settings
+  })
+  return clientView(vault.document, name, now)
+}
+
 export async function removeClient(vault: Vault, name: string): Promise<void> {
   getClient(vault.document, name)
   await vault.update((doc) => {
@@ -144,6 +198,8 @@ export async function removeClient(vault: Vault, name: string): Promise<void> {
 }
 
 export interface ClientSummary {
+  /** The audiences the client may issue tokens for. */
+  aud: string[]
   created: string
   enc_alg: string
   keys: number
@@ -158,6 +214,7 @@ export function listClients(doc: Readonly<VaultDocument>): ClientSummary[] {
     .map((name) => {
       const s = clientSettings(doc, name)
       return {
+        aud: allowedAudiences(doc, name),
         created: doc.clients[name].created,
         enc_alg: `${s.encAlg} ${s.enc}`,
         keys: doc.clients[name].keys.length,

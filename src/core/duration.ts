@@ -1,4 +1,5 @@
 import {UsageError} from './errors.js'
+import {MAX_DURATION_MS} from './limits.js'
 
 /** Go's `time.ParseDuration` units, in milliseconds. */
 const UNITS: Record<string, number> = {
@@ -32,18 +33,18 @@ export function parseDuration(input: string, what = 'duration'): number {
     matched = PART.lastIndex
   }
 
-  if (text.length === 0 || matched !== text.length) {
-    throw new UsageError(`invalid ${what} "${input}": use a Go duration such as 90s, 15m, 72h or 1h30m`)
+  if (text.length === 0 || matched !== text.length || text.length > 64) {
+    throw new UsageError(`invalid ${what} "${clip(input)}": use a Go duration such as 90s, 15m, 72h or 1h30m`)
   }
 
-  return total
+  return checkRange(total, what)
 }
 
 /** Durations in JSON bodies: a Go string, or integer nanoseconds (as Go's encoding/json sends them). */
 export function durationFromJson(value: number | string, what = 'duration'): number {
   if (typeof value === 'number') {
     if (!Number.isSafeInteger(value) || value < 0) throw new UsageError(`invalid ${what}: ${value}`)
-    return value / 1e6
+    return checkRange(value / 1e6, what)
   }
 
   return parseDuration(value, what)
@@ -69,3 +70,14 @@ export function formatDuration(ms: number): string {
 
   return out
 }
+
+/** Every duration jwtis takes is finite and at most MAX_DURATION_MS (10 years). */
+function checkRange(ms: number, what: string): number {
+  if (!Number.isFinite(ms) || ms > MAX_DURATION_MS) {
+    throw new UsageError(`${what} is too long: at most ${formatDuration(MAX_DURATION_MS)} (10 years)`)
+  }
+
+  return ms
+}
+
+const clip = (text: string): string => (text.length > 40 ? `${text.slice(0, 40)}…` : text)

@@ -73,8 +73,8 @@ export class UsageError extends JwtisError {
 export class ClaimsError extends UsageError {
   override readonly status = 422
 
-  constructor(message: string) {
-    super(message, 'BAD_CLAIMS')
+  constructor(message: string, code: 'AUDIENCE_NOT_ALLOWED' | 'BAD_CLAIMS' = 'BAD_CLAIMS') {
+    super(message, code)
   }
 }
 
@@ -85,6 +85,7 @@ export type VaultErrorCode =
   | 'VAULT_LOCKED'
   | 'VAULT_NOT_FOUND'
   | 'VAULT_TOO_NEW'
+  | 'VAULT_UNSAFE'
   | 'VAULT_UNWRITABLE'
 
 /** The vault cannot be used: missing, wrong key, corrupt, newer format, locked too long (exit 3). */

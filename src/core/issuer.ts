@@ -6,12 +6,14 @@ import type {EffectiveSettings} from './settings.js'
 
 import {type RefreshStrategy} from './algorithms.js'
 import {type Claims, type ClaimSet} from './claims.js'
-import {clientSettings, getClient} from './clients.js'
+import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
 import {NotFoundError, TokenRejectedError} from './errors.js'
 import {decryptJwe} from './jwe.js'
 import {type KeyEntry, Keyring} from './keyring.js'
+import {checkClaimsSize, checkLifetime} from './limits.js'
 import {type TokenVerified, verifyToken} from './nested.js'
 import {keysDue, rotateKeys} from './rotation.js'
+import {issuerLimits} from './settings.js'
 import {reject, verifyJws, type VerifyOptions} from './verify.js'
 
 /** The contract's `--json` result of issue and renew (JWTIS's `TokensResponse`, plus OAuth names). */
@@ -84,9 +86,21 @@ export class Issuer {
 
   async issue(client: string, request: IssueRequest): Promise<IssuedTokens> {
     await this.rotateDueKeys(client)
-    const s = clientSettings(this.vault.document, client)
+    const doc = this.vault.document
+    const s = clientSettings(doc, client)
     const now = this.now()
-    const claims: ClaimSet = {aud: request.aud ?? s.aud ?? [client], custom: request.custom, sub: request.sub ?? client}
+    const claims: ClaimSet = {
+      aud: request.aud ?? allowedAudiences(doc, client),
+      custom: request.custom,
+      sub: request.sub ?? client,
+    }
+    checkAudiences(doc, client, claims.aud!)
+    checkClaimsSize(claims.custom)
+    const limits = issuerLimits(doc)
+    if (request.ttlMs !== undefined)
+      checkLifetime(request.ttlMs, 'the access token lifetime', limits.maxAccessTtlMs, limits.maxAccessTtl)
+    if (request.refreshTtlMs !== undefined)
+      checkLifetime(request.refreshTtlMs, 'the refresh token lifetime', limits.maxSessionTtlMs, limits.maxSessionTtl)
     const result = await this.signAccess(client, s, claims, now, request.ttlMs, request.nbf)
     if (!request.refresh) return result
     const fam = newId()
@@ -134,6 +148,8 @@ export class Issuer {
    */
   async renew(client: string, token: string, strategy?: RefreshStrategy): Promise<IssuedTokens> {
     const rt = await this.openRefresh(client, token, false)
+    // An audience taken away from the client since the family began is not issued for again.
+    checkAudiences(this.vault.document, client, rt.aud)
     await this.rotateDueKeys(client)
     const s = clientSettings(this.vault.document, client)
     const now = this.now()
@@ -201,10 +217,42 @@ export class Issuer {
     return this.storePromise
   }
 
-  /** Verifies an access token (or a nested JWT) with the vault's keys. */
-  async verify(token: string, options: Omit<VerifyOptions, 'keyring' | 'now'>): Promise<TokenVerified> {
-    const keyring = this.keyring()
-    return verifyToken(token, {...options, decryptWith: keyring, keyring, now: this.now()})
+  /**
+   * Verifies an access token (or a nested JWT) with the vault's keys: `client` limits them to
+   * one client's. With an audience to check, the token must also come from a client registered
+   * for it: every vault key is trusted to sign, but only for its own client's audiences.
+   */
+  async verify(
+    token: string,
+    options: Omit<VerifyOptions, 'keyring' | 'now'> & {client?: string},
+  ): Promise<TokenVerified> {
+    const {client, ...rest} = options
+    const doc = this.vault.document
+    let keyring = this.keyring()
+    if (client !== undefined) {
+      getClient(doc, client)
+      keyring = new Keyring(keyring.entries.filter((e) => e.client === client))
+    }
+
+    const verified = await verifyToken(token, {
+      ...rest,
+      decryptWith: keyring,
+      keyring,
+      now: this.now(),
+      typ: rest.typ ?? 'at+jwt',
+    })
+    const owner = verified.key.client
+    if (rest.audience?.length && owner !== undefined) {
+      const allowed = allowedAudiences(doc, owner)
+      if (!rest.audience.some((a) => allowed.includes(a))) {
+        throw reject(
+          'AUDIENCE_MISMATCH',
+          `the token is signed by client ${owner}, which may not issue for audience ${rest.audience.join(', ')}`,
+        )
+      }
+    }
+
+    return verified
   }
 
   /** Decrypts and verifies a refresh token of `client`; `anyTime` skips the expiry checks (for revocation). */

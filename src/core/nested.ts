@@ -10,8 +10,8 @@ export interface TokenVerified extends Verified {
 
 /**
  * Verifies a JWS, or a nested JWT (a JWS inside a JWE, RFC 7519 §11.2): decrypted with
- * `decryptWith`, then the inner JWS verified as any other. A refresh token's inside (`rt+jwt`)
- * is accepted only when it arrives inside its JWE.
+ * `decryptWith`, then the inner JWS verified as any other, `typ` included: a refresh token
+ * (`rt+jwt` inside its JWE) is not an access token and is refused as WRONG_TYPE.
  */
 export async function verifyToken(
   token: string,
@@ -24,13 +24,13 @@ export async function verifyToken(
   const decrypted = await decryptJwe(token, {keyring: options.decryptWith})
   const inner = new TextDecoder().decode(decrypted.plaintext)
   if (inner.split('.').length !== 3) throw reject('MALFORMED_TOKEN', 'the JWE does not hold a JWT')
-  return {...(await verifyInner(inner, options)), jweHeader: header}
+  return {...(await verifyJws(inner, options)), jweHeader: header}
 }
 
 /**
- * Verifies the JWS that came out of a JWE. Its own `typ` is accepted (a refresh token's
- * `rt+jwt` included) unless the caller requires one: it arrived encrypted, not posing as an
- * access token.
+ * Verifies the JWS that `jwe decrypt` took out of a JWE, to show it: its own `typ` is accepted
+ * (a refresh token's `rt+jwt` included) unless the caller requires one. Never used to accept a
+ * token as a credential.
  */
 export async function verifyInner(jws: string, options: VerifyOptions): Promise<Verified> {
   const header = await protectedHeader(jws)

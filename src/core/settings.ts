@@ -1,7 +1,9 @@
-import type {ClientSettings} from '../vault/format.js'
+import type {ClientSettings, VaultDocument} from '../vault/format.js'
 
 import {parseEnc, parseEncAlg, parseRefreshStrategy, parseSigAlg} from './algorithms.js'
 import {formatDuration, parseDuration} from './duration.js'
+import {UsageError} from './errors.js'
+import {checkLifetime, DEFAULT_LIMITS, MAX_DURATION_MS} from './limits.js'
 
 /** Settings as given by a user (flags, JSON): strings and numbers, any subset. */
 export interface SettingsInput {
@@ -38,7 +40,12 @@ export function normalizeSettings(input: SettingsInput): Partial<ClientSettings>
   if (input.refreshStrategy !== undefined) out.refreshStrategy = parseRefreshStrategy(input.refreshStrategy)
   if (input.sigBits) out.sigBits = input.sigBits
   if (input.encBits) out.encBits = input.encBits
-  if (input.aud?.length) out.aud = input.aud
+  if (input.aud?.length) {
+    if (!input.aud.every((a) => typeof a === 'string' && a.length > 0 && a.length <= 1024))
+      throw new UsageError('each audience must be a non-empty string of at most 1024 characters')
+    out.aud = [...new Set(input.aud)]
+  }
+
   if (input.accessTtl !== undefined) out.accessTtl = durationSetting(input.accessTtl, 'access-ttl')
   if (input.refreshTtl !== undefined) out.refreshTtl = durationSetting(input.refreshTtl, 'refresh-ttl')
   if (input.sessionTtl !== undefined) out.sessionTtl = durationSetting(input.sessionTtl, 'session-ttl')
@@ -56,4 +63,40 @@ export function effectiveSettings(defaults: ClientSettings, overrides: Partial<C
     refreshTtlMs: parseDuration(refreshTtl),
     sessionTtlMs: parseDuration(sessionTtl),
   }
+}
+
+/** The issuer's ceilings on token lifetimes, in ms, with the text the user set them as. */
+export interface Limits {
+  maxAccessTtl: string
+  maxAccessTtlMs: number
+  maxSessionTtl: string
+  maxSessionTtlMs: number
+}
+
+export function issuerLimits(doc: Readonly<VaultDocument>): Limits {
+  const {maxAccessTtl, maxSessionTtl} = {...DEFAULT_LIMITS, ...doc.issuer.limits}
+  return {
+    maxAccessTtl,
+    maxAccessTtlMs: parseDuration(maxAccessTtl, 'max-access-ttl'),
+    maxSessionTtl,
+    maxSessionTtlMs: parseDuration(maxSessionTtl, 'max-session-ttl'),
+  }
+}
+
+/**
+ * Refuses settings whose lifetimes are zero or over the issuer's ceilings, before anything is
+ * written: an access token lives at most max-access-ttl, a refresh token or family at most
+ * max-session-ttl.
+ */
+export function checkSettings(settings: ClientSettings, limits: Limits): void {
+  const access = parseDuration(settings.accessTtl, 'access-ttl')
+  checkLifetime(access, 'access-ttl', limits.maxAccessTtlMs, limits.maxAccessTtl)
+  for (const [name, value] of [
+    ['refresh-ttl', settings.refreshTtl],
+    ['session-ttl', settings.sessionTtl],
+  ] as const) {
+    checkLifetime(parseDuration(value, name), name, limits.maxSessionTtlMs, limits.maxSessionTtl)
+  }
+
+  checkLifetime(parseDuration(settings.keyTtl, 'key-ttl'), 'key-ttl', MAX_DURATION_MS, formatDuration(MAX_DURATION_MS))
 }

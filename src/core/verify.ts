@@ -2,6 +2,7 @@ import type {JWTHeaderParameters, JWTPayload} from 'jose'
 
 import {type RejectionCode, TokenRejectedError} from './errors.js'
 import {entryAllows, type KeyEntry, type Keyring} from './keyring.js'
+import {jsonDepth, MAX_CLAIM_DEPTH} from './limits.js'
 
 /** Larger inputs are refused before any parsing: no honest token comes near it. */
 export const MAX_TOKEN_BYTES = 64 * 1024
@@ -9,6 +10,8 @@ export const MAX_TOKEN_BYTES = 64 * 1024
 export interface VerifyOptions {
   /** Allowlist of `alg` values (RFC 8725 §3.1); when absent, the key's own algorithm decides. */
   algorithms?: string[]
+  /** Accept a token without `exp` (one that never expires); refused by default. */
+  allowNoExp?: boolean
   audience?: string[]
   issuer?: string
   keyring: Keyring
@@ -16,8 +19,35 @@ export interface VerifyOptions {
   maxAgeMs?: number
   now: number
   subject?: string
-  /** Required `typ`; when absent any `typ` but a refresh token's is accepted. */
+  /**
+   * Required `typ` (compared as media types: case-insensitive, `application/` optional). When
+   * absent, an access token (`at+jwt`) or a plain JWT (`JWT`, or no `typ`) is accepted.
+   */
   typ?: string
+}
+
+/** `typ` as a media type to compare: RFC 7515 §4.1.9 lets `application/` be left out. */
+const mediaType = (typ: unknown): string | undefined =>
+  typeof typ === 'string' ? typ.toLowerCase().replace(/^application\//, '') : undefined
+
+const PLAIN_JWT_TYPES = new Set(['at+jwt', 'jwt', undefined])
+
+/** RFC 8725 §3.11: a token of one kind must never pass as another. */
+function checkType(header: {typ?: unknown}, required: string | undefined): void {
+  const typ = mediaType(header.typ)
+  if (required === undefined ? PLAIN_JWT_TYPES.has(typ) : typ === mediaType(required)) return
+  const shown = typeof header.typ === 'string' ? JSON.stringify(header.typ) : 'no typ'
+  if (typ === 'rt+jwt') {
+    throw reject(
+      'WRONG_TYPE',
+      'this is a refresh token, not an access token: exchange it with `jwtis token renew` (or POST /renew_token)',
+    )
+  }
+
+  throw reject(
+    'WRONG_TYPE',
+    `the token has ${shown}, expected ${required === undefined ? '"at+jwt" or a plain JWT' : JSON.stringify(required)} (pass --typ to accept another)`,
+  )
 }
 
 export interface Verified {
@@ -90,6 +120,10 @@ export function fromJose(error: unknown): TokenRejectedError {
     }
 
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
+      if (claim === 'exp' && (error as {reason?: string}).reason === 'missing') {
+        return reject('CLAIM_INVALID', 'the token has no "exp": it would never expire (--allow-no-exp accepts it)')
+      }
+
       return reject(CLAIM_REASONS[claim ?? ''] ?? 'CLAIM_INVALID', message)
     }
 
@@ -124,8 +158,8 @@ export function selectKeys(keyring: Keyring, header: {alg?: string; kid?: string
 }
 
 /**
- * Verifies a compact JWS JWT. Order (DESIGN.md): size cap, header, `alg` allowlist against
- * the key found by `kid`, signature, `typ`, then the claims with leeway.
+ * Verifies a compact JWS JWT. Order: size cap, header, `alg` allowlist against the key found
+ * by `kid`, signature, `typ`, then the claims with leeway.
  */
 export async function verifyJws(token: string, options: VerifyOptions): Promise<Verified> {
   const header = await protectedHeader(token)
@@ -134,15 +168,11 @@ export async function verifyJws(token: string, options: VerifyOptions): Promise<
     throw reject('ALG_NOT_ALLOWED', `alg ${header.alg} is not in the allowed list (${options.algorithms.join(', ')})`)
   }
 
-  if (!options.typ && typeof header.typ === 'string' && header.typ.toLowerCase() === 'rt+jwt') {
-    throw reject('WRONG_TYPE', 'this is the inside of a refresh token, not an access token')
-  }
-
   const {jwtVerify} = await import('jose')
   let lastError: unknown
   for (const key of selectKeys(options.keyring, header, 'sig')) {
+    const material = await options.keyring.material(key, header.alg, 'public')
     try {
-      const material = await options.keyring.material(key, header.alg, 'public')
       const {payload, protectedHeader} = await jwtVerify(token, material, {
         algorithms: [header.alg],
         audience: options.audience,
@@ -150,11 +180,18 @@ export async function verifyJws(token: string, options: VerifyOptions): Promise<
         currentDate: new Date(options.now),
         issuer: options.issuer,
         maxTokenAge: options.maxAgeMs === undefined ? undefined : options.maxAgeMs / 1000,
+        requiredClaims: options.allowNoExp ? [] : ['exp'],
         subject: options.subject,
-        typ: options.typ,
       })
+      checkType(protectedHeader, options.typ)
+      checkIssuedAt(payload, options)
+      checkClaimsShape(payload)
       return {header: protectedHeader, key, payload}
     } catch (error) {
+      // jose checks claims only once the signature holds: then the type is judged first, as
+      // in the order signature, typ, claims.
+      const {code} = (error as {code?: string})
+      if (code === 'ERR_JWT_EXPIRED' || code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') checkType(header, options.typ)
       lastError = error
       // Another key with the same kid (a JWKS without kids) may still verify it.
       if ((error as {code?: string}).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') break
@@ -162,4 +199,18 @@ export async function verifyJws(token: string, options: VerifyOptions): Promise<
   }
 
   throw fromJose(lastError)
+}
+
+/** A token issued in the future (beyond the leeway) is refused: its clock, or its issuer, is wrong. */
+function checkIssuedAt(payload: JWTPayload, options: VerifyOptions): void {
+  if (typeof payload.iat === 'number' && payload.iat * 1000 > options.now + options.leewayMs) {
+    throw reject('TOKEN_NOT_YET_VALID', `the token was issued in the future (iat ${payload.iat})`)
+  }
+}
+
+/** Claims nested deeper than a claim set may be are refused here as at issuance. */
+function checkClaimsShape(payload: JWTPayload): void {
+  if (jsonDepth(payload, MAX_CLAIM_DEPTH) > MAX_CLAIM_DEPTH) {
+    throw reject('MALFORMED_TOKEN', `the claims nest deeper than ${MAX_CLAIM_DEPTH} levels`)
+  }
 }

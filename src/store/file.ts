@@ -3,7 +3,7 @@ import {access, mkdir, readdir, readFile, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {VaultError} from '../core/errors.js'
-import {writeFileAtomic} from '../vault/fsutil.js'
+import {checkPrivateDir, writeFileAtomic} from '../vault/fsutil.js'
 import {FileLock} from '../vault/lock.js'
 import {cutoffKey, type Family, type FamilyStatus, judge, type TokenStore} from './store.js'
 
@@ -22,8 +22,18 @@ const COMPACT_CHANCE = 1 / 32
 export class FileStore implements TokenStore {
   /** Serializes operations on one family within this process, so they queue instead of polling the lock. */
   private readonly queues = new Map<string, Promise<unknown>>()
+  private safe?: Promise<void>
 
   constructor(readonly dir: string) {}
+
+  /** Once per store: its directory must be this user's alone (see checkPrivateDir). */
+  private async checkSafe(): Promise<void> {
+    this.safe ??= checkPrivateDir(this.dir, 'the token store').catch((error) => {
+      this.safe = undefined
+      throw error
+    })
+    return this.safe
+  }
 
   async check(fam: string, presented: string, now: number): Promise<FamilyStatus> {
     return this.apply(fam, presented, now)
@@ -46,10 +56,12 @@ export class FileStore implements TokenStore {
   }
 
   async get(fam: string): Promise<Family | undefined> {
+    await this.checkSafe()
     return this.read(fam)
   }
 
   async ping(): Promise<void> {
+    await this.checkSafe()
     try {
       await mkdir(this.dir, {mode: 0o700, recursive: true})
       await access(this.dir, constants.W_OK)
@@ -127,6 +139,7 @@ export class FileStore implements TokenStore {
 
   /** Runs `fn` holding both this process's queue and the cross-process lock for `name`. */
   private async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    await this.checkSafe()
     const previous = this.queues.get(name) ?? Promise.resolve()
     const run = previous
       .catch(() => {})

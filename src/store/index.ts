@@ -1,6 +1,7 @@
 import type {TokenStore} from './store.js'
 
 import {UsageError} from '../core/errors.js'
+import {redactUrl} from '../core/redact.js'
 
 export * from './store.js'
 
@@ -20,10 +21,14 @@ export async function openStore(spec: string | undefined, vaultPath: string, iss
     return new MemoryStore()
   }
 
-  if (/^rediss?:\/\//.test(value)) {
+  // URL schemes are case-insensitive (RFC 3986 §3.1): Redis:// is redis://.
+  if (/^rediss?:\/\//i.test(value)) {
     const {RedisStore} = await import('./redis.js')
-    return RedisStore.connect(value, issuer)
+    return RedisStore.connect(
+      value.replace(/^[a-z]+/i, (scheme) => scheme.toLowerCase()),
+      issuer,
+    )
   }
 
-  throw new UsageError(`unknown store "${value}": use file, memory or redis://host:port`)
+  throw new UsageError(`unknown store "${redactUrl(value)}": use file, memory, or a redis:// or rediss:// URL`)
 }

@@ -1,6 +1,7 @@
 import {createClient} from 'redis'
 
 import {VaultError} from '../core/errors.js'
+import {redact, redactUrl} from '../core/redact.js'
 import {cutoffKey, type Family, type FamilyStatus, type TokenStore} from './store.js'
 
 /**
@@ -39,21 +40,51 @@ export class RedisStore implements TokenStore {
     private readonly prefix: string,
   ) {}
 
+  /**
+   * Connects, or fails with STORE_UNAVAILABLE within CONNECT_TIMEOUT_MS whatever goes wrong (an
+   * unreachable host, a wrong password, no password, a bad database index): the first attempt
+   * is never retried. Once connected, a lost connection is re-established in the background.
+   */
   static async connect(url: string, issuer: string): Promise<RedisStore> {
+    let connected = false
+    let where: string
+    try {
+      const u = new URL(url)
+      where = `${u.hostname}:${u.port || 6379}${u.pathname.length > 1 ? u.pathname : ''}`
+    } catch {
+      throw new VaultError('STORE_UNAVAILABLE', `${redactUrl(url)} is not a valid redis:// URL`)
+    }
+
     // Without the offline queue a command fails at once while Redis is away (503) instead of hanging.
     const client = createClient({
       disableOfflineQueue: true,
-      socket: {connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(retries * 100, 2000)},
+      socket: {
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        reconnectStrategy: (retries, cause) => (connected ? Math.min(retries * 100, 2000) : cause),
+      },
       url,
     })
     client.on('error', () => {}) // reconnects on its own; commands fail meanwhile and are reported there
+    let timer: NodeJS.Timeout | undefined
     try {
-      await client.connect()
+      await Promise.race([
+        client.connect().then(() => client.ping()),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000}s`)),
+            CONNECT_TIMEOUT_MS,
+          )
+        }),
+      ])
+      connected = true
     } catch (error) {
+      if (client.isOpen) client.destroy()
       throw new VaultError(
         'STORE_UNAVAILABLE',
-        `cannot reach the Redis store at ${redact(url)}: ${(error as Error).message}`,
+        `cannot use the Redis store at ${where}: ${redact(describeRedisError(error))}`,
       )
+    } finally {
+      clearTimeout(timer)
     }
 
     return new RedisStore(client, `jwtis:{${issuer}}:`)
@@ -147,7 +178,7 @@ export class RedisStore implements TokenStore {
     try {
       return await op()
     } catch (error) {
-      throw new VaultError('STORE_UNAVAILABLE', `the Redis token store failed: ${(error as Error).message}`)
+      throw new VaultError('STORE_UNAVAILABLE', `the Redis token store failed: ${redact(describeRedisError(error))}`)
     }
   }
 
@@ -156,13 +187,13 @@ export class RedisStore implements TokenStore {
   }
 }
 
-/** A Redis URL may carry a password: never print it. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url)
-    if (u.password) u.password = '***'
-    return u.toString()
-  } catch {
-    return 'the given URL'
-  }
+/** How long connecting (and authenticating) may take before the store is reported unavailable. */
+const CONNECT_TIMEOUT_MS = 5000
+
+function describeRedisError(error: unknown): string {
+  const message = (error as Error)?.message ?? String(error)
+  if (/WRONGPASS|invalid (username-)?password/i.test(message)) return 'wrong user name or password'
+  if (/NOAUTH/i.test(message)) return 'the server needs a password: put it in the store URL'
+  if (/DB index is out of range|invalid DB index/i.test(message)) return 'no such database number on that server'
+  return message || (error as Error)?.name || 'connection failed'
 }

@@ -1,4 +1,5 @@
 import {VaultError} from '../core/errors.js'
+import {redact} from '../core/redact.js'
 
 /** How an age file's key is wrapped: to X25519 recipients, or with an scrypt passphrase. */
 export type AgeKind = 'scrypt' | 'x25519'
@@ -44,8 +45,17 @@ export async function ageEncrypt(
 export async function ageDecrypt(bytes: Uint8Array, key: VaultKey, path: string): Promise<string> {
   const {Decrypter} = await import('age-encryption')
   const d = new Decrypter()
-  if (key.passphrase === undefined) for (const id of key.identities) d.addIdentity(id)
-  else d.addPassphrase(key.passphrase)
+  try {
+    if (key.passphrase === undefined) for (const id of key.identities) d.addIdentity(id)
+    else d.addPassphrase(key.passphrase)
+  } catch {
+    // typage's message quotes the identity it could not decode: never pass it on.
+    throw new VaultError(
+      'VAULT_BAD_KEY',
+      `the identity given for vault ${path} is not a valid age identity (a mistyped or truncated AGE-SECRET-KEY-1… line?): check --identity, JWTIS_AGE_KEY or JWTIS_AGE_KEY_FILE`,
+    )
+  }
+
   try {
     return await d.decrypt(dearmor(bytes), 'text')
   } catch (error) {
@@ -61,7 +71,7 @@ export async function ageDecrypt(bytes: Uint8Array, key: VaultKey, path: string)
 
     throw new VaultError(
       'VAULT_CORRUPT',
-      `vault ${path} is damaged (${reason}); it was left untouched: restore it from a backup`,
+      `vault ${path} is damaged (${redact(reason)}); it was left untouched: restore it from a backup`,
     )
   }
 }
@@ -75,7 +85,11 @@ export async function newIdentity(): Promise<{identity: string; recipient: strin
 
 export async function recipientOf(identity: string): Promise<string> {
   const {identityToRecipient} = await import('age-encryption')
-  return identityToRecipient(identity)
+  try {
+    return await identityToRecipient(identity)
+  } catch {
+    throw new VaultError('VAULT_BAD_KEY', 'not a valid age identity (a mistyped or truncated AGE-SECRET-KEY-1… line?)')
+  }
 }
 
 /** Identity file text in `age-keygen`'s format, so `age -d -i FILE` reads it. */

@@ -43,7 +43,12 @@ export interface VaultDocument {
   age: {passphrase: boolean; recipients: string[]}
   clients: Record<string, ClientRecord>
   created: string
-  issuer: {defaults: ClientSettings; name: string}
+  issuer: {
+    defaults: ClientSettings
+    /** Ceilings on lifetimes (Go durations); absent members take DEFAULT_LIMITS. */
+    limits?: {maxAccessTtl?: string; maxSessionTtl?: string}
+    name: string
+  }
   version: typeof FORMAT_VERSION
 }
 
@@ -94,6 +99,7 @@ export function parseDocument(text: string, path: string): VaultDocument {
 /** A new, empty vault document (no clients yet), sealed to `recipients` or with a passphrase. */
 export function newDocument(options: {
   defaults?: Partial<ClientSettings>
+  limits?: {maxAccessTtl?: string; maxSessionTtl?: string}
   name: string
   now?: Date
   passphrase?: boolean
@@ -103,7 +109,11 @@ export function newDocument(options: {
     age: {passphrase: Boolean(options.passphrase), recipients: options.recipients ?? []},
     clients: {},
     created: (options.now ?? new Date()).toISOString(),
-    issuer: {defaults: {...DEFAULT_SETTINGS, ...options.defaults}, name: options.name},
+    issuer: {
+      defaults: {...DEFAULT_SETTINGS, ...options.defaults},
+      ...(options.limits && Object.keys(options.limits).length > 0 ? {limits: options.limits} : {}),
+      name: options.name,
+    },
     version: FORMAT_VERSION,
   }
 }

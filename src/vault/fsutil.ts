@@ -1,6 +1,8 @@
 import {randomBytes} from 'node:crypto'
-import {link, open, readdir, rename, unlink} from 'node:fs/promises'
+import {link, lstat, open, readdir, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
+
+import {UsageError, VaultError} from '../core/errors.js'
 
 /** Whether a process with this pid is running on this host (EPERM: it is, under another user). */
 export function processAlive(pid: number): boolean {
@@ -69,4 +71,113 @@ export async function removeStaleTemps(path: string): Promise<void> {
       .filter((name) => !processAlive(Number(name.slice(prefix.length).split('.')[0])))
       .map((name) => unlink(join(dirname(path), name)).catch(() => {})),
   )
+}
+
+/**
+ * Reads a file, stopping at `limit` bytes: `/dev/zero` or a huge file is refused after reading
+ * one byte past the limit, not loaded whole. The error names the path and says what went wrong.
+ */
+export async function readBounded(path: string, limit: number, what: string): Promise<Buffer> {
+  let fh
+  try {
+    fh = await open(path, 'r')
+  } catch (error) {
+    throw new UsageError(`cannot read ${what} from ${path}: ${describeFsError(error)}`)
+  }
+
+  try {
+    const buffer = Buffer.alloc(limit + 1)
+    let size = 0
+    while (size <= limit) {
+      const {bytesRead} = await fh.read(buffer, size, limit + 1 - size, null)
+      if (bytesRead === 0) break
+      size += bytesRead
+    }
+
+    if (size > limit) throw tooLarge(what, path, limit)
+    return buffer.subarray(0, size)
+  } catch (error) {
+    if (error instanceof UsageError) throw error
+    throw new UsageError(`cannot read ${what} from ${path}: ${describeFsError(error)}`)
+  } finally {
+    await fh.close()
+  }
+}
+
+/** "no such file", "permission denied", "is a directory": what a person can act on. */
+export function describeFsError(error: unknown): string {
+  const {code} = error as NodeJS.ErrnoException
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM': {
+      return 'permission denied'
+    }
+
+    case 'EISDIR': {
+      return 'it is a directory'
+    }
+
+    case 'ENOENT': {
+      return 'no such file'
+    }
+
+    default: {
+      return code ?? (error as Error).message
+    }
+  }
+}
+
+/** An input over its cap: refused, and read no further. */
+export const tooLarge = (what: string, where: string, limit: number): UsageError =>
+  new UsageError(`${what} from ${where} is over ${Math.round(limit / 1024)} KiB: refused`)
+
+const myUid = (): number | undefined => process.getuid?.()
+
+/** Why `path` is not safe to trust, or undefined when it is. */
+function unsafeReason(info: {mode: number; uid: number}, isDir: boolean): string | undefined {
+  const uid = myUid()
+  if (uid === undefined) return undefined // no POSIX owners (Windows)
+  if (info.uid !== uid && info.uid !== 0) return `it is owned by another user (uid ${info.uid})`
+  if (isDir && info.mode & 0o022) return 'other users can write to it'
+  return undefined
+}
+
+/**
+ * As ssh treats ~/.ssh: a directory holding a vault, its lock or its token state must belong to
+ * this user (or root) and be writable by no one else, or another user could plant a lock that
+ * blocks every write, or swap the files. Refused with one line that says what to do.
+ */
+export async function checkPrivateDir(dir: string, what: string): Promise<void> {
+  let info
+  try {
+    info = await lstat(dir)
+  } catch {
+    return // made by us, with mode 0700, when first needed
+  }
+
+  const reason = unsafeReason(info, true)
+  if (reason) {
+    throw new VaultError(
+      'VAULT_UNSAFE',
+      `refusing to use ${what} in ${dir}: ${reason}; keep it in a directory only you can write (mkdir -m 700 DIR)`,
+    )
+  }
+}
+
+/** A lock or state file another user made is refused at once rather than waited on forever. */
+export async function checkOwnFile(path: string, what: string): Promise<void> {
+  let info
+  try {
+    info = await lstat(path)
+  } catch {
+    return
+  }
+
+  const reason = info.isSymbolicLink() ? 'it is a symbolic link' : unsafeReason(info, false)
+  if (reason) {
+    throw new VaultError(
+      'VAULT_UNSAFE',
+      `refusing to use ${what} ${path}: ${reason}; remove it if no jwtis process of yours is running`,
+    )
+  }
 }

@@ -4,7 +4,7 @@ import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {VaultError} from '../core/errors.js'
-import {processAlive} from './fsutil.js'
+import {checkOwnFile, processAlive} from './fsutil.js'
 
 interface Holder {
   host: string
@@ -42,6 +42,7 @@ export class FileLock {
     let wait = 5
     for (;;) {
       if (await lock.tryCreate()) return lock
+      await checkOwnFile(path, 'lock file')
       const holder = await lock.readHolder()
       if (await lock.isStale(holder)) {
         await lock.breakStale(holder)

@@ -1,9 +1,13 @@
-import {readFile} from 'node:fs/promises'
+import {existsSync} from 'node:fs'
 
 import type {KeyResolver} from './vault.js'
 
 import {UsageError, VaultError} from '../core/errors.js'
 import {type AgeKind, parseIdentities, type VaultKey} from './age.js'
+import {readBounded} from './fsutil.js'
+
+/** An identity file is a few lines; anything larger is not one (and is not read whole). */
+const MAX_IDENTITY_FILE_BYTES = 64 * 1024
 
 export interface UnlockSources {
   /** The identity file `init` saved, tried after the explicit sources. */
@@ -21,15 +25,8 @@ export async function readIdentityFile(file: string, what = 'identity file'): Pr
 }
 
 async function identitiesFrom(file: string, what: string, required: boolean): Promise<string[] | undefined> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new UsageError(
-      `cannot read ${what} ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
-    )
-  }
+  if (!required && !existsSync(file)) return undefined
+  const text = (await readBounded(file, MAX_IDENTITY_FILE_BYTES, what)).toString('utf8')
 
   const identities = parseIdentities(text)
   if (identities.length === 0 || !identities.every((id) => id.startsWith('AGE-SECRET-KEY-'))) {

@@ -1,10 +1,10 @@
-import {mkdir, readFile, stat} from 'node:fs/promises'
-import {dirname} from 'node:path'
+import {mkdir, readFile, realpath, stat} from 'node:fs/promises'
+import {basename, dirname, join} from 'node:path'
 
 import {ConflictError, VaultError} from '../core/errors.js'
 import {ageDecrypt, ageEncrypt, type AgeKind, ageKind, type VaultKey} from './age.js'
 import {parseDocument, type VaultDocument} from './format.js'
-import {removeStaleTemps, writeFileAtomic} from './fsutil.js'
+import {checkPrivateDir, removeStaleTemps, writeFileAtomic} from './fsutil.js'
 import {FileLock} from './lock.js'
 
 /** Finds the key for a vault once its kind is known (so a passphrase is only asked for when needed). */
@@ -40,6 +40,20 @@ async function readBytes(path: string): Promise<Uint8Array> {
 }
 
 /**
+ * The file a vault path names, symbolic links resolved once: the lock and every write then go
+ * to the real file, so a linked vault stays linked and shares its lock with users of the target.
+ */
+export async function resolveVaultPath(path: string): Promise<string> {
+  try {
+    return await realpath(path)
+  } catch {
+    // Not there yet (init): resolve the directory, if it exists, and keep the name.
+    const dir = await realpath(dirname(path)).catch(() => dirname(path))
+    return join(dir, basename(path))
+  }
+}
+
+/**
  * The encrypted vault file. Reads give a snapshot; every change goes through `update`, which
  * takes the inter-process lock, re-reads the file, applies the change and writes it atomically,
  * so no caller can forget the lock or lose another process's update.
@@ -64,8 +78,10 @@ export class Vault {
   }
 
   /** Creates a new vault file; never overwrites one (CONFLICT, exit 5). */
-  static async create(path: string, doc: VaultDocument, key: VaultKey, options: VaultOptions = {}): Promise<Vault> {
-    await mkdir(dirname(path), {mode: 0o700, recursive: true})
+  static async create(given: string, doc: VaultDocument, key: VaultKey, options: VaultOptions = {}): Promise<Vault> {
+    await mkdir(dirname(given), {mode: 0o700, recursive: true})
+    const path = await resolveVaultPath(given)
+    await checkPrivateDir(dirname(path), 'a vault')
     const bytes = await sealDocument(doc, key)
     if (!(await writeFileAtomic(path, bytes, true))) {
       throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${path}; it was left as it is`)
@@ -74,7 +90,9 @@ export class Vault {
     return new Vault(path, key, doc, await fileStamp(path), options)
   }
 
-  static async open(path: string, resolveKey: KeyResolver, options: VaultOptions = {}): Promise<Vault> {
+  static async open(given: string, resolveKey: KeyResolver, options: VaultOptions = {}): Promise<Vault> {
+    const path = await resolveVaultPath(given)
+    await checkPrivateDir(dirname(path), 'the vault')
     const stampBefore = await fileStamp(path).catch(() => '')
     const bytes = await readBytes(path)
     const kind = ageKind(bytes)

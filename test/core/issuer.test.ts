@@ -1,5 +1,6 @@
 import {beforeEach, describe, expect, it} from 'vitest'
 
+import type {SettingsInput} from '../../src/core/settings.js'
 import type {TokenStore} from '../../src/store/store.js'
 
 import {addClient} from '../../src/core/clients.js'
@@ -13,13 +14,15 @@ import {manualClock, tempVault} from '../helpers/vault.js'
 const kid = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString()).kid
 const decodePayload = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString())
 
-async function setup(
-  settings: Record<string, string> = {},
-  store: (dir: string) => TokenStore = () => new MemoryStore(),
-) {
+async function setup(settings: SettingsInput = {}, store: (dir: string) => TokenStore = () => new MemoryStore()) {
   const {dir, vault} = await tempVault('https://issuer.test')
   const clock = manualClock()
-  await addClient(vault, 'app', {accessTtl: '15m', refreshTtl: '1h', sessionTtl: '24h', ...settings}, new Date(clock()))
+  await addClient(
+    vault,
+    'app',
+    {accessTtl: '15m', aud: ['app', 'https://api', 'a', 'b', 'c'], refreshTtl: '1h', sessionTtl: '24h', ...settings},
+    new Date(clock()),
+  )
   const st = store(dir)
   const issuer = new Issuer(vault, async () => st, clock)
   return {clock, dir, issuer, store: st, vault}
@@ -225,6 +228,7 @@ describe('verify', () => {
       await code(issuer.verify(t, {audience: ['b'], issuer: 'https://issuer.test', leewayMs: 0, subject: 's'})),
     ).toBe('resolved')
     expect(await code(issuer.verify(t, {audience: ['c'], leewayMs: 0}))).toBe('AUDIENCE_MISMATCH')
+    expect(await code(issuer.issue('app', {aud: ['elsewhere'], custom: {}}))).toBe('AUDIENCE_NOT_ALLOWED')
     expect(await code(issuer.verify(t, {issuer: 'other', leewayMs: 0}))).toBe('ISSUER_MISMATCH')
     expect(await code(issuer.verify(t, {leewayMs: 0, subject: 'x'}))).toBe('SUBJECT_MISMATCH')
     clock.advance(d('6m'))
@@ -241,7 +245,8 @@ describe('verify', () => {
     const {decryptJwe} = await import('../../src/core/jwe.js')
     const inner = new TextDecoder().decode((await decryptJwe(rt, {keyring: issuer.keyring()})).plaintext)
     expect(await code(issuer.verify(inner, {leewayMs: 0}))).toBe('WRONG_TYPE')
-    // but inside its JWE it is a valid nested JWT
-    expect((await issuer.verify(rt, {leewayMs: 0})).header.typ).toBe('rt+jwt')
+    // inside its JWE too: only a caller asking for rt+jwt gets it
+    expect(await code(issuer.verify(rt, {leewayMs: 0}))).toBe('WRONG_TYPE')
+    expect((await issuer.verify(rt, {leewayMs: 0, typ: 'rt+jwt'})).header.typ).toBe('rt+jwt')
   })
 })

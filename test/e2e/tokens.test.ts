@@ -25,7 +25,22 @@ beforeAll(async () => {
   dir = s.dir
   vault = join(s.dir, 'vault.age')
   await jwtisOk(['init', '--vault', vault, '--name', 'https://issuer.test'], {env})
-  await jwtisOk(['client', 'add', 'app', '--vault', vault, '--refresh-strategy', 'refreshBoth'], {env})
+  await jwtisOk(
+    [
+      'client',
+      'add',
+      'app',
+      '--vault',
+      vault,
+      '--refresh-strategy',
+      'refreshBoth',
+      '--aud',
+      'https://api',
+      '--aud',
+      'app',
+    ],
+    {env},
+  )
   good = (
     await jwtisOk(['token', 'issue', '--client', 'app', '--sub', 'alice', '--aud', 'https://api', '--vault', vault], {
       env,

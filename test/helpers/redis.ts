@@ -14,15 +14,27 @@ export async function freePort(): Promise<number> {
 }
 
 /** A throwaway Debian redis-server on a free loopback port, no persistence. */
-export async function startRedis(): Promise<{stop: () => Promise<void>; url: string}> {
+export async function startRedis(
+  options: {password?: string} = {},
+): Promise<{port: number; stop: () => Promise<void>; url: string}> {
   const port = await freePort()
   const child: ChildProcess = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      ...(options.password ? ['--requirepass', options.password] : []),
+    ],
     {stdio: 'ignore'},
   )
   const {createClient} = await import('redis')
-  const url = `redis://127.0.0.1:${port}`
+  const url = `redis://${options.password ? `:${options.password}@` : ''}127.0.0.1:${port}`
   for (let i = 0; ; i++) {
     const probe = createClient({socket: {reconnectStrategy: false}, url})
     probe.on('error', () => {})
@@ -38,6 +50,7 @@ export async function startRedis(): Promise<{stop: () => Promise<void>; url: str
   }
 
   return {
+    port,
     async stop() {
       child.kill('SIGTERM')
       await new Promise((r) => {

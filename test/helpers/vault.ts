@@ -28,3 +28,27 @@ export function manualClock(start = Date.parse('2026-11-22T12:00:00Z')) {
 
   return clock
 }
+
+/**
+ * Signs claims with a client's active signing key, read from the vault file with its identity:
+ * a token the issuer's rules would never mint, as a malicious client holding its key could.
+ */
+export async function signWithVaultKey(
+  path: string,
+  identityFile: string,
+  client: string,
+  claims: Record<string, unknown>,
+  header?: Record<string, unknown>,
+): Promise<string> {
+  const {readFileSync} = await import('node:fs')
+  const {importJWK, SignJWT} = await import('jose')
+  const identities = readFileSync(identityFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('AGE-SECRET-KEY-'))
+  const vault = await Vault.open(path, async () => ({identities}))
+  const key = vault.document.clients[client].keys.find((k) => k.use === 'sig' && k.state === 'active')!
+  const {alg, kid} = key.jwk
+  return new SignJWT(claims)
+    .setProtectedHeader({alg, kid, ...(header ?? {typ: 'at+jwt'})})
+    .sign(await importJWK({...key.jwk, alg: undefined, use: undefined}, alg === 'EdDSA' ? 'Ed25519' : alg))
+}

@@ -23,7 +23,11 @@ as a NumericDate) and valid.`
   ]
   static override flags = {
     ...settingsFlags,
-    aud: Flags.string({description: "default audience of this client's tokens", helpGroup: 'CLIENT', multiple: true}),
+    aud: Flags.string({
+      description: "audience this client may issue tokens for (repeatable; default: the client's name)",
+      helpGroup: 'CLIENT',
+      multiple: true,
+    }),
   }
 
   async run(): Promise<ClientKeysView> {

@@ -26,7 +26,7 @@ export default class ClientShow extends VaultCommand<typeof ClientShow> {
           ['encryption', `${s.encAlg} ${s.enc}`],
           ['refresh strategy', s.refreshStrategy],
           ['lifetimes', `access ${s.accessTtl}, refresh ${s.refreshTtl}, session ${s.sessionTtl}, keys ${s.keyTtl}`],
-          ['audience', s.aud?.join(', ') ?? '-'],
+          ['audiences', view.aud.join(', ')],
           ['keys rotate', `${new Date(view.expiry * 1000).toISOString()}${view.valid ? '' : ' (due)'}`],
           ...view.keys.map((k): [string, string] => [
             `${k.use} key`,

@@ -1,5 +1,4 @@
 import {Args, Flags} from '@oclif/core'
-import {readFile} from 'node:fs/promises'
 
 import type {Decrypted} from '../../core/jwe.js'
 import type {Keyring} from '../../core/keyring.js'
@@ -52,9 +51,8 @@ with the vault or --verify-key FILE, and its header and claims shown; exit 1 if 
     let decrypted: Decrypted
     let verifyWith: (() => Promise<Keyring>) | undefined
     if (flags['password-file']) {
-      const password = await readFile(flags['password-file'], 'utf8').catch((error: NodeJS.ErrnoException) => {
-        throw new UsageError(`cannot read --password-file ${flags['password-file']}: ${error.code}`)
-      })
+      const {readBounded} = await import('../../cli/input.js')
+      const password = (await readBounded(flags['password-file'], 64 * 1024, '--password-file')).toString('utf8')
       decrypted = await decryptJwe(jwe, {password: password.replace(/\r?\n$/, '')})
     } else if (flags.key) {
       const keyring = await keyringFrom(flags.key, '--key')

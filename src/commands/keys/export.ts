@@ -40,7 +40,9 @@ made before a rotation.`
     const blocks = await Promise.all(
       keys.map(async (jwk) => {
         const key = await importJWK({...jwk, alg: undefined, use: undefined}, jwk.alg === 'EdDSA' ? 'Ed25519' : jwk.alg)
-        return `# kid ${jwk.kid} ${jwk.use} ${jwk.alg}\n${await exportSPKI(key as CryptoKey)}`
+        // Each block ends with a newline after its END line, or `openssl pkey` skips the next key.
+        const spki = (await exportSPKI(key as CryptoKey)).trimEnd()
+        return `# kid ${jwk.kid} ${jwk.use} ${jwk.alg}\n${spki}\n`
       }),
     )
     const pem = blocks.join('')

@@ -3,6 +3,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand, clock} from '../../cli/base.js'
 import {chalkFor, colorJson} from '../../cli/output.js'
 import {relativeTime} from '../../cli/time.js'
+import {jsonDepth, MAX_CLAIM_DEPTH} from '../../core/limits.js'
 import {protectedHeader, reject} from '../../core/verify.js'
 
 export interface DecodeResult {
@@ -42,6 +43,9 @@ genuine: use \`jwtis token verify\` for that.`
       } catch {
         throw reject('MALFORMED_TOKEN', 'the payload is not base64url JSON (an unencoded or non-JWT JWS?)')
       }
+
+      if (jsonDepth(payload, MAX_CLAIM_DEPTH) > MAX_CLAIM_DEPTH)
+        throw reject('MALFORMED_TOKEN', `the claims nest deeper than ${MAX_CLAIM_DEPTH} levels`)
     }
 
     const result: DecodeResult = {encrypted: parts.length === 5, header, ...(payload ? {payload} : {}), verified: false}
@@ -64,7 +68,14 @@ genuine: use \`jwtis token verify\` for that.`
       const value = result.payload?.[name]
       if (typeof value !== 'number') continue
       const ms = value * 1000
-      const when = `${new Date(ms).toISOString()} (${relativeTime(ms, now)})`
+      const date = new Date(ms)
+      // exp 1e300 or iat -9e15 are valid JSON numbers but no date: show them as they are.
+      if (Number.isNaN(date.getTime())) {
+        this.print(`${name.padEnd(4)}  ${value} ${c.yellow('(not a representable date)')}`)
+        continue
+      }
+
+      const when = `${date.toISOString()} (${relativeTime(ms, now)})`
       const late = name === 'exp' && ms <= now
       this.print(`${name.padEnd(4)}  ${late ? c.red(`${when}, expired`) : when}`)
     }

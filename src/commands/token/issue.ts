@@ -86,9 +86,12 @@ order; a bad line gets an {"error":…} line and the rest go on.`
         out = await issue(line)
         issued++
       } catch (error) {
-        if (!isJwtisError(error)) throw error
-        out = {error: {code: error.code, message: error.message}}
-        if (failed++ === 0) process.exitCode = error.exitCode
+        // Whatever failed on this line is reported on it: the batch goes on.
+        const {code, exitCode, message} = isJwtisError(error)
+          ? error
+          : {code: 'INTERNAL', exitCode: 70, message: `internal error: ${(error as Error).message}`}
+        out = {error: {code, message}}
+        if (failed++ === 0) process.exitCode = exitCode
       }
 
       process.stdout.write(`${JSON.stringify(out)}\n`)

@@ -18,7 +18,11 @@ export default class TokenVerify extends VaultCommand<typeof TokenVerify> {
 
 Keys come from the vault (by kid), or from --jwks FILE|URL or --key FILE (JWK or PEM) with no
 vault at all. alg "none", an algorithm that does not match the key, HMAC with a public key,
-unknown kids and crit extensions are always refused. A rejected token exits 1 with a reason code:
+unknown kids and crit extensions are always refused. Only access tokens (typ at+jwt; with
+--key/--jwks also plain JWTs) pass unless --typ says otherwise: a refresh token is WRONG_TYPE.
+A token needs exp (unless --allow-no-exp) and may not be issued in the future. With the vault
+and --aud, the token must come from a client registered for that audience.
+A rejected token exits 1 with a reason code:
 TOKEN_EXPIRED TOKEN_NOT_YET_VALID BAD_SIGNATURE AUDIENCE_MISMATCH ISSUER_MISMATCH
 SUBJECT_MISMATCH UNKNOWN_KID ALG_NOT_ALLOWED MALFORMED_TOKEN UNSUPPORTED_CRIT TOKEN_TOO_OLD
 TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
@@ -29,7 +33,13 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
   ]
   static override flags = {
     alg: Flags.string({description: 'allowed algorithm (repeatable allowlist)', multiple: true}),
+    'allow-no-exp': Flags.boolean({description: 'accept a token without exp (one that never expires)'}),
     aud: Flags.string({description: 'required audience (any of, repeatable)', multiple: true}),
+    client: Flags.string({
+      char: 'c',
+      description: "accept only tokens signed by this client's keys (vault mode)",
+      exclusive: ['key', 'jwks'],
+    }),
     iss: Flags.string({description: 'required issuer'}),
     jwks: Flags.string({description: 'JWKS file or URL to verify with (no vault needed)', exclusive: ['key']}),
     key: Flags.string({
@@ -38,7 +48,9 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
     leeway: durationFlag({default: 30_000, description: 'clock skew allowed on exp, nbf and iat (Go duration)'}),
     'max-age': durationFlag({description: 'reject tokens issued (iat) longer ago than this'}),
     sub: Flags.string({description: 'required subject'}),
-    typ: Flags.string({description: 'required typ header (e.g. at+jwt)'}),
+    typ: Flags.string({
+      description: 'required typ header (default: at+jwt with the vault; at+jwt, JWT or none with --key/--jwks)',
+    }),
   }
 
   async run(): Promise<VerifyResult> {
@@ -46,6 +58,7 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
     const token = await this.readInput(this.args.token, 'token')
     const options = {
       algorithms: flags.alg,
+      allowNoExp: flags['allow-no-exp'],
       audience: flags.aud,
       issuer: flags.iss,
       leewayMs: flags.leeway,
@@ -61,7 +74,7 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
       verified = await verifyToken(token, {...options, decryptWith: keyring, keyring, now: clock()()})
     } else {
       const issuer = await this.openIssuer()
-      verified = await issuer.verify(token, options)
+      verified = await issuer.verify(token, {...options, client: flags.client})
     }
 
     const result: VerifyResult = {header: {...verified.header}, payload: {...verified.payload}, valid: true}
