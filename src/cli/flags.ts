@@ -13,6 +13,11 @@ export const settingsFlags = {
     helpGroup: 'CLIENT',
     options: [...ENC_ALGS],
   }),
+  'encrypt-access': Flags.boolean({
+    allowNo: true,
+    description: 'access tokens are nested JWTs: signed, then encrypted to the client',
+    helpGroup: 'CLIENT',
+  }),
   'key-ttl': Flags.string({description: 'age after which keys rotate on use', helpGroup: 'CLIENT'}),
   'refresh-strategy': Flags.string({
     description: 'how refresh tokens renew',
@@ -24,11 +29,14 @@ export const settingsFlags = {
   'sig-alg': Flags.string({description: 'signing algorithm', helpGroup: 'CLIENT', options: [...SIG_ALGS]}),
 }
 
-export function settingsInput(flags: Partial<Record<keyof typeof settingsFlags, string>>): SettingsInput {
+export function settingsInput(
+  flags: Partial<Record<Exclude<keyof typeof settingsFlags, 'encrypt-access'>, string>> & {'encrypt-access'?: boolean},
+): SettingsInput {
   return {
     accessTtl: flags['access-ttl'],
     enc: flags.enc,
     encAlg: flags['enc-alg'],
+    encryptAccess: flags['encrypt-access'],
     keyTtl: flags['key-ttl'],
     refreshStrategy: flags['refresh-strategy'],
     refreshTtl: flags['refresh-ttl'],

@@ -18,12 +18,26 @@ A request must arrive whole within --request-timeout (408 otherwise); client rou
 authenticated from the Authorization header before any body is read.
 
 Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token,
-POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /metrics.`
+POST /revoke_token, POST /logout, POST /introspect (RFC 7662), GET /.well-known/jwks.json,
+GET /ping, GET /health, GET /metrics.
+
+--auth none serves existing JWTIS v0.1 clients unchanged (they send no credentials): refused
+unless every listen address is loopback, or --allow-insecure-remote is given; announced on stderr.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     'JWTIS_ADMIN_TOKEN=$(cat admin.txt) <%= config.bin %> <%= command.id %> --listen 0.0.0.0:8080 --store redis://127.0.0.1:6379',
+    '<%= config.bin %> <%= command.id %> --auth none --listen 127.0.0.1:4343',
   ]
   static override flags = {
+    'allow-insecure-remote': Flags.boolean({
+      description: 'allow --auth none on an address other than loopback (anyone who reaches it can mint tokens)',
+    }),
+    auth: Flags.string({
+      default: 'token',
+      description:
+        'token: admin and client tokens required; none: JWTIS v0.1 behaviour, no credentials (loopback only)',
+      options: ['token', 'none'],
+    }),
     'body-limit': Flags.integer({
       default: 64 * 1024,
       description: 'largest request body in bytes (413 past it)',
@@ -59,6 +73,12 @@ POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /met
     const {flags} = this
     const {buildServer} = await import('../server/app.js')
     const {host, port} = parseListen(flags.listen)
+    if (flags.auth === 'none' && !isLoopback(host) && !flags['allow-insecure-remote']) {
+      throw new UsageError(
+        `--auth none lets anyone who reaches ${flags.listen} register clients and mint tokens: listen on loopback (127.0.0.1, ::1), or add --allow-insecure-remote`,
+      )
+    }
+
     const issuer = await this.openIssuer(flags.store)
     await issuer.store() // fail now, not on the first request, when the store is unreachable
     const given = process.env.JWTIS_ADMIN_TOKEN
@@ -68,6 +88,7 @@ POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /met
       throw new UsageError('--request-timeout and --keep-alive-timeout must be longer than 0s')
     const {app, beginClose} = await buildServer({
       adminToken,
+      auth: flags.auth as 'none' | 'token',
       bodyLimit: flags['body-limit'],
       issuer,
       keepAliveTimeoutMs: flags['keep-alive-timeout'],
@@ -87,6 +108,11 @@ POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /met
     if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(ready)}\n`)
     else if (!given) process.stdout.write(`admin token: ${adminToken}\n`)
     this.logErr(`jwtis serve: listening on ${listening} (vault ${issuer.vault.path})`)
+    if (flags.auth === 'none') {
+      process.stderr.write(
+        'jwtis serve: WARNING: --auth none: no admin or client token is checked (JWTIS v0.1 compatibility)\n',
+      )
+    }
 
     // Pick up changes the CLI makes to the vault file (new clients, rotations) within a second.
     let reloadFailed = false
@@ -130,6 +156,11 @@ POST /revoke_token, GET /.well-known/jwks.json, GET /ping, GET /health, GET /met
 }
 
 const SHUTDOWN_GRACE_MS = 10_000
+
+/** Whether a listen host is reachable from this machine only. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
 
 function parseListen(value: string): {host: string; port: number} {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value)

@@ -12,7 +12,15 @@ export const SIG_ALGS = [
   'PS256',
   'PS384',
   'PS512',
+  'HS256',
+  'HS384',
+  'HS512',
 ] as const
+/** HMAC algorithms: a secret shared with the verifiers, never published. */
+export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const
+export const isHmac = (alg: string): boolean => (HMAC_ALGS as readonly string[]).includes(alg)
+/** RFC 7518 §3.2: an HMAC key is at least as long as the hash output. */
+export const hmacKeyBytes = (alg: string): number => Number(alg.slice(2)) / 8
 /** JWE key management algorithms a client's encryption key may use (RFC 7518 §4). */
 export const ENC_ALGS = [
   'ECDH-ES',
@@ -60,6 +68,7 @@ export function keyGenOptions(alg: EncAlg | SigAlg, bits?: number): {crv?: strin
   }
 
   if (alg === 'EdDSA') return {crv: 'Ed25519'}
+  if (isHmac(alg)) return {}
   if (alg.startsWith('ECDH-ES')) {
     const curves: Record<number, string> = {256: 'P-256', 384: 'P-384', 521: 'P-521'}
     const crv = curves[bits || 256]

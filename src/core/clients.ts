@@ -4,8 +4,27 @@ import type {ClientRecord, ClientSettings, VaultDocument} from '../vault/format.
 import type {Vault} from '../vault/vault.js'
 
 import {ClaimsError, ConflictError, NotFoundError, UsageError} from './errors.js'
-import {activeKey, generateKey, type KeyRecord, publicJwk} from './keys.js'
+import {activeKey, generateKey, type KeyRecord, publicJwk, secretKey} from './keys.js'
 import {hashSecret, newClientToken} from './secrets.js'
+
+/** Client token hashes → client names, per vault document (a document is never changed in place). */
+const tokenIndexes = new WeakMap<object, Map<string, string>>()
+
+/**
+ * The client a bearer token belongs to, or undefined. Tokens are 256-bit random strings kept
+ * only as SHA-256 hashes: the presented token is hashed once and looked up, so the time taken
+ * reveals nothing usable about any stored hash.
+ */
+export function clientForToken(doc: Readonly<VaultDocument>, token: string): string | undefined {
+  let index = tokenIndexes.get(doc)
+  if (!index) {
+    index = new Map(Object.entries(doc.clients).map(([name, c]) => [c.tokenHash, name]))
+    tokenIndexes.set(doc, index)
+  }
+
+  return index.get(hashSecret(token))
+}
+
 import {
   checkSettings,
   type EffectiveSettings,
@@ -142,6 +161,10 @@ export async function addClient(
   name: string,
   input: SettingsInput,
   now = new Date(),
+  options: {
+    /** The HMAC secret of an HS256/384/512 client, instead of a random one. */
+    secret?: Uint8Array
+  } = {},
 ): Promise<ClientKeysView> {
   checkClientName(name)
   if (Object.hasOwn(vault.document.clients, name)) {
@@ -152,7 +175,9 @@ export async function addClient(
   const settings = {...vault.document.issuer.defaults, ...overrides}
   checkSettings(settings, issuerLimits(vault.document))
   const [sig, enc] = await Promise.all([
-    generateKey('sig', settings.sigAlg, settings.sigBits, now),
+    options.secret
+      ? secretKey(settings.sigAlg, options.secret, now)
+      : generateKey('sig', settings.sigAlg, settings.sigBits, now),
     generateKey('enc', settings.encAlg, settings.encBits, now),
   ])
   const clientToken = newClientToken()

@@ -24,6 +24,7 @@ export type RejectionCode =
   | 'BAD_SIGNATURE'
   | 'CLAIM_INVALID'
   | 'DECRYPT_FAILED'
+  | 'FINGERPRINT_MISMATCH'
   | 'ISSUER_MISMATCH'
   | 'MALFORMED_TOKEN'
   | 'REFRESH_REUSED'
@@ -39,6 +40,7 @@ export type RejectionCode =
   | 'WRONG_TYPE'
 
 const rejectionStatus: Partial<Record<RejectionCode, number>> = {
+  FINGERPRINT_MISMATCH: 403,
   REFRESH_REUSED: 403,
   TOKEN_EXPIRED: 409,
   TOKEN_REVOKED: 403,
@@ -110,7 +112,7 @@ export class NotFoundError extends JwtisError {
 
   // Narrows `code` to this class's codes.
   // eslint-disable-next-line @typescript-eslint/no-useless-constructor
-  constructor(code: 'CLIENT_NOT_FOUND' | 'FAMILY_NOT_FOUND' | 'KEY_NOT_FOUND', message: string) {
+  constructor(code: 'CLIENT_NOT_FOUND' | 'FAMILY_NOT_FOUND' | 'KEY_NOT_FOUND' | 'SETTING_NOT_FOUND', message: string) {
     super(code, message)
   }
 }
@@ -121,7 +123,7 @@ export class ConflictError extends JwtisError {
   readonly status = 403
 
   // eslint-disable-next-line @typescript-eslint/no-useless-constructor
-  constructor(code: 'CLIENT_EXISTS' | 'VAULT_EXISTS', message: string) {
+  constructor(code: 'CLIENT_EXISTS' | 'IDENTITY_EXISTS' | 'KEY_EXISTS' | 'VAULT_EXISTS', message: string) {
     super(code, message)
   }
 }

@@ -1,4 +1,4 @@
-import {createHash, randomBytes} from 'node:crypto'
+import {createHash, createHmac, randomBytes} from 'node:crypto'
 
 import type {TokenStore} from '../store/store.js'
 import type {Vault} from '../vault/vault.js'
@@ -7,12 +7,12 @@ import type {EffectiveSettings} from './settings.js'
 import {type RefreshStrategy} from './algorithms.js'
 import {type Claims, type ClaimSet} from './claims.js'
 import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
-import {NotFoundError, TokenRejectedError} from './errors.js'
+import {ClaimsError, NotFoundError, TokenRejectedError, UsageError} from './errors.js'
 import {decryptJwe} from './jwe.js'
 import {type KeyEntry, Keyring} from './keyring.js'
 import {checkClaimsSize, checkLifetime} from './limits.js'
 import {type TokenVerified, verifyToken} from './nested.js'
-import {keysDue, rotateKeys} from './rotation.js'
+import {rotateKeys, usesDue} from './rotation.js'
 import {issuerLimits} from './settings.js'
 import {reject, verifyJws, type VerifyOptions} from './verify.js'
 
@@ -31,6 +31,13 @@ export interface IssuedTokens {
 }
 
 export interface IssueRequest extends ClaimSet {
+  /** Make the access token a nested JWT (signed, then encrypted to the client); default: the client's setting. */
+  encrypt?: boolean
+  /**
+   * Bind the tokens to this value (a device id, a user agent…): the access token carries its
+   * hash in `cnf`, and the refresh family accepts renewals only with the same value.
+   */
+  fingerprint?: string
   /** Absolute `nbf` in ms; default now. */
   nbf?: number
   refresh?: boolean
@@ -45,8 +52,12 @@ interface RefreshClaims {
   /** Custom claims to re-issue. */
   cl: Claims
   client_id: string
+  /** Renewed access tokens are encrypted too. */
+  eat?: boolean
   exp: number
   fam: string
+  /** Salt of the family's fingerprint hash (the value itself is never stored). */
+  fps?: string
   iat: number
   iss: string
   jti: string
@@ -60,6 +71,21 @@ export type Clock = () => number
 /** Token ids and family ids reach the store only hashed: what it holds cannot be replayed. */
 export const storeId = (id: string): string => createHash('sha256').update(id).digest('base64url')
 const newId = (): string => randomBytes(16).toString('base64url')
+/** The `cnf` member that carries a fingerprint's hash (RFC 7800 §3.1 leaves members open). */
+export const CNF_FINGERPRINT = 'fp#S256'
+/** What a resource server compares with `cnf["fp#S256"]`: base64url(SHA-256(value)). */
+export const fingerprintThumbprint = (value: string): string => createHash('sha256').update(value).digest('base64url')
+/** What the store keeps of a fingerprint: salted, so the store alone cannot confirm a guess. */
+const fingerprintHash = (salt: string, value: string): string =>
+  createHmac('sha256', Buffer.from(salt, 'base64url')).update(value).digest('base64url')
+const MAX_FINGERPRINT_CHARS = 1024
+
+function checkFingerprint(value: string | undefined): void {
+  if (value !== undefined && (value.length === 0 || value.length > MAX_FINGERPRINT_CHARS)) {
+    throw new UsageError(`a fingerprint is 1 to ${MAX_FINGERPRINT_CHARS} characters`)
+  }
+}
+
 const seconds = (ms: number): number => Math.floor(ms / 1000)
 
 /** Share of a refresh token's lifetime under which `refreshOnExpire` issues a new one (as JWTIS). */
@@ -101,17 +127,27 @@ export class Issuer {
       checkLifetime(request.ttlMs, 'the access token lifetime', limits.maxAccessTtlMs, limits.maxAccessTtl)
     if (request.refreshTtlMs !== undefined)
       checkLifetime(request.refreshTtlMs, 'the refresh token lifetime', limits.maxSessionTtlMs, limits.maxSessionTtl)
-    const result = await this.signAccess(client, s, claims, now, request.ttlMs, request.nbf)
+    checkFingerprint(request.fingerprint)
+    if (request.fingerprint !== undefined && Object.hasOwn(claims.custom, 'cnf')) {
+      throw new ClaimsError('"cnf" is set by the issuer when a fingerprint is given')
+    }
+
+    const encrypt = request.encrypt ?? s.encryptAccess ?? false
+    const access = {encrypt, fingerprint: request.fingerprint, nbf: request.nbf, ttlMs: request.ttlMs}
+    const result = await this.signAccess(client, s, claims, now, access)
     if (!request.refresh) return result
     const fam = newId()
     const jti = newId()
     const sexp = now + s.sessionTtlMs
+    const fps = request.fingerprint === undefined ? undefined : randomBytes(16).toString('base64url')
     const refreshToken = await this.sealRefresh(client, s, {
       aud: claims.aud!,
       cl: claims.custom,
       client_id: client,
+      ...(encrypt ? {eat: true} : {}),
       exp: seconds(Math.min(now + (request.refreshTtlMs ?? s.refreshTtlMs), sexp)),
       fam,
+      ...(fps ? {fps} : {}),
       iat: seconds(now),
       iss: this.vault.document.issuer.name,
       jti,
@@ -120,8 +156,27 @@ export class Issuer {
     })
     await (
       await this.store()
-    ).create({client, created: now, current: storeId(jti), fam: storeId(fam), revoked: false, sexp, sub: claims.sub!})
+    ).create({
+      client,
+      created: now,
+      current: storeId(jti),
+      fam: storeId(fam),
+      ...(fps ? {fingerprint: fingerprintHash(fps, request.fingerprint!)} : {}),
+      revoked: false,
+      sexp,
+      sub: claims.sub!,
+    })
     return {...result, family: fam, refresh_token: refreshToken}
+  }
+
+  /**
+   * Logs a subject out: every refresh family of it (of the client, without `sub`) issued until
+   * now is revoked, and its access tokens issued until now fail online checks
+   * (`verify --check-revoked`, POST /introspect). Tokens issued within the same second count as
+   * issued before: `iat` has a resolution of one second.
+   */
+  async logout(client: string, sub?: string): Promise<void> {
+    await this.revokeSubject(client, sub)
   }
 
   /** Keys that verify tokens of this vault now: active ones, and retired ones within their grace. */
@@ -146,8 +201,16 @@ export class Issuer {
    * 30% of its lifetime is left; `refreshBoth` always replaces it. A replaced token is spent:
    * presenting it again revokes the whole family (REFRESH_REUSED).
    */
-  async renew(client: string, token: string, strategy?: RefreshStrategy): Promise<IssuedTokens> {
+  async renew(
+    client: string,
+    token: string,
+    options: {fingerprint?: string; strategy?: RefreshStrategy} = {},
+  ): Promise<IssuedTokens> {
+    const {strategy} = options
+    checkFingerprint(options.fingerprint)
     const rt = await this.openRefresh(client, token, false)
+    // The store compares salted hashes; with no salt the family is not bound.
+    const fingerprint = rt.fps === undefined ? undefined : fingerprintHash(rt.fps, options.fingerprint ?? '')
     // An audience taken away from the client since the family began is not issued for again.
     checkAudiences(this.vault.document, client, rt.aud)
     await this.rotateDueKeys(client)
@@ -169,9 +232,16 @@ export class Issuer {
         iat: seconds(now),
         jti,
       })
-      status = await store.rotate(storeId(rt.fam), storeId(rt.jti), storeId(jti), now)
+      status = await store.rotate(storeId(rt.fam), storeId(rt.jti), storeId(jti), now, fingerprint)
     } else {
-      status = await store.check(storeId(rt.fam), storeId(rt.jti), now)
+      status = await store.check(storeId(rt.fam), storeId(rt.jti), now, fingerprint)
+    }
+
+    if (status === 'fingerprint_mismatch') {
+      throw new TokenRejectedError(
+        'FINGERPRINT_MISMATCH',
+        'the refresh token was presented with another fingerprint than it was issued for: its family is now revoked',
+      )
     }
 
     if (status === 'reused') {
@@ -186,7 +256,10 @@ export class Issuer {
         'TOKEN_REVOKED',
         status === 'revoked' ? 'the refresh token was revoked' : 'unknown or expired refresh family',
       )
-    const result = await this.signAccess(client, s, {aud: rt.aud, custom: rt.cl, sub: rt.sub}, now)
+    const result = await this.signAccess(client, s, {aud: rt.aud, custom: rt.cl, sub: rt.sub}, now, {
+      encrypt: rt.eat ?? s.encryptAccess ?? false,
+      fingerprint: rt.fps === undefined ? undefined : options.fingerprint,
+    })
     return {...result, family: rt.fam, refresh_token: refreshToken}
   }
 
@@ -224,9 +297,13 @@ export class Issuer {
    */
   async verify(
     token: string,
-    options: Omit<VerifyOptions, 'keyring' | 'now'> & {client?: string},
+    options: Omit<VerifyOptions, 'keyring' | 'now'> & {
+      /** Online check: refuse tokens of a subject logged out since they were issued (reads the store). */
+      checkRevoked?: boolean
+      client?: string
+    },
   ): Promise<TokenVerified> {
-    const {client, ...rest} = options
+    const {checkRevoked, client, ...rest} = options
     const doc = this.vault.document
     let keyring = this.keyring()
     if (client !== undefined) {
@@ -248,6 +325,17 @@ export class Issuer {
         throw reject(
           'AUDIENCE_MISMATCH',
           `the token is signed by client ${owner}, which may not issue for audience ${rest.audience.join(', ')}`,
+        )
+      }
+    }
+
+    if (checkRevoked && owner !== undefined) {
+      const {iat, sub} = verified.payload
+      const cutoff = await (await this.store()).cutoff(owner, typeof sub === 'string' ? sub : '')
+      if (cutoff > 0 && (typeof iat !== 'number' || iat * 1000 <= cutoff)) {
+        throw reject(
+          'TOKEN_REVOKED',
+          `the subject was logged out at ${new Date(cutoff).toISOString()}, after this token was issued`,
         )
       }
     }
@@ -309,20 +397,26 @@ export class Issuer {
   /** Rotates a client's keys that are past key-ttl ("keys past key-ttl rotate on use"). */
   private async rotateDueKeys(client: string): Promise<void> {
     const doc = this.vault.document
-    const due = keysDue(getClient(doc, client), clientSettings(doc, client), this.now())
+    const due = usesDue(getClient(doc, client), clientSettings(doc, client), this.now())
     if (due.length > 0) await rotateKeys(this.vault, [client], due, {now: this.now()})
   }
 
-  private async sealRefresh(client: string, s: EffectiveSettings, claims: RefreshClaims): Promise<string> {
-    const {CompactEncrypt, SignJWT} = await import('jose')
-    const sig = this.activeKey(client, 'sig')
+  /** A JWT nested in a JWE (RFC 7519 §11.2): encrypted to the client's active encryption key, `cty: JWT`. */
+  private async seal(client: string, s: EffectiveSettings, jwt: string): Promise<string> {
+    const {CompactEncrypt} = await import('jose')
     const enc = this.activeKey(client, 'enc')
+    return new CompactEncrypt(new TextEncoder().encode(jwt))
+      .setProtectedHeader({alg: s.encAlg, cty: 'JWT', enc: s.enc, kid: enc.kid})
+      .encrypt(await this.keyring().material(enc, s.encAlg, 'public'))
+  }
+
+  private async sealRefresh(client: string, s: EffectiveSettings, claims: RefreshClaims): Promise<string> {
+    const {SignJWT} = await import('jose')
+    const sig = this.activeKey(client, 'sig')
     const inner = await new SignJWT({...claims})
       .setProtectedHeader({alg: s.sigAlg, kid: sig.kid, typ: 'rt+jwt'})
       .sign(await this.keyring().material(sig, s.sigAlg, 'private'))
-    return new CompactEncrypt(new TextEncoder().encode(inner))
-      .setProtectedHeader({alg: s.encAlg, cty: 'JWT', enc: s.enc, kid: enc.kid})
-      .encrypt(await this.keyring().material(enc, s.encAlg, 'public'))
+    return this.seal(client, s, inner)
   }
 
   private activeKey(client: string, use: 'enc' | 'sig'): KeyEntry {
@@ -340,9 +434,9 @@ export class Issuer {
     s: EffectiveSettings,
     claims: ClaimSet,
     now: number,
-    ttlMs = s.accessTtlMs,
-    nbf = now,
+    options: {encrypt: boolean; fingerprint?: string; nbf?: number; ttlMs?: number},
   ): Promise<IssuedTokens> {
+    const {nbf = now, ttlMs = s.accessTtlMs} = options
     const {SignJWT} = await import('jose')
     const key = this.activeKey(client, 'sig')
     const jti = newId()
@@ -360,11 +454,14 @@ export class Issuer {
       nbf: seconds(nbf),
       sub: claims.sub,
       ...claims.custom,
+      ...(options.fingerprint === undefined
+        ? {}
+        : {cnf: {[CNF_FINGERPRINT]: fingerprintThumbprint(options.fingerprint)}}),
     })
       .setProtectedHeader({alg: s.sigAlg, kid: key.kid, typ: 'at+jwt'})
       .sign(await this.keyring().material(key, s.sigAlg, 'private'))
     return {
-      access_token: token,
+      access_token: options.encrypt ? await this.seal(client, s, token) : token,
       expires_in: Math.round(ttlMs / 1000),
       expiry: seconds(exp),
       id: jti,

@@ -5,6 +5,7 @@ import type {VaultDocument} from '../vault/format.js'
 
 import {UsageError} from './errors.js'
 import {type KeyState, type KeyUse, publicJwk} from './keys.js'
+import {isGone} from './lifecycle.js'
 
 export type KeyMaterial = CryptoKey | KeyObject | Uint8Array
 
@@ -66,8 +67,15 @@ export function algorithmsForKey(kty: string | undefined, crv?: string, octBytes
   }
 }
 
+/** Content encryption algorithms: a `dir` key's JWK may name one as its `alg` (RFC 7520 §5.6). */
+const CONTENT_ENCRYPTION = new Set(['A128CBC-HS256', 'A128GCM', 'A192CBC-HS384', 'A192GCM', 'A256CBC-HS512', 'A256GCM'])
+
 export function entryAllows(entry: KeyEntry, alg: string): boolean {
-  if (entry.alg) return entry.alg === alg || (entry.alg === 'EdDSA' && alg === 'Ed25519')
+  if (entry.alg) {
+    if (alg === 'dir' && CONTENT_ENCRYPTION.has(entry.alg)) return true
+    return entry.alg === alg || (entry.alg === 'EdDSA' && alg === 'Ed25519')
+  }
+
   if (entry.keyObject) {
     const type = entry.keyObject.asymmetricKeyType
     const details = entry.keyObject.asymmetricKeyDetails
@@ -109,7 +117,7 @@ export class Keyring {
     const entries: KeyEntry[] = []
     for (const [client, record] of Object.entries(doc.clients)) {
       for (const k of record.keys) {
-        if (k.state === 'retired' && k.retireAfter && Date.parse(k.retireAfter) <= now) continue
+        if (isGone(k, now)) continue
         entries.push({
           alg: k.jwk.alg,
           client,
@@ -133,12 +141,12 @@ export class Keyring {
       try {
         parsed = JSON.parse(trimmed)
       } catch {
-        throw new UsageError(`${source} is not valid JSON (expected a JWK or a JWKS)`)
+        throw new UsageError(`${source} is not valid JSON (expected a JWK or a JWKS)`, 'BAD_KEY')
       }
 
       const jwks = Array.isArray(parsed.keys) ? parsed.keys : [parsed]
       if (jwks.length === 0 || !jwks.every((k) => typeof k?.kty === 'string')) {
-        throw new UsageError(`${source} holds no JWK (each key needs a "kty")`)
+        throw new UsageError(`${source} holds no JWK (each key needs a "kty")`, 'BAD_KEY')
       }
 
       return new Keyring(
@@ -163,11 +171,11 @@ export class Keyring {
           })),
         )
       } catch (error) {
-        throw new UsageError(`${source} is not a PEM key this tool can read: ${(error as Error).message}`)
+        throw new UsageError(`${source} is not a PEM key this tool can read: ${(error as Error).message}`, 'BAD_KEY')
       }
     }
 
-    throw new UsageError(`${source} is neither a JWK, a JWKS nor a PEM key`)
+    throw new UsageError(`${source} is neither a JWK, a JWKS nor a PEM key`, 'BAD_KEY')
   }
 
   /** Keys that may verify (use `sig`) or decrypt (use `enc`) a token naming `kid` and `alg`. */
@@ -180,6 +188,10 @@ export class Keyring {
   /** The key in the form jose takes: the public half (verify, encrypt) or the private one (decrypt, sign). */
   async material(entry: KeyEntry, alg: string, purpose: 'private' | 'public'): Promise<KeyMaterial> {
     if (entry.keyObject) {
+      if (purpose === 'private' && entry.keyObject.type !== 'private') {
+        throw new UsageError('the key is a public key: decrypting (or signing) needs the private key', 'BAD_KEY')
+      }
+
       if (purpose === 'public' && entry.keyObject.type === 'private') {
         const {createPublicKey} = await import('node:crypto')
         return createPublicKey(entry.keyObject)
@@ -189,13 +201,24 @@ export class Keyring {
     }
 
     const jwk = purpose === 'private' || entry.jwk?.kty === 'oct' ? entry.privateJwk : entry.jwk
-    if (!jwk) throw new UsageError(`key ${entry.kid ?? ''} has no private part: it cannot decrypt`)
+    if (!jwk) {
+      throw new UsageError(
+        `${entry.kid === undefined ? 'the key' : `key ${entry.kid}`} is a public key: decrypting (or signing) needs the private key`,
+        'BAD_KEY',
+      )
+    }
+
     const cacheKey = `${purpose}:${alg}:${entry.kid ?? JSON.stringify(jwk)}`
     let key = this.imported.get(cacheKey)
     if (!key) {
-      key = import('jose').then(({importJWK}) =>
-        importJWK({...jwk, alg: undefined, key_ops: undefined, use: undefined}, alg),
-      )
+      key = import('jose').then(async ({importJWK}) => {
+        try {
+          return await importJWK({...jwk, alg: undefined, key_ops: undefined, use: undefined}, alg)
+        } catch (error) {
+          const name = entry.kid === undefined ? 'the key' : `key ${entry.kid}`
+          throw new UsageError(`${name} is not a usable ${alg} key: ${(error as Error).message}`, 'BAD_KEY')
+        }
+      })
       this.imported.set(cacheKey, key)
     }
 

@@ -4,6 +4,7 @@ import type {EffectiveSettings} from './settings.js'
 
 import {clientSettings, getClient} from './clients.js'
 import {generateKey, type KeyRecord, type KeyUse} from './keys.js'
+import {dueAt, isGone} from './lifecycle.js'
 
 /** Verification leeway granted on top of a token's lifetime before its key may go. */
 export const ROTATION_LEEWAY_MS = 30_000
@@ -29,12 +30,12 @@ export function defaultGraceMs(s: EffectiveSettings): number {
 
 /** Drops retired keys whose grace has ended. */
 export function pruneKeys(record: ClientRecord, now: number): void {
-  record.keys = record.keys.filter((k) => k.state === 'active' || !k.retireAfter || Date.parse(k.retireAfter) > now)
+  record.keys = record.keys.filter((k) => !isGone(k, now))
 }
 
-/** Active keys of a client older than its key-ttl: they rotate on their next use. */
-export function keysDue(record: ClientRecord, s: EffectiveSettings, now: number): KeyUse[] {
-  return record.keys.filter((k) => k.state === 'active' && Date.parse(k.created) + s.keyTtlMs <= now).map((k) => k.use)
+/** The uses whose active key is older than the client's key-ttl: they rotate on their next use. */
+export function usesDue(record: ClientRecord, s: EffectiveSettings, now: number): KeyUse[] {
+  return record.keys.filter((k) => k.state === 'active' && dueAt(k, s.keyTtlMs) <= now).map((k) => k.use)
 }
 
 /**
@@ -60,6 +61,19 @@ export async function rotateKeys(
     }
   }
 
+  return installKeys(vault, made, options)
+}
+
+/**
+ * Makes each given key its client's active key for its use, under the vault lock; the key it
+ * replaces is retired for the grace. `keys rotate` (new keys) and `keys import` (given ones)
+ * both end here.
+ */
+export async function installKeys(
+  vault: Vault,
+  made: Array<{client: string; key: KeyRecord}>,
+  options: {graceMs?: number; now: number},
+): Promise<RotatedKey[]> {
   return vault.update((doc) => {
     const rotated: RotatedKey[] = []
     for (const {client, key} of made) {

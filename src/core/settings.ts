@@ -12,6 +12,7 @@ export interface SettingsInput {
   enc?: string
   encAlg?: string
   encBits?: number
+  encryptAccess?: boolean
   keyTtl?: number | string
   refreshStrategy?: string
   refreshTtl?: number | string
@@ -39,6 +40,7 @@ export function normalizeSettings(input: SettingsInput): Partial<ClientSettings>
   if (input.enc !== undefined) out.enc = parseEnc(input.enc)
   if (input.refreshStrategy !== undefined) out.refreshStrategy = parseRefreshStrategy(input.refreshStrategy)
   if (input.sigBits) out.sigBits = input.sigBits
+  if (input.encryptAccess !== undefined) out.encryptAccess = input.encryptAccess
   if (input.encBits) out.encBits = input.encBits
   if (input.aud?.length) {
     if (!input.aud.every((a) => typeof a === 'string' && a.length > 0 && a.length <= 1024))

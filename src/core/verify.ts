@@ -1,6 +1,6 @@
 import type {JWTHeaderParameters, JWTPayload} from 'jose'
 
-import {type RejectionCode, TokenRejectedError} from './errors.js'
+import {JwtisError, type RejectionCode, TokenRejectedError, UsageError} from './errors.js'
 import {entryAllows, type KeyEntry, type Keyring} from './keyring.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from './limits.js'
 
@@ -101,10 +101,14 @@ const CLAIM_REASONS: Record<string, RejectionCode> = {
   typ: 'WRONG_TYPE',
 }
 
-/** jose's failures in the contract's reason codes. */
-export function fromJose(error: unknown): TokenRejectedError {
-  if (error instanceof TokenRejectedError) return error
+/**
+ * jose's failures in the contract's reason codes. Only jose's own errors (codes `ERR_J…`) say
+ * something about the token; anything else is returned as it is (a bug: INTERNAL, exit 70).
+ */
+export function fromJose(error: unknown): Error {
+  if (error instanceof JwtisError) return error
   const {claim, code, message} = error as {claim?: string; code?: string; message: string}
+  if (typeof code !== 'string' || !code.startsWith('ERR_J')) return error as Error
   switch (code) {
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
     case 'ERR_JOSE_NOT_SUPPORTED': {
@@ -113,6 +117,11 @@ export function fromJose(error: unknown): TokenRejectedError {
 
     case 'ERR_JWE_DECRYPTION_FAILED': {
       return reject('DECRYPT_FAILED', 'decryption failed: wrong key, or the JWE was altered')
+    }
+
+    case 'ERR_JWK_INVALID':
+    case 'ERR_JWKS_INVALID': {
+      return new UsageError(`the key is not usable: ${message}`, 'BAD_KEY')
     }
 
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED': {
@@ -190,7 +199,7 @@ export async function verifyJws(token: string, options: VerifyOptions): Promise<
     } catch (error) {
       // jose checks claims only once the signature holds: then the type is judged first, as
       // in the order signature, typ, claims.
-      const {code} = (error as {code?: string})
+      const {code} = error as {code?: string}
       if (code === 'ERR_JWT_EXPIRED' || code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') checkType(header, options.typ)
       lastError = error
       // Another key with the same kid (a JWKS without kids) may still verify it.

@@ -35,8 +35,8 @@ export class FileStore implements TokenStore {
     return this.safe
   }
 
-  async check(fam: string, presented: string, now: number): Promise<FamilyStatus> {
-    return this.apply(fam, presented, now)
+  async check(fam: string, presented: string, now: number, fingerprint?: string): Promise<FamilyStatus> {
+    return this.apply(fam, presented, now, undefined, fingerprint)
   }
 
   async close(): Promise<void> {
@@ -53,6 +53,12 @@ export class FileStore implements TokenStore {
   async create(family: Family): Promise<void> {
     await this.exclusive(family.fam, () => this.write(family))
     if (Math.random() < COMPACT_CHANCE) await this.compactBucket(bucketOf(family.fam), Date.now())
+  }
+
+  async cutoff(client: string, sub: string): Promise<number> {
+    await this.checkSafe()
+    const cutoffs = await this.cutoffs()
+    return Math.max(cutoffs[cutoffKey(client)] ?? 0, cutoffs[cutoffKey(client, sub)] ?? 0)
   }
 
   async get(fam: string): Promise<Family | undefined> {
@@ -92,18 +98,24 @@ export class FileStore implements TokenStore {
     })
   }
 
-  async rotate(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus> {
-    return this.apply(fam, presented, now, next)
+  async rotate(fam: string, presented: string, next: string, now: number, fingerprint?: string): Promise<FamilyStatus> {
+    return this.apply(fam, presented, now, next, fingerprint)
   }
 
-  private async apply(fam: string, presented: string, now: number, next?: string): Promise<FamilyStatus> {
+  private async apply(
+    fam: string,
+    presented: string,
+    now: number,
+    next?: string,
+    fingerprint?: string,
+  ): Promise<FamilyStatus> {
     return this.exclusive(fam, async () => {
       const family = await this.read(fam)
       const cutoffs = family ? await this.cutoffs() : {}
       const cutoff = family
         ? Math.max(cutoffs[cutoffKey(family.client)] ?? 0, cutoffs[cutoffKey(family.client, family.sub)] ?? 0)
         : 0
-      const {revoke, status} = judge(family, presented, cutoff, now)
+      const {revoke, status} = judge(family, presented, cutoff, now, fingerprint)
       if (revoke) await this.write({...family!, revoked: true})
       else if (status === 'ok' && next !== undefined) await this.write({...family!, current: next})
       else if (status === 'unknown' && family) await unlink(this.path(fam)).catch(() => {})

@@ -5,8 +5,8 @@ export class MemoryStore implements TokenStore {
   private readonly cutoffs = new Map<string, number>()
   private readonly families = new Map<string, Family>()
 
-  async check(fam: string, presented: string, now: number): Promise<FamilyStatus> {
-    return this.apply(fam, presented, now)
+  async check(fam: string, presented: string, now: number, fingerprint?: string): Promise<FamilyStatus> {
+    return this.apply(fam, presented, now, undefined, fingerprint)
   }
 
   async close(): Promise<void> {}
@@ -27,6 +27,10 @@ export class MemoryStore implements TokenStore {
     this.families.set(family.fam, {...family})
   }
 
+  async cutoff(client: string, sub: string): Promise<number> {
+    return this.cutoffOf(client, sub)
+  }
+
   async get(fam: string): Promise<Family | undefined> {
     const family = this.families.get(fam)
     return family && {...family}
@@ -45,23 +49,20 @@ export class MemoryStore implements TokenStore {
     this.cutoffs.set(key, Math.max(at, this.cutoffs.get(key) ?? 0))
   }
 
-  async rotate(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus> {
-    return this.apply(fam, presented, now, next)
+  async rotate(fam: string, presented: string, next: string, now: number, fingerprint?: string): Promise<FamilyStatus> {
+    return this.apply(fam, presented, now, next, fingerprint)
   }
 
-  private apply(fam: string, presented: string, now: number, next?: string): FamilyStatus {
+  private apply(fam: string, presented: string, now: number, next?: string, fingerprint?: string): FamilyStatus {
     const family = this.families.get(fam)
-    const cutoff = family ? this.cutoff(family) : 0
-    const {revoke, status} = judge(family, presented, cutoff, now)
+    const cutoff = family ? this.cutoffOf(family.client, family.sub) : 0
+    const {revoke, status} = judge(family, presented, cutoff, now, fingerprint)
     if (revoke) family!.revoked = true
     if (status === 'ok' && next !== undefined) family!.current = next
     return status
   }
 
-  private cutoff(family: Family): number {
-    return Math.max(
-      this.cutoffs.get(cutoffKey(family.client)) ?? 0,
-      this.cutoffs.get(cutoffKey(family.client, family.sub)) ?? 0,
-    )
+  private cutoffOf(client: string, sub: string): number {
+    return Math.max(this.cutoffs.get(cutoffKey(client)) ?? 0, this.cutoffs.get(cutoffKey(client, sub)) ?? 0)
   }
 }

@@ -7,10 +7,10 @@ import {cutoffKey, type Family, type FamilyStatus, type TokenStore} from './stor
 /**
  * The rule of `judge()` in store.ts, run inside Redis so that check-and-rotate is one atomic
  * step for every `serve` instance sharing the server. KEYS: family hash, cut-off hash.
- * ARGV: presented hash, next hash ('' to only check), now (ms).
+ * ARGV: presented hash, next hash ('' to only check), now (ms), fingerprint hash ('' if none).
  */
 const APPLY = `
-local f = redis.call('HMGET', KEYS[1], 'current', 'revoked', 'sexp', 'created', 'client', 'sub')
+local f = redis.call('HMGET', KEYS[1], 'current', 'revoked', 'sexp', 'created', 'client', 'sub', 'fingerprint')
 if not f[1] then return 'unknown' end
 if tonumber(f[3]) <= tonumber(ARGV[3]) then return 'unknown' end
 if f[2] == '1' then return 'revoked' end
@@ -19,6 +19,10 @@ local c2 = tonumber(redis.call('HGET', KEYS[2], f[5] .. '\\0' .. f[6]) or '0')
 if tonumber(f[4]) <= math.max(c1, c2) then
   redis.call('HSET', KEYS[1], 'revoked', '1')
   return 'revoked'
+end
+if f[7] and f[7] ~= ARGV[4] then
+  redis.call('HSET', KEYS[1], 'revoked', '1')
+  return 'fingerprint_mismatch'
 end
 if f[1] ~= ARGV[1] then
   redis.call('HSET', KEYS[1], 'revoked', '1')
@@ -90,8 +94,8 @@ export class RedisStore implements TokenStore {
     return new RedisStore(client, `jwtis:{${issuer}}:`)
   }
 
-  async check(fam: string, presented: string, now: number): Promise<FamilyStatus> {
-    return this.apply(fam, presented, '', now)
+  async check(fam: string, presented: string, now: number, fingerprint?: string): Promise<FamilyStatus> {
+    return this.apply(fam, presented, '', now, fingerprint)
   }
 
   async close(): Promise<void> {
@@ -111,6 +115,7 @@ export class RedisStore implements TokenStore {
           client: family.client,
           created: String(family.created),
           current: family.current,
+          ...(family.fingerprint === undefined ? {} : {fingerprint: family.fingerprint}),
           revoked: family.revoked ? '1' : '0',
           sexp: String(family.sexp),
           sub: family.sub,
@@ -118,6 +123,13 @@ export class RedisStore implements TokenStore {
         .pExpireAt(key, family.sexp)
         .exec(),
     )
+  }
+
+  async cutoff(client: string, sub: string): Promise<number> {
+    const [c1, c2] = await this.call(() =>
+      this.client.hmGet(`${this.prefix}cutoffs`, [cutoffKey(client), cutoffKey(client, sub)]),
+    )
+    return Math.max(Number(c1 ?? 0), Number(c2 ?? 0))
   }
 
   async get(fam: string): Promise<Family | undefined> {
@@ -128,6 +140,7 @@ export class RedisStore implements TokenStore {
       created: Number(h.created),
       current: h.current,
       fam,
+      ...(h.fingerprint === undefined ? {} : {fingerprint: h.fingerprint}),
       revoked: h.revoked === '1',
       sexp: Number(h.sexp),
       sub: h.sub,
@@ -159,14 +172,20 @@ export class RedisStore implements TokenStore {
     )
   }
 
-  async rotate(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus> {
-    return this.apply(fam, presented, next, now)
+  async rotate(fam: string, presented: string, next: string, now: number, fingerprint?: string): Promise<FamilyStatus> {
+    return this.apply(fam, presented, next, now, fingerprint)
   }
 
-  private async apply(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus> {
+  private async apply(
+    fam: string,
+    presented: string,
+    next: string,
+    now: number,
+    fingerprint = '',
+  ): Promise<FamilyStatus> {
     const status = await this.call(() =>
       this.client.eval(APPLY, {
-        arguments: [presented, next, String(now)],
+        arguments: [presented, next, String(now), fingerprint],
         keys: [this.famKey(fam), `${this.prefix}cutoffs`],
       }),
     )

@@ -1,3 +1,5 @@
+import {timingSafeEqual} from 'node:crypto'
+
 /**
  * Refresh-token state. The store never sees a token: only family ids and hashes of token ids,
  * so nothing in it can be replayed. Each operation is atomic, across processes and (with
@@ -11,6 +13,8 @@ export interface Family {
   current: string
   /** Family id. */
   fam: string
+  /** Salted hash of the fingerprint the family is bound to; renewals must present the same value. */
+  fingerprint?: string
   revoked: boolean
   /** Absolute expiry (ms): the family is dropped after it. */
   sexp: number
@@ -21,17 +25,26 @@ export interface Family {
  * `ok`: the presented token is the current one (and, for `rotate`, the next one now is).
  * `reused`: a spent token was presented; the family is now revoked.
  * `revoked`: revoked before (by reuse, `token revoke`, or a subject cut-off).
+ * `fingerprint_mismatch`: the family is bound to another fingerprint; it is now revoked.
  * `unknown`: no such family (never made, or dropped after its absolute expiry).
  */
-export type FamilyStatus = 'ok' | 'reused' | 'revoked' | 'unknown'
+export type FamilyStatus = 'fingerprint_mismatch' | 'ok' | 'reused' | 'revoked' | 'unknown'
 
 export interface TokenStore {
-  /** Validates `presented` without rotating (noRefresh, or refreshOnExpire before its 30%). */
-  check(fam: string, presented: string, now: number): Promise<FamilyStatus>
+  /**
+   * Validates `presented` without rotating (noRefresh, or refreshOnExpire before its 30%).
+   * `fingerprint` is the salted hash of the fingerprint presented with it, if any.
+   */
+  check(fam: string, presented: string, now: number, fingerprint?: string): Promise<FamilyStatus>
   close(): Promise<void>
   /** Drops families past their absolute expiry. Returns how many were dropped. */
   compact(now: number): Promise<number>
   create(family: Family): Promise<void>
+  /**
+   * The subject's logout time (ms): the later of the client's and the (client, sub) cut-off,
+   * 0 when there is none. Access tokens issued until then fail online checks.
+   */
+  cutoff(client: string, sub: string): Promise<number>
   get(fam: string): Promise<Family | undefined>
   /** Resolves when the store can take operations now; throws STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>
@@ -40,7 +53,7 @@ export interface TokenStore {
   /** Revokes every family of a client (or of one subject of it) created up to `at`. */
   revokeSubject(client: string, sub: string | undefined, at: number): Promise<void>
   /** Atomically: if `presented` is current, make `next` current; if it is spent, revoke the family. */
-  rotate(fam: string, presented: string, next: string, now: number): Promise<FamilyStatus>
+  rotate(fam: string, presented: string, next: string, now: number, fingerprint?: string): Promise<FamilyStatus>
 }
 
 export const cutoffKey = (client: string, sub?: string): string =>
@@ -55,9 +68,22 @@ export function judge(
   presented: string,
   cutoff: number,
   now: number,
+  fingerprint?: string,
 ): {revoke: boolean; status: FamilyStatus} {
   if (!family || family.sexp <= now) return {revoke: false, status: 'unknown'}
   if (family.revoked || family.created <= cutoff) return {revoke: !family.revoked, status: 'revoked'}
+  // A bound family presented from elsewhere is taken as stolen, like a reused token.
+  if (family.fingerprint !== undefined && !sameHash(family.fingerprint, fingerprint)) {
+    return {revoke: true, status: 'fingerprint_mismatch'}
+  }
+
   if (family.current !== presented) return {revoke: true, status: 'reused'}
   return {revoke: false, status: 'ok'}
+}
+
+function sameHash(stored: string, presented: string | undefined): boolean {
+  if (presented === undefined) return false
+  const a = Buffer.from(stored)
+  const b = Buffer.from(presented)
+  return a.length === b.length && timingSafeEqual(a, b)
 }

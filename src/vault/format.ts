@@ -18,6 +18,8 @@ export interface ClientSettings {
   enc: Enc
   encAlg: EncAlg
   encBits?: number
+  /** Access tokens of this client are nested JWTs: signed, then encrypted to its encryption key. */
+  encryptAccess?: boolean
   /** Age after which a key is rotated on its next use. */
   keyTtl: string
   refreshStrategy: RefreshStrategy

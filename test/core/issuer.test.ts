@@ -110,7 +110,7 @@ describe.each([
     it('the strategy can be overridden per call', async () => {
       const {issuer} = await setup({refreshStrategy: 'noRefresh'}, store)
       const t0 = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
-      const t1 = (await issuer.renew('app', t0, 'refreshBoth')).refresh_token!
+      const t1 = (await issuer.renew('app', t0, {strategy: 'refreshBoth'})).refresh_token!
       expect(t1).not.toBe(t0)
       expect(await code(issuer.renew('app', t0))).toBe('REFRESH_REUSED')
     })

@@ -13,7 +13,7 @@ describe('config', () => {
     const vault = join(s.dir, 'elsewhere', 'v.age')
     await jwtisOk(['init', '--vault', vault], {env: s.env})
     const unset = await jwtis(['config', 'get', 'vault', '--json'], {env: s.env})
-    expect([unset.code, json<any>(unset).error.code]).toEqual([4, 'KEY_NOT_FOUND'])
+    expect([unset.code, json<any>(unset).error.code]).toEqual([4, 'SETTING_NOT_FOUND'])
     await jwtisOk(['config', 'set', 'vault', vault], {cwd: s.dir, env: s.env})
     expect((await jwtisOk(['config', 'get', 'vault'], {env: s.env})).stdout.trim()).toBe(vault)
     expect(json(await jwtisOk(['config', 'list', '--json'], {env: s.env}))).toEqual({vault})
@@ -84,7 +84,7 @@ describe.skipIf(!HAS_AGE)('vault rekey', () => {
       ['vault', 'rekey', '--new-identity', '--identity-file', join(s.dir, 'back.txt'), '--vault', vault, '--json'],
       {env: {...env, JWTIS_AGE_KEY_FILE: join(s.dir, 'back.txt')}},
     )
-    expect([again.code, json<any>(again).error.code]).toEqual([5, 'VAULT_EXISTS'])
+    expect([again.code, json<any>(again).error.code]).toEqual([5, 'IDENTITY_EXISTS'])
     expect(
       json<any[]>(
         await jwtisOk(['client', 'list', '--vault', vault, '--json'], {

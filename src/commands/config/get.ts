@@ -13,7 +13,7 @@ export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
   async run(): Promise<{name: string; value: string}> {
     const name = checkSettingName(this.args.name)
     const value = readSettings(this.config.configDir)[name]
-    if (value === undefined) throw new NotFoundError('KEY_NOT_FOUND', `setting "${name}" is not set`)
+    if (value === undefined) throw new NotFoundError('SETTING_NOT_FOUND', `setting "${name}" is not set`)
     if (!this.jsonEnabled()) this.print(value)
     return {name, value}
   }

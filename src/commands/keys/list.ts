@@ -1,18 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {clock, VaultCommand} from '../../cli/base.js'
+import type {KeyRow} from '../../core/lifecycle.js'
 
-export interface KeyRow {
-  alg: string
-  client: string
-  created: string
-  kid: string
-  retire_after: null | string
-  /** When the key rotates on use (active) or is dropped (retired). */
-  rotate_after: null | string
-  state: 'active' | 'expired' | 'retired'
-  use: string
-}
+import {clock, VaultCommand} from '../../cli/base.js'
 
 export default class KeysList extends VaultCommand<typeof KeysList> {
   static override description = 'List keys with their state (active, retired until a date) and dates.'
@@ -23,28 +13,8 @@ export default class KeysList extends VaultCommand<typeof KeysList> {
   static override flags = {client: Flags.string({char: 'c', description: 'only this client'})}
 
   async run(): Promise<KeyRow[]> {
-    const {clientSettings, getClient} = await import('../../core/clients.js')
-    const doc = (await this.openVault()).document
-    const now = clock()()
-    const names = this.flags.client ? [this.flags.client] : Object.keys(doc.clients).sort()
-    const rows: KeyRow[] = []
-    for (const client of names) {
-      const {keyTtlMs} = clientSettings(doc, client)
-      for (const k of getClient(doc, client).keys) {
-        const gone = k.state === 'retired' && k.retireAfter !== null && Date.parse(k.retireAfter) <= now
-        rows.push({
-          alg: k.jwk.alg,
-          client,
-          created: k.created,
-          kid: k.jwk.kid,
-          retire_after: k.retireAfter,
-          rotate_after: k.state === 'active' ? new Date(Date.parse(k.created) + keyTtlMs).toISOString() : null,
-          state: gone ? 'expired' : k.state,
-          use: k.use,
-        })
-      }
-    }
-
+    const {keyRows} = await import('../../core/lifecycle.js')
+    const rows = keyRows((await this.openVault()).document, clock()(), this.flags.client)
     if (!this.jsonEnabled()) {
       const table = [
         ['CLIENT', 'USE', 'STATE', 'ALG', 'KID', 'CREATED', 'UNTIL'],

@@ -15,12 +15,19 @@ key) with iss, sub, aud, exp, iat, nbf, jti and client_id, plus custom claims. C
 issuer (iss exp iat nbf jti client_id) cannot be given. The refresh token is a signed JWT
 encrypted to the client's encryption key (a JWE with cty JWT), opaque to its holder.
 
+--fingerprint VALUE binds the refresh family to VALUE (only a salted hash is stored): renewals
+must present it again, and the access token carries cnf {"fp#S256": base64url(SHA-256(VALUE))}
+so resource servers can check it too. --encrypt makes the access token a JWS inside a JWE sealed
+to the client's encryption key (cty JWT), readable only by the vault holder and the client.
+
 With --batch, reads one JSON claim set per line on stdin and writes one JSON result per line, in
 order; a bad line gets an {"error":…} line and the rest go on.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing --sub alice',
     '<%= config.bin %> <%= command.id %> --client billing --sub alice --aud https://api.example.com --claim role=admin --claim scopes=\'["read","write"]\'',
     '<%= config.bin %> <%= command.id %> --client billing --claims @claims.json --refresh --json',
+    '<%= config.bin %> <%= command.id %> --client billing --sub alice --refresh --fingerprint "$DEVICE_ID" --json',
+    '<%= config.bin %> <%= command.id %> --client billing --sub alice --encrypt',
     String.raw`printf '{"sub":"a"}\n{"sub":"b"}\n' | <%= config.bin %> <%= command.id %> --client billing --batch`,
   ]
   static override flags = {
@@ -32,6 +39,13 @@ order; a bad line gets an {"error":…} line and the rest go on.`
     claim: Flags.string({description: 'custom claim NAME=VALUE (repeatable; JSON values are parsed)', multiple: true}),
     claims: Flags.string({description: 'claims as a JSON object, @file, or - for stdin'}),
     client: clientFlag,
+    encrypt: Flags.boolean({
+      allowNo: true,
+      description: "make the access token a nested JWT encrypted to the client (default: the client's setting)",
+    }),
+    fingerprint: Flags.string({
+      description: 'bind the tokens to this value (device id, user agent…): cnf claim, and renewals need it',
+    }),
     nbf: Flags.string({description: 'not before: a Go duration from now (5m) or an RFC 3339 time'}),
     refresh: Flags.boolean({description: 'also issue a refresh token'}),
     store: storeFlag,
@@ -45,7 +59,13 @@ order; a bad line gets an {"error":…} line and the rest go on.`
     const issuer = await this.openIssuer(flags.store)
     try {
       const nbf = flags.nbf === undefined ? undefined : await parseNbf(flags.nbf, issuer.now())
-      const base = {nbf, refresh: flags.refresh, ttlMs: flags.ttl}
+      const base = {
+        encrypt: flags.encrypt,
+        fingerprint: flags.fingerprint,
+        nbf,
+        refresh: flags.refresh,
+        ttlMs: flags.ttl,
+      }
       const explicit = {aud: flags.aud, sub: flags.sub}
       if (flags.batch) {
         await this.batch(async (line) =>

@@ -13,14 +13,20 @@ export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
 noRefresh: the same refresh token comes back. refreshOnExpire: a new one when less than 30% of
 the old one's lifetime is left. refreshBoth: always a new one, and the old one is spent.
 Presenting a spent refresh token revokes its whole family (REFRESH_REUSED, exit 1). The new
-access token carries the subject, audience and custom claims of the first one.`
+access token carries the subject, audience and custom claims of the first one. A family issued
+with --fingerprint renews only with the same --fingerprint: another value (or none) is
+FINGERPRINT_MISMATCH (exit 1) and revokes the family.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing "$REFRESH"',
     '<%= config.bin %> <%= command.id %> --client billing - --json < refresh.txt',
     '<%= config.bin %> <%= command.id %> --client billing @refresh.txt --refresh-strategy refreshBoth --json',
+    '<%= config.bin %> <%= command.id %> --client billing "$REFRESH" --fingerprint "$DEVICE_ID"',
   ]
   static override flags = {
     client: clientFlag,
+    fingerprint: Flags.string({
+      description: 'the value the refresh family was bound to at issue (a mismatch revokes the family)',
+    }),
     'refresh-strategy': Flags.string({
       description: "override the client's strategy for this call",
       options: [...REFRESH_STRATEGIES],
@@ -32,11 +38,10 @@ access token carries the subject, audience and custom claims of the first one.`
     const token = await this.readInput(this.args.token, 'refresh token')
     const issuer = await this.openIssuer(this.flags.store)
     try {
-      const result = await issuer.renew(
-        this.flags.client,
-        token,
-        this.flags['refresh-strategy'] as RefreshStrategy | undefined,
-      )
+      const result = await issuer.renew(this.flags.client, token, {
+        fingerprint: this.flags.fingerprint,
+        strategy: this.flags['refresh-strategy'] as RefreshStrategy | undefined,
+      })
       if (!this.jsonEnabled()) {
         this.print(result.access_token)
         if (result.refresh_token !== token)

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import type {TokenVerified} from '../../core/nested.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
-import {durationFlag} from '../../cli/flags.js'
+import {durationFlag, storeFlag} from '../../cli/flags.js'
 import {keyringFrom} from '../../cli/keys-input.js'
 
 export interface VerifyResult {
@@ -21,7 +21,9 @@ vault at all. alg "none", an algorithm that does not match the key, HMAC with a 
 unknown kids and crit extensions are always refused. Only access tokens (typ at+jwt; with
 --key/--jwks also plain JWTs) pass unless --typ says otherwise: a refresh token is WRONG_TYPE.
 A token needs exp (unless --allow-no-exp) and may not be issued in the future. With the vault
-and --aud, the token must come from a client registered for that audience.
+and --aud, the token must come from a client registered for that audience. Verification is
+offline; --check-revoked also refuses (TOKEN_REVOKED) a token whose subject was logged out
+(\`jwtis token revoke --client C --sub S\`, POST /logout) after it was issued.
 A rejected token exits 1 with a reason code:
 TOKEN_EXPIRED TOKEN_NOT_YET_VALID BAD_SIGNATURE AUDIENCE_MISMATCH ISSUER_MISMATCH
 SUBJECT_MISMATCH UNKNOWN_KID ALG_NOT_ALLOWED MALFORMED_TOKEN UNSUPPORTED_CRIT TOKEN_TOO_OLD
@@ -30,11 +32,16 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
     '<%= config.bin %> <%= command.id %> "$TOKEN" --aud https://api.example.com',
     '<%= config.bin %> <%= command.id %> - --jwks https://auth.example.com/.well-known/jwks.json --iss https://auth.example.com < token.txt',
     '<%= config.bin %> <%= command.id %> @token.txt --key public.pem --alg ES256 --json',
+    '<%= config.bin %> <%= command.id %> "$TOKEN" --check-revoked',
   ]
   static override flags = {
     alg: Flags.string({description: 'allowed algorithm (repeatable allowlist)', multiple: true}),
     'allow-no-exp': Flags.boolean({description: 'accept a token without exp (one that never expires)'}),
     aud: Flags.string({description: 'required audience (any of, repeatable)', multiple: true}),
+    'check-revoked': Flags.boolean({
+      description: "online check: refuse tokens of a subject logged out since (reads the vault's token store)",
+      exclusive: ['key', 'jwks'],
+    }),
     client: Flags.string({
       char: 'c',
       description: "accept only tokens signed by this client's keys (vault mode)",
@@ -47,6 +54,7 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
     }),
     leeway: durationFlag({default: 30_000, description: 'clock skew allowed on exp, nbf and iat (Go duration)'}),
     'max-age': durationFlag({description: 'reject tokens issued (iat) longer ago than this'}),
+    store: storeFlag,
     sub: Flags.string({description: 'required subject'}),
     typ: Flags.string({
       description: 'required typ header (default: at+jwt with the vault; at+jwt, JWT or none with --key/--jwks)',
@@ -73,8 +81,12 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
       const keyring = await keyringFrom(keySource, flags.key ? '--key' : '--jwks')
       verified = await verifyToken(token, {...options, decryptWith: keyring, keyring, now: clock()()})
     } else {
-      const issuer = await this.openIssuer()
-      verified = await issuer.verify(token, {...options, client: flags.client})
+      const issuer = await this.openIssuer(flags.store)
+      try {
+        verified = await issuer.verify(token, {...options, checkRevoked: flags['check-revoked'], client: flags.client})
+      } finally {
+        await issuer.close()
+      }
     }
 
     const result: VerifyResult = {header: {...verified.header}, payload: {...verified.payload}, valid: true}

@@ -82,7 +82,7 @@ place of the identity that opened it. --passphrase seals it with a passphrase in
           !(await writeFileAtomic(identityFile, age.identityFileText(made.identity, made.recipient, new Date()), true))
         ) {
           throw new ConflictError(
-            'VAULT_EXISTS',
+            'IDENTITY_EXISTS',
             `${identityFile} exists; it is never overwritten: pass another --identity-file`,
           )
         }

@@ -25,22 +25,10 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
   ]
 
   async run(): Promise<VaultStatus> {
-    const {clientSettings} = await import('../../core/clients.js')
+    const {keysDue} = await import('../../core/lifecycle.js')
     const vault = await this.openVault()
     const doc = vault.document
-    const now = clock()()
-    const keysDue: VaultStatus['keys_due'] = []
-    let keys = 0
-    for (const [client, record] of Object.entries(doc.clients)) {
-      const {keyTtlMs} = clientSettings(doc, client)
-      keys += record.keys.length
-      for (const k of record.keys) {
-        const due = Date.parse(k.created) + keyTtlMs
-        if (k.state === 'active' && due <= now)
-          keysDue.push({client, due: new Date(due).toISOString(), kid: k.jwk.kid, use: k.use})
-      }
-    }
-
+    const keys = Object.values(doc.clients).reduce((n, c) => n + c.keys.length, 0)
     const status: VaultStatus = {
       clients: Object.keys(doc.clients).length,
       defaults: doc.issuer.defaults,
@@ -48,7 +36,7 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
       format_version: doc.version,
       issuer: doc.issuer.name,
       keys,
-      keys_due: keysDue,
+      keys_due: keysDue(doc, clock()()),
       path: vault.path,
       recipients: doc.age.recipients,
     }
@@ -69,7 +57,12 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
           ],
           ['clients', String(status.clients)],
           ['keys', String(status.keys)],
-          ['keys due', keysDue.length === 0 ? 'none' : keysDue.map((k) => `${k.client}/${k.use} ${k.kid}`).join(', ')],
+          [
+            'keys due',
+            status.keys_due.length === 0
+              ? 'none'
+              : status.keys_due.map((k) => `${k.client}/${k.use} ${k.kid}`).join(', '),
+          ],
         ]),
       )
     }

@@ -1,0 +1,93 @@
+import type {JWK} from 'jose'
+
+import type {VaultDocument} from '../vault/format.js'
+import type {KeyRecord} from './keys.js'
+
+import {clientSettings, getClient} from './clients.js'
+import {isSecretKey, publicJwk} from './keys.js'
+
+/**
+ * The key rules every view of the keys shares (`keys list`, `vault status`, `keys export`,
+ * `GET /keys/{kid}`, the JWKS): when an active key is due for rotation, when a retired key is
+ * gone, and what may be published.
+ */
+
+/** When an active key is due for rotation (its creation + the client's key-ttl), in ms. */
+export const dueAt = (key: KeyRecord, keyTtlMs: number): number => Date.parse(key.created) + keyTtlMs
+
+/** A retired key past its grace: treated as gone even before a write prunes it from the file. */
+export const isGone = (key: KeyRecord, now: number): boolean =>
+  key.state === 'retired' && key.retireAfter !== null && Date.parse(key.retireAfter) <= now
+
+export interface KeyRow {
+  alg: string
+  client: string
+  created: string
+  kid: string
+  retire_after: null | string
+  /** When the key rotates on use (active) or is dropped (retired). */
+  rotate_after: null | string
+  state: 'active' | 'expired' | 'retired'
+  use: string
+}
+
+/** Every key of the vault (or of one client) with its state and dates, clients in name order. */
+export function keyRows(doc: Readonly<VaultDocument>, now: number, client?: string): KeyRow[] {
+  const names = client === undefined ? Object.keys(doc.clients).sort() : [client]
+  return names.flatMap((name) => {
+    const {keyTtlMs} = clientSettings(doc, name)
+    return getClient(doc, name).keys.map((k): KeyRow => ({
+      alg: k.jwk.alg,
+      client: name,
+      created: k.created,
+      kid: k.jwk.kid,
+      retire_after: k.retireAfter,
+      rotate_after: k.state === 'active' ? new Date(dueAt(k, keyTtlMs)).toISOString() : null,
+      state: isGone(k, now) ? 'expired' : k.state,
+      use: k.use,
+    }))
+  })
+}
+
+/** Active keys past their client's key-ttl: they rotate on next use, or with `keys rotate`. */
+export function keysDue(
+  doc: Readonly<VaultDocument>,
+  now: number,
+): Array<{client: string; due: string; kid: string; use: string}> {
+  return keyRows(doc, now)
+    .filter((r) => r.state === 'active' && Date.parse(r.rotate_after!) <= now)
+    .map((r) => ({client: r.client, due: r.rotate_after!, kid: r.kid, use: r.use}))
+}
+
+export interface PublishOptions {
+  client?: string
+  /** Include HMAC secrets (`keys export --include-secret`): never for the JWKS or HTTP. */
+  includeSecrets?: boolean
+  use?: 'enc' | 'sig'
+}
+
+/**
+ * The keys verifiers may have: active ones, and retired ones within their grace, so tokens made
+ * before a rotation keep verifying. Public halves only; a client's HMAC secret is left out
+ * (publishing it would let anyone sign), unless `includeSecrets`.
+ */
+export function publishedKeys(doc: Readonly<VaultDocument>, now: number, options: PublishOptions = {}): JWK[] {
+  const names = options.client === undefined ? Object.keys(doc.clients) : [options.client]
+  return names.flatMap((name) =>
+    getClient(doc, name)
+      .keys.filter((k) => !isGone(k, now) && (!options.use || k.use === options.use))
+      .filter((k) => options.includeSecrets || !isSecretKey(k.jwk))
+      .map((k) => (isSecretKey(k.jwk) ? {...k.jwk} : publicJwk(k.jwk))),
+  )
+}
+
+/**
+ * One public key as a PEM block (SPKI), preceded by a `# kid …` comment line and ending with a
+ * newline after its END line, so that a file of several stays readable by `openssl pkey`.
+ */
+export async function publicPem(jwk: JWK): Promise<string> {
+  const {exportSPKI, importJWK} = await import('jose')
+  const key = await importJWK({...jwk, alg: undefined, use: undefined}, jwk.alg === 'EdDSA' ? 'Ed25519' : jwk.alg)
+  const spki = (await exportSPKI(key as Parameters<typeof exportSPKI>[0])).trimEnd()
+  return `# kid ${jwk.kid} ${jwk.use} ${jwk.alg}\n${spki}\n`
+}

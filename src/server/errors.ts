@@ -1,0 +1,85 @@
+import type {FastifyError, FastifyReply, FastifyRequest} from 'fastify'
+import type {Socket} from 'node:net'
+
+import type {Metrics} from './metrics.js'
+
+import {JwtisError, TokenRejectedError} from '../core/errors.js'
+import {redact} from '../core/redact.js'
+
+/** Failures that exist only over HTTP (authentication, rate limits, shutdown); never reach the CLI. */
+export class HttpError extends JwtisError {
+  readonly exitCode = 2
+
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(code, message)
+  }
+}
+
+const send = (reply: FastifyReply, status: number, code: string, message: string) =>
+  reply.code(status).send({error: {code, message}})
+
+/**
+ * Every failure of a route in the contract's shape, `{"error":{"code","message"}}`: the
+ * issuer's own errors with their status, fastify's (validation, body size, media type) mapped,
+ * and anything else a 500 with nothing but "internal error" for the client.
+ */
+export function errorHandler(metrics: Metrics) {
+  return async (error: FastifyError & {validation?: unknown}, _request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof TokenRejectedError) {
+      metrics.rejected.inc({reason: error.code})
+      if (error.code === 'REFRESH_REUSED') metrics.reuse.inc()
+    }
+
+    if (error instanceof HttpError) return send(reply.headers(error.headers), error.status, error.code, error.message)
+    if (error instanceof JwtisError) return send(reply, error.status, error.code, error.message)
+    if (error.validation) return send(reply, 400, 'USAGE', error.message)
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return send(reply, 413, 'BODY_TOO_LARGE', 'request body is too large')
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      return send(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json')
+    if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
+      return send(reply, error.statusCode, 'BAD_REQUEST', error.message)
+    // A stack overflow or any other bug: one redacted line on stderr, never details to the client.
+    process.stderr.write(`jwtis serve: internal error: ${redact(error.message)}\n`)
+    return send(reply, 500, 'INTERNAL', 'internal error')
+  }
+}
+
+/** Router-level failures (bad %-encoding, an over-long kid) answer in the contract's shape too. */
+export function frameworkErrors(error: FastifyError, _request: unknown, reply: unknown): void {
+  const answer = reply as FastifyReply
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    send(answer, 414, 'URI_TOO_LONG', 'a path parameter is longer than 128 characters')
+  else send(answer, 400, 'BAD_REQUEST', 'malformed request URL (bad %-encoding?)')
+}
+
+export async function notFound(request: FastifyRequest, reply: FastifyReply) {
+  return send(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.slice(0, 200)}`)
+}
+
+/**
+ * Answers what the HTTP parser refused (malformed request, headers too large, a request not
+ * received in time) in the contract's error shape, then closes the connection.
+ */
+export function clientErrorHandler(error: Error & {code?: string}, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'REQUEST_TIMEOUT', 'the request was not received in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'HEADERS_TOO_LARGE', 'the request headers are too large']
+        : [400, 'BAD_REQUEST', 'malformed HTTP request']
+  const body = JSON.stringify({error: {code, message}})
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${code.replaceAll('_', ' ')}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+
+  socket.destroy()
+}

@@ -1,0 +1,86 @@
+import type {FastifyInstance} from 'fastify'
+
+import type {Issuer} from '../../core/issuer.js'
+
+import {addClient, clientKeysView, getClient} from '../../core/clients.js'
+import {publishedKeys} from '../../core/lifecycle.js'
+import {body, duration, encAlg, kidParam, ms, sigAlg, strategy} from '../schemas.js'
+
+interface RegisterBody {
+  aud?: string[]
+  auth_ttl?: number | string
+  enc_alg?: string
+  enc_bits?: number
+  encrypt_access?: boolean
+  expiry?: number | string
+  refresh_strategy?: string
+  refresh_ttl?: number | string
+  session_ttl?: number | string
+  sig_alg?: string
+  sig_bits?: number
+}
+
+/** JWTIS's client routes: register a client (admin), and read its public keys (anyone). */
+export async function clientRoutes(app: FastifyInstance, {issuer}: {issuer: Issuer}): Promise<void> {
+  app.post<{Body: RegisterBody; Params: {kid: string}}>(
+    '/register/:kid',
+    {
+      config: {access: 'admin'},
+      async preValidation(request) {
+        request.body ??= {} // JWTIS clients may send no body at all
+      },
+      schema: {
+        ...kidParam,
+        ...body({
+          aud: {items: {maxLength: 1024, minLength: 1, type: 'string'}, maxItems: 32, type: 'array'},
+          auth_ttl: duration,
+          enc_alg: encAlg,
+          enc_bits: {minimum: 0, type: 'integer'},
+          encrypt_access: {type: 'boolean'},
+          expiry: duration,
+          refresh_strategy: strategy,
+          refresh_ttl: duration,
+          session_ttl: duration,
+          sig_alg: sigAlg,
+          sig_bits: {minimum: 0, type: 'integer'},
+        }),
+      },
+    },
+    async (request, reply) => {
+      const b = request.body
+      const result = await addClient(
+        issuer.vault,
+        request.params.kid,
+        {
+          accessTtl: ms(b.auth_ttl, 'auth_ttl'),
+          aud: b.aud,
+          encAlg: b.enc_alg,
+          encBits: b.enc_bits || undefined,
+          encryptAccess: b.encrypt_access,
+          keyTtl: ms(b.expiry, 'expiry'),
+          refreshStrategy: b.refresh_strategy,
+          refreshTtl: ms(b.refresh_ttl, 'refresh_ttl'),
+          sessionTtl: ms(b.session_ttl, 'session_ttl'),
+          sigAlg: b.sig_alg,
+          sigBits: b.sig_bits || undefined,
+        },
+        new Date(issuer.now()),
+      )
+      return reply.code(201).send(result)
+    },
+  )
+
+  app.get<{Params: {kid: string}}>('/keys/:kid', {schema: kidParam}, async (request) => {
+    const doc = issuer.vault.document
+    const view = clientKeysView(doc, request.params.kid, new Date(issuer.now()))
+    const {refreshStrategy} = {...doc.issuer.defaults, ...getClient(doc, request.params.kid).settings}
+    return {
+      enc: view.pub_enc_key,
+      expiry: view.expiry,
+      jwks: {keys: publishedKeys(doc, issuer.now(), {client: request.params.kid})},
+      refresh_strategy: refreshStrategy,
+      sig: view.pub_sig_key,
+      valid: view.valid,
+    }
+  })
+}

@@ -1,0 +1,31 @@
+import type {FastifyInstance} from 'fastify'
+
+import {createHash} from 'node:crypto'
+
+import type {Issuer} from '../../core/issuer.js'
+import type {Metrics} from '../metrics.js'
+
+import {publishedKeys} from '../../core/lifecycle.js'
+
+/** What anyone may read: the JWKS, liveness, health and metrics (public keys and counters only). */
+export async function metaRoutes(app: FastifyInstance, {issuer, metrics}: {issuer: Issuer; metrics: Metrics}) {
+  app.get('/.well-known/jwks.json', async (request, reply) => {
+    const text = JSON.stringify({keys: publishedKeys(issuer.vault.document, issuer.now())})
+    const etag = `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"`
+    // Short-lived: a rotation's new key signs at once, and verifiers refetch on an unknown kid.
+    reply.header('cache-control', 'public, max-age=60').header('etag', etag).type('application/json')
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send()
+    return reply.send(text)
+  })
+
+  app.get('/ping', async (_request, reply) => reply.type('text/plain').send('pong'))
+  app.get('/health', async () => {
+    await (await issuer.store()).ping() // 503 STORE_UNAVAILABLE when, say, Redis is down
+    return {
+      clients: Object.keys(issuer.vault.document.clients).length,
+      status: 'ok',
+      uptime_seconds: Math.round(process.uptime()),
+    }
+  })
+  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render()))
+}
