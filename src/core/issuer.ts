@@ -1,4 +1,6 @@
-import {createHash, createHmac, randomBytes} from 'node:crypto'
+import type {JWTPayload} from 'jose'
+
+import {createHash, createHmac, type KeyObject, randomBytes} from 'node:crypto'
 
 import type {TokenStore} from '../store/store.js'
 import type {Vault} from '../vault/vault.js'
@@ -7,14 +9,24 @@ import type {EffectiveSettings} from './settings.js'
 import {type RefreshStrategy} from './algorithms.js'
 import {type Claims, type ClaimSet} from './claims.js'
 import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
+import {
+  decryptCompact,
+  encodedHeader,
+  encryptCompact,
+  FAST_JWE_ALGS,
+  FAST_JWE_ENCS,
+  keyFor,
+  signCompact,
+  verifyBytes,
+} from './compact.js'
 import {ClaimsError, NotFoundError, TokenRejectedError, UsageError} from './errors.js'
-import {decryptJwe} from './jwe.js'
+import {type Decrypted, decryptJwe} from './jwe.js'
 import {type KeyEntry, Keyring} from './keyring.js'
 import {checkClaimsSize, checkLifetime} from './limits.js'
 import {type TokenVerified, verifyToken} from './nested.js'
 import {rotateKeys, usesDue} from './rotation.js'
 import {issuerLimits} from './settings.js'
-import {reject, verifyJws, type VerifyOptions} from './verify.js'
+import {checkIssuedAt, checkType, protectedHeader, reject, selectKeys, type VerifyOptions} from './verify.js'
 
 /** The contract's `--json` result of issue and renew (JWTIS's `TokensResponse`, plus OAuth names). */
 export interface IssuedTokens {
@@ -98,6 +110,7 @@ const REFRESH_ON_EXPIRE_SHARE = 0.3
  */
 export class Issuer {
   private cachedKeyring?: {doc: unknown; keyring: Keyring; until: number}
+  private readonly clientKeyrings = new WeakMap<Keyring, Map<string, Keyring>>()
   private storePromise?: Promise<TokenStore>
 
   constructor(
@@ -177,6 +190,24 @@ export class Issuer {
    */
   async logout(client: string, sub?: string): Promise<void> {
     await this.revokeSubject(client, sub)
+  }
+
+  /** One client's keys out of `keyring()`, cached with it. */
+  private clientKeyring(client: string): Keyring {
+    const all = this.keyring()
+    let byClient = this.clientKeyrings.get(all)
+    if (!byClient) {
+      byClient = new Map()
+      this.clientKeyrings.set(all, byClient)
+    }
+
+    let own = byClient.get(client)
+    if (!own) {
+      own = new Keyring(all.entries.filter((e) => e.client === client))
+      byClient.set(client, own)
+    }
+
+    return own
   }
 
   /** Keys that verify tokens of this vault now: active ones, and retired ones within their grace. */
@@ -346,11 +377,10 @@ export class Issuer {
   /** Decrypts and verifies a refresh token of `client`; `anyTime` skips the expiry checks (for revocation). */
   private async openRefresh(client: string, token: string, anyTime: boolean): Promise<RefreshClaims> {
     getClient(this.vault.document, client)
-    const all = this.keyring()
-    const own = new Keyring(all.entries.filter((e) => e.client === client))
+    const own = this.clientKeyring(client)
     let decrypted
     try {
-      decrypted = await decryptJwe(token, {keyring: own})
+      decrypted = await openJwe(token, own)
     } catch (error) {
       if ((error as TokenRejectedError).code === 'UNKNOWN_KID' && this.ownerOf(token, false)) {
         throw reject('WRONG_CLIENT', `this refresh token belongs to another client, not ${client}`)
@@ -362,14 +392,11 @@ export class Issuer {
     if (String(decrypted.header.cty).toUpperCase() !== 'JWT')
       throw reject('MALFORMED_TOKEN', 'not a refresh token (cty is not JWT)')
     const now = this.now()
-    const {payload} = await verifyJws(new TextDecoder().decode(decrypted.plaintext), {
+    const rt = openRefreshJws(Buffer.from(decrypted.plaintext).toString('utf8'), own, {
+      anyTime,
       issuer: this.vault.document.issuer.name,
-      keyring: own,
-      leewayMs: anyTime ? Number.MAX_SAFE_INTEGER : 0,
       now,
-      typ: 'rt+jwt',
     })
-    const rt = payload as unknown as RefreshClaims
     if (rt.client_id !== client)
       throw reject('WRONG_CLIENT', `this refresh token belongs to ${rt.client_id}, not ${client}`)
     if (typeof rt.fam !== 'string' || typeof rt.jti !== 'string' || typeof rt.sexp !== 'number') {
@@ -403,19 +430,22 @@ export class Issuer {
 
   /** A JWT nested in a JWE (RFC 7519 §11.2): encrypted to the client's active encryption key, `cty: JWT`. */
   private async seal(client: string, s: EffectiveSettings, jwt: string): Promise<string> {
-    const {CompactEncrypt} = await import('jose')
     const enc = this.activeKey(client, 'enc')
-    return new CompactEncrypt(new TextEncoder().encode(jwt))
-      .setProtectedHeader({alg: s.encAlg, cty: 'JWT', enc: s.enc, kid: enc.kid})
-      .encrypt(await this.keyring().material(enc, s.encAlg, 'public'))
+    return encryptCompact(
+      jwt,
+      {alg: s.encAlg, cty: 'JWT', enc: s.enc, kid: enc.kid},
+      keyFor(enc.jwk!, 'public') as KeyObject,
+    )
   }
 
   private async sealRefresh(client: string, s: EffectiveSettings, claims: RefreshClaims): Promise<string> {
-    const {SignJWT} = await import('jose')
     const sig = this.activeKey(client, 'sig')
-    const inner = await new SignJWT({...claims})
-      .setProtectedHeader({alg: s.sigAlg, kid: sig.kid, typ: 'rt+jwt'})
-      .sign(await this.keyring().material(sig, s.sigAlg, 'private'))
+    const inner = signCompact(
+      encodedHeader({alg: s.sigAlg, kid: sig.kid, typ: 'rt+jwt'}),
+      claims,
+      s.sigAlg,
+      keyFor(sig.privateJwk!, 'private'),
+    )
     return this.seal(client, s, inner)
   }
 
@@ -437,29 +467,31 @@ export class Issuer {
     options: {encrypt: boolean; fingerprint?: string; nbf?: number; ttlMs?: number},
   ): Promise<IssuedTokens> {
     const {nbf = now, ttlMs = s.accessTtlMs} = options
-    const {SignJWT} = await import('jose')
     const key = this.activeKey(client, 'sig')
     const jti = newId()
     const exp = now + ttlMs
     const aud = claims.aud!.length === 1 ? claims.aud![0] : claims.aud
     // Registered claims first, so the token reads in the usual order; buildClaimSet has
     // already refused custom claims that would collide with them.
-    const token = await new SignJWT({
-      aud,
-      client_id: client,
-      exp: seconds(exp),
-      iat: seconds(now),
-      iss: this.vault.document.issuer.name,
-      jti,
-      nbf: seconds(nbf),
-      sub: claims.sub,
-      ...claims.custom,
-      ...(options.fingerprint === undefined
-        ? {}
-        : {cnf: {[CNF_FINGERPRINT]: fingerprintThumbprint(options.fingerprint)}}),
-    })
-      .setProtectedHeader({alg: s.sigAlg, kid: key.kid, typ: 'at+jwt'})
-      .sign(await this.keyring().material(key, s.sigAlg, 'private'))
+    const token = signCompact(
+      encodedHeader({alg: s.sigAlg, kid: key.kid, typ: 'at+jwt'}),
+      {
+        aud,
+        client_id: client,
+        exp: seconds(exp),
+        iat: seconds(now),
+        iss: this.vault.document.issuer.name,
+        jti,
+        nbf: seconds(nbf),
+        sub: claims.sub,
+        ...claims.custom,
+        ...(options.fingerprint === undefined
+          ? {}
+          : {cnf: {[CNF_FINGERPRINT]: fingerprintThumbprint(options.fingerprint)}}),
+      },
+      s.sigAlg,
+      keyFor(key.privateJwk!, 'private'),
+    )
     return {
       access_token: options.encrypt ? await this.seal(client, s, token) : token,
       expires_in: Math.round(ttlMs / 1000),
@@ -468,4 +500,73 @@ export class Issuer {
       token_type: 'Bearer',
     }
   }
+}
+
+/**
+ * Opens a JWE sealed to one of `keyring`'s vault keys: on node:crypto for the algorithms the
+ * issuer seals with, through jose for anything else (an old token, a foreign algorithm).
+ */
+async function openJwe(token: string, keyring: Keyring): Promise<Decrypted> {
+  const header = (await protectedHeader(token)) as Record<string, unknown> & {alg: string; enc: string}
+  const parts = token.split('.')
+  if (
+    parts.length !== 5 ||
+    header.zip !== undefined ||
+    !FAST_JWE_ALGS.has(header.alg) ||
+    !FAST_JWE_ENCS.has(header.enc)
+  ) {
+    return decryptJwe(token, {keyring})
+  }
+
+  const [key] = selectKeys(keyring, header, 'enc')
+  if (!key.privateJwk) return decryptJwe(token, {keyring})
+  const plaintext = decryptCompact(parts, header, keyFor(key.privateJwk, 'private') as KeyObject)
+  if (!plaintext) throw reject('DECRYPT_FAILED', 'decryption failed: wrong key, or the JWE was altered')
+  return {header: header as unknown as Decrypted['header'], key, plaintext}
+}
+
+/**
+ * Verifies the JWS inside a refresh token: signature by one of the client's keys, `typ:
+ * rt+jwt`, the issuer, and `exp` (unless `anyTime`, for revocation), `nbf` and `iat` with no
+ * leeway, as jose's jwtVerify would with clockTolerance 0.
+ */
+function openRefreshJws(
+  jws: string,
+  keyring: Keyring,
+  options: {anyTime: boolean; issuer: string; now: number},
+): RefreshClaims {
+  const parts = jws.split('.')
+  if (parts.length !== 3) throw reject('MALFORMED_TOKEN', 'the JWE does not hold a JWT')
+  let header: {alg: string; crit?: unknown; kid?: string; typ?: unknown}
+  let payload: RefreshClaims & {nbf?: unknown}
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'))
+    payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
+  } catch {
+    throw reject('MALFORMED_TOKEN', 'the refresh token does not hold a JSON JWT')
+  }
+
+  if (typeof header?.alg !== 'string' || header.alg.toLowerCase() === 'none')
+    throw reject('ALG_NOT_ALLOWED', 'unsecured tokens (alg "none") are never accepted')
+  if (header.crit !== undefined) throw reject('UNSUPPORTED_CRIT', 'the refresh token names crit extensions')
+  const signed = Buffer.from(`${parts[0]}.${parts[1]}`)
+  const signature = Buffer.from(parts[2], 'base64url')
+  const ok = selectKeys(keyring, header, 'sig').some(
+    (key) => key.privateJwk && verifyBytes(header.alg, signed, signature, keyFor(key.privateJwk, 'public')),
+  )
+  if (!ok) throw reject('BAD_SIGNATURE', 'signature verification failed')
+  checkType(header, 'rt+jwt')
+  if (typeof payload !== 'object' || payload === null)
+    throw reject('MALFORMED_TOKEN', 'the refresh token claims are not an object')
+  if (payload.iss !== options.issuer) throw reject('ISSUER_MISMATCH', 'unexpected "iss" claim value')
+  if (typeof payload.exp !== 'number') throw reject('CLAIM_INVALID', 'the refresh token has no "exp"')
+  const nowSeconds = Math.floor(options.now / 1000)
+  if (!options.anyTime) {
+    if (payload.exp <= nowSeconds) throw reject('TOKEN_EXPIRED', '"exp" claim timestamp check failed')
+    if (typeof payload.nbf === 'number' && payload.nbf > nowSeconds)
+      throw reject('TOKEN_NOT_YET_VALID', '"nbf" claim timestamp check failed')
+    checkIssuedAt(payload as unknown as JWTPayload, {leewayMs: 0, now: options.now} as VerifyOptions)
+  }
+
+  return payload
 }

@@ -33,7 +33,7 @@ const mediaType = (typ: unknown): string | undefined =>
 const PLAIN_JWT_TYPES = new Set(['at+jwt', 'jwt', undefined])
 
 /** RFC 8725 §3.11: a token of one kind must never pass as another. */
-function checkType(header: {typ?: unknown}, required: string | undefined): void {
+export function checkType(header: {typ?: unknown}, required: string | undefined): void {
   const typ = mediaType(header.typ)
   if (required === undefined ? PLAIN_JWT_TYPES.has(typ) : typ === mediaType(required)) return
   const shown = typeof header.typ === 'string' ? JSON.stringify(header.typ) : 'no typ'
@@ -70,13 +70,16 @@ export async function protectedHeader(token: string): Promise<JWTHeaderParameter
   const parts = token.split('.')
   if (parts.length !== 3 && parts.length !== 5)
     throw reject('MALFORMED_TOKEN', 'not a compact JWS (3 parts) or JWE (5 parts)')
-  const {decodeProtectedHeader} = await import('jose')
   let header
   try {
-    header = decodeProtectedHeader(token) as JWTHeaderParameters & Record<string, unknown>
+    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as JWTHeaderParameters &
+      Record<string, unknown>
   } catch {
     throw reject('MALFORMED_TOKEN', 'the protected header is not base64url JSON')
   }
+
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw reject('MALFORMED_TOKEN', 'the protected header is not a JSON object')
 
   if (typeof header.alg !== 'string' || header.alg.toLowerCase() === 'none') {
     throw reject('ALG_NOT_ALLOWED', 'unsecured tokens (alg "none") are never accepted')
@@ -211,7 +214,7 @@ export async function verifyJws(token: string, options: VerifyOptions): Promise<
 }
 
 /** A token issued in the future (beyond the leeway) is refused: its clock, or its issuer, is wrong. */
-function checkIssuedAt(payload: JWTPayload, options: VerifyOptions): void {
+export function checkIssuedAt(payload: JWTPayload, options: VerifyOptions): void {
   if (typeof payload.iat === 'number' && payload.iat * 1000 > options.now + options.leewayMs) {
     throw reject('TOKEN_NOT_YET_VALID', `the token was issued in the future (iat ${payload.iat})`)
   }

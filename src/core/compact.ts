@@ -1,0 +1,343 @@
+import type {JWK} from 'jose'
+
+import {
+  type CipherGCM,
+  constants,
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  type DecipherGCM,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+  sign,
+  timingSafeEqual,
+  verify,
+} from 'node:crypto'
+
+/**
+ * Compact JWS (RFC 7515) and JWE (RFC 7516) for the algorithms jwtis issues with, written
+ * directly on node:crypto: synchronous, keys imported once as KeyObjects, protected headers
+ * encoded once. It is the issuer's hot path; jose stays the reference that verifies arbitrary
+ * input, and the tests check this module against jose and jwcrypto both ways.
+ */
+
+const b64 = (data: string | Uint8Array): string => Buffer.from(data).toString('base64url')
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+const keyCache = new Map<string, Buffer | KeyObject>()
+
+/**
+ * A JWK as node:crypto takes it, cached by its thumbprint `kid` (a kid names one key for good):
+ * the private or public KeyObject, or for `oct` keys the secret bytes.
+ */
+export function keyFor(jwk: JWK, purpose: 'private' | 'public'): Buffer | KeyObject {
+  const cacheKey = jwk.kid === undefined ? undefined : `${purpose}:${jwk.kid}`
+  const cached = cacheKey === undefined ? undefined : keyCache.get(cacheKey)
+  if (cached) return cached
+  let key: Buffer | KeyObject
+  if (jwk.kty === 'oct') key = Buffer.from(jwk.k!, 'base64url')
+  else {
+    // node:crypto reads the key members only; alg, use and key_ops are jwtis's to check.
+    const material = {...jwk, alg: undefined, key_ops: undefined, use: undefined}
+    key =
+      purpose === 'private'
+        ? createPrivateKey({format: 'jwk', key: material})
+        : createPublicKey({format: 'jwk', key: material})
+  }
+
+  if (cacheKey !== undefined) {
+    if (keyCache.size > 10_000) keyCache.clear() // a bound, not an LRU: keys change rarely
+    keyCache.set(cacheKey, key)
+  }
+
+  return key
+}
+
+// ---------------------------------------------------------------------------------------------
+// JWS
+
+const HASH: Record<string, string> = {256: 'sha256', 384: 'sha384', 512: 'sha512'}
+const hashOf = (alg: string): string => HASH[alg.slice(-3)]
+
+/** Algorithms this module signs and verifies. */
+export const FAST_SIG_ALGS = new Set([
+  'EdDSA',
+  'ES256',
+  'ES384',
+  'ES512',
+  'HS256',
+  'HS384',
+  'HS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+])
+
+function signBytes(alg: string, data: Buffer, key: Buffer | KeyObject): Buffer {
+  switch (alg.slice(0, 2)) {
+    case 'Ed': {
+      return sign(null, data, key as KeyObject)
+    }
+
+    case 'ES': {
+      return sign(hashOf(alg), data, {dsaEncoding: 'ieee-p1363', key: key as KeyObject})
+    }
+
+    case 'HS': {
+      return createHmac(hashOf(alg), key as Buffer)
+        .update(data)
+        .digest()
+    }
+
+    case 'PS': {
+      return sign(hashOf(alg), data, {
+        key: key as KeyObject,
+        padding: constants.RSA_PKCS1_PSS_PADDING,
+        saltLength: Number(alg.slice(-3)) / 8, // RFC 7518 §3.5: the salt is as long as the hash
+      })
+    }
+
+    case 'RS': {
+      return sign(hashOf(alg), data, key as KeyObject)
+    }
+
+    default: {
+      throw new TypeError(`unsupported JWS alg ${alg}`)
+    }
+  }
+}
+
+/** Whether `signature` is a valid signature by `key` over `data` with `alg`. */
+export function verifyBytes(alg: string, data: Buffer, signature: Buffer, key: Buffer | KeyObject): boolean {
+  switch (alg.slice(0, 2)) {
+    case 'Ed': {
+      return verify(null, data, key as KeyObject, signature)
+    }
+
+    case 'ES': {
+      return verify(hashOf(alg), data, {dsaEncoding: 'ieee-p1363', key: key as KeyObject}, signature)
+    }
+
+    case 'HS': {
+      const expected = createHmac(hashOf(alg), key as Buffer)
+        .update(data)
+        .digest()
+      return expected.length === signature.length && timingSafeEqual(expected, signature)
+    }
+
+    case 'PS': {
+      return verify(
+        hashOf(alg),
+        data,
+        {key: key as KeyObject, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(-3)) / 8},
+        signature,
+      )
+    }
+
+    case 'RS': {
+      return verify(hashOf(alg), data, key as KeyObject, signature)
+    }
+
+    default: {
+      return false
+    }
+  }
+}
+
+const headerCache = new Map<string, string>()
+
+/** A protected header, base64url-encoded once per distinct header (one per key and `typ`). */
+export function encodedHeader(header: Record<string, unknown>): string {
+  const json = JSON.stringify(header)
+  let encoded = headerCache.get(json)
+  if (encoded === undefined) {
+    encoded = b64(json)
+    if (headerCache.size > 10_000) headerCache.clear()
+    headerCache.set(json, encoded)
+  }
+
+  return encoded
+}
+
+/** A compact JWS of `payload` (JSON) under an already encoded protected header. */
+export function signCompact(header64: string, payload: unknown, alg: string, key: Buffer | KeyObject): string {
+  const input = `${header64}.${b64(JSON.stringify(payload))}`
+  return `${input}.${b64(signBytes(alg, Buffer.from(input), key))}`
+}
+
+// ---------------------------------------------------------------------------------------------
+// JWE
+
+const CEK_BYTES: Record<string, number> = {A128GCM: 16, A192GCM: 24, A256GCM: 32}
+const KW_BYTES: Record<string, number> = {
+  'ECDH-ES+A128KW': 16,
+  'ECDH-ES+A192KW': 24,
+  'ECDH-ES+A256KW': 32,
+}
+const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex')
+
+/** Key management and content encryption algorithms this module seals and opens. */
+export const FAST_JWE_ALGS = new Set(['ECDH-ES', 'RSA-OAEP', 'RSA-OAEP-256', ...Object.keys(KW_BYTES)])
+export const FAST_JWE_ENCS = new Set(Object.keys(CEK_BYTES))
+
+const uint32 = (n: number): Buffer => {
+  const out = Buffer.alloc(4)
+  out.writeUInt32BE(n)
+  return out
+}
+
+const lengthPrefixed = (data: Buffer): Buffer => Buffer.concat([uint32(data.length), data])
+
+/**
+ * The Concat KDF of NIST SP 800-56A as RFC 7518 §4.6.2 uses it: SHA-256 over a counter, the
+ * shared secret Z and OtherInfo (AlgorithmID, PartyUInfo, PartyVInfo, SuppPubInfo = key bits).
+ */
+export function concatKdf(
+  z: Buffer,
+  keyBytes: number,
+  algorithmId: string,
+  apu = Buffer.alloc(0),
+  apv = Buffer.alloc(0),
+): Buffer {
+  const otherInfo = Buffer.concat([
+    lengthPrefixed(Buffer.from(algorithmId)),
+    lengthPrefixed(apu),
+    lengthPrefixed(apv),
+    uint32(keyBytes * 8),
+  ])
+  const rounds = Math.ceil(keyBytes / 32)
+  const out = Buffer.alloc(rounds * 32)
+  for (let i = 0; i < rounds; i++) {
+    createHash('sha256')
+      .update(uint32(i + 1))
+      .update(z)
+      .update(otherInfo)
+      .digest()
+      .copy(out, i * 32)
+  }
+
+  return out.subarray(0, keyBytes)
+}
+
+const aesKw = (kek: Buffer, cek: Buffer): Buffer => {
+  const cipher = createCipheriv(`id-aes${kek.length * 8}-wrap`, kek, AES_KW_IV)
+  return Buffer.concat([cipher.update(cek), cipher.final()])
+}
+
+const aesKwUnwrap = (kek: Buffer, wrapped: Buffer): Buffer => {
+  const decipher = createDecipheriv(`id-aes${kek.length * 8}-wrap`, kek, AES_KW_IV)
+  return Buffer.concat([decipher.update(wrapped), decipher.final()])
+}
+
+/** A fresh ephemeral key pair on the recipient's curve (RFC 7518 §4.6: one per message). */
+function ephemeralFor(recipient: KeyObject): {epk: JWK; privateKey: KeyObject} {
+  const type = recipient.asymmetricKeyType
+  const {privateKey, publicKey} =
+    type === 'ec'
+      ? generateKeyPairSync('ec', {namedCurve: recipient.asymmetricKeyDetails!.namedCurve!})
+      : generateKeyPairSync(type as 'x25519')
+  const {crv, kty, x, y} = publicKey.export({format: 'jwk'}) as JWK
+  return {epk: y === undefined ? {crv, kty, x} : {crv, kty, x, y}, privateKey}
+}
+
+/**
+ * A compact JWE of `plaintext` to a public key. `header` carries `alg`, `enc` and whatever else
+ * is to be protected (`kid`, `cty`); ECDH-ES adds its `epk`.
+ */
+export function encryptCompact(
+  plaintext: string | Uint8Array,
+  header: Record<string, unknown> & {alg: string; enc: string},
+  recipient: KeyObject,
+): string {
+  const cekBytes = CEK_BYTES[header.enc]
+  let cek: Buffer
+  let encryptedKey: Buffer = Buffer.alloc(0)
+  let protectedHeader: Record<string, unknown> = header
+  if (header.alg.startsWith('ECDH-ES')) {
+    const {epk, privateKey} = ephemeralFor(recipient)
+    const z = diffieHellman({privateKey, publicKey: recipient})
+    protectedHeader = {...header, epk}
+    if (header.alg === 'ECDH-ES') cek = concatKdf(z, cekBytes, header.enc)
+    else {
+      cek = randomBytes(cekBytes)
+      encryptedKey = aesKw(concatKdf(z, KW_BYTES[header.alg], header.alg), cek)
+    }
+  } else {
+    cek = randomBytes(cekBytes)
+    encryptedKey = publicEncrypt(
+      {
+        key: recipient,
+        oaepHash: header.alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1',
+        padding: constants.RSA_PKCS1_OAEP_PADDING,
+      },
+      cek,
+    )
+  }
+
+  const header64 = b64(JSON.stringify(protectedHeader))
+  const iv = randomBytes(12)
+  const cipher = createCipheriv(`aes-${cekBytes * 8}-gcm`, cek, iv) as CipherGCM
+  cipher.setAAD(Buffer.from(header64, 'ascii'))
+  const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  return `${header64}.${b64(encryptedKey)}.${b64(iv)}.${b64(ciphertext)}.${b64(cipher.getAuthTag())}`
+}
+
+/**
+ * Opens a compact JWE made for `privateKey` with `alg`/`enc` already checked by the caller
+ * against what the key allows. Any failure (a bad epk, a wrong key, an altered byte) is one
+ * `false`-like outcome: undefined, so that no detail distinguishes padding from tag failures.
+ */
+export function decryptCompact(
+  parts: string[],
+  header: {alg: string; enc: string; epk?: JWK},
+  privateKey: KeyObject,
+): Buffer | undefined {
+  try {
+    const cekBytes = CEK_BYTES[header.enc]
+    const encryptedKey = Buffer.from(parts[1], 'base64url')
+    let cek: Buffer
+    if (header.alg.startsWith('ECDH-ES')) {
+      const {crv, kty, x, y} = header.epk ?? {}
+      // Importing the epk checks the point is on the curve (an invalid-curve attack fails here).
+      const epk = createPublicKey({format: 'jwk', key: {crv, kty, x, y} as JWK & {kty: string}})
+      const z = diffieHellman({privateKey, publicKey: epk})
+      cek =
+        header.alg === 'ECDH-ES'
+          ? concatKdf(z, cekBytes, header.enc)
+          : aesKwUnwrap(concatKdf(z, KW_BYTES[header.alg], header.alg), encryptedKey)
+      if (header.alg === 'ECDH-ES' && encryptedKey.length > 0) return undefined
+    } else {
+      cek = privateDecrypt(
+        {
+          key: privateKey,
+          oaepHash: header.alg === 'RSA-OAEP-256' ? 'sha256' : 'sha1',
+          padding: constants.RSA_PKCS1_OAEP_PADDING,
+        },
+        encryptedKey,
+      )
+    }
+
+    if (cek.length !== cekBytes) return undefined
+    const iv = Buffer.from(parts[2], 'base64url')
+    const tag = Buffer.from(parts[4], 'base64url')
+    if (iv.length !== 12 || tag.length !== 16) return undefined
+    const decipher = createDecipheriv(`aes-${cekBytes * 8}-gcm`, cek, iv) as DecipherGCM
+    decipher.setAAD(Buffer.from(parts[0], 'ascii'))
+    decipher.setAuthTag(tag)
+    return Buffer.concat([decipher.update(Buffer.from(parts[3], 'base64url')), decipher.final()])
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The node:crypto JOSE path (src/core/compact.ts) checked against jose both ways for every
+ * algorithm it handles, and against jwcrypto for JWEs jwcrypto makes.
+ */
+import {
+  compactDecrypt,
+  CompactEncrypt,
+  compactVerify,
+  exportJWK,
+  generateKeyPair,
+  generateSecret,
+  importJWK,
+  SignJWT,
+} from 'jose'
+import {type KeyObject, randomBytes} from 'node:crypto'
+import {describe, expect, it} from 'vitest'
+
+import {
+  decryptCompact,
+  encodedHeader,
+  encryptCompact,
+  keyFor,
+  signCompact,
+  verifyBytes,
+} from '../../src/core/compact.js'
+import {hasTool} from '../helpers/cli.js'
+import {hasPythonJose, python} from '../helpers/tools.js'
+
+const SIG_ALGS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'HS256',
+  'HS384',
+  'HS512',
+]
+const ENC_ALGS = ['ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A192KW', 'ECDH-ES+A256KW', 'RSA-OAEP', 'RSA-OAEP-256']
+const ENCS = ['A128GCM', 'A192GCM', 'A256GCM']
+const CURVES = ['P-256', 'P-384', 'P-521', 'X25519']
+
+async function privateJwk(alg: string, crv?: string) {
+  if (alg.startsWith('HS'))
+    return {...(await exportJWK(await generateSecret(alg, {extractable: true}))), kid: `k-${alg}`}
+  const {privateKey} = await generateKeyPair(alg, {crv, extractable: true, modulusLength: 2048})
+  return {...(await exportJWK(privateKey)), kid: `k-${alg}-${crv ?? ''}-${randomBytes(4).toString('hex')}`}
+}
+
+const joseAlg = (alg: string) => (alg === 'EdDSA' ? 'Ed25519' : alg)
+
+describe('JWS on node:crypto', () => {
+  it.each(SIG_ALGS)('%s: its tokens verify with jose, and jose tokens verify with it', async (alg) => {
+    const jwk = await privateJwk(alg)
+    const payload = {aud: 'x', n: 1, sub: 'alice'}
+    const header = {alg, kid: jwk.kid, typ: 'at+jwt'}
+    const fast = signCompact(encodedHeader(header), payload, alg, keyFor(jwk, 'private'))
+    const publicKey = await importJWK(alg.startsWith('HS') ? jwk : {...jwk, d: undefined}, joseAlg(alg))
+    const verified = await compactVerify(fast, publicKey, {algorithms: [alg]})
+    expect(JSON.parse(new TextDecoder().decode(verified.payload))).toEqual(payload)
+    expect(verified.protectedHeader).toEqual(header)
+
+    const theirs = await new SignJWT(payload).setProtectedHeader(header).sign(await importJWK(jwk, joseAlg(alg)))
+    const [h, p, s] = theirs.split('.')
+    const key = keyFor(jwk, 'public')
+    expect(verifyBytes(alg, Buffer.from(`${h}.${p}`), Buffer.from(s, 'base64url'), key)).toBe(true)
+    // and any change to the signed bytes or the signature fails
+    expect(verifyBytes(alg, Buffer.from(`${h}.${p}x`), Buffer.from(s, 'base64url'), key)).toBe(false)
+    const flipped = Buffer.from(s, 'base64url')
+    flipped[0] ^= 1
+    expect(verifyBytes(alg, Buffer.from(`${h}.${p}`), flipped, key)).toBe(false)
+  })
+})
+
+const combos = [
+  ...ENC_ALGS.filter((a) => a.startsWith('ECDH')).flatMap((alg) =>
+    CURVES.flatMap((crv) => ENCS.map((enc) => [alg, crv, enc])),
+  ),
+  ...ENC_ALGS.filter((a) => a.startsWith('RSA')).flatMap((alg) => ENCS.map((enc) => [alg, 'RSA', enc])),
+]
+
+describe('JWE on node:crypto', () => {
+  it.each(combos)(
+    '%s (%s) %s: jose opens its JWEs, it opens jose JWEs, and refuses altered ones',
+    async (alg, crv, enc) => {
+      const jwk = await privateJwk(alg, crv === 'RSA' ? undefined : crv)
+      const publicKey = keyFor(jwk, 'public') as KeyObject
+      const privateKey = keyFor(jwk, 'private') as KeyObject
+      const plaintext = `plain ${alg} ${enc} ${randomBytes(8).toString('hex')}`
+      const header = {alg, cty: 'JWT', enc, kid: jwk.kid}
+
+      const fast = encryptCompact(plaintext, header, publicKey)
+      const opened = await compactDecrypt(fast, await importJWK(jwk, alg), {keyManagementAlgorithms: [alg]})
+      expect(new TextDecoder().decode(opened.plaintext)).toBe(plaintext)
+      // the header members jose would write, and an epk for ECDH-ES
+      expect(Object.keys(opened.protectedHeader).sort()).toEqual(
+        alg.startsWith('ECDH') ? ['alg', 'cty', 'enc', 'epk', 'kid'] : ['alg', 'cty', 'enc', 'kid'],
+      )
+
+      const theirs = await new CompactEncrypt(new TextEncoder().encode(plaintext))
+        .setProtectedHeader(header)
+        .encrypt(
+          await importJWK(
+            {...jwk, d: undefined, dp: undefined, dq: undefined, p: undefined, q: undefined, qi: undefined},
+            alg,
+          ),
+        )
+      const parts = theirs.split('.')
+      const theirHeader = JSON.parse(Buffer.from(parts[0], 'base64url').toString())
+      expect(decryptCompact(parts, theirHeader, privateKey)?.toString()).toBe(plaintext)
+
+      // an altered ciphertext, tag, iv or header fails as one undefined
+      for (const i of [0, 2, 3, 4]) {
+        const altered = [...parts]
+        const bytes = Buffer.from(altered[i], 'base64url')
+        bytes[bytes.length - 1] ^= 1
+        altered[i] = bytes.toString('base64url')
+        expect(decryptCompact(altered, theirHeader, privateKey), `part ${i}`).toBeUndefined()
+      }
+    },
+  )
+
+  it('refuses an epk that is not on the curve (invalid-curve attack)', async () => {
+    const jwk = await privateJwk('ECDH-ES', 'P-256')
+    const token = encryptCompact('x', {alg: 'ECDH-ES', enc: 'A256GCM'}, keyFor(jwk, 'public') as KeyObject)
+    const parts = token.split('.')
+    const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString())
+    const offCurve = {...header, epk: {...header.epk, y: header.epk.x}}
+    expect(decryptCompact(parts, offCurve, keyFor(jwk, 'private') as KeyObject)).toBeUndefined()
+  })
+
+  const HAS_PY = hasPythonJose() || hasTool('false', [], 'the jwcrypto cross-check of the node:crypto JWE path')
+  it.skipIf(!HAS_PY).each(ENC_ALGS)('%s: opens the JWEs jwcrypto makes', async (alg) => {
+    const jwk = await privateJwk(alg, alg.startsWith('ECDH') ? 'P-256' : undefined)
+    const {made} = python<{made: Array<{enc: string; jwe: string}>}>('jwe.py', {
+      clients: [{alg, enc: 'A256GCM', enc_jwk: jwk, name: 'c', refresh_token: '', sig_jwk: {}}],
+      plaintext: 'from jwcrypto',
+    })
+    expect(made).toHaveLength(3)
+    for (const {jwe} of made) {
+      const parts = jwe.split('.')
+      const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString())
+      expect(decryptCompact(parts, header, keyFor(jwk, 'private') as KeyObject)?.toString()).toBe('from jwcrypto')
+    }
+  })
+})
