@@ -1,16 +1,25 @@
-// Benchmarks, reported as ratios measured in one run (machines are small and noisy, so only
-// ratios of interleaved measurements mean anything). Run with `npm run bench`.
+// `npm run bench`: every figure is a ratio against an outside reference measured in the same
+// run, interleaved where it can be (machines are small and noisy, so only such ratios mean
+// anything). Writes bench/results.json and prints a table. Not part of `npm test`.
 //
-// 1. Refresh renewal cost against the number of live refresh families in the file store: the
-//    store must not make an operation cost more as families accumulate (limit: 1.5x from 100 to
-//    100,000 families).
-// 2. CLI start-up: commands against `jwtis --version` (oclif alone), to show what lazy imports
-//    leave each command paying for (decode loads jose only; vault commands add age).
-import {execFileSync, spawnSync} from 'node:child_process'
-import {createHash, randomBytes} from 'node:crypto'
+//   start-up      jwtis commands against bare `node -e ''`
+//   one-shot      `jwtis token issue` against Debian's `jose jws sig` (each a whole process)
+//   batch         `token issue --batch` tokens/s against raw node:crypto ES256 signing in a loop
+//   serve         POST /issue_token and /renew_token (wrk -t1 -c64) against the Go reference
+//                 (bench/reference: net/http + go-jose v2), with the file store and with Redis
+//   store         renew cost with 100,000 live families against 100 (the file store must not slow
+//                 down as families pile up)
+//
+// Tools it needs: wrk, go with golang-gopkg-square-go-jose.v2-dev, redis-server, jose (each
+// row whose tool is missing is reported as skipped, with the reason).
+import {execFileSync, spawn, spawnSync} from 'node:child_process'
+import {createHash, generateKeyPairSync, randomBytes, sign} from 'node:crypto'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
-import {join} from 'node:path'
+import {createServer} from 'node:net'
+import {cpus, tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {fileURLToPath} from 'node:url'
 
 import {addClient} from '../dist/core/clients.js'
 import {Issuer} from '../dist/core/issuer.js'
@@ -19,104 +28,308 @@ import {newIdentity} from '../dist/vault/age.js'
 import {newDocument} from '../dist/vault/format.js'
 import {Vault} from '../dist/vault/vault.js'
 
-const ROUNDS = 6
-const RENEWS_PER_ROUND = 50
-
-async function benchStore(families) {
-  const dir = mkdtempSync(join(tmpdir(), 'jwtis-bench-'))
-  const {identity, recipient} = await newIdentity()
-  const vault = await Vault.create(
-    join(dir, 'vault.age'),
-    newDocument({defaults: {refreshStrategy: 'refreshBoth'}, name: 'bench', recipients: [recipient]}),
-    {identities: [identity]},
-  )
-  await addClient(vault, 'app', {})
-  const storeDir = join(dir, 'vault.age.tokens')
-  // Live families written straight in the store's layout (one file each, as FileStore.create
-  // writes them, minus the fsync: filling 100,000 would otherwise take minutes).
-  const now = Date.now()
-  const made = new Set()
-  for (let i = 0; i < families; i++) {
-    const fam = createHash('sha256').update(randomBytes(16)).digest('base64url')
-    const bucket = join(storeDir, 'families', fam.slice(0, 2))
-    if (!made.has(bucket)) mkdirSync(bucket, {recursive: true})
-    made.add(bucket)
-    const record = {
-      client: 'app',
-      created: now,
-      current: 'x',
-      fam,
-      revoked: false,
-      sexp: now + 86_400_000,
-      sub: `u${i}`,
-    }
-    writeFileSync(join(bucket, `${fam}.json`), JSON.stringify(record))
-  }
-
-  const issuer = new Issuer(vault, async () => new FileStore(storeDir))
-  let token = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token
-  return {
-    dir,
-    async renewMany(n) {
-      const start = process.hrtime.bigint()
-      for (let i = 0; i < n; i++) token = (await issuer.renew('app', token)).refresh_token
-      return Number(process.hrtime.bigint() - start) / 1e6 / n
-    },
-  }
-}
-
-const small = await benchStore(100)
-process.stderr.write('filling a store with 100,000 families…\n')
-const large = await benchStore(100_000)
-await small.renewMany(20) // warm up: key import, JIT
-await large.renewMany(20)
-const times = {large: [], small: []}
-for (let round = 0; round < ROUNDS; round++) {
-  times.small.push(await small.renewMany(RENEWS_PER_ROUND))
-  times.large.push(await large.renewMany(RENEWS_PER_ROUND))
-}
-
+const HERE = dirname(fileURLToPath(import.meta.url))
+const BIN = join(HERE, '..', 'bin', 'run.js')
+const WORK = mkdtempSync(join(tmpdir(), 'jwtis-bench-'))
+const SERVE_SECONDS = Number(process.env.BENCH_SECONDS ?? 10)
+const results = {machine: {}, rows: []}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const ratio = median(times.large) / median(times.small)
-console.log(
-  `renew (file store, refreshBoth): ${median(times.small).toFixed(2)} ms/op with 100 families, ${median(times.large).toFixed(2)} ms/op with 100,000`,
-)
-console.log(`ratio 100,000 / 100 families: ${ratio.toFixed(2)}x (limit 1.5x) ${ratio <= 1.5 ? 'ok' : 'OVER'}`)
-
-// Start-up, interleaved runs of whole processes.
-const bin = new URL('../bin/run.js', import.meta.url).pathname
-const env = {
-  ...process.env,
-  CI: '1',
-  JWTIS_CONFIG_DIR: join(small.dir, 'config'),
-  JWTIS_VAULT: join(small.dir, 'cli.age'),
-}
-execFileSync(process.execPath, [bin, 'init'], {env, stdio: 'ignore'})
-execFileSync(process.execPath, [bin, 'client', 'add', 'app'], {env, stdio: 'ignore'})
-const token = execFileSync(process.execPath, [bin, 'token', 'issue', '--client', 'app'], {encoding: 'utf8', env}).trim()
-const commands = {
-  '--version': ['--version'],
-  'client list': ['client', 'list'],
-  'token decode': ['token', 'decode', token],
-  'token issue': ['token', 'issue', '--client', 'app'],
-  'token verify': ['token', 'verify', token],
-}
-const startup = Object.fromEntries(Object.keys(commands).map((name) => [name, []]))
-for (let round = 0; round < 7; round++) {
-  for (const [name, args] of Object.entries(commands)) {
-    const start = process.hrtime.bigint()
-    spawnSync(process.execPath, [bin, ...args], {env, stdio: 'ignore'})
-    startup[name].push(Number(process.hrtime.bigint() - start) / 1e6)
-  }
-}
-
-const base = median(startup['--version'])
-for (const name of Object.keys(commands)) {
-  console.log(
-    `start-up ${name.padEnd(12)} ${median(startup[name]).toFixed(0).padStart(4)} ms  ${(median(startup[name]) / base).toFixed(2)}x of --version`,
+const has = (cmd, args = ['--version']) => spawnSync(cmd, args, {stdio: 'ignore'}).status === 0
+const row = (r) => {
+  results.rows.push(r)
+  const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`
+  process.stdout.write(
+    `${r.what.padEnd(44)} ${String(r.jwtis ?? '-').padStart(16)} ${String(r.reference ?? '-').padStart(16)} ${ratio.padStart(7)}  ${r.note ?? ''}\n`,
   )
 }
 
-rmSync(small.dir, {force: true, recursive: true})
-rmSync(large.dir, {force: true, recursive: true})
-process.exitCode = ratio <= 1.5 ? 0 : 1
+async function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.listen(0, '127.0.0.1', () => {
+      const {port} = s.address()
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function waitFor(url) {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(url)
+      return
+    } catch {
+      await sleep(50)
+    }
+  }
+
+  throw new Error(`${url} did not come up`)
+}
+
+results.machine = {cpu: cpus()[0]?.model, cpus: cpus().length, node: process.version, platform: process.platform}
+process.stdout.write(`machine: ${cpus().length} x ${cpus()[0]?.model}, node ${process.version}\n\n`)
+process.stdout.write(
+  `${'what'.padEnd(44)} ${'jwtis'.padStart(16)} ${'reference'.padStart(16)} ${'ratio'.padStart(7)}\n`,
+)
+
+// A CLI vault for the process-level rows.
+const env = {...process.env, CI: '1', JWTIS_CONFIG_DIR: join(WORK, 'config'), JWTIS_VAULT: join(WORK, 'cli.age')}
+const cli = (args, options = {}) =>
+  execFileSync(process.execPath, [BIN, ...args], {encoding: 'utf8', env, stdio: ['pipe', 'pipe', 'ignore'], ...options})
+cli(['init'], {stdio: 'ignore'})
+const clientToken = cli(['client', 'add', 'app']).trim()
+const token = cli(['token', 'issue', '--client', 'app']).trim()
+const pem = join(WORK, 'sig.pem')
+writeFileSync(pem, cli(['keys', 'export', '--use', 'sig', '--format', 'pem']))
+
+// ---- start-up -------------------------------------------------------------------------------
+{
+  const commands = {
+    '--version': [BIN, '--version'],
+    'token issue': [BIN, 'token', 'issue', '--client', 'app'],
+    'token verify --key': [BIN, 'token', 'verify', token, '--key', pem],
+  }
+  const times = {node: [], ...Object.fromEntries(Object.keys(commands).map((k) => [k, []]))}
+  for (let round = 0; round < 9; round++) {
+    for (const [name, args] of [['node', ['-e', '']], ...Object.entries(commands)]) {
+      const start = process.hrtime.bigint()
+      spawnSync(process.execPath, args, {env, stdio: 'ignore'})
+      times[name].push(Number(process.hrtime.bigint() - start) / 1e6)
+    }
+  }
+
+  const base = median(times.node)
+  for (const name of Object.keys(commands)) {
+    row({
+      jwtis: `${median(times[name]).toFixed(0)} ms`,
+      ratio: median(times[name]) / base,
+      reference: `${base.toFixed(0)} ms node`,
+      unit: 'ms',
+      what: `start-up: ${name}`,
+    })
+  }
+}
+
+// ---- one-shot signing against Debian's jose CLI -----------------------------------------------
+if (has('jose', ['alg'])) {
+  const jwk = join(WORK, 'es256.jwk')
+  execFileSync('jose', ['jwk', 'gen', '-i', '{"alg":"ES256"}', '-o', jwk])
+  const claims = join(WORK, 'claims.json')
+  writeFileSync(claims, JSON.stringify({sub: 'alice'}))
+  const ours = []
+  const theirs = []
+  for (let round = 0; round < 9; round++) {
+    let start = process.hrtime.bigint()
+    spawnSync(process.execPath, [BIN, 'token', 'issue', '--client', 'app'], {env, stdio: 'ignore'})
+    ours.push(Number(process.hrtime.bigint() - start) / 1e6)
+    start = process.hrtime.bigint()
+    spawnSync('jose', ['jws', 'sig', '-I', claims, '-k', jwk, '-c', '-o', '/dev/null'], {stdio: 'ignore'})
+    theirs.push(Number(process.hrtime.bigint() - start) / 1e6)
+  }
+
+  row({
+    jwtis: `${median(ours).toFixed(1)} ms`,
+    note: 'jwtis also opens the age vault and checks the client',
+    ratio: median(ours) / median(theirs),
+    reference: `${median(theirs).toFixed(1)} ms jose`,
+    what: 'one-shot ES256: token issue vs jose jws sig',
+  })
+} else row({note: 'skipped: no jose CLI (apt-get install jose)', what: 'one-shot ES256: token issue vs jose jws sig'})
+
+// ---- --batch against raw node:crypto signing ------------------------------------------------
+{
+  const lines = Number(process.env.BENCH_BATCH_LINES ?? 20_000)
+  const input = Array.from({length: lines}, (_, i) => JSON.stringify({sub: `u${i}`})).join('\n')
+  const start = process.hrtime.bigint()
+  const out = spawnSync(process.execPath, [BIN, 'token', 'issue', '--client', 'app', '--batch'], {
+    env,
+    input,
+    maxBuffer: 1 << 30,
+  })
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9
+  const made = out.stdout.toString().split('\n').filter(Boolean).length
+  const {privateKey} = generateKeyPairSync('ec', {namedCurve: 'P-256'})
+  const n = 20_000
+  const t0 = process.hrtime.bigint()
+  for (let i = 0; i < n; i++)
+    sign('sha256', Buffer.from(`header.payload${i}`), {dsaEncoding: 'ieee-p1363', key: privateKey})
+  const raw = n / (Number(process.hrtime.bigint() - t0) / 1e9)
+  row({
+    jwtis: `${Math.round(made / seconds)} tok/s`,
+    note: `${lines} lines, whole process`,
+    ratio: made / seconds / raw,
+    reference: `${Math.round(raw)} sig/s`,
+    what: 'token issue --batch ES256 vs raw node:crypto',
+  })
+}
+
+// ---- serve against the Go reference ----------------------------------------------------------
+const wrk = async (url, script, extraEnv) => {
+  const out = spawnSync(
+    'wrk',
+    ['-t1', '-c64', `-d${SERVE_SECONDS}s`, '--latency', '-s', join(HERE, 'wrk', script), url],
+    {encoding: 'utf8', env: {...process.env, ...extraEnv}},
+  )
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out.stdout)?.[1] ?? 0)
+  const p99text = /99%\s+([\d.]+)(us|ms|s)/.exec(out.stdout)
+  const p99 = p99text ? Number(p99text[1]) * {ms: 1, s: 1000, us: 0.001}[p99text[2]] : Number.NaN
+  const errors = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out.stdout)?.[1] ?? 0)
+  return {errors, p99, rps}
+}
+
+const post = async (url, body, bearer) =>
+  (
+    await fetch(url, {
+      body: JSON.stringify(body),
+      headers: {authorization: `Bearer ${bearer}`, 'content-type': 'application/json'},
+      method: 'POST',
+    })
+  ).json()
+
+async function measure(label, base, bearer) {
+  const issue = await wrk(`${base}/issue_token`, 'issue.lua', {BENCH_KID: 'app', BENCH_TOKEN: bearer})
+  const refresh = (await post(`${base}/issue_token`, {claims: {sub: 'alice'}, kid: 'app'}, bearer)).refresh_token
+  const renew = await wrk(`${base}/renew_token`, 'renew.lua', {
+    BENCH_KID: 'app',
+    BENCH_REFRESH: refresh,
+    BENCH_TOKEN: bearer,
+  })
+  return {issue, label, renew}
+}
+
+const canServe = has('wrk', ['-v']) || spawnSync('wrk', ['-v']).stdout?.length > 0
+let reference
+if (canServe && has('go', ['version'])) {
+  const binary = join(WORK, 'jwtis-reference')
+  const built = spawnSync('go', ['build', '-o', binary, '.'], {
+    cwd: join(HERE, 'reference'),
+    encoding: 'utf8',
+    env: {...process.env, GO111MODULE: 'off', GOPATH: '/usr/share/gocode', HOME: WORK},
+  })
+  if (built.status === 0) {
+    const port = await freePort()
+    const child = spawn(binary, ['-listen', `127.0.0.1:${port}`, '-token', 'reference-token'], {stdio: 'ignore'})
+    await waitFor(`http://127.0.0.1:${port}/ping`)
+    reference = await measure('Go reference', `http://127.0.0.1:${port}`, 'reference-token')
+    child.kill()
+  } else process.stdout.write(`(the Go reference did not build: ${built.stderr.trim().split('\n')[0]})\n`)
+}
+
+async function serveJwtis(store) {
+  const port = await freePort()
+  const child = spawn(process.execPath, [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--store', store, '--json'], {
+    env: {...env, JWTIS_ADMIN_TOKEN: 'bench-admin'},
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  await new Promise((resolve) => {
+    child.stdout.once('data', resolve)
+  })
+  const result = await measure(store.startsWith('redis') ? 'redis' : store, `http://127.0.0.1:${port}`, clientToken)
+  child.kill('SIGTERM')
+  await new Promise((resolve) => {
+    child.once('exit', resolve)
+  })
+  return result
+}
+
+if (reference) {
+  const stores = ['file']
+  let redis
+  if (has('redis-server')) {
+    const port = await freePort()
+    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    })
+    await sleep(300)
+    stores.push(`redis://127.0.0.1:${port}`)
+  }
+
+  for (const store of stores) {
+    const ours = await serveJwtis(store)
+    for (const op of ['issue', 'renew']) {
+      const r = reference[op]
+      const o = ours[op]
+      row({
+        jwtis: `${Math.round(o.rps)}/s p99 ${o.p99.toFixed(0)}ms`,
+        note: o.errors || r.errors ? `non-2xx: jwtis ${o.errors}, reference ${r.errors}` : '',
+        p99: {jwtis: o.p99, reference: r.p99},
+        ratio: o.rps / r.rps,
+        reference: `${Math.round(r.rps)}/s p99 ${r.p99.toFixed(0)}ms`,
+        rps: {jwtis: o.rps, reference: r.rps},
+        what: `serve ${op === 'issue' ? 'issue_token' : 'renew_token'} (${ours.label} store)`,
+      })
+    }
+  }
+
+  redis?.kill()
+} else {
+  row({
+    note: 'skipped: needs wrk and go with golang-gopkg-square-go-jose.v2-dev',
+    what: 'serve against the Go reference',
+  })
+}
+
+// ---- file store: cost against the number of live families --------------------------------------
+{
+  async function storeWith(families) {
+    const dir = mkdtempSync(join(WORK, 'store-'))
+    const {identity, recipient} = await newIdentity()
+    const vault = await Vault.create(
+      join(dir, 'vault.age'),
+      newDocument({defaults: {refreshStrategy: 'refreshBoth'}, name: 'bench', recipients: [recipient]}),
+      {identities: [identity]},
+    )
+    await addClient(vault, 'app', {})
+    const storeDir = join(dir, 'vault.age.tokens')
+    // Live families written straight in the store's layout, minus the fsync (filling 100,000
+    // with it would take minutes).
+    const now = Date.now()
+    const made = new Set()
+    for (let i = 0; i < families; i++) {
+      const fam = createHash('sha256').update(randomBytes(16)).digest('base64url')
+      const bucket = join(storeDir, 'families', fam.slice(0, 2))
+      if (!made.has(bucket)) mkdirSync(bucket, {recursive: true})
+      made.add(bucket)
+      const record = {
+        client: 'app',
+        created: now,
+        current: 'x',
+        fam,
+        revoked: false,
+        sexp: now + 86_400_000,
+        sub: `u${i}`,
+      }
+      writeFileSync(join(bucket, `${fam}.json`), JSON.stringify(record))
+    }
+
+    const issuer = new Issuer(vault, async () => new FileStore(storeDir))
+    let t = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token
+    return async (n) => {
+      const start = process.hrtime.bigint()
+      for (let i = 0; i < n; i++) t = (await issuer.renew('app', t)).refresh_token
+      return Number(process.hrtime.bigint() - start) / 1e6 / n
+    }
+  }
+
+  const small = await storeWith(100)
+  const large = await storeWith(100_000)
+  await small(20)
+  await large(20)
+  const times = {large: [], small: []}
+  for (let round = 0; round < 6; round++) {
+    times.small.push(await small(50))
+    times.large.push(await large(50))
+  }
+
+  row({
+    jwtis: `${median(times.large).toFixed(2)} ms/op`,
+    note: 'limit 1.5x',
+    ratio: median(times.large) / median(times.small),
+    reference: `${median(times.small).toFixed(2)} ms/op`,
+    what: 'file store renew: 100,000 families vs 100',
+  })
+}
+
+writeFileSync(join(HERE, 'results.json'), `${JSON.stringify({...results, date: new Date().toISOString()}, null, 2)}\n`)
+rmSync(WORK, {force: true, recursive: true})
+process.stdout.write('\nwritten: bench/results.json\n')

@@ -2,6 +2,7 @@ import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {join, resolve} from 'node:path'
 
 import type {Clock, Issuer} from '../core/issuer.js'
+import type {VaultKey} from '../vault/age.js'
 import type {Vault} from '../vault/vault.js'
 
 import {JwtisError, UsageError, VaultError} from '../core/errors.js'
@@ -125,18 +126,20 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
    * The issuer over this command's vault and token store. `--store` (or JWTIS_STORE) picks the
    * store; the clock honours JWTIS_NOW.
    */
-  protected async openIssuer(store?: string): Promise<Issuer> {
+  protected async openIssuer(store?: string, key?: VaultKey, options: {groupCommit?: boolean} = {}): Promise<Issuer> {
     const [{Issuer}, {openStore}] = await Promise.all([import('../core/issuer.js'), import('../store/index.js')])
-    const vault = await this.openVault()
+    const vault = await this.openVault(key)
     return new Issuer(
       vault,
-      () => openStore(store ?? process.env.JWTIS_STORE, vault.path, vault.document.issuer.name),
+      () => openStore(store ?? process.env.JWTIS_STORE, vault.path, vault.document.issuer.name, options),
       clock(),
     )
   }
 
-  protected async openVault(): Promise<Vault> {
+  /** Opens the vault the contract's way, or with `key` when one is given (a `serve` worker's). */
+  protected async openVault(key?: VaultKey): Promise<Vault> {
     const [{Vault}, {keyResolver}] = await Promise.all([import('../vault/vault.js'), import('../vault/unlock.js')])
+    if (key) return Vault.open(this.vaultPath(), async () => key)
     const settings = readSettings(this.config.configDir)
     const flags = this.flags as {identity?: string}
     return Vault.open(

@@ -1,10 +1,11 @@
 import {Flags} from '@oclif/core'
 import {randomBytes} from 'node:crypto'
+import {availableParallelism} from 'node:os'
 
 import {VaultCommand} from '../cli/base.js'
 import {durationFlag, storeFlag} from '../cli/flags.js'
 import {UsageError} from '../core/errors.js'
-import {redact, registerSecret} from '../core/redact.js'
+import {registerSecret} from '../core/redact.js'
 
 export default class Serve extends VaultCommand<typeof Serve> {
   static override description = `Serve the HTTP API (JWTIS v0.1 routes) over the vault.
@@ -66,12 +67,16 @@ unless every listen address is loopback, or --allow-insecure-remote is given; an
     'trust-proxy': Flags.boolean({
       description: 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)',
     }),
+    workers: Flags.integer({
+      description: 'processes serving requests (default: the number of cores; 1 with --store memory)',
+      max: 256,
+      min: 1,
+    }),
   }
 
   /** Runs until SIGTERM/SIGINT; its output is the ready line (with --json, one JSON object). */
   async run(): Promise<void> {
     const {flags} = this
-    const {buildServer} = await import('../server/app.js')
     const {host, port} = parseListen(flags.listen)
     if (flags.auth === 'none' && !isLoopback(host) && !flags['allow-insecure-remote']) {
       throw new UsageError(
@@ -79,83 +84,41 @@ unless every listen address is loopback, or --allow-insecure-remote is given; an
       )
     }
 
-    const issuer = await this.openIssuer(flags.store)
-    await issuer.store() // fail now, not on the first request, when the store is unreachable
+    if (flags['request-timeout'] <= 0 || flags['keep-alive-timeout'] <= 0)
+      throw new UsageError('--request-timeout and --keep-alive-timeout must be longer than 0s')
+    const store = flags.store ?? process.env.JWTIS_STORE
+    let workers = flags.workers ?? availableParallelism()
+    if (store === 'memory' && workers > 1) {
+      // A memory store lives in one process: workers would each see only their own families.
+      if (flags.workers !== undefined)
+        process.stderr.write('jwtis serve: --store memory cannot be shared: running 1 worker\n')
+      workers = 1
+    }
+
     const given = process.env.JWTIS_ADMIN_TOKEN
     const adminToken = given || `jwtis_admin_${randomBytes(32).toString('base64url')}`
     registerSecret(adminToken)
-    if (flags['request-timeout'] <= 0 || flags['keep-alive-timeout'] <= 0)
-      throw new UsageError('--request-timeout and --keep-alive-timeout must be longer than 0s')
-    const {app, beginClose} = await buildServer({
+    const {runServer} = await import('../server/run.js')
+    await runServer({
       adminToken,
       auth: flags.auth as 'none' | 'token',
       bodyLimit: flags['body-limit'],
-      issuer,
+      host,
+      json: this.jsonEnabled(),
       keepAliveTimeoutMs: flags['keep-alive-timeout'],
+      log: (message) => this.logErr(message),
       maxAuthFailures: flags['max-auth-failures'],
       maxConnections: flags['max-connections'],
+      openIssuer: (key) => this.openIssuer(flags.store, key, {groupCommit: true}),
+      port,
+      printAdminToken: !given,
       requestTimeoutMs: flags['request-timeout'],
       trustProxy: flags['trust-proxy'],
+      workers,
     })
-    await app.listen({host, port})
-    const address = app.server.address()
-    const listening =
-      typeof address === 'object' && address
-        ? `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`
-        : flags.listen
-    const ready = {listening, ...(given ? {} : {admin_token: adminToken})}
-    // The generated admin token goes to stdout once (data, not a log line), never to stderr.
-    if (this.jsonEnabled()) process.stdout.write(`${JSON.stringify(ready)}\n`)
-    else if (!given) process.stdout.write(`admin token: ${adminToken}\n`)
-    this.logErr(`jwtis serve: listening on ${listening} (vault ${issuer.vault.path})`)
-    if (flags.auth === 'none') {
-      process.stderr.write(
-        'jwtis serve: WARNING: --auth none: no admin or client token is checked (JWTIS v0.1 compatibility)\n',
-      )
-    }
-
-    // Pick up changes the CLI makes to the vault file (new clients, rotations) within a second.
-    let reloadFailed = false
-    const reloader = setInterval(() => {
-      issuer.vault.reload().then(
-        () => {
-          reloadFailed = false
-        },
-        (error: Error) => {
-          if (!reloadFailed)
-            process.stderr.write(
-              `jwtis serve: cannot reload the vault, keeping the last good one: ${redact(error.message)}\n`,
-            )
-          reloadFailed = true
-        },
-      )
-    }, 500)
-
-    await new Promise<void>((resolve) => {
-      const stop = (signal: string) => {
-        process.stderr.write(`jwtis serve: ${signal}: finishing requests in flight\n`)
-        resolve()
-      }
-
-      process.once('SIGTERM', stop)
-      process.once('SIGINT', stop)
-    })
-    clearInterval(reloader)
-    beginClose()
-    // Requests in flight finish; their keep-alive connections are closed as soon as they go
-    // idle (Node closes only the connections idle at the moment close starts), and whatever
-    // is still open after the grace is cut.
-    const sweeper = setInterval(() => app.server.closeIdleConnections(), 100)
-    const deadline = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS)
-    await app.close()
-    clearInterval(sweeper)
-    clearTimeout(deadline)
-    await issuer.close()
     this.logErr('jwtis serve: stopped')
   }
 }
-
-const SHUTDOWN_GRACE_MS = 10_000
 
 /** Whether a listen host is reachable from this machine only. */
 function isLoopback(host: string): boolean {

@@ -48,8 +48,24 @@ export function checkClientName(name: string): string {
 }
 
 /** A client's effective settings (issuer defaults + its overrides). */
+/** Effective settings per document and client: a document is replaced, never changed, on every write. */
+const settingsCache = new WeakMap<object, Map<string, EffectiveSettings>>()
+
+/** A client's effective settings (issuer defaults + its overrides), parsed once per vault document. */
 export function clientSettings(doc: Readonly<VaultDocument>, name: string): EffectiveSettings {
-  return effectiveSettings(doc.issuer.defaults, getClient(doc, name).settings)
+  let byClient = settingsCache.get(doc)
+  if (!byClient) {
+    byClient = new Map()
+    settingsCache.set(doc, byClient)
+  }
+
+  let settings = byClient.get(name)
+  if (!settings) {
+    settings = effectiveSettings(doc.issuer.defaults, getClient(doc, name).settings)
+    byClient.set(name, settings)
+  }
+
+  return settings
 }
 
 /**

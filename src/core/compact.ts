@@ -5,6 +5,7 @@ import {
   constants,
   createCipheriv,
   createDecipheriv,
+  createECDH,
   createHash,
   createHmac,
   createPrivateKey,
@@ -241,15 +242,41 @@ const aesKwUnwrap = (kek: Buffer, wrapped: Buffer): Buffer => {
   return Buffer.concat([decipher.update(wrapped), decipher.final()])
 }
 
-/** A fresh ephemeral key pair on the recipient's curve (RFC 7518 §4.6: one per message). */
-function ephemeralFor(recipient: KeyObject): {epk: JWK; privateKey: KeyObject} {
-  const type = recipient.asymmetricKeyType
-  const {privateKey, publicKey} =
-    type === 'ec'
-      ? generateKeyPairSync('ec', {namedCurve: recipient.asymmetricKeyDetails!.namedCurve!})
-      : generateKeyPairSync(type as 'x25519')
-  const {crv, kty, x, y} = publicKey.export({format: 'jwk'}) as JWK
-  return {epk: y === undefined ? {crv, kty, x} : {crv, kty, x, y}, privateKey}
+const CURVE_NAMES: Record<string, {bytes: number; crv: string}> = {
+  prime256v1: {bytes: 32, crv: 'P-256'},
+  secp384r1: {bytes: 48, crv: 'P-384'},
+  secp521r1: {bytes: 66, crv: 'P-521'},
+}
+const rawPoints = new WeakMap<KeyObject, Buffer>()
+
+/**
+ * A fresh ephemeral key (RFC 7518 §4.6: one per message) on the recipient's curve, and the
+ * shared secret Z with the recipient. EC curves go through the ECDH API on raw points (cheaper
+ * than a KeyObject pair and a JWK export per message); X25519 through KeyObjects.
+ */
+function ephemeralAgreement(recipient: KeyObject): {epk: JWK; z: Buffer} {
+  if (recipient.asymmetricKeyType === 'ec') {
+    const curve = recipient.asymmetricKeyDetails!.namedCurve!
+    const {bytes, crv} = CURVE_NAMES[curve]
+    let point = rawPoints.get(recipient)
+    if (!point) {
+      const {x, y} = recipient.export({format: 'jwk'})
+      point = Buffer.concat([Buffer.from([4]), Buffer.from(x!, 'base64url'), Buffer.from(y!, 'base64url')])
+      rawPoints.set(recipient, point)
+    }
+
+    const ecdh = createECDH(curve)
+    const ephemeral = ecdh.generateKeys() // 0x04 || x || y
+    const z = ecdh.computeSecret(point)
+    return {
+      epk: {crv, kty: 'EC', x: b64(ephemeral.subarray(1, 1 + bytes)), y: b64(ephemeral.subarray(1 + bytes))},
+      z,
+    }
+  }
+
+  const {privateKey, publicKey} = generateKeyPairSync(recipient.asymmetricKeyType as 'x25519')
+  const {crv, kty, x} = publicKey.export({format: 'jwk'}) as JWK
+  return {epk: {crv, kty, x}, z: diffieHellman({privateKey, publicKey: recipient})}
 }
 
 /**
@@ -266,8 +293,7 @@ export function encryptCompact(
   let encryptedKey: Buffer = Buffer.alloc(0)
   let protectedHeader: Record<string, unknown> = header
   if (header.alg.startsWith('ECDH-ES')) {
-    const {epk, privateKey} = ephemeralFor(recipient)
-    const z = diffieHellman({privateKey, publicKey: recipient})
+    const {epk, z} = ephemeralAgreement(recipient)
     protectedHeader = {...header, epk}
     if (header.alg === 'ECDH-ES') cek = concatKdf(z, cekBytes, header.enc)
     else {

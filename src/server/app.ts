@@ -22,6 +22,8 @@ export interface ServerOptions {
   maxAuthFailures?: number
   /** Connections open at once; further ones are closed at once. */
   maxConnections?: number
+  /** With several workers: the text of /metrics summed over all of them (see run.ts). */
+  metricsText?: (local: Metrics) => Promise<string>
   /** How long a client has to send a whole request, headers and body (ms); 408 past it. */
   requestTimeoutMs?: number
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
@@ -68,10 +70,10 @@ export async function buildServer(options: ServerOptions) {
     },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs,
     logger: false,
-    maxParamLength: 128,
     requestTimeout,
     // Our own 503 on closing (below), so that it has the contract's shape.
     return503OnClosing: false,
+    routerOptions: {maxParamLength: 128},
     trustProxy: options.trustProxy ?? false,
   })
   app.server.maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections
@@ -103,6 +105,10 @@ export async function buildServer(options: ServerOptions) {
       throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down: retry on another instance')
     }
 
+    // Read-your-writes across workers and processes: a client registered or a key rotated a
+    // moment ago elsewhere is seen by this request. A vault that fails to re-read keeps the
+    // last good snapshot (the reload loop in run.ts reports it).
+    if (issuer.vault.changedOnDisk()) await issuer.vault.reload().catch(() => {})
     auth.authenticate(request)
   })
   app.addHook('onResponse', async (request, reply) => {
@@ -116,7 +122,8 @@ export async function buildServer(options: ServerOptions) {
 
   await app.register(clientRoutes, {issuer})
   await app.register(tokenRoutes, {issuer, metrics})
-  await app.register(metaRoutes, {issuer, metrics})
+  const {metricsText} = options
+  await app.register(metaRoutes, {issuer, metrics, metricsText: metricsText && (() => metricsText(metrics))})
 
   return {
     app,

@@ -32,6 +32,15 @@ class Counter {
     this.values.set(key, entry)
   }
 
+  /** Adds another process's values (a snapshot) to these. */
+  absorb(entries: Array<{labels: Labels; value: number}>): void {
+    for (const {labels, value} of entries) this.inc(labels, value)
+  }
+
+  snapshot(): Array<{labels: Labels; value: number}> {
+    return [...this.values.values()]
+  }
+
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`]
     for (const {labels, value} of this.values.values()) lines.push(`${this.name}${labelText(labels)} ${value}`)
@@ -54,6 +63,21 @@ class Histogram {
     s.sum += seconds
     s.total++
     this.series.set(key, s)
+  }
+
+  absorb(series: Array<{counts: number[]; labels: Labels; sum: number; total: number}>): void {
+    for (const other of series) {
+      const key = labelText(other.labels)
+      const s = this.series.get(key) ?? {counts: BUCKETS.map(() => 0), labels: other.labels, sum: 0, total: 0}
+      for (const i of BUCKETS.keys()) s.counts[i] += other.counts[i] ?? 0
+      s.sum += other.sum
+      s.total += other.total
+      this.series.set(key, s)
+    }
+  }
+
+  snapshot(): Array<{counts: number[]; labels: Labels; sum: number; total: number}> {
+    return [...this.series.values()]
   }
 
   render(): string {
@@ -83,7 +107,41 @@ export class Metrics {
     'Spent refresh tokens presented again (their family was revoked).',
   )
 
+  /**
+   * The sum of several processes' metrics (`serve` workers): what one scrape of /metrics must
+   * show, whichever worker answers it.
+   */
+  static merged(snapshots: MetricsSnapshot[]): Metrics {
+    const total = new Metrics()
+    for (const snap of snapshots) {
+      total.duration.absorb(snap.duration)
+      for (const name of ['issued', 'rejected', 'renewed', 'requests', 'reuse'] as const) total[name].absorb(snap[name])
+    }
+
+    return total
+  }
+
   render(): string {
     return `${[this.requests, this.duration, this.issued, this.renewed, this.rejected, this.reuse].map((m) => m.render()).join('\n')}\n`
   }
+
+  snapshot(): MetricsSnapshot {
+    return {
+      duration: this.duration.snapshot(),
+      issued: this.issued.snapshot(),
+      rejected: this.rejected.snapshot(),
+      renewed: this.renewed.snapshot(),
+      requests: this.requests.snapshot(),
+      reuse: this.reuse.snapshot(),
+    }
+  }
+}
+
+export interface MetricsSnapshot {
+  duration: ReturnType<Histogram['snapshot']>
+  issued: ReturnType<Counter['snapshot']>
+  rejected: ReturnType<Counter['snapshot']>
+  renewed: ReturnType<Counter['snapshot']>
+  requests: ReturnType<Counter['snapshot']>
+  reuse: ReturnType<Counter['snapshot']>
 }

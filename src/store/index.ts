@@ -9,11 +9,16 @@ export * from './store.js'
  * Opens the store a `--store` value names: `file` (default: beside the vault), `memory`, or
  * `redis://host:port[/db]` (shared by several `serve` instances; keys namespaced by issuer).
  */
-export async function openStore(spec: string | undefined, vaultPath: string, issuer: string): Promise<TokenStore> {
+export async function openStore(
+  spec: string | undefined,
+  vaultPath: string,
+  issuer: string,
+  options: {groupCommit?: boolean} = {},
+): Promise<TokenStore> {
   const value = spec ?? 'file'
   if (value === 'file') {
     const {FileStore} = await import('./file.js')
-    return new FileStore(`${vaultPath}.tokens`)
+    return new FileStore(`${vaultPath}.tokens`, options)
   }
 
   if (value === 'memory') {

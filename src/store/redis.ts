@@ -155,9 +155,10 @@ export class RedisStore implements TokenStore {
     const key = this.famKey(fam)
     // HSET on a missing key would create a family without a TTL: only set it when it exists.
     const result = await this.call(() =>
-      this.client.eval(
+      this.script(
         "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'revoked', '1') return 1 end return 0",
-        {keys: [key]},
+        [key],
+        [],
       ),
     )
     return result === 1
@@ -165,9 +166,10 @@ export class RedisStore implements TokenStore {
 
   async revokeSubject(client: string, sub: string | undefined, at: number): Promise<void> {
     await this.call(() =>
-      this.client.eval(
+      this.script(
         "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
-        {arguments: [cutoffKey(client, sub), String(at)], keys: [`${this.prefix}cutoffs`]},
+        [`${this.prefix}cutoffs`],
+        [cutoffKey(client, sub), String(at)],
       ),
     )
   }
@@ -184,12 +186,32 @@ export class RedisStore implements TokenStore {
     fingerprint = '',
   ): Promise<FamilyStatus> {
     const status = await this.call(() =>
-      this.client.eval(APPLY, {
-        arguments: [presented, next, String(now), fingerprint],
-        keys: [this.famKey(fam), `${this.prefix}cutoffs`],
-      }),
+      this.script(APPLY, [this.famKey(fam), `${this.prefix}cutoffs`], [presented, next, String(now), fingerprint]),
     )
     return status as FamilyStatus
+  }
+
+  /** SHA-1 of each script, once loaded: later calls send 40 bytes instead of the script. */
+  private readonly shas = new Map<string, string>()
+
+  /**
+   * Runs a Lua script with EVALSHA, in one round trip. The first call loads it (SCRIPT LOAD);
+   * a server that forgot it (restarted, SCRIPT FLUSH) answers NOSCRIPT and it is loaded again.
+   */
+  private async script(source: string, keys: string[], args: string[]): Promise<unknown> {
+    let sha = this.shas.get(source)
+    if (sha === undefined) {
+      sha = await this.client.scriptLoad(source)
+      this.shas.set(source, sha)
+    }
+
+    try {
+      return await this.client.evalSha(sha, {arguments: args, keys})
+    } catch (error) {
+      if (!/NOSCRIPT/.test((error as Error).message)) throw error
+      this.shas.delete(source)
+      return this.script(source, keys, args)
+    }
   }
 
   /** A Redis failure is the store being unavailable (exit 3, HTTP 503), not a bug. */

@@ -31,13 +31,19 @@ const tempPrefix = (path: string) => `.${basename(path)}.`
  * hard-link it, which fails if `path` exists: no check-then-write race), fsync the directory.
  * Returns false when `exclusive` and the file already existed.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, exclusive = false): Promise<boolean> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  exclusive = false,
+  /** false: atomic but not yet durable (a journal elsewhere makes it so); no fsyncs. */
+  durable = true,
+): Promise<boolean> {
   const dir = dirname(path)
   const temp = join(dir, `${tempPrefix(path)}${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
   const fh = await open(temp, 'wx', 0o600)
   try {
     await fh.writeFile(data)
-    await fh.sync()
+    if (durable) await fh.sync()
   } finally {
     await fh.close()
   }
@@ -57,7 +63,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, e
     await unlink(temp).catch(() => {})
   }
 
-  await fsyncDir(dir)
+  if (durable) await fsyncDir(dir)
   return true
 }
 

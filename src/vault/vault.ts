@@ -1,3 +1,4 @@
+import {statSync} from 'node:fs'
 import {mkdir, readFile, realpath, stat} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
@@ -105,6 +106,20 @@ export class Vault {
     return new Vault(path, key, doc, stampBefore, options)
   }
 
+  /**
+   * Whether the file on disk is another version than this snapshot: one synchronous stat, cheap
+   * enough for `serve` to ask on every request, so that a change made by another worker or
+   * process is seen by the very next request.
+   */
+  changedOnDisk(): boolean {
+    try {
+      const info = statSync(this.path, {bigint: true})
+      return `${info.ino}:${info.mtimeNs}:${info.size}` !== this.stamp
+    } catch {
+      return false
+    }
+  }
+
   /** Re-reads the file if another process changed it. Returns whether the snapshot changed. */
   async reload(): Promise<boolean> {
     const stamp = await fileStamp(this.path).catch(() => this.stamp)
@@ -112,6 +127,14 @@ export class Vault {
     this.doc = parseDocument(await ageDecrypt(await readBytes(this.path), this.key, this.path), this.path)
     this.stamp = stamp
     return true
+  }
+
+  /**
+   * The key that opened this vault, for `serve` to hand to its worker processes over IPC (so a
+   * passphrase is asked for once). Keep it in memory only.
+   */
+  unlockKey(): VaultKey {
+    return this.key
   }
 
   /** The public keys of the identities that opened this vault (none for a passphrase). */

@@ -40,7 +40,17 @@ beforeAll(async () => {
   vault = join(s.dir, 'vault.age')
   await jwtisOk(['init', '--vault', vault], {env})
   clientToken = (await jwtisOk(['client', 'add', 'app', '--vault', vault], {env})).stdout.trim()
-  server = await serve(vault, env, ['--request-timeout', '1s', '--keep-alive-timeout', '1s', '--max-connections', '16'])
+  // One process, so that the connection cap is exact (with workers, each holds its share).
+  server = await serve(vault, env, [
+    '--request-timeout',
+    '1s',
+    '--keep-alive-timeout',
+    '1s',
+    '--max-connections',
+    '16',
+    '--workers',
+    '1',
+  ])
   port = Number(new URL(server.url).port)
 }, 60_000)
 afterAll(async () => server?.stop())

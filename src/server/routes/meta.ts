@@ -8,7 +8,10 @@ import type {Metrics} from '../metrics.js'
 import {publishedKeys} from '../../core/lifecycle.js'
 
 /** What anyone may read: the JWKS, liveness, health and metrics (public keys and counters only). */
-export async function metaRoutes(app: FastifyInstance, {issuer, metrics}: {issuer: Issuer; metrics: Metrics}) {
+export async function metaRoutes(
+  app: FastifyInstance,
+  {issuer, metrics, metricsText}: {issuer: Issuer; metrics: Metrics; metricsText?: () => Promise<string>},
+) {
   app.get('/.well-known/jwks.json', async (request, reply) => {
     const text = JSON.stringify({keys: publishedKeys(issuer.vault.document, issuer.now())})
     const etag = `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"`
@@ -27,5 +30,8 @@ export async function metaRoutes(app: FastifyInstance, {issuer, metrics}: {issue
       uptime_seconds: Math.round(process.uptime()),
     }
   })
-  app.get('/metrics', async (_request, reply) => reply.type('text/plain; version=0.0.4').send(metrics.render()))
+  // With several workers, metricsText asks the primary for the sum over all of them.
+  app.get('/metrics', async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4').send(metricsText ? await metricsText() : metrics.render()),
+  )
 }

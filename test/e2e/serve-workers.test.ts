@@ -1,0 +1,137 @@
+/**
+ * `serve` on several processes (issue 10): the workers share the file store's state, a worker
+ * killed with SIGKILL under load is replaced, and no rotation a client was told succeeded is lost.
+ */
+import {spawnSync} from 'node:child_process'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {describe, expect, it} from 'vitest'
+
+import {jwtisOk, scratch} from '../helpers/cli.js'
+import {serve} from '../helpers/serve.js'
+
+/**
+ * A renewal with a deadline, as real clients have: a connection handed to the worker at the
+ * moment it was killed may never be answered.
+ */
+async function renew(url: string, token: string, refresh: string) {
+  const res = await fetch(`${url}/renew_token`, {
+    body: JSON.stringify({kid: 'app', refresh_token: refresh}),
+    headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+    method: 'POST',
+    signal: AbortSignal.timeout(5000),
+  })
+  return {body: (await res.json()) as any, status: res.status}
+}
+
+/** The child processes of `pid` (ps exits 1 when there are none). */
+const workersOf = (pid: number): number[] =>
+  spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], {encoding: 'utf8'})
+    .stdout.split('\n')
+    .map(Number)
+    .filter(Boolean)
+
+describe('serve --workers 2', () => {
+  it('a worker killed under load is replaced; every acknowledged rotation still renews', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    const token = (
+      await jwtisOk(['client', 'add', 'app', '--refresh-strategy', 'refreshBoth', '--vault', vault], {env: s.env})
+    ).stdout.trim()
+    const server = await serve(vault, s.env, ['--workers', '2'])
+    try {
+      const primary = server.child.pid!
+      const before = workersOf(primary)
+      expect(before).toHaveLength(2)
+      const chains = await Promise.all(
+        Array.from({length: 8}, async () => ({
+          inFlight: false,
+          last: (await server.request('POST', '/issue_token', {kid: 'app'}, token)).body.refresh_token as string,
+        })),
+      )
+      const state = {stop: false}
+      let acks = 0
+      let failures = 0
+      const loops = chains.map(async (chain) => {
+        while (!state.stop) {
+          chain.inFlight = true
+          const res = await server
+            .request('POST', '/renew_token', {kid: 'app', refresh_token: chain.last}, token)
+            .catch(() => {})
+          if (res?.status === 201) {
+            chain.last = res.body.refresh_token
+            chain.inFlight = false
+            acks++
+          } else {
+            // the request died with the worker (or its rotation was committed unanswered and
+            // this chain's retry would be a reuse): this chain stops here
+            failures++
+            return
+          }
+        }
+      })
+      await sleep(800)
+      process.kill(before[0], 'SIGKILL')
+      await sleep(800)
+      state.stop = true
+      await Promise.all(loops)
+      expect(acks).toBeGreaterThan(20)
+
+      // the primary started another worker, and the server still answers
+      for (let i = 0; i < 50 && workersOf(primary).length < 2; i++) await sleep(100)
+      const after = workersOf(primary)
+      expect(after).toHaveLength(2)
+      expect(after).not.toContain(before[0])
+      expect(server.stderr()).toMatch(/worker \d+ exited \(SIGKILL\); starting another/)
+
+      for (const chain of chains) {
+        const res = await renew(server.url, token, chain.last)
+        if (chain.inFlight && res.status === 403) {
+          expect(res.body.error.code).toBe('REFRESH_REUSED')
+          continue
+        }
+
+        expect(res.status, JSON.stringify(res.body)).toBe(201)
+      }
+
+      expect(failures).toBeLessThanOrEqual(chains.length)
+    } finally {
+      await server.stop()
+    }
+  })
+
+  it('/metrics counts the requests of every worker, whichever worker answers the scrape', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    const server = await serve(vault, s.env, ['--workers', '2'])
+    try {
+      // new connections each time, so that both workers get some
+      for (let i = 0; i < 20; i++) {
+        const res = await fetch(`${server.url}/ping`, {headers: {connection: 'close'}})
+        expect(await res.text()).toBe('pong')
+      }
+
+      for (let scrape = 0; scrape < 4; scrape++) {
+        const text = await (await fetch(`${server.url}/metrics`, {headers: {connection: 'close'}})).text()
+        expect(text).toMatch(/jwtis_http_requests_total\{method="GET",route="\/ping",status="200"\} 20\n/)
+      }
+    } finally {
+      await server.stop()
+    }
+  })
+
+  it('--store memory runs one process and says so', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    const server = await serve(vault, s.env, ['--workers', '2', '--store', 'memory'])
+    try {
+      expect(workersOf(server.child.pid!)).toHaveLength(0)
+      expect(server.stderr()).toContain('--store memory cannot be shared: running 1 worker')
+    } finally {
+      await server.stop()
+    }
+  })
+})
