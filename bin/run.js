@@ -4,5 +4,35 @@ import module from 'node:module'
 // Node 22.1+ keeps compiled code between runs (a no-op on Node 20, which lacks it).
 module.enableCompileCache?.()
 
-const {execute} = await import('@oclif/core')
-await execute({dir: import.meta.url})
+const argv = process.argv.slice(2)
+
+// The hot paths start without oclif, whose import costs more than the rest of the command:
+// --version here, `token issue` and `token verify` in the fast entry (dist/fast/cli.js), which
+// hands back anything it does not fully understand. Everything else is oclif's (and all of it
+// with JWTIS_FAST=0, to compare or to rule the fast entry out).
+if (argv.length === 1 && argv[0] === '--version') {
+  const {readFileSync} = await import('node:fs')
+  const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
+  process.stdout.write(`jwtis/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+} else if (
+  process.env.JWTIS_FAST !== '0' &&
+  argv[0] === 'token' &&
+  (argv[1] === 'issue' || argv[1] === 'verify') &&
+  (await fast(argv))
+) {
+  // done
+} else {
+  const {execute} = await import('@oclif/core')
+  await execute({dir: import.meta.url})
+}
+
+async function fast(args) {
+  let entry
+  try {
+    entry = await import('../dist/fast/cli.js')
+  } catch {
+    return false // not built (a checkout without `npm run build`): oclif runs it
+  }
+
+  return entry.run(args)
+}

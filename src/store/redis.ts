@@ -1,4 +1,4 @@
-import {createClient} from 'redis'
+import type {createClient} from 'redis'
 
 import {VaultError} from '../core/errors.js'
 import {redact, redactUrl} from '../core/redact.js'
@@ -59,6 +59,8 @@ export class RedisStore implements TokenStore {
       throw new VaultError('STORE_UNAVAILABLE', `${redactUrl(url)} is not a valid redis:// URL`)
     }
 
+    // Loaded here, not at the top: only a Redis store pays for the client.
+    const {createClient} = await import('redis')
     // Without the offline queue a command fails at once while Redis is away (503) instead of hanging.
     const client = createClient({
       disableOfflineQueue: true,

@@ -42,7 +42,60 @@ export async function ageEncrypt(
   return e.encrypt(plaintext)
 }
 
+const badKey = (key: VaultKey, path: string) =>
+  new VaultError(
+    'VAULT_BAD_KEY',
+    key.passphrase === undefined
+      ? `the identity does not open vault ${path}: pass the right one with --identity FILE or JWTIS_AGE_KEY_FILE`
+      : `wrong passphrase for vault ${path}`,
+  )
+
+const invalidIdentity = (path: string) =>
+  new VaultError(
+    'VAULT_BAD_KEY',
+    `the identity given for vault ${path} is not a valid age identity (a mistyped or truncated AGE-SECRET-KEY-1… line?): check --identity, JWTIS_AGE_KEY or JWTIS_AGE_KEY_FILE`,
+  )
+
+const damaged = (path: string, reason: string) =>
+  new VaultError(
+    'VAULT_CORRUPT',
+    `vault ${path} is damaged (${redact(reason)}); it was left untouched: restore it from a backup`,
+  )
+
+/**
+ * Opens an age file: on node:crypto (./age-native.ts) for X25519 identities and passphrases,
+ * through typage for whatever that does not handle.
+ */
 export async function ageDecrypt(bytes: Uint8Array, key: VaultKey, path: string): Promise<string> {
+  const {nativeDecrypt} = await import('./age-native.js')
+  const native = nativeDecrypt(
+    Buffer.from(dearmor(bytes)),
+    key.passphrase === undefined ? {identities: key.identities} : {passphrase: key.passphrase},
+  )
+  switch (native.kind) {
+    case 'corrupt': {
+      throw damaged(path, native.reason)
+    }
+
+    case 'invalid-identity': {
+      throw invalidIdentity(path)
+    }
+
+    case 'no-match': {
+      throw badKey(key, path)
+    }
+
+    case 'ok': {
+      return native.plaintext
+    }
+
+    case 'unsupported': {
+      return typageDecrypt(bytes, key, path)
+    }
+  }
+}
+
+async function typageDecrypt(bytes: Uint8Array, key: VaultKey, path: string): Promise<string> {
   const {Decrypter} = await import('age-encryption')
   const d = new Decrypter()
   try {
@@ -50,29 +103,15 @@ export async function ageDecrypt(bytes: Uint8Array, key: VaultKey, path: string)
     else d.addPassphrase(key.passphrase)
   } catch {
     // typage's message quotes the identity it could not decode: never pass it on.
-    throw new VaultError(
-      'VAULT_BAD_KEY',
-      `the identity given for vault ${path} is not a valid age identity (a mistyped or truncated AGE-SECRET-KEY-1… line?): check --identity, JWTIS_AGE_KEY or JWTIS_AGE_KEY_FILE`,
-    )
+    throw invalidIdentity(path)
   }
 
   try {
     return await d.decrypt(dearmor(bytes), 'text')
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    if (reason.includes('no identity matched')) {
-      throw new VaultError(
-        'VAULT_BAD_KEY',
-        key.passphrase === undefined
-          ? `the identity does not open vault ${path}: pass the right one with --identity FILE or JWTIS_AGE_KEY_FILE`
-          : `wrong passphrase for vault ${path}`,
-      )
-    }
-
-    throw new VaultError(
-      'VAULT_CORRUPT',
-      `vault ${path} is damaged (${redact(reason)}); it was left untouched: restore it from a backup`,
-    )
+    if (reason.includes('no identity matched')) throw badKey(key, path)
+    throw damaged(path, reason)
   }
 }
 

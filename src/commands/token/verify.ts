@@ -1,16 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import type {TokenVerified} from '../../core/nested.js'
+import type {VerifyResult} from '../../cli/actions/verify.js'
 
-import {clock, VaultCommand} from '../../cli/base.js'
+import {VaultCommand} from '../../cli/base.js'
 import {durationFlag, storeFlag} from '../../cli/flags.js'
-import {keyringFrom} from '../../cli/keys-input.js'
-
-export interface VerifyResult {
-  header: Record<string, unknown>
-  payload: Record<string, unknown>
-  valid: true
-}
 
 export default class TokenVerify extends VaultCommand<typeof TokenVerify> {
   static override args = {token: Args.string({description: 'JWS or nested JWE, - for stdin, or @file'})}
@@ -62,42 +55,7 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
   }
 
   async run(): Promise<VerifyResult> {
-    const {flags} = this
-    const token = await this.readInput(this.args.token, 'token')
-    const options = {
-      algorithms: flags.alg,
-      allowNoExp: flags['allow-no-exp'],
-      audience: flags.aud,
-      issuer: flags.iss,
-      leewayMs: flags.leeway,
-      maxAgeMs: flags['max-age'],
-      subject: flags.sub,
-      typ: flags.typ,
-    }
-    let verified: TokenVerified
-    const keySource = flags.key ?? flags.jwks
-    if (keySource) {
-      const {verifyToken} = await import('../../core/nested.js')
-      const keyring = await keyringFrom(keySource, flags.key ? '--key' : '--jwks')
-      verified = await verifyToken(token, {...options, decryptWith: keyring, keyring, now: clock()()})
-    } else {
-      const issuer = await this.openIssuer(flags.store)
-      try {
-        verified = await issuer.verify(token, {...options, checkRevoked: flags['check-revoked'], client: flags.client})
-      } finally {
-        await issuer.close()
-      }
-    }
-
-    const result: VerifyResult = {header: {...verified.header}, payload: {...verified.payload}, valid: true}
-    if (!this.jsonEnabled()) {
-      this.logErr(
-        `Valid: ${verified.header.alg} signature by key ${verified.header.kid ?? '(no kid)'}${verified.key.client ? ` of client ${verified.key.client}` : ''}`,
-      )
-      const {chalkFor, colorJson} = await import('../../cli/output.js')
-      this.print(colorJson(result.payload, await chalkFor()))
-    }
-
-    return result
+    const {verifyAction} = await import('../../cli/actions/verify.js')
+    return verifyAction(this.context(), this.args.token, this.flags)
   }
 }

@@ -1,0 +1,10 @@
+import type {Issuer} from '../../core/issuer.js'
+
+/** What a command body needs from its runner: the oclif command, or the fast entry. */
+export interface ActionContext {
+  json: boolean
+  logErr(message: string): void
+  openIssuer(store?: string): Promise<Issuer>
+  print(text: string): void
+  readInput(value: string | undefined, what: string, raw?: boolean): Promise<string>
+}

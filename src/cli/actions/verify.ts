@@ -1,0 +1,74 @@
+import type {TokenVerified} from '../../core/nested.js'
+import type {ActionContext} from './context.js'
+
+import {clock} from '../io.js'
+
+export interface VerifyResult {
+  header: Record<string, unknown>
+  payload: Record<string, unknown>
+  valid: true
+}
+
+/** `token verify`'s flags, parsed (durations in ms). */
+export interface VerifyFlags {
+  alg?: string[]
+  'allow-no-exp'?: boolean
+  aud?: string[]
+  'check-revoked'?: boolean
+  client?: string
+  iss?: string
+  jwks?: string
+  key?: string
+  leeway: number
+  'max-age'?: number
+  store?: string
+  sub?: string
+  typ?: string
+}
+
+/** `jwtis token verify`: with the vault, or with --key/--jwks and no vault at all. */
+export async function verifyAction(
+  ctx: ActionContext,
+  token: string | undefined,
+  flags: VerifyFlags,
+): Promise<VerifyResult> {
+  const text = await ctx.readInput(token, 'token')
+  const options = {
+    algorithms: flags.alg,
+    allowNoExp: flags['allow-no-exp'],
+    audience: flags.aud,
+    issuer: flags.iss,
+    leewayMs: flags.leeway,
+    maxAgeMs: flags['max-age'],
+    subject: flags.sub,
+    typ: flags.typ,
+  }
+  let verified: TokenVerified
+  const keySource = flags.key ?? flags.jwks
+  if (keySource) {
+    const [{verifyToken}, {keyringFrom}] = await Promise.all([
+      import('../../core/nested.js'),
+      import('../keys-input.js'),
+    ])
+    const keyring = await keyringFrom(keySource, flags.key ? '--key' : '--jwks')
+    verified = await verifyToken(text, {...options, decryptWith: keyring, keyring, now: clock()()})
+  } else {
+    const issuer = await ctx.openIssuer(flags.store)
+    try {
+      verified = await issuer.verify(text, {...options, checkRevoked: flags['check-revoked'], client: flags.client})
+    } finally {
+      await issuer.close()
+    }
+  }
+
+  const result: VerifyResult = {header: {...verified.header}, payload: {...verified.payload}, valid: true}
+  if (!ctx.json) {
+    ctx.logErr(
+      `Valid: ${verified.header.alg} signature by key ${verified.header.kid ?? '(no kid)'}${verified.key.client ? ` of client ${verified.key.client}` : ''}`,
+    )
+    const {chalkFor, colorJson} = await import('../output.js')
+    ctx.print(colorJson(result.payload, await chalkFor()))
+  }
+
+  return result
+}

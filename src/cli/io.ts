@@ -1,0 +1,185 @@
+import {homedir} from 'node:os'
+import {join, resolve} from 'node:path'
+
+import type {Clock, Issuer} from '../core/issuer.js'
+import type {VaultKey} from '../vault/age.js'
+import type {Vault} from '../vault/vault.js'
+
+import {JwtisError, UsageError, VaultError} from '../core/errors.js'
+import {redact} from '../core/redact.js'
+import {MAX_INPUT_BYTES, readBounded, readStdinBounded} from './input.js'
+import {colorEnabled, safeJson, sanitize} from './output.js'
+import {readSettings} from './settings-file.js'
+
+/**
+ * What every command does around its work, without oclif: read inputs, find and open the vault,
+ * write results and errors the contract's way. The oclif base command delegates here, and so
+ * does the fast entry (src/fast/cli.ts) that runs the hot commands without loading oclif.
+ */
+
+export const DEFAULT_VAULT = join('data', 'vault.age')
+
+/** oclif's config directory for this CLI: JWTIS_CONFIG_DIR, else $XDG_CONFIG_HOME/jwtis or ~/.config/jwtis. */
+export function configDir(): string {
+  return process.env.JWTIS_CONFIG_DIR || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'jwtis')
+}
+
+/**
+ * The time the issuer works at. JWTIS_NOW (RFC 3339, or seconds since the epoch) pins it, as
+ * faketime would: for tests and for reproducing a user's report, never needed otherwise.
+ */
+export function clock(): Clock {
+  const pinned = process.env.JWTIS_NOW
+  if (!pinned) return Date.now
+  const ms = /^\d+$/.test(pinned) ? Number(pinned) * 1000 : Date.parse(pinned)
+  if (Number.isNaN(ms)) throw new UsageError(`JWTIS_NOW=${pinned} is neither RFC 3339 nor seconds since the epoch`)
+  return () => ms
+}
+
+/**
+ * Reads a token or document given as an argument, `-` (stdin) or `@path`, at most
+ * MAX_INPUT_BYTES: a larger input is refused, never read whole. Surrounding white space is
+ * dropped unless `raw` (a plaintext must come out as it went in).
+ */
+export async function readInput(value: string | undefined, what: string, raw = false): Promise<string> {
+  let text: string
+  if (value === undefined || value === '-') {
+    if (value === undefined && process.stdin.isTTY)
+      throw new UsageError(`missing ${what}: pass it as an argument, - (stdin) or @file`)
+    text = (await readStdinBounded(MAX_INPUT_BYTES, what)).toString('utf8')
+    if (text.trim() === '') throw new UsageError(`missing ${what}: stdin was empty`)
+  } else if (value.startsWith('@')) {
+    text = (await readBounded(value.slice(1), MAX_INPUT_BYTES, what)).toString('utf8')
+  } else {
+    text = value
+  }
+
+  return raw ? text : text.trim()
+}
+
+/** A message for a person on stderr (not with --json); control characters from input made visible. */
+export function logErr(json: boolean, message: string): void {
+  if (!json) process.stderr.write(`${sanitize(redact(message))}\n`)
+}
+
+/** A result on stdout: on a terminal with control characters made visible, into a pipe byte for byte. */
+export function print(text: string): void {
+  const line = text.endsWith('\n') ? text : `${text}\n`
+  process.stdout.write(process.stdout.isTTY ? sanitize(line) : line)
+}
+
+/** The `--json` result: escaped so that no string in it can act on a terminal. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${safeJson(value, 2)}\n`)
+}
+
+/** The vault a command uses: --vault, JWTIS_VAULT, the `vault` setting, ./data/vault.age. */
+export function vaultPath(dir: string, flag?: string): string {
+  return resolve(flag ?? process.env.JWTIS_VAULT ?? readSettings(dir).vault ?? DEFAULT_VAULT)
+}
+
+export interface VaultFlags {
+  identity?: string
+  vault?: string
+}
+
+/** Opens the vault the contract's way, or with `key` when one is given (a `serve` worker's). */
+export async function openVault(
+  dir: string,
+  flags: VaultFlags,
+  options: {key?: VaultKey; promptPassphrase?: (path: string) => Promise<string>} = {},
+): Promise<Vault> {
+  const [{Vault}, {keyResolver}] = await Promise.all([import('../vault/vault.js'), import('../vault/unlock.js')])
+  if (options.key) return Vault.open(vaultPath(dir, flags.vault), async () => options.key!)
+  const settings = readSettings(dir)
+  return Vault.open(
+    vaultPath(dir, flags.vault),
+    keyResolver({
+      defaultIdentityFile: settings.identity ?? join(dir, 'identity.txt'),
+      env: process.env,
+      identityFile: flags.identity,
+      promptPassphrase: options.promptPassphrase,
+    }),
+  )
+}
+
+/** The issuer over a vault and its token store (`--store`, else JWTIS_STORE, else the file store). */
+export async function issuerOver(vault: Vault, store?: string, options: {groupCommit?: boolean} = {}): Promise<Issuer> {
+  const [{Issuer}, {openStore}] = await Promise.all([import('../core/issuer.js'), import('../store/index.js')])
+  return new Issuer(
+    vault,
+    () => openStore(store ?? process.env.JWTIS_STORE, vault.path, vault.document.issuer.name, options),
+    clock(),
+  )
+}
+
+export interface ErrorReport {
+  code: string
+  exit: number
+  message: string
+}
+
+/**
+ * A failure as the contract reports it: a JwtisError with its code and exit class; oclif's
+ * parse errors as usage errors; anything else a bug (exit 70). Messages are one line and
+ * carry no secret.
+ */
+export function toReport(err: Error & {exitCode?: number}): ErrorReport {
+  const report = rawReport(err)
+  return {...report, message: redact(report.message)}
+}
+
+function rawReport(err: Error & {exitCode?: number}): ErrorReport {
+  if (err instanceof JwtisError) return {code: err.code, exit: err.exitCode, message: oneLine(err.message)}
+  // oclif's flag and argument errors (without importing oclif: the fast entry runs without it)
+  if ('parse' in err && 'oclif' in err) {
+    return {code: 'USAGE', exit: 2, message: `${oneLine(err.message)} (see --help)`}
+  }
+
+  if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
+    return {code: 'USAGE', exit: 2, message: 'cancelled'}
+  }
+
+  if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EROFS') {
+    const unwritable = new VaultError('VAULT_UNWRITABLE', oneLine(err.message))
+    return {code: unwritable.code, exit: unwritable.exitCode, message: unwritable.message}
+  }
+
+  return {
+    code: 'INTERNAL',
+    exit: 70,
+    message: `internal error: ${oneLine(err.message)} (a bug: rerun with DEBUG=1 and report it)`,
+  }
+}
+
+/** Writes a failure the contract's way and sets the exit code. */
+export function reportError(err: Error & {exitCode?: number}, json: boolean): void {
+  const report = toReport(err)
+  process.exitCode = report.exit
+  if (json) {
+    process.stdout.write(`${safeJson({error: {code: report.code, message: report.message}}, 2)}\n`)
+    return
+  }
+
+  const label = colorEnabled(process.stderr) ? '\u001B[31mError:\u001B[39m' : 'Error:'
+  process.stderr.write(`${label} ${sanitize(report.message)}\n`)
+  if (report.exit === 70 && process.env.DEBUG && err.stack) process.stderr.write(`${redact(err.stack)}\n`)
+}
+
+/**
+ * oclif spreads its parse errors over several lines ("The following error occurred:", "Parsing
+ * --ttl", "See more help with --help"); errors here are one line, so keep what says what is wrong.
+ */
+function oneLine(message: string): string {
+  return message
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(
+      (line) =>
+        line &&
+        line !== 'The following error occurred:' &&
+        !line.startsWith('See more help') &&
+        !/^Parsing --\S+$/.test(line),
+    )
+    .join('; ')
+}

@@ -1,0 +1,234 @@
+import {
+  createDecipheriv,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  type KeyObject,
+  scryptSync,
+  timingSafeEqual,
+} from 'node:crypto'
+
+/**
+ * Decryption of age v1 files (https://age-encryption.org/v1) on node:crypto, for the X25519
+ * identities and scrypt passphrases jwtis seals its vault with. Every command that opens the
+ * vault reads it; loading typage for that costs as much as the rest of the command, so reads
+ * take this path and typage stays for writing (and for any file this does not handle, such as
+ * plugin or post-quantum stanzas: then it answers `unsupported` and the caller falls back).
+ */
+export type NativeResult =
+  | {kind: 'corrupt'; reason: string}
+  | {kind: 'invalid-identity'}
+  | {kind: 'no-match'}
+  | {kind: 'ok'; plaintext: string}
+  | {kind: 'unsupported'}
+
+const MAGIC = 'age-encryption.org/v1\n'
+const CHUNK = 64 * 1024
+const TAG = 16
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex')
+const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex')
+
+const b64 = (text: string): Buffer | undefined =>
+  /^[A-Za-z0-9+/]*$/.test(text) ? Buffer.from(text, 'base64') : undefined
+
+function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, salt, info, 32))
+}
+
+/** ChaCha20-Poly1305 opening, or undefined when the tag does not verify. */
+function open(key: Uint8Array, nonce: Uint8Array, sealed: Uint8Array): Buffer | undefined {
+  if (sealed.length < TAG) return undefined
+  try {
+    const decipher = createDecipheriv('chacha20-poly1305', key, nonce, {authTagLength: TAG})
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG))
+    return Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG)), decipher.final()])
+  } catch {
+    return undefined
+  }
+}
+
+// ---- bech32 (BIP 173), for AGE-SECRET-KEY-1… identities --------------------------------------
+
+const CHARSET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l'
+
+function polymod(values: number[]): number {
+  const generators = [0x3b_6a_57_b2, 0x26_50_8e_6d, 0x1e_a1_19_fa, 0x3d_42_33_dd, 0x2a_14_62_b3]
+  let chk = 1
+  for (const v of values) {
+    const top = chk >>> 25
+    chk = ((chk & 0x1_ff_ff_ff) << 5) ^ v
+    for (const [i, g] of generators.entries()) if ((top >>> i) & 1) chk ^= g
+  }
+
+  return chk
+}
+
+/** The 32-byte scalar of an X25519 identity, or undefined when it is not one (or its checksum fails). */
+export function identityScalar(identity: string): Buffer | undefined {
+  const text = identity.toLowerCase()
+  const sep = text.lastIndexOf('1')
+  const hrp = text.slice(0, sep)
+  if (hrp !== 'age-secret-key-' || identity !== identity.toUpperCase()) return undefined
+  const data = Array.from(text.slice(sep + 1), (c) => CHARSET.indexOf(c))
+  if (data.length < 7 || data.includes(-1)) return undefined
+  const codes = Array.from(hrp, (c) => c.codePointAt(0)!)
+  const expanded = [...codes.map((c) => c >> 5), 0, ...codes.map((c) => c & 31)]
+  if (polymod([...expanded, ...data]) !== 1) return undefined
+  let acc = 0
+  let bits = 0
+  const out: number[] = []
+  for (const value of data.slice(0, -6)) {
+    acc = (acc << 5) | value
+    bits += 5
+    if (bits >= 8) {
+      bits -= 8
+      out.push((acc >> bits) & 0xff)
+    }
+  }
+
+  return out.length === 32 ? Buffer.from(out) : undefined
+}
+
+// ---- the file ----------------------------------------------------------------------------------
+
+interface Stanza {
+  args: string[]
+  body: Buffer
+  type: string
+}
+
+/** Splits an age file into stanzas, the MAC'd header text, the MAC and the payload. */
+function parse(bytes: Buffer): undefined | {header: Buffer; mac: Buffer; payload: Buffer; stanzas: Stanza[]} {
+  if (bytes.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return undefined
+  const stanzas: Stanza[] = []
+  let pos = MAGIC.length
+  const line = (): string | undefined => {
+    const end = bytes.indexOf(0x0a, pos)
+    if (end === -1) return undefined
+    const text = bytes.subarray(pos, end).toString('latin1')
+    pos = end + 1
+    return text
+  }
+
+  for (;;) {
+    const start = pos
+    const text = line()
+    if (text === undefined) return undefined
+    if (text.startsWith('--- ')) {
+      const mac = b64(text.slice(4))
+      if (!mac || mac.length !== 32) return undefined
+      return {header: bytes.subarray(0, start + 3), mac, payload: bytes.subarray(pos), stanzas}
+    }
+
+    if (!text.startsWith('-> ')) return undefined
+    const [type, ...args] = text.slice(3).split(' ')
+    const chunks: Buffer[] = []
+    for (;;) {
+      const bodyLine = line()
+      if (bodyLine === undefined || bodyLine.length > 64) return undefined
+      const decoded = b64(bodyLine)
+      if (!decoded) return undefined
+      chunks.push(decoded)
+      if (bodyLine.length < 64) break // the last body line is short (or empty)
+    }
+
+    stanzas.push({args, body: Buffer.concat(chunks), type})
+  }
+}
+
+function unwrapX25519(stanza: Stanza, scalar: Buffer): Buffer | undefined {
+  const share = b64(stanza.args[0] ?? '')
+  if (stanza.args.length !== 1 || !share || share.length !== 32 || stanza.body.length !== 32) return undefined
+  let privateKey: KeyObject
+  try {
+    privateKey = createPrivateKey({format: 'der', key: Buffer.concat([X25519_PKCS8, scalar]), type: 'pkcs8'})
+  } catch {
+    return undefined
+  }
+
+  const recipient = createPublicKey(privateKey).export({format: 'der', type: 'spki'}).subarray(-32)
+  const peer = createPublicKey({format: 'der', key: Buffer.concat([X25519_SPKI, share]), type: 'spki'})
+  const shared = diffieHellman({privateKey, publicKey: peer})
+  if (shared.every((b) => b === 0)) return undefined
+  const wrapKey = hkdf(shared, Buffer.concat([share, recipient]), 'age-encryption.org/v1/X25519')
+  return open(wrapKey, Buffer.alloc(12), stanza.body)
+}
+
+/** scrypt work factors above this are refused, as age itself refuses them (a file could ask for hours). */
+const MAX_SCRYPT_LOG_N = 22
+
+function unwrapScrypt(stanza: Stanza, passphrase: string): 'too-costly' | Buffer | undefined {
+  const salt = b64(stanza.args[0] ?? '')
+  const logN = Number(stanza.args[1])
+  if (stanza.args.length !== 2 || !salt || salt.length !== 16 || !/^[1-9]\d*$/.test(stanza.args[1])) return undefined
+  if (logN > MAX_SCRYPT_LOG_N) return 'too-costly'
+  const key = scryptSync(passphrase, Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]), 32, {
+    maxmem: 2 ** logN * 128 * 8 * 2,
+    N: 2 ** logN,
+    p: 1,
+    r: 8,
+  })
+  return open(key, Buffer.alloc(12), stanza.body)
+}
+
+function payload(fileKey: Buffer, data: Buffer): string | undefined {
+  if (data.length < 16 + TAG) return undefined
+  const key = hkdf(fileKey, data.subarray(0, 16), 'payload')
+  const chunks: Buffer[] = []
+  let pos = 16
+  for (let counter = 0; pos < data.length; counter++) {
+    const end = Math.min(pos + CHUNK + TAG, data.length)
+    const last = end === data.length
+    const nonce = Buffer.alloc(12)
+    nonce.writeUIntBE(counter, 5, 6)
+    nonce[11] = last ? 1 : 0
+    const plain = open(key, nonce, data.subarray(pos, end))
+    // an empty chunk is allowed only when the whole plaintext is empty
+    if (!plain || (plain.length === 0 && counter > 0)) return undefined
+    chunks.push(plain)
+    pos = end
+  }
+
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** Decrypts an age file with X25519 identities or a passphrase, on node:crypto. */
+export function nativeDecrypt(bytes: Buffer, key: {identities: string[]} | {passphrase: string}): NativeResult {
+  const file = parse(bytes)
+  if (!file) return {kind: 'unsupported'} // let typage name what is wrong with it
+  let fileKey: Buffer | undefined
+  if ('passphrase' in key) {
+    const [stanza] = file.stanzas
+    if (file.stanzas.length !== 1 || stanza.type !== 'scrypt') return {kind: 'unsupported'}
+    const opened = unwrapScrypt(stanza, key.passphrase)
+    if (opened === 'too-costly') return {kind: 'corrupt', reason: 'its scrypt work factor is too high'}
+    if (!opened) return {kind: 'no-match'}
+    fileKey = opened
+  } else {
+    const scalars = key.identities.map((id) => identityScalar(id))
+    if (scalars.includes(undefined)) {
+      return key.identities.every((id) => id.startsWith('AGE-SECRET-KEY-1'))
+        ? {kind: 'invalid-identity'}
+        : {kind: 'unsupported'}
+    }
+
+    if (file.stanzas.some((s) => s.type !== 'X25519' && s.type !== 'scrypt')) return {kind: 'unsupported'}
+    for (const stanza of file.stanzas.filter((s) => s.type === 'X25519')) {
+      for (const scalar of scalars) fileKey ??= unwrapX25519(stanza, scalar!)
+    }
+
+    if (!fileKey) return {kind: 'no-match'}
+  }
+
+  if (fileKey.length !== 16) return {kind: 'corrupt', reason: 'its file key is malformed'}
+  const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header'))
+    .update(file.header)
+    .digest()
+  if (!timingSafeEqual(mac, file.mac)) return {kind: 'corrupt', reason: 'its header was altered (bad MAC)'}
+  const plaintext = payload(fileKey, file.payload)
+  return plaintext === undefined
+    ? {kind: 'corrupt', reason: 'its payload is truncated or altered'}
+    : {kind: 'ok', plaintext}
+}
