@@ -138,7 +138,7 @@ if (has('jose', ['alg'])) {
 
 // ---- --batch against raw node:crypto signing ------------------------------------------------
 {
-  const lines = Number(process.env.BENCH_BATCH_LINES ?? 20_000)
+  const lines = Number(process.env.BENCH_BATCH_LINES ?? 100_000)
   const input = Array.from({length: lines}, (_, i) => JSON.stringify({sub: `u${i}`})).join('\n')
   const start = process.hrtime.bigint()
   const out = spawnSync(process.execPath, [BIN, 'token', 'issue', '--client', 'app', '--batch'], {

@@ -1,7 +1,10 @@
+import type {Worker} from 'node:worker_threads'
+
 import {once} from 'node:events'
 import {createInterface} from 'node:readline'
 
-import type {IssuedTokens, IssueRequest} from '../../core/issuer.js'
+import type {IssuedTokens, Issuer, IssueRequest} from '../../core/issuer.js'
+import type {BatchChunk, BatchDone, BatchSetup} from '../batch-worker.js'
 import type {ActionContext} from './context.js'
 
 import {isJwtisError, UsageError} from '../../core/errors.js'
@@ -37,8 +40,15 @@ export async function issueAction(ctx: ActionContext, flags: IssueFlags): Promis
     }
     const explicit = {aud: flags.aud, sub: flags.sub}
     if (flags.batch) {
-      await batch(ctx, async (line) =>
-        issuer.issue(flags.client, {...base, ...buildClaimSet(parseClaimsJson(line, 'the line'), explicit)}),
+      const issueLine = async (line: string) =>
+        issuer.issue(flags.client, {...base, ...buildClaimSet(parseClaimsJson(line, 'the line'), explicit)})
+      const {availableParallelism} = await import('node:os')
+      // A memory store lives in this thread only; any other is shared by the worker threads.
+      const threads = (flags.store ?? process.env.JWTIS_STORE) === 'memory' ? 0 : availableParallelism()
+      await batch(
+        ctx,
+        issueLine,
+        threads > 1 ? {base, client: flags.client, explicit, issuer, store: flags.store, threads} : undefined,
       )
       return undefined // the NDJSON lines are the output, --json or not
     }
@@ -59,11 +69,29 @@ export async function issueAction(ctx: ActionContext, flags: IssueFlags): Promis
   }
 }
 
+interface Parallel {
+  base: BatchSetup['base']
+  client: string
+  explicit: BatchSetup['explicit']
+  issuer: Issuer
+  store?: string
+  threads: number
+}
+
+/** Lines per message to a worker thread: enough to amortise the hop, few enough to keep order cheap. */
+const CHUNK_LINES = 256
+
 /**
  * One result line per input line, in order; one bad line does not stop the others. The exit
- * status is that of the first failure (0 when every line was issued).
+ * status is that of the first failure (0 when every line was issued). With `parallel`, the
+ * first line is issued here (rotating any key that is due) and the rest are signed by worker
+ * threads, chunk by chunk, their results written back in input order.
  */
-async function batch(ctx: ActionContext, issue: (line: string) => Promise<IssuedTokens>): Promise<void> {
+async function batch(
+  ctx: ActionContext,
+  issue: (line: string) => Promise<IssuedTokens>,
+  parallel?: Parallel,
+): Promise<void> {
   if (process.stdin.isTTY) throw new UsageError('--batch reads NDJSON claim sets from stdin: pipe them in')
   let issued = 0
   let failed = 0
@@ -76,9 +104,25 @@ async function batch(ctx: ActionContext, issue: (line: string) => Promise<Issued
     if (chunk && !process.stdout.write(chunk)) await once(process.stdout, 'drain')
   }
 
+  let pool: undefined | WorkerPool
+  let pending: string[] = []
+  const fail = (exitCode: number) => {
+    if (failed++ === 0) process.exitCode = exitCode
+  }
+
   for await (const raw of createInterface({crlfDelay: Infinity, input: process.stdin})) {
     const line = raw.trim()
     if (line === '') continue
+    if (pool) {
+      pending.push(line)
+      if (pending.length >= CHUNK_LINES) {
+        await pool.submit(pending)
+        pending = []
+      }
+
+      continue
+    }
+
     let out: object
     try {
       out = await issue(line)
@@ -89,15 +133,104 @@ async function batch(ctx: ActionContext, issue: (line: string) => Promise<Issued
         ? error
         : {code: 'INTERNAL', exitCode: 70, message: `internal error: ${(error as Error).message}`}
       out = {error: {code, message}}
-      if (failed++ === 0) process.exitCode = exitCode
+      fail(exitCode)
     }
 
     output.push(`${JSON.stringify(out)}\n`)
     if (output.length >= 256) await flush()
+    if (parallel && !pool) {
+      await flush()
+      pool = await WorkerPool.start(parallel, async (done) => {
+        issued += done.out.split('\n').length - 1 - done.failed
+        for (let i = 0; i < done.failed; i++) fail(done.firstExit ?? 70)
+        if (!process.stdout.write(done.out)) await once(process.stdout, 'drain')
+      })
+    }
+  }
+
+  if (pool) {
+    if (pending.length > 0) await pool.submit(pending)
+    await pool.finish()
   }
 
   await flush()
   ctx.logErr(`${issued} issued, ${failed} failed`)
+}
+
+/**
+ * Worker threads that sign chunks of lines; results are handed to `write` in submission order.
+ * `submit` waits while every thread has two chunks in flight, so reading keeps pace with
+ * signing and memory stays flat.
+ */
+class WorkerPool {
+  private readonly done = new Map<number, BatchDone>()
+  private readonly idle: Array<() => void> = []
+  private inFlight = 0
+  private nextOut = 0
+  private nextSeq = 0
+  private writing = Promise.resolve()
+
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly write: (done: BatchDone) => Promise<void>,
+  ) {
+    for (const worker of workers) {
+      worker.on('message', (message: BatchDone) => this.received(message))
+    }
+  }
+
+  static async start(parallel: Parallel, write: (done: BatchDone) => Promise<void>): Promise<WorkerPool> {
+    const {Worker} = await import('node:worker_threads')
+    const setup: BatchSetup = {
+      base: parallel.base,
+      client: parallel.client,
+      doc: structuredClone(parallel.issuer.vault.document) as BatchSetup['doc'],
+      explicit: parallel.explicit,
+      store: parallel.store,
+      vaultPath: parallel.issuer.vault.path,
+    }
+    const url = new URL('../batch-worker.js', import.meta.url)
+    return new WorkerPool(
+      Array.from({length: parallel.threads}, () => new Worker(url, {workerData: setup})),
+      write,
+    )
+  }
+
+  async finish(): Promise<void> {
+    while (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve))
+    await this.writing
+    await Promise.all(
+      this.workers.map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            worker.once('exit', () => resolve())
+            worker.postMessage('close')
+          }),
+      ),
+    )
+  }
+
+  async submit(lines: string[]): Promise<void> {
+    while (this.inFlight >= this.workers.length * 2) await new Promise<void>((resolve) => this.idle.push(resolve))
+    const seq = this.nextSeq++
+    this.inFlight++
+    this.workers[seq % this.workers.length].postMessage({lines, seq} satisfies BatchChunk)
+  }
+
+  private received(message: BatchDone): void {
+    this.done.set(message.seq, message)
+    // write every chunk that is next in order, one write after another
+    while (this.done.has(this.nextOut)) {
+      const next = this.done.get(this.nextOut)!
+      this.done.delete(this.nextOut)
+      this.nextOut++
+      this.writing = this.writing.then(async () => {
+        await this.write(next)
+        this.inFlight--
+        this.idle.shift()?.()
+      })
+    }
+  }
 }
 
 async function parseNbf(value: string, now: number): Promise<number> {

@@ -1,0 +1,78 @@
+import {parentPort, workerData} from 'node:worker_threads'
+
+import type {IssueRequest} from '../core/issuer.js'
+import type {VaultDocument} from '../vault/format.js'
+import type {Vault} from '../vault/vault.js'
+
+import {buildClaimSet, parseClaimsJson} from '../core/claims.js'
+import {isJwtisError} from '../core/errors.js'
+import {issuerOver} from './io.js'
+
+/**
+ * A `token issue --batch` worker thread: signs chunks of NDJSON lines with an issuer over the
+ * vault document the main thread opened (read only: any key rotation due was done before the
+ * workers started) and answers one result line per input line.
+ */
+export interface BatchSetup {
+  base: Omit<IssueRequest, 'aud' | 'custom' | 'sub'>
+  client: string
+  doc: VaultDocument
+  explicit: {aud?: string[]; sub?: string}
+  store?: string
+  vaultPath: string
+}
+
+export interface BatchChunk {
+  lines: string[]
+  seq: number
+}
+
+export interface BatchDone {
+  failed: number
+  /** Exit code of the chunk's first failure. */
+  firstExit?: number
+  out: string
+  seq: number
+}
+
+const setup = workerData as BatchSetup
+const vault = {
+  document: setup.doc,
+  path: setup.vaultPath,
+  async update() {
+    throw new Error('a batch worker never writes the vault')
+  },
+} as unknown as Vault
+const issuer = await issuerOver(vault, setup.store)
+
+parentPort!.on('message', async (chunk: 'close' | BatchChunk) => {
+  if (chunk === 'close') {
+    await issuer.close()
+    parentPort!.close()
+    return
+  }
+
+  let out = ''
+  let failed = 0
+  let firstExit: number | undefined
+  for (const line of chunk.lines) {
+    let result: object
+    try {
+      result = await issuer.issue(setup.client, {
+        ...setup.base,
+        ...buildClaimSet(parseClaimsJson(line, 'the line'), setup.explicit),
+      })
+    } catch (error) {
+      const {code, exitCode, message} = isJwtisError(error)
+        ? error
+        : {code: 'INTERNAL', exitCode: 70, message: `internal error: ${(error as Error).message}`}
+      result = {error: {code, message}}
+      failed++
+      firstExit ??= exitCode
+    }
+
+    out += `${JSON.stringify(result)}\n`
+  }
+
+  parentPort!.postMessage({failed, firstExit, out, seq: chunk.seq} satisfies BatchDone)
+})
