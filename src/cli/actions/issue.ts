@@ -197,7 +197,7 @@ class WorkerPool {
   }
 
   async finish(): Promise<void> {
-    while (this.inFlight > 0) await new Promise<void>((resolve) => this.idle.push(resolve))
+    while (this.inFlight > 0) await this.slot()
     await this.writing
     await Promise.all(
       this.workers.map(
@@ -211,10 +211,17 @@ class WorkerPool {
   }
 
   async submit(lines: string[]): Promise<void> {
-    while (this.inFlight >= this.workers.length * 2) await new Promise<void>((resolve) => this.idle.push(resolve))
+    while (this.inFlight >= this.workers.length * 2) await this.slot()
     const seq = this.nextSeq++
     this.inFlight++
     this.workers[seq % this.workers.length].postMessage({lines, seq} satisfies BatchChunk)
+  }
+
+  /** Resolves when a chunk in flight has been written. */
+  private slot(): Promise<void> {
+    return new Promise((resolve) => {
+      this.idle.push(resolve)
+    })
   }
 
   private received(message: BatchDone): void {
