@@ -15,6 +15,7 @@ import {
 import {type KeyObject, randomBytes} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 
+import {ENC_ALGS, ENCS, SIG_ALGS} from '../../src/core/algorithms.js'
 import {
   decryptCompact,
   encodedHeader,
@@ -26,23 +27,6 @@ import {
 import {hasTool} from '../helpers/cli.js'
 import {hasPythonJose, python} from '../helpers/tools.js'
 
-const SIG_ALGS = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'HS256',
-  'HS384',
-  'HS512',
-]
-const ENC_ALGS = ['ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A192KW', 'ECDH-ES+A256KW', 'RSA-OAEP', 'RSA-OAEP-256']
-const ENCS = ['A128GCM', 'A192GCM', 'A256GCM']
 const CURVES = ['P-256', 'P-384', 'P-521', 'X25519']
 
 async function privateJwk(alg: string, crv?: string) {
