@@ -103,7 +103,9 @@ export class FileStore implements TokenStore {
       await this.write(family)
     }
 
-    if (Math.random() < COMPACT_CHANCE) await this.compactBucket(bucketOf(family.fam), Date.now())
+    // The family's creation time is the caller's clock (the issuer's, injectable), never the
+    // wall clock: judged by another clock, a family could be dropped as it is made.
+    if (Math.random() < COMPACT_CHANCE) await this.compactBucket(bucketOf(family.fam), family.created)
   }
 
   async cutoff(client: string, sub: string): Promise<number> {

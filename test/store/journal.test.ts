@@ -65,3 +65,15 @@ describe('file store group commit', () => {
     expect(existsSync(join(dir, thisBoot))).toBe(true)
   })
 })
+
+describe('file store compaction', () => {
+  it('judges expiry by the caller\'s clock, never the wall clock: a family made "in the past" is kept', async () => {
+    const dir = storeDir()
+    const store = new FileStore(dir)
+    const past = Date.parse('2020-01-01T00:00:00Z')
+    // enough creates that the 1-in-32 sweep of the new family's own bucket surely runs
+    const fams = Array.from({length: 400}, (_, i) => `a${String(i).padStart(3, '0')}`)
+    for (const fam of fams) await store.create({...family(fam, past), sexp: past + 3_600_000})
+    for (const fam of fams) expect(await store.check(fam, 'cur', past + 1000), fam).toBe('ok')
+  })
+})
