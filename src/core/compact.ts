@@ -69,23 +69,6 @@ export function keyFor(jwk: JWK, purpose: 'private' | 'public'): Buffer | KeyObj
 const HASH: Record<string, string> = {256: 'sha256', 384: 'sha384', 512: 'sha512'}
 const hashOf = (alg: string): string => HASH[alg.slice(-3)]
 
-/** Algorithms this module signs and verifies. */
-export const FAST_SIG_ALGS = new Set([
-  'EdDSA',
-  'ES256',
-  'ES384',
-  'ES512',
-  'HS256',
-  'HS384',
-  'HS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'RS256',
-  'RS384',
-  'RS512',
-])
-
 function signBytes(alg: string, data: Buffer, key: Buffer | KeyObject): Buffer {
   switch (alg.slice(0, 2)) {
     case 'Ed': {

@@ -5,6 +5,7 @@ import type {VaultKey} from '../vault/age.js'
 import type {ServerOptions} from './app.js'
 
 import {redact} from '../core/redact.js'
+import {SERVER_DEFAULTS} from './app.js'
 import {Metrics, type MetricsSnapshot} from './metrics.js'
 
 /**
@@ -292,7 +293,10 @@ async function runWorker(options: RunOptions): Promise<void> {
     // spread over the workers is still limited to about --max-auth-failures in all.
     const share = Math.max(1, Math.ceil((options.maxAuthFailures ?? 10) / options.workers))
     // The primary hands connections out in turn, so each worker holds its share of the cap.
-    const maxConnections = Math.max(1, Math.ceil((options.maxConnections ?? 4096) / options.workers))
+    const maxConnections = Math.max(
+      1,
+      Math.ceil((options.maxConnections ?? SERVER_DEFAULTS.maxConnections) / options.workers),
+    )
     server = await serveOnce({...options, adminToken: start.adminToken, maxConnections, metricsText}, issuer, share)
     local = server.metrics
   } catch (error) {

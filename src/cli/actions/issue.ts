@@ -164,6 +164,8 @@ async function batch(
  */
 class WorkerPool {
   private readonly done = new Map<number, BatchDone>()
+  /** A worker thread that failed (a bug): the batch stops with it rather than wait forever. */
+  private failure?: Error
   private readonly idle: Array<() => void> = []
   private inFlight = 0
   private nextOut = 0
@@ -176,6 +178,10 @@ class WorkerPool {
   ) {
     for (const worker of workers) {
       worker.on('message', (message: BatchDone) => this.received(message))
+      worker.on('error', (error) => {
+        this.failure ??= error
+        for (const wake of this.idle.splice(0)) wake()
+      })
     }
   }
 
@@ -197,7 +203,12 @@ class WorkerPool {
   }
 
   async finish(): Promise<void> {
-    while (this.inFlight > 0) await this.slot()
+    while (this.inFlight > 0 && !this.failure) await this.slot()
+    if (this.failure) {
+      await Promise.all(this.workers.map((worker) => worker.terminate()))
+      throw this.failure
+    }
+
     await this.writing
     await Promise.all(
       this.workers.map(
@@ -211,7 +222,8 @@ class WorkerPool {
   }
 
   async submit(lines: string[]): Promise<void> {
-    while (this.inFlight >= this.workers.length * 2) await this.slot()
+    while (this.inFlight >= this.workers.length * 2 && !this.failure) await this.slot()
+    if (this.failure) return // finish() reports it
     const seq = this.nextSeq++
     this.inFlight++
     this.workers[seq % this.workers.length].postMessage({lines, seq} satisfies BatchChunk)
