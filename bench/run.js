@@ -43,6 +43,25 @@ const row = (r) => {
   )
 }
 
+/** RSS in KiB of a process and its children (the `serve` primary and its workers). */
+function treeRss(pid) {
+  const children = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], {encoding: 'utf8'})
+    .stdout.split('\n')
+    .map(Number)
+    .filter(Boolean)
+  return [pid, ...children].reduce(
+    (sum, p) => sum + Number(spawnSync('ps', ['-o', 'rss=', '-p', String(p)], {encoding: 'utf8'}).stdout.trim() || 0),
+    0,
+  )
+}
+
+/** wrk at full load on issue_token for `seconds`. */
+function load(url, seconds) {
+  spawnSync('wrk', ['-t1', '-c64', `-d${seconds}s`, '-s', join(HERE, 'wrk', 'issue.lua'), url], {
+    env: {...process.env, BENCH_KID: 'app', BENCH_TOKEN: clientToken},
+  })
+}
+
 async function freePort() {
   return new Promise((resolve) => {
     const s = createServer()
@@ -262,6 +281,35 @@ if (reference) {
   }
 
   redis?.kill()
+
+  // Memory under sustained load: RSS of the primary and its workers after a warm-up, and again
+  // after 60 s more at full load (renewals with refreshBoth: every request writes state).
+  {
+    const port = await freePort()
+    const child = spawn(process.execPath, [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--json'], {
+      env: {...env, JWTIS_ADMIN_TOKEN: 'bench-admin'},
+      stdio: ['ignore', 'pipe', 'inherit'],
+    })
+    await new Promise((resolve) => {
+      child.stdout.once('data', resolve)
+    })
+    const base = `http://127.0.0.1:${port}`
+    load(`${base}/issue_token`, Number(process.env.BENCH_WARMUP_SECONDS ?? 15))
+    const warm = treeRss(child.pid)
+    load(`${base}/issue_token`, Number(process.env.BENCH_SOAK_SECONDS ?? 60))
+    const after = treeRss(child.pid)
+    child.kill('SIGTERM')
+    await new Promise((resolve) => {
+      child.once('exit', resolve)
+    })
+    row({
+      jwtis: `${Math.round(after / 1024)} MiB`,
+      note: 'limit 1.10x; all serve processes, issue_token at full load',
+      ratio: after / warm,
+      reference: `${Math.round(warm / 1024)} MiB warm`,
+      what: 'serve RSS after a 60 s soak vs after warm-up',
+    })
+  }
 } else {
   row({
     note: 'skipped: needs wrk and go with golang-gopkg-square-go-jose.v2-dev',
