@@ -8,7 +8,7 @@ import type {Journal} from './journal.js'
 import {VaultError} from '../core/errors.js'
 import {checkPrivateDir, writeFileAtomic} from '../vault/fsutil.js'
 import {FileLock} from '../vault/lock.js'
-import {cutoffKey, type Family, type FamilyStatus, judge, type TokenStore} from './store.js'
+import {cutoffKey, type Family, type FamilyStatus, judge, subjectCutoff, type TokenStore} from './store.js'
 
 const LOCK_TIMEOUT_MS = 10_000
 /** Each `create` tidies one random bucket with this probability, so expired families go away without a sweep. */
@@ -111,7 +111,7 @@ export class FileStore implements TokenStore {
   async cutoff(client: string, sub: string): Promise<number> {
     await this.checkSafe()
     const cutoffs = this.cutoffsNow()
-    return Math.max(cutoffs[cutoffKey(client)] ?? 0, cutoffs[cutoffKey(client, sub)] ?? 0)
+    return subjectCutoff((key) => cutoffs[key], client, sub)
   }
 
   async get(fam: string): Promise<Family | undefined> {
@@ -169,21 +169,13 @@ export class FileStore implements TokenStore {
     if (next === undefined) {
       await this.checkSafe()
       const family = this.readNow(fam)
-      const cutoffs = family ? this.cutoffsNow() : {}
-      const cutoff = family
-        ? Math.max(cutoffs[cutoffKey(family.client)] ?? 0, cutoffs[cutoffKey(family.client, family.sub)] ?? 0)
-        : 0
-      const {revoke, status} = judge(family, presented, cutoff, now, fingerprint)
+      const {revoke, status} = judge(family, presented, this.familyCutoff(family), now, fingerprint)
       if (!revoke && !(status === 'unknown' && family)) return status
     }
 
     return this.exclusive(fam, async () => {
       const family = await this.read(fam)
-      const cutoffs = family ? this.cutoffsNow() : {}
-      const cutoff = family
-        ? Math.max(cutoffs[cutoffKey(family.client)] ?? 0, cutoffs[cutoffKey(family.client, family.sub)] ?? 0)
-        : 0
-      const {revoke, status} = judge(family, presented, cutoff, now, fingerprint)
+      const {revoke, status} = judge(family, presented, this.familyCutoff(family), now, fingerprint)
       if (revoke) await this.write({...family!, revoked: true})
       else if (status === 'ok' && next !== undefined) await this.write({...family!, current: next})
       else if (status === 'unknown' && family) await unlink(this.path(fam)).catch(() => {})
@@ -207,6 +199,13 @@ export class FileStore implements TokenStore {
     }
 
     return dropped
+  }
+
+  /** The cut-off that applies to a family (0 for none, or no family). */
+  private familyCutoff(family: Family | undefined): number {
+    if (!family) return 0
+    const cutoffs = this.cutoffsNow()
+    return subjectCutoff((key) => cutoffs[key], family.client, family.sub)
   }
 
   private async cutoffs(): Promise<Record<string, number>> {

@@ -1,4 +1,4 @@
-import {cutoffKey, type Family, type FamilyStatus, judge, type TokenStore} from './store.js'
+import {cutoffKey, type Family, type FamilyStatus, judge, subjectCutoff, type TokenStore} from './store.js'
 
 /** Token state in process memory: for tests, and `serve --store memory` (lost on exit). */
 export class MemoryStore implements TokenStore {
@@ -63,6 +63,6 @@ export class MemoryStore implements TokenStore {
   }
 
   private cutoffOf(client: string, sub: string): number {
-    return Math.max(this.cutoffs.get(cutoffKey(client)) ?? 0, this.cutoffs.get(cutoffKey(client, sub)) ?? 0)
+    return subjectCutoff((key) => this.cutoffs.get(key), client, sub)
   }
 }

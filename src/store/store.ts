@@ -60,6 +60,14 @@ export const cutoffKey = (client: string, sub?: string): string =>
   sub === undefined ? client : `${client}\u0000${sub}`
 
 /**
+ * A subject's cut-off: the later of the client's (`token revoke --client`) and the subject's
+ * own (logout), 0 when there is none. `get` reads a store's cut-off table by key.
+ */
+export function subjectCutoff(get: (key: string) => number | undefined, client: string, sub: string): number {
+  return Math.max(get(cutoffKey(client)) ?? 0, get(cutoffKey(client, sub)) ?? 0)
+}
+
+/**
  * The one rule for a presented token, shared by every store so they cannot drift: what its
  * family's state says, and what the family must become.
  */
