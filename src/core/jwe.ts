@@ -41,7 +41,7 @@ export interface Decrypted {
 
 /** Refuses, before any key is touched, what this tool never decrypts. */
 async function jweHeader(jwe: string): Promise<CompactJWEHeaderParameters> {
-  const header = (await protectedHeader(jwe)) as unknown as CompactJWEHeaderParameters & {p2c?: unknown; zip?: unknown}
+  const header = protectedHeader(jwe) as unknown as CompactJWEHeaderParameters & {p2c?: unknown; zip?: unknown}
   if (jwe.split('.').length !== 5) throw reject('MALFORMED_TOKEN', 'expected a compact JWE (5 parts)')
   if (header.zip !== undefined)
     throw reject('ALG_NOT_ALLOWED', 'compressed JWEs ("zip") are refused: decompression is unbounded work')

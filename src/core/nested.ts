@@ -17,7 +17,7 @@ export async function verifyToken(
   token: string,
   options: VerifyOptions & {decryptWith?: Keyring},
 ): Promise<TokenVerified> {
-  const header = await protectedHeader(token)
+  const header = protectedHeader(token)
   if (token.split('.').length === 3) return verifyJws(token, options)
   if (!options.decryptWith)
     throw reject('DECRYPT_FAILED', 'this is a JWE: a decryption key is needed (the vault, or --key)')
@@ -33,6 +33,6 @@ export async function verifyToken(
  * token as a credential.
  */
 export async function verifyInner(jws: string, options: VerifyOptions): Promise<Verified> {
-  const header = await protectedHeader(jws)
+  const header = protectedHeader(jws)
   return verifyJws(jws, {...options, typ: options.typ ?? (header.typ as string | undefined)})
 }

@@ -65,7 +65,7 @@ function checkSize(token: string): void {
 }
 
 /** The protected header of a compact JWS or JWE, refusing what can never be accepted. */
-export async function protectedHeader(token: string): Promise<JWTHeaderParameters & Record<string, unknown>> {
+export function protectedHeader(token: string): JWTHeaderParameters & Record<string, unknown> {
   checkSize(token)
   const parts = token.split('.')
   if (parts.length !== 3 && parts.length !== 5)
@@ -174,7 +174,7 @@ export function selectKeys(keyring: Keyring, header: {alg?: string; kid?: string
  * by `kid`, signature, `typ`, then the claims with leeway.
  */
 export async function verifyJws(token: string, options: VerifyOptions): Promise<Verified> {
-  const header = await protectedHeader(token)
+  const header = protectedHeader(token)
   if (token.split('.').length !== 3) throw reject('MALFORMED_TOKEN', 'expected a JWS (3 parts)')
   if (options.algorithms && !options.algorithms.includes(header.alg)) {
     throw reject('ALG_NOT_ALLOWED', `alg ${header.alg} is not in the allowed list (${options.algorithms.join(', ')})`)

@@ -30,11 +30,16 @@ genuine: use \`jwtis token verify\` for that.`
 
   async run(): Promise<DecodeResult> {
     const token = await this.readInput(this.args.token, 'token')
-    const header = await protectedHeader(token).catch((error) => {
+    let header: Record<string, unknown>
+    try {
+      header = protectedHeader(token)
+    } catch (error) {
       // decode shows what is there, even alg "none" or crit: refusing those is verify's job
-      if (error.code !== 'ALG_NOT_ALLOWED' && error.code !== 'UNSUPPORTED_CRIT') throw error
-      return JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'))
-    })
+      const {code} = error as {code?: string}
+      if (code !== 'ALG_NOT_ALLOWED' && code !== 'UNSUPPORTED_CRIT') throw error
+      header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'))
+    }
+
     const parts = token.split('.')
     let payload: Record<string, unknown> | undefined
     if (parts.length === 3) {
