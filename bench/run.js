@@ -9,11 +9,15 @@
 //                 (bench/reference: net/http + go-jose v2), with the file store and with Redis
 //   store         renew cost with 100,000 live families against 100 (the file store must not slow
 //                 down as families pile up)
+//   floors        the crypto of one issue_token on node:crypto (no HTTP, no state) on every core,
+//                 against the Go reference's whole requests; and each P-256 operation through
+//                 node:crypto against OpenSSL's own (`openssl speed`), to show where the serve bar
+//                 sits against what this runtime can do at all
 //
 // Tools it needs: wrk, go with golang-gopkg-square-go-jose.v2-dev, redis-server, jose (each
 // row whose tool is missing is reported as skipped, with the reason).
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
-import {createHash, generateKeyPairSync, randomBytes, sign} from 'node:crypto'
+import {createHash, diffieHellman, generateKeyPairSync, randomBytes, sign, verify} from 'node:crypto'
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {cpus, tmpdir} from 'node:os'
@@ -22,6 +26,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 
 import {addClient} from '../dist/core/clients.js'
+import {encodedHeader, encryptCompact, signCompact} from '../dist/core/compact.js'
 import {Issuer} from '../dist/core/issuer.js'
 import {FileStore} from '../dist/store/file.js'
 import {newIdentity} from '../dist/vault/age.js'
@@ -315,6 +320,78 @@ if (reference) {
     note: 'skipped: needs wrk and go with golang-gopkg-square-go-jose.v2-dev',
     what: 'serve against the Go reference',
   })
+}
+
+// ---- floors: what node:crypto can do at all, against OpenSSL and the reference -----------------
+{
+  /** Operations per second of `fn` on this (one) core, best of three 1-second rounds. */
+  const rate = (fn) => {
+    let best = 0
+    for (let round = 0; round < 3; round++) {
+      let n = 0
+      const start = process.hrtime.bigint()
+      let elapsed = 0
+      while (elapsed < 1e9) {
+        for (let i = 0; i < 200; i++) fn()
+        n += 200
+        elapsed = Number(process.hrtime.bigint() - start)
+      }
+
+      best = Math.max(best, n / (elapsed / 1e9))
+    }
+
+    return best
+  }
+
+  const {privateKey, publicKey} = generateKeyPairSync('ec', {namedCurve: 'P-256'})
+  const recipient = generateKeyPairSync('ec', {namedCurve: 'P-256'})
+  const data = Buffer.from('eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9')
+  const signature = sign('sha256', data, {dsaEncoding: 'ieee-p1363', key: privateKey})
+  const node = {
+    ecdh: rate(() => diffieHellman({privateKey: recipient.privateKey, publicKey})),
+    sign: rate(() => sign('sha256', data, {dsaEncoding: 'ieee-p1363', key: privateKey})),
+    verify: rate(() => verify('sha256', data, {dsaEncoding: 'ieee-p1363', key: publicKey}, signature)),
+  }
+
+  // One issue_token's crypto, as jwtis does it: an access token, and a refresh token signed then
+  // sealed to the client's key with ECDH-ES+A256KW/A256GCM (a fresh ephemeral key each time).
+  const accessHeader = encodedHeader({alg: 'ES256', kid: 'k', typ: 'at+jwt'})
+  const refreshHeader = encodedHeader({alg: 'ES256', kid: 'k', typ: 'rt+jwt'})
+  const now = Math.floor(Date.now() / 1000)
+  const pair = rate(() => {
+    signCompact(accessHeader, {aud: 'api', exp: now + 900, iat: now, iss: 'bench', sub: 'alice'}, 'ES256', privateKey)
+    const inner = signCompact(
+      refreshHeader,
+      {exp: now + 86_400, fam: 'f', iat: now, jti: 'j', sub: 'alice'},
+      'ES256',
+      privateKey,
+    )
+    encryptCompact(inner, {alg: 'ECDH-ES+A256KW', cty: 'JWT', enc: 'A256GCM', kid: 'e'}, recipient.publicKey)
+  })
+  const cores = cpus().length
+  if (reference)
+    row({
+      jwtis: `${Math.round(pair * cores)}/s`,
+      note: `node:crypto only, ${(1e6 / pair).toFixed(0)} µs a pair × ${cores} cores, no HTTP, no state`,
+      ratio: (pair * cores) / reference.issue.rps,
+      reference: `${Math.round(reference.issue.rps)}/s Go`,
+      what: 'floor: issue_token crypto ceiling vs reference',
+    })
+
+  if (has('openssl', ['version'])) {
+    const speed = spawnSync('openssl', ['speed', '-seconds', '2', 'ecdsap256', 'ecdhp256'], {encoding: 'utf8'}).stdout
+    const ecdsa = /256 bits ecdsa \(nistp256\)\s+[\d.]+s\s+[\d.]+s\s+([\d.]+)\s+([\d.]+)/.exec(speed)
+    const ecdh = /256 bits ecdh \(nistp256\)\s+[\d.]+s\s+([\d.]+)/.exec(speed)
+    const openssl = {ecdh: Number(ecdh?.[1]), sign: Number(ecdsa?.[1]), verify: Number(ecdsa?.[2])}
+    for (const op of ['sign', 'verify', 'ecdh'])
+      row({
+        jwtis: `${(1e6 / node[op]).toFixed(0)} µs`,
+        note: 'node:crypto per operation vs OpenSSL per operation',
+        ratio: openssl[op] / node[op],
+        reference: `${(1e6 / openssl[op]).toFixed(0)} µs openssl`,
+        what: `floor: P-256 ${op === 'ecdh' ? 'ECDH derive' : `ECDSA ${op}`}`,
+      })
+  } else row({note: 'skipped: no openssl (apt-get install openssl)', what: 'floor: P-256 per operation'})
 }
 
 // ---- file store: cost against the number of live families --------------------------------------

@@ -32,6 +32,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     io.reportError(err, this.jsonEnabled())
   }
 
+  /** Closes what the command opened (a Redis vault's connection would keep the process alive). */
+  protected override async finally(err: Error | undefined): Promise<unknown> {
+    await io.closeVaults()
+    return super.finally(err)
+  }
+
   public override async init(): Promise<void> {
     for (const name of SECRET_ENV) registerSecret(process.env[name])
     await super.init()

@@ -37,8 +37,11 @@ export interface BatchDone {
 
 const setup = workerData as BatchSetup
 const vault = {
+  async close() {},
   document: setup.doc,
+  inRedis: /^rediss?:/i.test(setup.vaultPath),
   path: setup.vaultPath,
+  source: setup.vaultPath,
   async update() {
     throw new Error('a batch worker never writes the vault')
   },

@@ -75,7 +75,8 @@ export function printJson(value: unknown): void {
 
 /** The vault a command uses: --vault, JWTIS_VAULT, the `vault` setting, ./data/vault.age. */
 export function vaultPath(dir: string, flag?: string): string {
-  return resolve(flag ?? process.env.JWTIS_VAULT ?? readSettings(dir).vault ?? DEFAULT_VAULT)
+  const given = flag ?? process.env.JWTIS_VAULT ?? readSettings(dir).vault ?? DEFAULT_VAULT
+  return /^rediss?:\/\//i.test(given) ? given : resolve(given)
 }
 
 export interface VaultFlags {
@@ -90,15 +91,36 @@ export async function openVault(
   options: {key?: VaultKey; promptPassphrase?: (path: string) => Promise<string>} = {},
 ): Promise<Vault> {
   const [{Vault}, {keyResolver}] = await Promise.all([import('../vault/vault.js'), import('../vault/unlock.js')])
-  if (options.key) return Vault.open(vaultPath(dir, flags.vault), async () => options.key!)
+  const vault = options.key
+    ? await Vault.open(vaultPath(dir, flags.vault), async () => options.key!)
+    : await openWithSources(Vault, dir, flags, keyResolver, options.promptPassphrase)
+  opened.add(vault)
+  return vault
+}
+
+/** Every vault this process opened, to close their connections (Redis) when the command ends. */
+const opened = new Set<Vault>()
+
+export async function closeVaults(): Promise<void> {
+  await Promise.all([...opened].map((vault) => vault.close().catch(() => {})))
+  opened.clear()
+}
+
+async function openWithSources(
+  vaults: typeof Vault,
+  dir: string,
+  flags: VaultFlags,
+  keyResolver: typeof import('../vault/unlock.js').keyResolver,
+  promptPassphrase?: (path: string) => Promise<string>,
+): Promise<Vault> {
   const settings = readSettings(dir)
-  return Vault.open(
+  return vaults.open(
     vaultPath(dir, flags.vault),
     keyResolver({
       defaultIdentityFile: settings.identity ?? join(dir, 'identity.txt'),
       env: process.env,
       identityFile: flags.identity,
-      promptPassphrase: options.promptPassphrase,
+      promptPassphrase,
     }),
   )
 }
@@ -108,7 +130,13 @@ export async function issuerOver(vault: Vault, store?: string, options: {groupCo
   const [{Issuer}, {openStore}] = await Promise.all([import('../core/issuer.js'), import('../store/index.js')])
   return new Issuer(
     vault,
-    () => openStore(store ?? process.env.JWTIS_STORE, vault.path, vault.document.issuer.name, options),
+    () =>
+      openStore(
+        store ?? process.env.JWTIS_STORE ?? (vault.inRedis ? vault.source : undefined),
+        vault.path,
+        vault.document.issuer.name,
+        options,
+      ),
     clock(),
   )
 }

@@ -59,7 +59,7 @@ age -d -i IDENTITY_FILE vault.age`
     ])
     const {flags} = this
     const path = this.vaultPath()
-    if (existsSync(path))
+    if (!/^rediss?:/i.test(path) && existsSync(path))
       throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${path}; it was left as it is`)
     const extra = flags.recipient ?? []
     for (const r of extra)
@@ -84,11 +84,12 @@ age -d -i IDENTITY_FILE vault.age`
     const key = 'passphrase' in sealed ? {passphrase: sealed.passphrase} : {identities: [sealed.identity]}
 
     const recipients = recipient ? [recipient, ...extra] : []
-    await Vault.create(
+    const vault = await Vault.create(
       path,
       newDocument({defaults, limits, name: flags.name, now, passphrase: flags.passphrase, recipients}),
       key,
     )
+    await vault.close()
 
     const result: InitResult = {
       ...(flags['print-identity'] && identity ? {identity} : {}),

@@ -87,8 +87,12 @@ export type VaultErrorCode =
   | 'VAULT_LOCKED'
   | 'VAULT_NOT_FOUND'
   | 'VAULT_TOO_NEW'
+  | 'VAULT_UNAVAILABLE'
   | 'VAULT_UNSAFE'
   | 'VAULT_UNWRITABLE'
+
+/** Failures that pass: another process holds the lock, or Redis is away for now (HTTP 503). */
+const UNAVAILABLE = new Set<VaultErrorCode>(['STORE_UNAVAILABLE', 'VAULT_LOCKED', 'VAULT_UNAVAILABLE'])
 
 /** The vault cannot be used: missing, wrong key, corrupt, newer format, locked too long (exit 3). */
 export class VaultError extends JwtisError {
@@ -101,7 +105,7 @@ export class VaultError extends JwtisError {
     options?: {cause?: unknown},
   ) {
     super(code, message, options)
-    this.status = code === 'STORE_UNAVAILABLE' || code === 'VAULT_LOCKED' ? 503 : 500
+    this.status = UNAVAILABLE.has(code) ? 503 : 500
   }
 }
 

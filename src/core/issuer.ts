@@ -131,8 +131,10 @@ export class Issuer {
     readonly now: Clock = Date.now,
   ) {}
 
+  /** Closes the token store and the vault's connection (a Redis vault's; a file has none). */
   async close(): Promise<void> {
     if (this.storePromise) await (await this.storePromise).close()
+    await this.vault.close()
   }
 
   async issue(client: string, request: IssueRequest): Promise<IssuedTokens> {
@@ -264,6 +266,7 @@ export class Issuer {
     const replace =
       how === 'refreshBoth' || (how === 'refreshOnExpire' && rt.exp * 1000 - now < REFRESH_ON_EXPIRE_SHARE * lifetime)
     const store = await this.store()
+    const holder = {client: rt.client_id, sub: rt.sub}
     let refreshToken = token
     let status
     if (replace) {
@@ -275,9 +278,9 @@ export class Issuer {
         iat: seconds(now),
         jti,
       })
-      status = await store.rotate(storeId(rt.fam), storeId(rt.jti), storeId(jti), now, fingerprint)
+      status = await store.rotate(storeId(rt.fam), storeId(rt.jti), storeId(jti), now, fingerprint, holder)
     } else {
-      status = await store.check(storeId(rt.fam), storeId(rt.jti), now, fingerprint)
+      status = await store.check(storeId(rt.fam), storeId(rt.jti), now, fingerprint, holder)
     }
 
     if (status === 'fingerprint_mismatch') {

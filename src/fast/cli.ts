@@ -168,6 +168,8 @@ export async function run(argv: string[]): Promise<boolean> {
     if (json && result !== undefined) io.printJson(result)
   } catch (error) {
     io.reportError(error as Error, json)
+  } finally {
+    await io.closeVaults()
   }
 
   return true

@@ -108,7 +108,7 @@ export async function buildServer(options: ServerOptions) {
     // Read-your-writes across workers and processes: a client registered or a key rotated a
     // moment ago elsewhere is seen by this request. A vault that fails to re-read keeps the
     // last good snapshot (the reload loop in run.ts reports it).
-    if (issuer.vault.changedOnDisk()) await issuer.vault.reload().catch(() => {})
+    if (issuer.vault.changedElsewhere()) await issuer.vault.reload().catch(() => {})
     auth.authenticate(request)
   })
   app.addHook('onResponse', async (request, reply) => {

@@ -64,9 +64,11 @@ async function serveOnce(options: RunOptions, issuer: Issuer, maxAuthFailures?: 
   const address = app.server.address()
   const port = typeof address === 'object' && address ? address.port : options.port
 
-  // Pick up changes the CLI makes to the vault file (new clients, rotations) within a second.
+  // Pick up vault changes (new clients, rotations) made by the CLI, another worker or another
+  // host: a Redis vault announces each write (pub/sub), and the timer below checks the version
+  // anyway, for a file vault and for a notice lost while Redis was away.
   let reloadFailed = false
-  const reloader = setInterval(() => {
+  const reload = () =>
     issuer.vault.reload().then(
       () => {
         reloadFailed = false
@@ -79,7 +81,12 @@ async function serveOnce(options: RunOptions, issuer: Issuer, maxAuthFailures?: 
         reloadFailed = true
       },
     )
-  }, RELOAD_MS)
+  const reloader = setInterval(reload, RELOAD_MS)
+  await issuer.vault.watch(reload).catch((error: Error) => {
+    process.stderr.write(
+      `jwtis serve: no change notices from the vault, checking it every ${RELOAD_MS} ms: ${redact(error.message)}\n`,
+    )
+  })
   const compactor = setInterval(() => {
     issuer
       .store()

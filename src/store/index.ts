@@ -17,6 +17,10 @@ export async function openStore(
 ): Promise<TokenStore> {
   const value = spec ?? 'file'
   if (value === 'file') {
+    if (/^rediss?:/i.test(vaultPath))
+      throw new UsageError(
+        'the file store lives beside a vault file: with a vault in Redis, keep the tokens there too (the default) or use --store memory',
+      )
     const {FileStore} = await import('./file.js')
     return new FileStore(`${vaultPath}.tokens`, options)
   }

@@ -1,22 +1,27 @@
-import type {createClient} from 'redis'
-
-import {VaultError} from '../core/errors.js'
-import {redact, redactUrl} from '../core/redact.js'
-import {cutoffKey, type Family, type FamilyStatus, type TokenStore} from './store.js'
+import {RedisLink} from '../redis/link.js'
+import {cutoffKey, type Family, type FamilyStatus, type Subject, type TokenStore} from './store.js'
 
 /**
  * The rule of `judge()` in store.ts, run inside Redis so that check-and-rotate is one atomic
- * step for every `serve` instance sharing the server. KEYS: family hash, cut-off hash.
- * ARGV: presented hash, next hash ('' to only check), now (ms), fingerprint hash ('' if none).
+ * step for every `serve` instance sharing the server. KEYS: the family hash. ARGV: presented
+ * hash, next hash ('' to only check), now (ms), fingerprint hash ('' if none), the subject's
+ * cut-off (ms), client, sub.
+ *
+ * The cut-off is read before the script, not inside it: in a cluster it lives in another slot
+ * than the family. That is enough because a cut-off only ever grows: a logout that lands between
+ * the read and the script is ordered after this operation, as if it had come a moment later.
+ * A family of another client or subject than the token says is unknown.
+ *
+ * A repeat of a rotation that landed (the reply was lost to a failover and the call retried)
+ * finds `next` already current and answers ok: it is not a reuse.
  */
 const APPLY = `
 local f = redis.call('HMGET', KEYS[1], 'current', 'revoked', 'sexp', 'created', 'client', 'sub', 'fingerprint')
 if not f[1] then return 'unknown' end
 if tonumber(f[3]) <= tonumber(ARGV[3]) then return 'unknown' end
+if f[5] ~= ARGV[6] or f[6] ~= ARGV[7] then return 'unknown' end
 if f[2] == '1' then return 'revoked' end
-local c1 = tonumber(redis.call('HGET', KEYS[2], f[5]) or '0')
-local c2 = tonumber(redis.call('HGET', KEYS[2], f[5] .. '\\0' .. f[6]) or '0')
-if tonumber(f[4]) <= math.max(c1, c2) then
+if tonumber(f[4]) <= tonumber(ARGV[5]) then
   redis.call('HSET', KEYS[1], 'revoked', '1')
   return 'revoked'
 end
@@ -24,6 +29,7 @@ if f[7] and f[7] ~= ARGV[4] then
   redis.call('HSET', KEYS[1], 'revoked', '1')
   return 'fingerprint_mismatch'
 end
+if ARGV[2] ~= '' and f[1] == ARGV[2] then return 'ok' end
 if f[1] ~= ARGV[1] then
   redis.call('HSET', KEYS[1], 'revoked', '1')
   return 'reused'
@@ -32,76 +38,47 @@ if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'current', ARGV[2]) end
 return 'ok'
 `
 
-type Client = ReturnType<typeof createClient>
+/** A family, written with its expiry in one step (so none is ever left without a TTL). */
+const CREATE = `
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+return 1
+`
 
 /**
- * Token state in Redis: one hash per family (`jwtis:{issuer}:fam:{fam}`) that expires with the
- * family's absolute expiry, so Redis compacts it; subject cut-offs in `jwtis:{issuer}:cutoffs`.
+ * Token state in Redis or a Redis Cluster: one hash per family, `jwtis:ISSUER:fam:{FAM}`, whose
+ * hash tag is the family id (so families spread over the cluster's slots) and which expires with
+ * the family's absolute expiry, so Redis compacts it; subject cut-offs in `jwtis:ISSUER:cutoffs`.
+ * The issuer name is percent-encoded in keys, so no brace in it can become a hash tag.
  */
 export class RedisStore implements TokenStore {
+  private readonly cutoffs: string
+
   private constructor(
-    private readonly client: Client,
+    private readonly link: RedisLink,
     private readonly prefix: string,
-  ) {}
-
-  /**
-   * Connects, or fails with STORE_UNAVAILABLE within CONNECT_TIMEOUT_MS whatever goes wrong (an
-   * unreachable host, a wrong password, no password, a bad database index): the first attempt
-   * is never retried. Once connected, a lost connection is re-established in the background.
-   */
-  static async connect(url: string, issuer: string): Promise<RedisStore> {
-    let connected = false
-    let where: string
-    try {
-      const u = new URL(url)
-      where = `${u.hostname}:${u.port || 6379}${u.pathname.length > 1 ? u.pathname : ''}`
-    } catch {
-      throw new VaultError('STORE_UNAVAILABLE', `${redactUrl(url)} is not a valid redis:// URL`)
-    }
-
-    // Loaded here, not at the top: only a Redis store pays for the client.
-    const {createClient} = await import('redis')
-    // Without the offline queue a command fails at once while Redis is away (503) instead of hanging.
-    const client = createClient({
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: CONNECT_TIMEOUT_MS,
-        reconnectStrategy: (retries, cause) => (connected ? Math.min(retries * 100, 2000) : cause),
-      },
-      url,
-    })
-    client.on('error', () => {}) // reconnects on its own; commands fail meanwhile and are reported there
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([
-        client.connect().then(() => client.ping()),
-        new Promise((_resolve, reject) => {
-          timer = setTimeout(
-            () => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS / 1000}s`)),
-            CONNECT_TIMEOUT_MS,
-          )
-        }),
-      ])
-      connected = true
-    } catch (error) {
-      if (client.isOpen) client.destroy()
-      throw new VaultError(
-        'STORE_UNAVAILABLE',
-        `cannot use the Redis store at ${where}: ${redact(describeRedisError(error))}`,
-      )
-    } finally {
-      clearTimeout(timer)
-    }
-
-    return new RedisStore(client, `jwtis:{${issuer}}:`)
+  ) {
+    this.cutoffs = `${prefix}cutoffs`
   }
 
-  async check(fam: string, presented: string, now: number, fingerprint?: string): Promise<FamilyStatus> {
-    return this.apply(fam, presented, '', now, fingerprint)
+  /** Connects (see RedisLink.connect: STORE_UNAVAILABLE within 5 s whatever goes wrong). */
+  static async connect(url: string, issuer: string): Promise<RedisStore> {
+    const link = await RedisLink.connect(url, 'STORE_UNAVAILABLE', 'the Redis store')
+    return new RedisStore(link, `jwtis:${encodeURIComponent(issuer)}:`)
+  }
+
+  async check(
+    fam: string,
+    presented: string,
+    now: number,
+    fingerprint?: string,
+    subject?: Subject,
+  ): Promise<FamilyStatus> {
+    return this.apply(fam, presented, '', now, fingerprint, subject)
   }
 
   async close(): Promise<void> {
-    await this.client.close().catch(() => this.client.destroy())
+    await this.link.close()
   }
 
   async compact(): Promise<number> {
@@ -109,33 +86,33 @@ export class RedisStore implements TokenStore {
   }
 
   async create(family: Family): Promise<void> {
-    const key = this.famKey(family.fam)
-    await this.call(() =>
-      this.client
-        .multi()
-        .hSet(key, {
-          client: family.client,
-          created: String(family.created),
-          current: family.current,
-          ...(family.fingerprint === undefined ? {} : {fingerprint: family.fingerprint}),
-          revoked: family.revoked ? '1' : '0',
-          sexp: String(family.sexp),
-          sub: family.sub,
-        })
-        .pExpireAt(key, family.sexp)
-        .exec(),
-    )
+    const fields: Record<string, string> = {
+      client: family.client,
+      created: String(family.created),
+      current: family.current,
+      ...(family.fingerprint === undefined ? {} : {fingerprint: family.fingerprint}),
+      revoked: family.revoked ? '1' : '0',
+      sexp: String(family.sexp),
+      sub: family.sub,
+    }
+    await this.link.script(CREATE, [this.famKey(family.fam)], [String(family.sexp), ...Object.entries(fields).flat()])
   }
 
   async cutoff(client: string, sub: string): Promise<number> {
-    const [c1, c2] = await this.call(() =>
-      this.client.hmGet(`${this.prefix}cutoffs`, [cutoffKey(client), cutoffKey(client, sub)]),
-    )
+    const [c1, c2] = await this.link.send<Array<null | string>>(this.cutoffs, [
+      'HMGET',
+      this.cutoffs,
+      cutoffKey(client),
+      cutoffKey(client, sub),
+    ])
     return Math.max(Number(c1 ?? 0), Number(c2 ?? 0))
   }
 
   async get(fam: string): Promise<Family | undefined> {
-    const h = await this.call(() => this.client.hGetAll(this.famKey(fam)))
+    const key = this.famKey(fam)
+    const flat = await this.link.send<string[]>(key, ['HGETALL', key])
+    const h: Record<string, string> = Object.create(null)
+    for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]] = flat[i + 1]
     if (!h.current) return undefined
     return {
       client: h.client,
@@ -150,34 +127,36 @@ export class RedisStore implements TokenStore {
   }
 
   async ping(): Promise<void> {
-    await this.call(() => this.client.ping())
+    await this.link.send(this.cutoffs, ['PING'])
   }
 
   async revoke(fam: string): Promise<boolean> {
-    const key = this.famKey(fam)
     // HSET on a missing key would create a family without a TTL: only set it when it exists.
-    const result = await this.call(() =>
-      this.script(
-        "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'revoked', '1') return 1 end return 0",
-        [key],
-        [],
-      ),
+    const result = await this.link.script(
+      "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'revoked', '1') return 1 end return 0",
+      [this.famKey(fam)],
+      [],
     )
     return result === 1
   }
 
   async revokeSubject(client: string, sub: string | undefined, at: number): Promise<void> {
-    await this.call(() =>
-      this.script(
-        "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
-        [`${this.prefix}cutoffs`],
-        [cutoffKey(client, sub), String(at)],
-      ),
+    await this.link.script(
+      "local c = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0') if tonumber(ARGV[2]) > c then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end return 1",
+      [this.cutoffs],
+      [cutoffKey(client, sub), String(at)],
     )
   }
 
-  async rotate(fam: string, presented: string, next: string, now: number, fingerprint?: string): Promise<FamilyStatus> {
-    return this.apply(fam, presented, next, now, fingerprint)
+  async rotate(
+    fam: string,
+    presented: string,
+    next: string,
+    now: number,
+    fingerprint?: string,
+    subject?: Subject,
+  ): Promise<FamilyStatus> {
+    return this.apply(fam, presented, next, now, fingerprint, subject)
   }
 
   private async apply(
@@ -186,57 +165,26 @@ export class RedisStore implements TokenStore {
     next: string,
     now: number,
     fingerprint = '',
+    subject?: Subject,
   ): Promise<FamilyStatus> {
-    const status = await this.call(() =>
-      this.script(APPLY, [this.famKey(fam), `${this.prefix}cutoffs`], [presented, next, String(now), fingerprint]),
+    const key = this.famKey(fam)
+    let holder = subject
+    if (!holder) {
+      const [client, sub] = await this.link.send<Array<null | string>>(key, ['HMGET', key, 'client', 'sub'])
+      if (client === null || sub === null) return 'unknown'
+      holder = {client, sub}
+    }
+
+    const cut = await this.cutoff(holder.client, holder.sub)
+    const status = await this.link.script(
+      APPLY,
+      [key],
+      [presented, next, String(now), fingerprint, String(cut), holder.client, holder.sub],
     )
     return status as FamilyStatus
   }
 
-  /** SHA-1 of each script, once loaded: later calls send 40 bytes instead of the script. */
-  private readonly shas = new Map<string, string>()
-
-  /**
-   * Runs a Lua script with EVALSHA, in one round trip. The first call loads it (SCRIPT LOAD);
-   * a server that forgot it (restarted, SCRIPT FLUSH) answers NOSCRIPT and it is loaded again.
-   */
-  private async script(source: string, keys: string[], args: string[]): Promise<unknown> {
-    let sha = this.shas.get(source)
-    if (sha === undefined) {
-      sha = await this.client.scriptLoad(source)
-      this.shas.set(source, sha)
-    }
-
-    try {
-      return await this.client.evalSha(sha, {arguments: args, keys})
-    } catch (error) {
-      if (!/NOSCRIPT/.test((error as Error).message)) throw error
-      this.shas.delete(source)
-      return this.script(source, keys, args)
-    }
-  }
-
-  /** A Redis failure is the store being unavailable (exit 3, HTTP 503), not a bug. */
-  private async call<T>(op: () => Promise<T>): Promise<T> {
-    try {
-      return await op()
-    } catch (error) {
-      throw new VaultError('STORE_UNAVAILABLE', `the Redis token store failed: ${redact(describeRedisError(error))}`)
-    }
-  }
-
   private famKey(fam: string): string {
-    return `${this.prefix}fam:${fam}`
+    return `${this.prefix}fam:{${fam}}`
   }
-}
-
-/** How long connecting (and authenticating) may take before the store is reported unavailable. */
-const CONNECT_TIMEOUT_MS = 5000
-
-function describeRedisError(error: unknown): string {
-  const message = (error as Error)?.message ?? String(error)
-  if (/WRONGPASS|invalid (username-)?password/i.test(message)) return 'wrong user name or password'
-  if (/NOAUTH/i.test(message)) return 'the server needs a password: put it in the store URL'
-  if (/DB index is out of range|invalid DB index/i.test(message)) return 'no such database number on that server'
-  return message || (error as Error)?.name || 'connection failed'
 }

@@ -30,12 +30,22 @@ export interface Family {
  */
 export type FamilyStatus = 'fingerprint_mismatch' | 'ok' | 'reused' | 'revoked' | 'unknown'
 
+/**
+ * Who the presented refresh token says it belongs to (its signed `client_id` and `sub`). Stores
+ * that keep cut-offs apart from families (Redis Cluster) read the cut-off by it before the
+ * family operation; the others read both from the family.
+ */
+export interface Subject {
+  client: string
+  sub: string
+}
+
 export interface TokenStore {
   /**
    * Validates `presented` without rotating (noRefresh, or refreshOnExpire before its 30%).
    * `fingerprint` is the salted hash of the fingerprint presented with it, if any.
    */
-  check(fam: string, presented: string, now: number, fingerprint?: string): Promise<FamilyStatus>
+  check(fam: string, presented: string, now: number, fingerprint?: string, subject?: Subject): Promise<FamilyStatus>
   close(): Promise<void>
   /** Drops families past their absolute expiry. Returns how many were dropped. */
   compact(now: number): Promise<number>
@@ -53,7 +63,14 @@ export interface TokenStore {
   /** Revokes every family of a client (or of one subject of it) created up to `at`. */
   revokeSubject(client: string, sub: string | undefined, at: number): Promise<void>
   /** Atomically: if `presented` is current, make `next` current; if it is spent, revoke the family. */
-  rotate(fam: string, presented: string, next: string, now: number, fingerprint?: string): Promise<FamilyStatus>
+  rotate(
+    fam: string,
+    presented: string,
+    next: string,
+    now: number,
+    fingerprint?: string,
+    subject?: Subject,
+  ): Promise<FamilyStatus>
 }
 
 export const cutoffKey = (client: string, sub?: string): string =>

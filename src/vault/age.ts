@@ -7,7 +7,7 @@ export type AgeKind = 'scrypt' | 'x25519'
 /** What opens (and, for passphrase vaults, re-seals) a vault. */
 export type VaultKey = {identities: string[]; passphrase?: undefined} | {identities?: undefined; passphrase: string}
 
-const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----'
+export const ARMOR_BEGIN = '-----BEGIN AGE ENCRYPTED FILE-----'
 const MAGIC = 'age-encryption.org/v1\n'
 
 /**
@@ -15,31 +15,53 @@ const MAGIC = 'age-encryption.org/v1\n'
  * key can be asked for. Returns undefined when the bytes are not an age file.
  */
 export function ageKind(bytes: Uint8Array): AgeKind | undefined {
-  const head = Buffer.from(dearmor(bytes).subarray(0, 4096)).toString('latin1')
+  const head = Buffer.from((dearmor(bytes) ?? leadingLines(bytes)).subarray(0, 4096)).toString('latin1')
   if (!head.startsWith(MAGIC)) return undefined
   return /^-> scrypt /m.test(head) ? 'scrypt' : 'x25519'
 }
 
-/** The binary age file inside an ASCII-armored one (`age -a`); other bytes are returned as they are. */
-function dearmor(bytes: Uint8Array): Uint8Array {
+const ARMOR_END = '-----END AGE ENCRYPTED FILE-----'
+
+/**
+ * The binary age file inside an ASCII-armored one (`age -a`); other bytes are returned as they
+ * are. Strict, as age's own armor reader is (begin and end lines, 64-column canonical base64,
+ * only whitespace around it), so a cut-short or altered armor is undefined, never a file with
+ * its damage silently dropped.
+ */
+export function dearmor(bytes: Uint8Array): Uint8Array | undefined {
   if (Buffer.from(bytes.subarray(0, ARMOR_BEGIN.length)).toString('latin1') !== ARMOR_BEGIN) return bytes
-  const body = Buffer.from(bytes)
-    .toString('latin1')
-    .split(/\r?\n/)
-    .filter((line) => line && !line.startsWith('-----'))
-    .join('')
-  return Buffer.from(body, 'base64')
+  const lines = Buffer.from(bytes).toString('latin1').trim().split(/\r?\n/)
+  if (lines.length < 3 || lines[0] !== ARMOR_BEGIN || lines.at(-1) !== ARMOR_END) return undefined
+  const body = lines.slice(1, -1)
+  const last = body.length - 1
+  if (
+    !body.every(
+      (line, i) => /^[\d+/A-Za-z]+={0,2}$/.test(line) && (i === last ? line.length <= 64 : line.length === 64),
+    )
+  )
+    return undefined
+  const text = body.join('')
+  const decoded = Buffer.from(text, 'base64')
+  return decoded.toString('base64') === text ? decoded : undefined
+}
+
+/** A damaged armored file decoded leniently: enough to read which kind of key its header wants. */
+function leadingLines(bytes: Uint8Array): Uint8Array {
+  const lines = Buffer.from(bytes).toString('latin1').split(/\r?\n/)
+  return Buffer.from(lines.filter((line) => !line.startsWith('-----')).join(''), 'base64')
 }
 
 export async function ageEncrypt(
   plaintext: string,
   to: {passphrase: string} | {recipients: string[]},
 ): Promise<Uint8Array> {
-  const {Encrypter} = await import('age-encryption')
+  const {armor, Encrypter} = await import('age-encryption')
   const e = new Encrypter()
   if ('passphrase' in to) e.setPassphrase(to.passphrase)
   else for (const r of to.recipients) e.addRecipient(r)
-  return e.encrypt(plaintext)
+  // ASCII-armored (`age -a`): text that survives being pasted, printed by `redis-cli --raw` with a
+  // newline after it, or diffed; `age -d` reads it as it reads the binary form.
+  return Buffer.from(armor.encode(await e.encrypt(plaintext)), 'latin1')
 }
 
 const badKey = (key: VaultKey, path: string) =>
@@ -67,9 +89,11 @@ const damaged = (path: string, reason: string) =>
  * through typage for whatever that does not handle.
  */
 export async function ageDecrypt(bytes: Uint8Array, key: VaultKey, path: string): Promise<string> {
+  const raw = dearmor(bytes)
+  if (!raw) throw damaged(path, 'its ASCII armor is cut short or altered')
   const {nativeDecrypt} = await import('./age-native.js')
   const native = nativeDecrypt(
-    Buffer.from(dearmor(bytes)),
+    Buffer.from(raw),
     key.passphrase === undefined ? {identities: key.identities} : {passphrase: key.passphrase},
   )
   switch (native.kind) {
@@ -107,7 +131,7 @@ async function typageDecrypt(bytes: Uint8Array, key: VaultKey, path: string): Pr
   }
 
   try {
-    return await d.decrypt(dearmor(bytes), 'text')
+    return await d.decrypt(dearmor(bytes)!, 'text')
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
     if (reason.includes('no identity matched')) throw badKey(key, path)

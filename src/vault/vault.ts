@@ -1,74 +1,30 @@
-import {statSync} from 'node:fs'
-import {mkdir, readFile, realpath, stat} from 'node:fs/promises'
-import {basename, dirname, join} from 'node:path'
-
 import {ConflictError, VaultError} from '../core/errors.js'
 import {ageDecrypt, ageEncrypt, type AgeKind, ageKind, type VaultKey} from './age.js'
 import {parseDocument, type VaultDocument} from './format.js'
-import {checkPrivateDir, removeStaleTemps, writeFileAtomic} from './fsutil.js'
-import {FileLock} from './lock.js'
+import {openStorage, type StorageOptions, type VaultStorage} from './storage.js'
+
+export {resolveVaultPath} from './storage.js'
 
 /** Finds the key for a vault once its kind is known (so a passphrase is only asked for when needed). */
 export type KeyResolver = (kind: AgeKind, path: string) => Promise<VaultKey>
 
-export interface VaultOptions {
-  /** How long `update` waits for another process's lock before failing with VAULT_LOCKED. */
-  lockTimeoutMs?: number
-}
-
-const DEFAULT_LOCK_TIMEOUT_MS = 15_000
-
-/** Identifies one version of the file: every write renames a new inode into place. */
-async function fileStamp(path: string): Promise<string> {
-  const info = await stat(path, {bigint: true})
-  return `${info.ino}:${info.mtimeNs}:${info.size}`
-}
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await readFile(path)
-  } catch (error) {
-    const {code, message} = error as NodeJS.ErrnoException
-    if (code === 'ENOENT') {
-      throw new VaultError(
-        'VAULT_NOT_FOUND',
-        `no vault at ${path}: create one with \`jwtis init\`, or pass --vault PATH`,
-      )
-    }
-
-    throw new VaultError('VAULT_NOT_FOUND', `cannot read vault ${path}: ${message}`)
-  }
-}
+export type VaultOptions = StorageOptions
 
 /**
- * The file a vault path names, symbolic links resolved once: the lock and every write then go
- * to the real file, so a linked vault stays linked and shares its lock with users of the target.
- */
-export async function resolveVaultPath(path: string): Promise<string> {
-  try {
-    return await realpath(path)
-  } catch {
-    // Not there yet (init): resolve the directory, if it exists, and keep the name.
-    const dir = await realpath(dirname(path)).catch(() => dirname(path))
-    return join(dir, basename(path))
-  }
-}
-
-/**
- * The encrypted vault file. Reads give a snapshot; every change goes through `update`, which
- * takes the inter-process lock, re-reads the file, applies the change and writes it atomically,
- * so no caller can forget the lock or lose another process's update.
+ * The encrypted vault, in a file or in Redis (./storage.ts). Reads give a snapshot; every change
+ * goes through `update`, which applies it to the newest document and stores the result atomically
+ * (under the file lock, or compare-and-set in Redis), so no caller can forget the lock or lose
+ * another process's update.
  */
 export class Vault {
   private constructor(
-    readonly path: string,
+    private readonly storage: VaultStorage,
     private key: VaultKey,
     private doc: VaultDocument,
-    private stamp: string,
-    private readonly options: VaultOptions,
+    private version: string,
   ) {}
 
-  /** How the file is sealed now: a passphrase, or the X25519 recipients the document lists. */
+  /** How the vault is sealed now: a passphrase, or the X25519 recipients the document lists. */
   get kind(): AgeKind {
     return this.key.passphrase === undefined ? 'x25519' : 'scrypt'
   }
@@ -78,54 +34,92 @@ export class Vault {
     return this.doc
   }
 
-  /** Creates a new vault file; never overwrites one (CONFLICT, exit 5). */
-  static async create(given: string, doc: VaultDocument, key: VaultKey, options: VaultOptions = {}): Promise<Vault> {
-    await mkdir(dirname(given), {mode: 0o700, recursive: true})
-    const path = await resolveVaultPath(given)
-    await checkPrivateDir(dirname(path), 'a vault')
-    const bytes = await sealDocument(doc, key)
-    if (!(await writeFileAtomic(path, bytes, true))) {
-      throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${path}; it was left as it is`)
-    }
+  /** Where the vault is, for people: a path, or a Redis URL without its password. */
+  get path(): string {
+    return this.storage.location
+  }
 
-    return new Vault(path, key, doc, await fileStamp(path), options)
+  /** What opens this vault again (a path or the whole Redis URL): keep it in memory only. */
+  get source(): string {
+    return this.storage.source
+  }
+
+  /** Whether the vault is kept in Redis (its token store then defaults to the same server). */
+  get inRedis(): boolean {
+    return this.storage.kind === 'redis'
+  }
+
+  /** Creates a new vault; never overwrites one (CONFLICT, exit 5). */
+  static async create(given: string, doc: VaultDocument, key: VaultKey, options: VaultOptions = {}): Promise<Vault> {
+    const storage = await openStorage(given, options)
+    try {
+      const version = await storage.create(await sealDocument(doc, key))
+      if (version === undefined)
+        throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${storage.location}; it was left as it is`)
+      return new Vault(storage, key, doc, version)
+    } catch (error) {
+      await storage.close()
+      throw error
+    }
   }
 
   static async open(given: string, resolveKey: KeyResolver, options: VaultOptions = {}): Promise<Vault> {
-    const path = await resolveVaultPath(given)
-    await checkPrivateDir(dirname(path), 'the vault')
-    const stampBefore = await fileStamp(path).catch(() => '')
-    const bytes = await readBytes(path)
-    const kind = ageKind(bytes)
-    if (!kind) {
-      throw new VaultError('VAULT_CORRUPT', `${path} is not an age-encrypted jwtis vault; it was left untouched`)
-    }
+    const storage = await openStorage(given, options)
+    try {
+      const {bytes, version} = await storage.read()
+      const kind = ageKind(bytes)
+      if (!kind) {
+        throw new VaultError(
+          'VAULT_CORRUPT',
+          `${storage.location} is not an age-encrypted jwtis vault; it was left untouched`,
+        )
+      }
 
-    const key = await resolveKey(kind, path)
-    const doc = parseDocument(await ageDecrypt(bytes, key, path), path)
-    return new Vault(path, key, doc, stampBefore, options)
+      const key = await resolveKey(kind, storage.location)
+      const doc = parseDocument(await ageDecrypt(bytes, key, storage.location), storage.location)
+      return new Vault(storage, key, doc, version)
+    } catch (error) {
+      await storage.close()
+      throw error
+    }
   }
 
   /**
-   * Whether the file on disk is another version than this snapshot: one synchronous stat, cheap
-   * enough for `serve` to ask on every request, so that a change made by another worker or
-   * process is seen by the very next request.
+   * Whether the stored vault may be another version than this snapshot, without I/O: a stat of
+   * the file, or a flag a Redis change notice set. Cheap enough for `serve` to ask on every
+   * request, so a change made by another worker or process is seen by the very next request.
    */
-  changedOnDisk(): boolean {
-    try {
-      const info = statSync(this.path, {bigint: true})
-      return `${info.ino}:${info.mtimeNs}:${info.size}` !== this.stamp
-    } catch {
-      return false
-    }
+  changedElsewhere(): boolean {
+    return this.storage.changedSince(this.version)
   }
 
-  /** Re-reads the file if another process changed it. Returns whether the snapshot changed. */
+  /** Resolves when the stored vault can be read now (Redis up); VAULT_UNAVAILABLE otherwise. */
+  async ping(): Promise<void> {
+    await this.storage.version()
+  }
+
+  /** Closes the storage's connection (Redis); a file vault has none. */
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.storage.close()
+  }
+
+  private closed = false
+
+  /** Re-reads the vault if another process changed it. Returns whether the snapshot changed. */
   async reload(): Promise<boolean> {
-    const stamp = await fileStamp(this.path).catch(() => this.stamp)
-    if (stamp === this.stamp) return false
-    this.doc = parseDocument(await ageDecrypt(await readBytes(this.path), this.key, this.path), this.path)
-    this.stamp = stamp
+    if ((await this.storage.version()) === this.version) return false
+    const {bytes, version} = await this.storage.read()
+    this.doc = parseDocument(await ageDecrypt(bytes, this.key, this.path), this.path)
+    this.version = version
+    return true
+  }
+
+  /** Calls `onChange` soon after another writer changes the vault (Redis); false for a file. */
+  async watch(onChange: () => void): Promise<boolean> {
+    if (!this.storage.watch) return false
+    await this.storage.watch(onChange)
     return true
   }
 
@@ -145,8 +139,8 @@ export class Vault {
 
   /**
    * Re-seals the vault (`vault rekey`): `change` sets `doc.age`, and `key` replaces the key
-   * when the vault moves to a passphrase or to a new identity. Written atomically under the
-   * lock like any update; on failure the old file stays.
+   * when the vault moves to a passphrase or to a new identity. Stored atomically like any
+   * update; on failure the old vault stays.
    */
   async rekey(change: (doc: VaultDocument) => void, key: VaultKey = this.key): Promise<void> {
     await this.update(change, key)
@@ -154,25 +148,25 @@ export class Vault {
   }
 
   /**
-   * Applies `change` to the newest document under the vault lock and writes the result
-   * atomically. If `change` throws, nothing is written.
+   * Applies `change` to the newest document and stores the result atomically. If `change`
+   * throws, nothing is written. With Redis, `change` runs again if another writer came first.
    */
   async update<T>(change: (doc: VaultDocument) => Promise<T> | T, sealWith: VaultKey = this.key): Promise<T> {
-    const lock = await FileLock.acquire(`${this.path}.lock`, this.options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)
-    try {
-      await removeStaleTemps(this.path)
-      await this.reload()
+    let result: T
+    let written: VaultDocument
+    this.version = await this.storage.commit(async (version, bytes) => {
+      if (version !== this.version) {
+        this.doc = parseDocument(await ageDecrypt(await bytes(), this.key, this.path), this.path)
+        this.version = version
+      }
+
       const doc = structuredClone(this.doc)
-      const result = await change(doc)
-      const bytes = await sealDocument(doc, sealWith)
-      await lock.assertHeld()
-      await writeFileAtomic(this.path, bytes)
-      this.doc = doc
-      this.stamp = await fileStamp(this.path)
-      return result
-    } finally {
-      await lock.release()
-    }
+      result = await change(doc)
+      written = doc
+      return sealDocument(doc, sealWith)
+    })
+    this.doc = written!
+    return result!
   }
 }
 

@@ -9,7 +9,7 @@ import {FileStore} from '../../src/store/file.js'
 import {MemoryStore} from '../../src/store/memory.js'
 import {RedisStore} from '../../src/store/redis.js'
 import {hasTool} from '../helpers/cli.js'
-import {startRedis} from '../helpers/redis.js'
+import {startRedis, startRedisCluster} from '../helpers/redis.js'
 
 const HAS_REDIS = hasTool('redis-server', ['--version'], 'the Redis store tests (apt-get install redis-server)')
 const T0 = 1_800_000_000_000
@@ -26,16 +26,27 @@ const family = (over: Partial<Family> = {}): Family => ({
 })
 
 let redis: Awaited<ReturnType<typeof startRedis>> | undefined
+let cluster: Awaited<ReturnType<typeof startRedisCluster>> | undefined
 beforeAll(async () => {
-  if (HAS_REDIS) redis = await startRedis()
-})
-afterAll(async () => redis?.stop())
+  if (HAS_REDIS) {
+    ;[redis, cluster] = await Promise.all([
+      startRedis(),
+      startRedisCluster(mkdtempSync(join(tmpdir(), 'jwtis-cluster-'))),
+    ])
+  }
+}, 30_000)
+afterAll(async () => Promise.all([redis?.stop(), cluster?.stop()]))
 
 const stores: Array<[string, () => Promise<TokenStore>]> = [
   ['memory', async () => new MemoryStore()],
   ['file', async () => new FileStore(join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens'))],
 ]
-if (HAS_REDIS) stores.push(['redis', async () => RedisStore.connect(redis!.url, `test-${n++}`)])
+if (HAS_REDIS) {
+  stores.push(
+    ['redis', async () => RedisStore.connect(redis!.url, `test-${n++}`)],
+    ['redis cluster', async () => RedisStore.connect(cluster!.url, `test-${n++}`)],
+  )
+}
 
 describe.each(stores)('%s store', (_name, open) => {
   it('rotates once: the current token moves on, a spent one revokes the family', async () => {
@@ -91,6 +102,57 @@ describe.each(stores)('%s store', (_name, open) => {
     const results = await Promise.all(Array.from({length: 50}, (_, i) => store.rotate(f.fam, 'j0', `n${i}`, T0)))
     expect(results.filter((r) => r === 'ok')).toHaveLength(1)
     expect(results.filter((r) => r === 'reused').length + results.filter((r) => r === 'revoked').length).toBe(49)
+    await store.close()
+  })
+})
+
+const redisStores = () => stores.filter(([name]) => name.startsWith('redis'))
+
+describe.skipIf(!HAS_REDIS)('Redis stores, single and cluster', () => {
+  it("read the cut-off by the token's subject; a family of another subject is unknown", async () => {
+    for (const [, open] of redisStores()) {
+      const store = await open()
+      const f = family({sub: 'alice'})
+      await store.create(f)
+      const alice = {client: 'app', sub: 'alice'}
+      expect(await store.check(f.fam, 'j0', T0, undefined, {client: 'app', sub: 'mallory'})).toBe('unknown')
+      expect(await store.rotate(f.fam, 'j0', 'j1', T0, undefined, alice)).toBe('ok')
+      await store.revokeSubject('app', 'alice', T0 + 1)
+      expect(await store.check(f.fam, 'j1', T0, undefined, alice)).toBe('revoked')
+      expect((await store.get(f.fam))?.revoked).toBe(true)
+      await store.close()
+    }
+  })
+
+  it('take a repeated rotation (a retry after a lost reply) as landed, not as a reuse', async () => {
+    for (const [, open] of redisStores()) {
+      const store = await open()
+      const f = family()
+      await store.create(f)
+      expect(await store.rotate(f.fam, 'j0', 'j1', T0)).toBe('ok')
+      expect(await store.rotate(f.fam, 'j0', 'j1', T0)).toBe('ok')
+      expect(await store.rotate(f.fam, 'j0', 'j2', T0)).toBe('reused')
+      await store.close()
+    }
+  })
+
+  it("spread families over the cluster's slots and masters (a hash tag per family)", async () => {
+    const store = await RedisStore.connect(cluster!.url, 'spread')
+    const made = Array.from({length: 30}, () => family())
+    for (const f of made) await store.create(f)
+    const {createCluster} = await import('redis')
+    const admin = createCluster({rootNodes: [{url: cluster!.url}]})
+    await admin.connect()
+    const masters = new Set<string>()
+    for (const f of made) {
+      const key = `jwtis:spread:fam:{${f.fam}}`
+      expect(await admin.exists(key)).toBe(1)
+      const node = admin.getSlotMaster(Number(await admin.sendCommand(undefined, true, ['CLUSTER', 'KEYSLOT', key])))
+      masters.add(`${node.host}:${node.port}`)
+    }
+
+    expect(masters.size).toBe(3)
+    await admin.close()
     await store.close()
   })
 })

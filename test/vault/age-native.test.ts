@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {identityScalar, nativeDecrypt} from '../../src/vault/age-native.js'
-import {ageEncrypt, newIdentity} from '../../src/vault/age.js'
+import {ageEncrypt, dearmor, newIdentity} from '../../src/vault/age.js'
 import {hasTool} from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'jwtis-age-'))
@@ -23,11 +23,11 @@ describe('age on node:crypto', () => {
     const b = await newIdentity()
     for (const size of [0, 1, 65_535, 65_536, 65_537, 200_000]) {
       const text = 'x'.repeat(size)
-      const sealed = Buffer.from(await ageEncrypt(text, {recipients: [a.recipient, b.recipient]}))
+      const sealed = Buffer.from(dearmor(await ageEncrypt(text, {recipients: [a.recipient, b.recipient]}))!)
       expect(nativeDecrypt(sealed, {identities: [b.identity]})).toEqual({kind: 'ok', plaintext: text})
     }
 
-    const sealed = Buffer.from(await ageEncrypt('secret', {recipients: [a.recipient]}))
+    const sealed = Buffer.from(dearmor(await ageEncrypt('secret', {recipients: [a.recipient]}))!)
     expect(nativeDecrypt(sealed, {identities: [b.identity]}).kind).toBe('no-match')
     // any flipped byte, in the header or the payload, is caught
     for (const i of [30, sealed.length - 20, sealed.length - 1]) {
@@ -41,7 +41,7 @@ describe('age on node:crypto', () => {
   })
 
   it('opens passphrase (scrypt) files and refuses a wrong passphrase', async () => {
-    const sealed = Buffer.from(await ageEncrypt('{"v":1}', {passphrase: 'correct horse'}))
+    const sealed = Buffer.from(dearmor(await ageEncrypt('{"v":1}', {passphrase: 'correct horse'}))!)
     expect(nativeDecrypt(sealed, {passphrase: 'correct horse'})).toEqual({kind: 'ok', plaintext: '{"v":1}'})
     expect(nativeDecrypt(sealed, {passphrase: 'wrong horse'}).kind).toBe('no-match')
   })
@@ -51,7 +51,7 @@ describe('age on node:crypto', () => {
     expect(identityScalar(identity)).toHaveLength(32)
     const mistyped = `${identity.slice(0, -1)}${identity.at(-1) === 'Q' ? 'P' : 'Q'}`
     expect(identityScalar(mistyped)).toBeUndefined()
-    const sealed = Buffer.from(await ageEncrypt('x', {recipients: [(await newIdentity()).recipient]}))
+    const sealed = Buffer.from(dearmor(await ageEncrypt('x', {recipients: [(await newIdentity()).recipient]}))!)
     expect(nativeDecrypt(sealed, {identities: [mistyped]}).kind).toBe('invalid-identity')
   })
 

@@ -193,7 +193,7 @@ class WorkerPool {
       doc: structuredClone(parallel.issuer.vault.document) as BatchSetup['doc'],
       explicit: parallel.explicit,
       store: parallel.store,
-      vaultPath: parallel.issuer.vault.path,
+      vaultPath: parallel.issuer.vault.source,
     }
     const url = new URL('../batch-worker.js', import.meta.url)
     return new WorkerPool(

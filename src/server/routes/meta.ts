@@ -6,6 +6,13 @@ import type {Issuer} from '../../core/issuer.js'
 import type {Metrics} from '../metrics.js'
 
 import {publishedKeys} from '../../core/lifecycle.js'
+import {redact} from '../../core/redact.js'
+
+const up = () => ({error: undefined, state: 'ok'})
+const down = (error: Error & {code?: string}) => ({
+  error: {code: error.code ?? 'INTERNAL', message: redact(error.message)},
+  state: 'unavailable',
+})
 
 /** What anyone may read: the JWKS, liveness, health and metrics (public keys and counters only). */
 export async function metaRoutes(
@@ -22,13 +29,25 @@ export async function metaRoutes(
   })
 
   app.get('/ping', async (_request, reply) => reply.type('text/plain').send('pong'))
-  app.get('/health', async () => {
-    await (await issuer.store()).ping() // 503 STORE_UNAVAILABLE when, say, Redis is down
-    return {
+  // Which part is down, if any: the token store, or the vault's storage (a Redis vault; the
+  // document in memory keeps serving meanwhile). 503 with the first failure as the error.
+  app.get('/health', async (_request, reply) => {
+    const [store, vault] = await Promise.all([
+      issuer
+        .store()
+        .then((s) => s.ping())
+        .then(up, down),
+      issuer.vault.ping().then(up, down),
+    ])
+    const failure = store.error ?? vault.error
+    return reply.code(failure ? 503 : 200).send({
       clients: Object.keys(issuer.vault.document.clients).length,
-      status: 'ok',
+      ...(failure ? {error: failure} : {}),
+      status: failure ? 'degraded' : 'ok',
+      store: store.state,
       uptime_seconds: Math.round(process.uptime()),
-    }
+      vault: vault.state,
+    })
   })
   // With several workers, metricsText asks the primary for the sum over all of them.
   app.get('/metrics', async (_request, reply) =>
