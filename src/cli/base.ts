@@ -41,6 +41,9 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   public override async init(): Promise<void> {
     for (const name of SECRET_ENV) registerSecret(process.env[name])
     await super.init()
+    // Parsed, even when parsing fails: that failure is reported as a usage error, and oclif's
+    // "did not parse its arguments" warning (NODE_ENV=test or development) would only add noise.
+    this.parsed = true
     const {args, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: this.ctor.baseFlags,

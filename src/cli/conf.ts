@@ -14,5 +14,23 @@ export function checkSettingName(name: string): SettingName {
   throw new UsageError(`unknown setting "${name}": use one of ${Object.keys(SETTINGS).join(', ')}`)
 }
 
-/** Both settings are paths: store them absolute, so they mean the same from any directory. */
-export const normalizeSetting = (value: string): string => resolve(value)
+/**
+ * Both settings are paths, stored absolute so they mean the same from any directory; the vault
+ * may also be a Redis URL, kept as it is, but never with a password in it: settings are a plain
+ * file, and a password belongs in the environment (JWTIS_VAULT) or a secret store.
+ */
+export function normalizeSetting(value: string): string {
+  if (!/^rediss?:\/\//i.test(value)) return resolve(value)
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new UsageError('that is not a valid redis:// URL')
+  }
+
+  if (url.password)
+    throw new UsageError(
+      'settings are not for secrets: give a Redis URL with a password in JWTIS_VAULT (or --vault), not in a setting',
+    )
+  return value
+}

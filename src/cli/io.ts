@@ -57,6 +57,27 @@ export async function readInput(value: string | undefined, what: string, raw = f
   return raw ? text : text.trim()
 }
 
+/**
+ * A token as people paste it: copied from an Authorization header (`Bearer eyJ…`) or from JSON
+ * or a shell (`"eyJ…"`). Both are taken off, with a note on stderr saying so.
+ */
+export function unwrapToken(text: string, note: (message: string) => void): string {
+  let token = text
+  const bearer = /^bearer\s+/i.exec(token)
+  if (bearer) {
+    token = token.slice(bearer[0].length)
+    note('note: took the token without its "Bearer " prefix')
+  }
+
+  const quoted = /^(["'])(.*)\1$/s.exec(token)
+  if (quoted) {
+    token = quoted[2].trim()
+    note('note: took the token without the quotes around it')
+  }
+
+  return token
+}
+
 /** A message for a person on stderr (not with --json); control characters from input made visible. */
 export function logErr(json: boolean, message: string): void {
   if (!json) process.stderr.write(`${sanitize(redact(message))}\n`)
@@ -160,8 +181,16 @@ export function toReport(err: Error & {exitCode?: number}): ErrorReport {
 function rawReport(err: Error & {exitCode?: number}): ErrorReport {
   if (err instanceof JwtisError) return {code: err.code, exit: err.exitCode, message: oneLine(err.message)}
   // oclif's flag and argument errors (without importing oclif: the fast entry runs without it)
-  if ('parse' in err && 'oclif' in err) {
+  // (a flag without its value is a plain CLIError: any oclif error that got here is the user's)
+  if ('oclif' in err) {
     return {code: 'USAGE', exit: 2, message: `${oneLine(err.message)} (see --help)`}
+  }
+
+  const errno = err as NodeJS.ErrnoException & {address?: string; port?: number}
+  if (errno.code === 'EADDRINUSE' || errno.code === 'EADDRNOTAVAIL') {
+    const where = errno.address ? `${errno.address}:${errno.port}` : 'the --listen address'
+    const why = errno.code === 'EADDRINUSE' ? 'is in use' : 'is not an address of this host'
+    return {code: 'USAGE', exit: 2, message: `${where} ${why}: pick another with --listen`}
   }
 
   if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {

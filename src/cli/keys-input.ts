@@ -1,6 +1,6 @@
 import type {Keyring} from '../core/keyring.js'
 
-import {UsageError} from '../core/errors.js'
+import {UsageError, VaultError} from '../core/errors.js'
 import {redactUrl} from '../core/redact.js'
 import {readBounded, readResponseBounded} from './input.js'
 
@@ -28,16 +28,23 @@ async function fetchKeys(url: string, what: string): Promise<string> {
     })
     if (!response.ok) {
       await response.body?.cancel().catch(() => {})
-      throw new UsageError(`cannot fetch ${what} ${shown}: HTTP ${response.status}`)
+      throw new VaultError('JWKS_UNAVAILABLE', `cannot fetch ${what} ${shown}: HTTP ${response.status}`)
     }
 
     return await readResponseBounded(response, MAX_KEY_FILE_BYTES, `${what} ${shown}`)
   } catch (error) {
-    if (error instanceof UsageError) throw error
+    if (error instanceof UsageError || error instanceof VaultError) throw error
     const reason =
       (error as Error).name === 'TimeoutError'
         ? `no answer within ${FETCH_TIMEOUT_MS / 1000}s`
-        : (error as Error).message
-    throw new UsageError(`cannot fetch ${what} ${shown}: ${reason}`)
+        : describeFetchError(error)
+    // The keys cannot be had (exit 3, like a vault that cannot be used), not a mistyped command.
+    throw new VaultError('JWKS_UNAVAILABLE', `cannot fetch ${what} ${shown}: ${reason}`)
   }
+}
+
+/** fetch says "fetch failed" and keeps the reason in `cause` (ECONNREFUSED, ENOTFOUND...). */
+function describeFetchError(error: unknown): string {
+  const {cause} = error as {cause?: {code?: string; message?: string}}
+  return cause?.code ?? cause?.message ?? (error as Error).message
 }

@@ -14,6 +14,8 @@ import {checkSettings, issuerLimits, normalizeSettings} from '../core/settings.j
 export interface InitResult {
   identity?: string
   identity_file: null | string
+  /** Whether the vault became the `vault` setting (there was none), so any directory finds it. */
+  is_default: boolean
   recipient: null | string
   vault: string
 }
@@ -94,8 +96,9 @@ age -d -i IDENTITY_FILE vault.age`
     const result: InitResult = {
       ...(flags['print-identity'] && identity ? {identity} : {}),
       identity_file: identityFile,
+      is_default: await this.recordAsDefault(path),
       recipient,
-      vault: path,
+      vault: vault.path,
     }
     if (!this.jsonEnabled()) this.report(result, reused)
     return result
@@ -133,8 +136,22 @@ age -d -i IDENTITY_FILE vault.age`
     return created ? {...made, identityFile: file, reused: false} : withRecipient(await firstIdentity(file), file, true)
   }
 
+  /**
+   * Makes the new vault the `vault` setting when there is none yet, so that `cd /tmp && jwtis
+   * client list` finds it. Never a URL with a password in it: settings are not for secrets.
+   */
+  private async recordAsDefault(path: string): Promise<boolean> {
+    if (readSettings(this.config.configDir).vault !== undefined) return false
+    if (/^rediss?:/i.test(path) && new URL(path).password) return false
+    const {openSettings} = await import('../cli/conf.js')
+    ;(await openSettings(this.config.configDir)).set('vault', path)
+    return true
+  }
+
   private report(result: InitResult, reused: boolean): void {
-    this.logErr(`Created vault ${result.vault}`)
+    this.logErr(
+      `Created vault ${result.vault}${result.is_default ? ' (now the default vault: `jwtis config get vault`)' : ''}`,
+    )
     if (result.identity_file) {
       const how = reused ? 'Using existing' : 'Saved new'
       this.logErr(`${how} identity ${result.identity_file} (keep it: without it the vault cannot be opened)`)

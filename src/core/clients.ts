@@ -6,6 +6,7 @@ import type {Vault} from '../vault/vault.js'
 import {ClaimsError, ConflictError, NotFoundError, UsageError} from './errors.js'
 import {activeKey, generateKey, type KeyRecord, publicJwk, secretKey} from './keys.js'
 import {hashSecret, newClientToken} from './secrets.js'
+import {closest} from './suggest.js'
 
 /** Client token hashes → client names, per vault document (a document is never changed in place). */
 const tokenIndexes = new WeakMap<object, Map<string, string>>()
@@ -92,8 +93,12 @@ export function checkAudiences(doc: Readonly<VaultDocument>, name: string, reque
 
 export function getClient(doc: Readonly<VaultDocument>, name: string): ClientRecord {
   const record = Object.hasOwn(doc.clients, name) ? doc.clients[name] : undefined
-  if (!record)
-    throw new NotFoundError('CLIENT_NOT_FOUND', `no client "${name}" in the vault (see \`jwtis client list\`)`)
+  if (!record) {
+    const near = closest(name, Object.keys(doc.clients)).map((n) => `"${n}"`)
+    const hint = near.length > 0 ? `did you mean ${near.join(' or ')}?` : 'see `jwtis client list`'
+    throw new NotFoundError('CLIENT_NOT_FOUND', `no client "${name}" in the vault: ${hint}`)
+  }
+
   return record
 }
 
@@ -244,7 +249,9 @@ export interface ClientSummary {
   created: string
   enc_alg: string
   keys: number
+  /** The client's name, as JWTIS called it (kept for its users); `name` is the same. */
   kid: string
+  name: string
   refresh_strategy: string
   sig_alg: string
 }
@@ -260,6 +267,7 @@ export function listClients(doc: Readonly<VaultDocument>): ClientSummary[] {
         enc_alg: `${s.encAlg} ${s.enc}`,
         keys: doc.clients[name].keys.length,
         kid: name,
+        name,
         refresh_strategy: s.refreshStrategy,
         sig_alg: s.sigAlg,
       }

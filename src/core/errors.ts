@@ -81,6 +81,7 @@ export class ClaimsError extends UsageError {
 }
 
 export type VaultErrorCode =
+  | 'JWKS_UNAVAILABLE'
   | 'STORE_UNAVAILABLE'
   | 'VAULT_BAD_KEY'
   | 'VAULT_CORRUPT'
@@ -92,7 +93,12 @@ export type VaultErrorCode =
   | 'VAULT_UNWRITABLE'
 
 /** Failures that pass: another process holds the lock, or Redis is away for now (HTTP 503). */
-const UNAVAILABLE = new Set<VaultErrorCode>(['STORE_UNAVAILABLE', 'VAULT_LOCKED', 'VAULT_UNAVAILABLE'])
+const UNAVAILABLE = new Set<VaultErrorCode>([
+  'JWKS_UNAVAILABLE',
+  'STORE_UNAVAILABLE',
+  'VAULT_LOCKED',
+  'VAULT_UNAVAILABLE',
+])
 
 /** The vault cannot be used: missing, wrong key, corrupt, newer format, locked too long (exit 3). */
 export class VaultError extends JwtisError {

@@ -26,7 +26,15 @@ import {checkClaimsSize, checkLifetime} from './limits.js'
 import {type TokenVerified, verifyToken} from './nested.js'
 import {rotateKeys, usesDue} from './rotation.js'
 import {issuerLimits} from './settings.js'
-import {checkIssuedAt, checkType, protectedHeader, reject, selectKeys, type VerifyOptions} from './verify.js'
+import {
+  checkIssuedAt,
+  checkType,
+  claimMessage,
+  protectedHeader,
+  reject,
+  selectKeys,
+  type VerifyOptions,
+} from './verify.js'
 
 /** The contract's `--json` result of issue and renew (JWTIS's `TokensResponse`, plus OAuth names). */
 export interface IssuedTokens {
@@ -392,6 +400,13 @@ export class Issuer {
   /** Decrypts and verifies a refresh token of `client`; `anyTime` skips the expiry checks (for revocation). */
   private async openRefresh(client: string, token: string, anyTime: boolean): Promise<RefreshClaims> {
     getClient(this.vault.document, client)
+    if (token.split('.').length === 3 && isJws(token)) {
+      throw reject(
+        'WRONG_TYPE',
+        'this is a signed JWT (an access token?), not a refresh token: pass the refresh_token that was issued with it',
+      )
+    }
+
     const own = this.clientKeyring(client)
     let decrypted
     try {
@@ -570,15 +585,27 @@ function openRefreshJws(
   checkType(header, 'rt+jwt')
   if (typeof payload !== 'object' || payload === null)
     throw reject('MALFORMED_TOKEN', 'the refresh token claims are not an object')
-  if (payload.iss !== options.issuer) throw reject('ISSUER_MISMATCH', 'unexpected "iss" claim value')
+  const expected = {issuer: options.issuer, leewayMs: 0, now: options.now}
+  const claims = payload as unknown as JWTPayload
+  if (payload.iss !== options.issuer) throw reject('ISSUER_MISMATCH', claimMessage('iss', claims, expected)!)
   if (typeof payload.exp !== 'number') throw reject('CLAIM_INVALID', 'the refresh token has no "exp"')
   const nowSeconds = Math.floor(options.now / 1000)
   if (!options.anyTime) {
-    if (payload.exp <= nowSeconds) throw reject('TOKEN_EXPIRED', '"exp" claim timestamp check failed')
+    if (payload.exp <= nowSeconds) throw reject('TOKEN_EXPIRED', claimMessage('exp', claims, expected)!)
     if (typeof payload.nbf === 'number' && payload.nbf > nowSeconds)
-      throw reject('TOKEN_NOT_YET_VALID', '"nbf" claim timestamp check failed')
+      throw reject('TOKEN_NOT_YET_VALID', claimMessage('nbf', claims, expected)!)
     checkIssuedAt(payload as unknown as JWTPayload, {leewayMs: 0, now: options.now} as VerifyOptions)
   }
 
   return payload
+}
+
+/** Whether a three-part token has a JWS header at all (else it is garbage, not a wrong type). */
+function isJws(token: string): boolean {
+  try {
+    protectedHeader(token)
+    return true
+  } catch {
+    return false
+  }
 }

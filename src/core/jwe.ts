@@ -2,6 +2,7 @@ import type {CompactJWEHeaderParameters} from 'jose'
 
 import type {KeyEntry, Keyring} from './keyring.js'
 
+import {UsageError} from './errors.js'
 import {fromJose, protectedHeader, reject, selectKeys} from './verify.js'
 
 /** Key management algorithms accepted for decryption: everything jose supports but RSA1_5 (RFC 8725 §3.2). */
@@ -100,7 +101,11 @@ export async function encryptJwe(
 ): Promise<string> {
   const [key] = keyring.candidates(undefined, 'enc')
   const alg = options.alg ?? key?.alg
-  if (!key || !alg) throw reject('UNKNOWN_KID', 'no encryption key (or no algorithm for it: pass --alg)')
+  if (!key) throw reject('UNKNOWN_KID', 'no encryption key among the keys given')
+  if (!alg)
+    throw new UsageError(
+      `the key${key.kid ? ` ${key.kid}` : ''} does not say which algorithm it is for: pass --alg (e.g. ECDH-ES+A256KW, RSA-OAEP-256)`,
+    )
   selectKeys(keyring, {alg, kid: key.kid}, 'enc')
   const {CompactEncrypt} = await import('jose')
   const material = await keyring.material(key, alg, 'public')

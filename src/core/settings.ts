@@ -102,3 +102,10 @@ export function checkSettings(settings: ClientSettings, limits: Limits): void {
 
   checkLifetime(parseDuration(settings.keyTtl, 'key-ttl'), 'key-ttl', MAX_DURATION_MS, formatDuration(MAX_DURATION_MS))
 }
+
+/** Settings as JSON output spells every key: snake_case (`access_ttl`, `sig_alg`). */
+export function settingsJson(settings: Readonly<Partial<ClientSettings>>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(settings).map(([key, value]) => [key.replaceAll(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), value]),
+  )
+}

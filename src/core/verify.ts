@@ -1,8 +1,10 @@
 import type {JWTHeaderParameters, JWTPayload} from 'jose'
 
+import {formatDuration} from './duration.js'
 import {JwtisError, type RejectionCode, TokenRejectedError, UsageError} from './errors.js'
 import {entryAllows, type KeyEntry, type Keyring} from './keyring.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from './limits.js'
+import {relativeTime} from './time.js'
 
 /** Larger inputs are refused before any parsing: no honest token comes near it. */
 export const MAX_TOKEN_BYTES = 64 * 1024
@@ -108,9 +110,13 @@ const CLAIM_REASONS: Record<string, RejectionCode> = {
  * jose's failures in the contract's reason codes. Only jose's own errors (codes `ERR_J…`) say
  * something about the token; anything else is returned as it is (a bug: INTERNAL, exit 70).
  */
-export function fromJose(error: unknown): Error {
+export function fromJose(error: unknown, expected?: ClaimExpectations): Error {
   if (error instanceof JwtisError) return error
-  const {claim, code, message} = error as {claim?: string; code?: string; message: string}
+  const {claim, code, payload} = error as {claim?: string; code?: string; message: string; payload?: JWTPayload}
+  const message =
+    expected && payload
+      ? (claimMessage(claim, payload, expected) ?? (error as Error).message)
+      : (error as Error).message
   if (typeof code !== 'string' || !code.startsWith('ERR_J')) return error as Error
   switch (code) {
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
@@ -146,6 +152,55 @@ export function fromJose(error: unknown): Error {
 
     default: {
       return reject('MALFORMED_TOKEN', message)
+    }
+  }
+}
+
+/** What a token was checked against, to say what it has instead. */
+type ClaimExpectations = Pick<VerifyOptions, 'audience' | 'issuer' | 'leewayMs' | 'now' | 'subject'>
+
+/**
+ * A claim failure with its values, so the reader need not decode the token to see why: when
+ * it expired and how long ago, which audience was expected and which it has.
+ */
+export function claimMessage(
+  claim: string | undefined,
+  payload: JWTPayload,
+  expected: ClaimExpectations,
+): string | undefined {
+  const shown = (value: unknown) => (value === undefined ? 'none' : JSON.stringify(value))
+  const when = (seconds: unknown) => {
+    if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return shown(seconds)
+    const ms = seconds * 1000
+    return Number.isNaN(new Date(ms).getTime())
+      ? String(seconds)
+      : `${new Date(ms).toISOString()} (${relativeTime(ms, expected.now)})`
+  }
+
+  const leeway = expected.leewayMs ? `, with ${formatDuration(expected.leewayMs)} leeway` : ''
+  switch (claim) {
+    case 'aud': {
+      return `the token is for audience ${shown(payload.aud)}, expected ${(expected.audience ?? []).map((a) => JSON.stringify(a)).join(' or ')}`
+    }
+
+    case 'exp': {
+      return typeof payload.exp === 'number' ? `the token expired at ${when(payload.exp)}${leeway}` : undefined
+    }
+
+    case 'iss': {
+      return `the token was issued by ${shown(payload.iss)}, expected ${JSON.stringify(expected.issuer)}`
+    }
+
+    case 'nbf': {
+      return `the token is not valid before ${when(payload.nbf)}${leeway}`
+    }
+
+    case 'sub': {
+      return `the token is about subject ${shown(payload.sub)}, expected ${JSON.stringify(expected.subject)}`
+    }
+
+    default: {
+      return undefined
     }
   }
 }
@@ -210,7 +265,7 @@ export async function verifyJws(token: string, options: VerifyOptions): Promise<
     }
   }
 
-  throw fromJose(lastError)
+  throw fromJose(lastError, options)
 }
 
 /** A token issued in the future (beyond the leeway) is refused: its clock, or its issuer, is wrong. */

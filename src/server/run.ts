@@ -35,7 +35,7 @@ const SHUTDOWN_GRACE_MS = 10_000
 /** Primary ⇄ worker: the worker says hello once it listens for messages, and gets its key. */
 type Message =
   | {adminToken: string; key: VaultKey; type: 'start'}
-  | {error: {code?: string; exitCode?: number; message: string}; type: 'failed'}
+  | {error: {address?: string; code?: string; exitCode?: number; message: string; port?: number}; type: 'failed'}
   | {id: number; snapshot: MetricsSnapshot; type: 'snapshot'}
   | {id: number; text: string; type: 'metrics'}
   | {id: number; type: 'metrics?'}
@@ -307,8 +307,14 @@ async function runWorker(options: RunOptions): Promise<void> {
     server = await serveOnce({...options, adminToken: start.adminToken, maxConnections, metricsText}, issuer, share)
     local = server.metrics
   } catch (error) {
-    const {code, exitCode, message} = error as {code?: string; exitCode?: number; message: string}
-    process.send!({error: {code, exitCode, message: redact(message)}, type: 'failed'} satisfies Message)
+    const {address, code, exitCode, message, port} = error as {
+      address?: string
+      code?: string
+      exitCode?: number
+      message: string
+      port?: number
+    }
+    process.send!({error: {address, code, exitCode, message: redact(message), port}, type: 'failed'} satisfies Message)
     // A worker is a process of its own: its exit code is what the primary sees.
     // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
     process.exit(exitCode ?? 70)

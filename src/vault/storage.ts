@@ -133,7 +133,7 @@ export class FileStorage implements VaultStorage {
       if (code === 'ENOENT') {
         throw new VaultError(
           'VAULT_NOT_FOUND',
-          `no vault at ${this.path}: create one with \`jwtis init\`, or pass --vault PATH`,
+          `no vault at ${this.path}: create one with \`jwtis init\`, or name yours with --vault PATH, JWTIS_VAULT or \`jwtis config set vault PATH\``,
         )
       }
 

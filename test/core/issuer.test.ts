@@ -152,9 +152,8 @@ describe.each([
       const t = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
       expect(await code(issuer.renew('other', t))).toBe('WRONG_CLIENT')
       expect(await code(issuer.renew('app', 'not.a.token'))).toBe('MALFORMED_TOKEN')
-      expect(await code(issuer.renew('app', (await issuer.issue('app', {custom: {}})).access_token))).toBe(
-        'MALFORMED_TOKEN',
-      )
+      // an access token: the wrong type of token, with a hint to pass the refresh token
+      expect(await code(issuer.renew('app', (await issuer.issue('app', {custom: {}})).access_token))).toBe('WRONG_TYPE')
     })
   })
 

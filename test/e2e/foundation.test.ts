@@ -126,7 +126,7 @@ describe('init', () => {
       await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env}),
     )
     expect(status.issuer).toBe('https://auth.example')
-    expect(status.defaults).toMatchObject({accessTtl: '1h30m', sigAlg: 'EdDSA'})
+    expect(status.defaults).toMatchObject({access_ttl: '1h30m', sig_alg: 'EdDSA'})
     const bad = await jwtis(['init', '--vault', `${vault}.2`, '--refresh-ttl', 'soon', '--json'], {env})
     expect(bad.code).toBe(2)
     expect(json(bad)).toMatchObject({error: {code: 'USAGE'}})
@@ -235,7 +235,7 @@ describe.skipIf(!HAS_AGE)('the vault stays readable by Debian age', () => {
     const vault = join(s.dir, 'p.age')
     const pass = {JWTIS_PASSPHRASE: 'correct horse battery staple', ...s.env}
     const init = json<any>(await jwtisOk(['init', '--vault', vault, '--passphrase', '--json'], {env: pass}))
-    expect(init).toEqual({identity_file: null, recipient: null, vault})
+    expect(init).toEqual({identity_file: null, is_default: true, recipient: null, vault})
     await jwtisOk(['client', 'add', 'p', '--vault', vault], {env: pass})
     const before = sha(vault)
     const wrong = await jwtis(['client', 'list', '--vault', vault, '--json'], {env: {...s.env, JWTIS_PSWD: 'wrong'}})

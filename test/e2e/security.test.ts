@@ -8,7 +8,7 @@ import {createServer, type Server} from 'node:http'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, hasTool, json, jwtis, jwtisOk, NODE, scratch} from '../helpers/cli.js'
+import {BIN, cleanEnv, hasTool, json, jwtis, jwtisOk, jwtisTty, NODE, scratch} from '../helpers/cli.js'
 import {startRedis} from '../helpers/redis.js'
 import {signWithVaultKey} from '../helpers/vault.js'
 
@@ -212,7 +212,7 @@ describe('8. nothing from a token acts on the terminal', () => {
     expect(verify.stderr).not.toMatch(TERMINAL_CONTROL)
     expect(verify.stderr).toContain(String.raw`\u001b[2J`)
     for (const args of [[], ['--json']]) {
-      const decode = await jwtis(['token', 'decode', evil, ...args])
+      const decode = await (args.length === 0 ? jwtisTty : jwtis)(['token', 'decode', evil, ...args])
       expect(decode.code).toBe(0)
       expect(decode.stdout + decode.stderr).not.toMatch(TERMINAL_CONTROL)
       expect(decode.stdout).not.toContain('\u202E')
@@ -338,8 +338,8 @@ describe('12. deep or large claims', () => {
 describe('13. decode shows times that are no date', () => {
   it('exp 1e300 and iat -9e15 are shown raw with a note, exit 0', async () => {
     const token = `${b64({alg: 'ES256', typ: 'JWT'})}.${Buffer.from('{"exp":1e300,"iat":-9e15,"nbf":1}').toString('base64url')}.c2ln`
-    const out = await jwtis(['token', 'decode', token])
-    expect(out.code, out.stderr).toBe(0)
+    const out = await jwtisTty(['token', 'decode', token])
+    expect(out.code, out.stdout).toBe(0)
     expect(out.stdout).toContain('1e+300')
     expect(out.stdout).toContain('-9000000000000000')
     expect(out.stdout).toContain('not a representable date')

@@ -3,7 +3,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {json, jwtis, jwtisOk, scratch} from '../helpers/cli.js'
+import {json, jwtis, jwtisOk, jwtisTty, scratch} from '../helpers/cli.js'
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
 const parts = (t: string) => t.split('.')
@@ -273,9 +273,14 @@ describe('token renew, revoke and decode', () => {
 
   it('decode shows header and claims, times as dates, marked not verified', async () => {
     // decode needs no vault
-    const out = await jwtisOk(['token', 'decode', good], {env})
+    const out = await jwtisTty(['token', 'decode', good], {env})
+    expect(out.code).toBe(0)
     expect(out.stdout).toContain('NOT VERIFIED')
     expect(out.stdout).toMatch(/exp\s+\d{4}-\d\d-\d\dT.*\((in|.* ago)/)
+    // Into a pipe: only JSON on stdout (what `| jq .` needs), the warning on stderr.
+    const piped = await jwtisOk(['token', 'decode', good], {env})
+    expect(JSON.parse(piped.stdout)).toMatchObject({payload: {sub: 'alice'}, verified: false})
+    expect(piped.stderr).toContain('NOT VERIFIED')
     expect(json<any>(await jwtisOk(['token', 'decode', good, '--json'], {env}))).toMatchObject({
       encrypted: false,
       payload: {sub: 'alice'},

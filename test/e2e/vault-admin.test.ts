@@ -12,6 +12,9 @@ describe('config', () => {
     const s = scratch()
     const vault = join(s.dir, 'elsewhere', 'v.age')
     await jwtisOk(['init', '--vault', vault], {env: s.env})
+    // init made it the default (there was none); unset, it is gone
+    expect((await jwtisOk(['config', 'get', 'vault'], {env: s.env})).stdout.trim()).toBe(vault)
+    await jwtisOk(['config', 'unset', 'vault'], {env: s.env})
     const unset = await jwtis(['config', 'get', 'vault', '--json'], {env: s.env})
     expect([unset.code, json<any>(unset).error.code]).toEqual([4, 'SETTING_NOT_FOUND'])
     await jwtisOk(['config', 'set', 'vault', vault], {cwd: s.dir, env: s.env})

@@ -55,6 +55,29 @@ export function jwtis(args: string[], options: RunOptions = {}): Promise<RunResu
   })
 }
 
+/**
+ * Runs the built CLI on a pseudo-terminal (util-linux `script`), as a person at a terminal would:
+ * stdout and stderr arrive together, lines end in CRLF (normalised to LF here).
+ */
+export async function jwtisTty(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const quote = (arg: string) => `'${arg.replaceAll("'", String.raw`'\''`)}'`
+  const command = [NODE, BIN, ...args].map((arg) => quote(arg)).join(' ')
+  const result = await new Promise<RunResult>((resolvePromise, reject) => {
+    const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
+      cwd: options.cwd ?? ROOT,
+      env: cleanEnv(options.env),
+    })
+    let stdout = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d
+    })
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolvePromise({code, signal, stderr: '', stdout}))
+    child.stdin.end(options.input ?? '')
+  })
+  return {...result, stdout: result.stdout.replaceAll('\r\n', '\n')}
+}
+
 /** Like `jwtis` but fails the test with the output when the exit code is not 0. */
 export async function jwtisOk(args: string[], options: RunOptions = {}): Promise<RunResult> {
   const result = await jwtis(args, options)

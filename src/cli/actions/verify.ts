@@ -1,7 +1,7 @@
 import type {TokenVerified} from '../../core/nested.js'
 import type {ActionContext} from './context.js'
 
-import {clock} from '../io.js'
+import {clock, unwrapToken} from '../io.js'
 
 export interface VerifyResult {
   header: Record<string, unknown>
@@ -32,7 +32,7 @@ export async function verifyAction(
   token: string | undefined,
   flags: VerifyFlags,
 ): Promise<VerifyResult> {
-  const text = await ctx.readInput(token, 'token')
+  const text = unwrapToken(await ctx.readInput(token, 'token'), ctx.logErr)
   const options = {
     algorithms: flags.alg,
     allowNoExp: flags['allow-no-exp'],

@@ -4,6 +4,10 @@ import type {ClientView} from '../../core/clients.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
 import {table} from '../../cli/output.js'
+import {settingsJson} from '../../core/settings.js'
+
+/** A client as `--json` shows it: the view, with its settings snake_case like every other key. */
+export type ClientJson = Omit<ClientView, 'settings'> & {settings: Record<string, unknown>}
 
 export default class ClientShow extends VaultCommand<typeof ClientShow> {
   static override args = {name: Args.string({description: 'client name', required: true})}
@@ -13,7 +17,7 @@ export default class ClientShow extends VaultCommand<typeof ClientShow> {
     '<%= config.bin %> <%= command.id %> billing --json | jq .pub_sig_key',
   ]
 
-  async run(): Promise<ClientView> {
+  async run(): Promise<ClientJson> {
     const {clientView} = await import('../../core/clients.js')
     const view = clientView((await this.openVault()).document, this.args.name, new Date(clock()()))
     if (!this.jsonEnabled()) {
@@ -36,6 +40,6 @@ export default class ClientShow extends VaultCommand<typeof ClientShow> {
       )
     }
 
-    return view
+    return {...view, settings: settingsJson(view.settings)}
   }
 }

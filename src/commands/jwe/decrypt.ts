@@ -4,6 +4,7 @@ import type {Decrypted} from '../../core/jwe.js'
 import type {Keyring} from '../../core/keyring.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
+import {unwrapToken} from '../../cli/io.js'
 import {keyringFrom} from '../../cli/keys-input.js'
 
 export interface DecryptResult {
@@ -51,7 +52,7 @@ encryption (RFC 7520 §5.6) is accepted.`
       import('../../core/jwe.js'),
       import('../../core/nested.js'),
     ])
-    const jwe = await this.readInput(this.args.token, 'JWE')
+    const jwe = unwrapToken(await this.readInput(this.args.token, 'JWE'), (m) => this.logErr(m))
     let decrypted: Decrypted
     let verifyWith: (() => Promise<Keyring>) | undefined
     if (flags['password-file']) {

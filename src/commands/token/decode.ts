@@ -1,9 +1,10 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand, clock} from '../../cli/base.js'
+import {unwrapToken} from '../../cli/io.js'
 import {chalkFor, colorJson} from '../../cli/output.js'
-import {relativeTime} from '../../cli/time.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from '../../core/limits.js'
+import {relativeTime} from '../../core/time.js'
 import {protectedHeader, reject} from '../../core/verify.js'
 
 export interface DecodeResult {
@@ -15,6 +16,8 @@ export interface DecodeResult {
 }
 
 const TIME_CLAIMS = ['exp', 'iat', 'nbf', 'sexp'] as const
+
+const NOT_VERIFIED = 'NOT VERIFIED: decoded only; run `jwtis token verify` to check it'
 
 export default class TokenDecode extends BaseCommand<typeof TokenDecode> {
   static override args = {token: Args.string({description: 'JWS or JWE, - for stdin, or @file'})}
@@ -29,7 +32,7 @@ genuine: use \`jwtis token verify\` for that.`
   ]
 
   async run(): Promise<DecodeResult> {
-    const token = await this.readInput(this.args.token, 'token')
+    const token = unwrapToken(await this.readInput(this.args.token, 'token'), (m) => this.logErr(m))
     let header: Record<string, unknown>
     try {
       header = protectedHeader(token)
@@ -54,14 +57,22 @@ genuine: use \`jwtis token verify\` for that.`
     }
 
     const result: DecodeResult = {encrypted: parts.length === 5, header, ...(payload ? {payload} : {}), verified: false}
-    if (!this.jsonEnabled()) await this.show(result)
+    if (this.jsonEnabled()) return result
+    // Into a pipe, stdout is data: the JSON (as with --json), the warning on stderr, so that
+    // `jwtis token decode "$T" | jq .` works. The annotated view is for a terminal.
+    if (process.stdout.isTTY) await this.show(result)
+    else {
+      this.logErr(NOT_VERIFIED)
+      this.logJson(result)
+    }
+
     return result
   }
 
   private async show(result: DecodeResult): Promise<void> {
     const c = await chalkFor()
     const now = clock()()
-    this.print(c.yellow.bold('NOT VERIFIED: decoded only; run `jwtis token verify` to check it'))
+    this.print(c.yellow.bold(NOT_VERIFIED))
     this.print(`${c.bold(result.encrypted ? 'JWE header' : 'Header')}\n${colorJson(result.header, c)}`)
     if (result.encrypted) {
       this.print(c.dim('The payload is encrypted: read it with `jwtis jwe decrypt`.'))

@@ -45,7 +45,11 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
     key: Flags.string({
       description: 'JWK, JWKS or PEM file to verify (and for nested JWTs, decrypt) with; no vault needed',
     }),
-    leeway: durationFlag({default: 30_000, description: 'clock skew allowed on exp, nbf and iat (Go duration)'}),
+    leeway: durationFlag({
+      default: 30_000,
+      defaultHelp: async () => '30s',
+      description: 'clock skew allowed on exp, nbf and iat (a duration: 30s, 2m)',
+    }),
     'max-age': durationFlag({description: 'reject tokens issued (iat) longer ago than this'}),
     store: storeFlag,
     sub: Flags.string({description: 'required subject'}),

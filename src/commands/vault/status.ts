@@ -1,11 +1,11 @@
-import type {ClientSettings} from '../../vault/format.js'
-
 import {clock, VaultCommand} from '../../cli/base.js'
 import {table} from '../../cli/output.js'
+import {settingsJson} from '../../core/settings.js'
 
 export interface VaultStatus {
   clients: number
-  defaults: ClientSettings
+  /** The issuer's default client settings, snake_case. */
+  defaults: Record<string, unknown>
   encryption: 'passphrase' | 'x25519'
   format_version: number
   issuer: string
@@ -31,7 +31,7 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
     const keys = Object.values(doc.clients).reduce((n, c) => n + c.keys.length, 0)
     const status: VaultStatus = {
       clients: Object.keys(doc.clients).length,
-      defaults: doc.issuer.defaults,
+      defaults: settingsJson(doc.issuer.defaults),
       encryption: vault.kind === 'scrypt' ? 'passphrase' : 'x25519',
       format_version: doc.version,
       issuer: doc.issuer.name,
@@ -41,7 +41,7 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
       recipients: doc.age.recipients,
     }
     if (!this.jsonEnabled()) {
-      const d = status.defaults
+      const d = doc.issuer.defaults
       this.print(
         table([
           ['vault', status.path],

@@ -1,0 +1,235 @@
+/**
+ * User experience (issue 12): every mistake leads to the next step, and output scripts can trust.
+ */
+import {readFileSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {join} from 'node:path'
+import {describe, expect, it} from 'vitest'
+
+import {json, jwtis, jwtisOk, scratch} from '../helpers/cli.js'
+import {freePort} from '../helpers/redis.js'
+
+describe('getting started', () => {
+  it('init makes its vault the default when there is none, so any directory finds it; a second vault leaves the first alone', async () => {
+    const s = scratch()
+    const first = join(s.dir, 'one', 'vault.age')
+    const made = json(await jwtisOk(['init', '--vault', first, '--json'], {env: s.env}))
+    expect(made).toMatchObject({is_default: true, vault: first})
+    await jwtisOk(['client', 'add', 'app', '--vault', first], {env: s.env})
+    // From another directory, no --vault, no JWTIS_VAULT: the setting finds it.
+    const listed = json<Array<{kid: string; name: string}>>(
+      await jwtisOk(['client', 'list', '--json'], {cwd: '/tmp', env: s.env}),
+    )
+    expect(listed).toMatchObject([{kid: 'app', name: 'app'}])
+    expect((await jwtisOk(['config', 'get', 'vault'], {env: s.env})).stdout.trim()).toBe(first)
+
+    const bytes = readFileSync(first)
+    const second = join(s.dir, 'two', 'vault.age')
+    expect(json(await jwtisOk(['init', '--vault', second, '--json'], {env: s.env}))).toMatchObject({
+      is_default: false,
+      vault: second,
+    })
+    expect(readFileSync(first)).toEqual(bytes)
+    expect((await jwtisOk(['config', 'get', 'vault'], {env: s.env})).stdout.trim()).toBe(first)
+  })
+
+  it('"no vault" names every way to point at one', async () => {
+    const s = scratch()
+    const out = await jwtis(['client', 'list'], {cwd: s.dir, env: s.env})
+    expect(out.code).toBe(3)
+    for (const way of ['jwtis init', '--vault', 'JWTIS_VAULT', 'jwtis config set vault'])
+      expect(out.stderr).toContain(way)
+  })
+
+  it('a Redis URL is kept as it is in the vault setting, but never one with a password', async () => {
+    const s = scratch()
+    await jwtisOk(['config', 'set', 'vault', 'redis://127.0.0.1:6379/2?name=prod'], {env: s.env})
+    expect((await jwtisOk(['config', 'get', 'vault'], {env: s.env})).stdout.trim()).toBe(
+      'redis://127.0.0.1:6379/2?name=prod',
+    )
+    const secret = await jwtis(['config', 'set', 'vault', 'redis://:sekrit-pw@127.0.0.1:6379'], {env: s.env})
+    expect(secret.code).toBe(2)
+    expect(secret.stderr).toContain('JWTIS_VAULT')
+    expect(secret.stderr).not.toContain('sekrit-pw')
+  })
+})
+
+describe('errors that say what to do next', () => {
+  const s = scratch()
+  const vault = join(s.dir, 'vault.age')
+  const env = {...s.env, JWTIS_VAULT: vault}
+  const ready = (async () => {
+    await jwtisOk(['init'], {env})
+    await jwtisOk(['client', 'add', 'billing', '--aud', 'api'], {env})
+  })()
+
+  it('-h is --help', async () => {
+    const short = await jwtisOk(['token', 'issue', '-h'])
+    const long = await jwtisOk(['token', 'issue', '--help'])
+    expect(short.stdout).toBe(long.stdout)
+    expect(short.stdout).toContain('USAGE')
+  })
+
+  it('an unknown command suggests the closest, as typed; with --json it is the error JSON', async () => {
+    const out = await jwtis(['tokne', 'issue'])
+    expect(out.code).toBe(2)
+    expect(out.stderr).toBe('Error: unknown command `jwtis tokne issue`: did you mean `jwtis token issue`?\n')
+    const asJson = await jwtis(['token', 'isue', '--json'])
+    expect(asJson.code).toBe(2)
+    expect(JSON.parse(asJson.stdout).error).toMatchObject({
+      code: 'USAGE',
+      message: expect.stringContaining('`jwtis token issue`'),
+    })
+    const nothingNear = await jwtis(['token', 'frobnicate'])
+    expect(nothingNear.stderr).toContain('see `jwtis token --help`')
+  })
+
+  it('an unknown client suggests the closest registered one', async () => {
+    await ready
+    const out = await jwtis(['client', 'show', 'biling', '--json'], {env})
+    expect(out.code).toBe(4)
+    expect(JSON.parse(out.stdout).error).toMatchObject({
+      code: 'CLIENT_NOT_FOUND',
+      message: expect.stringContaining('"billing"'),
+    })
+  })
+
+  it('usage mistakes are exit 2 with one line, never 70', async () => {
+    await ready
+    const cases: Array<[string[], RegExp]> = [
+      [['token', 'issue', '--client'], /--client expects a value/],
+      [['token', 'issue', '--bogus'], /Nonexistent flag: --bogus/],
+      [['token', 'issue', '--client', 'billing', '--ttl', '0s'], /longer than 0s/],
+      [['token', 'issue', '--client', 'billing', '--ttl', '-5m'], /--ttl/],
+      [['token', 'verify', '--key', '/no/such/key.pem', 'x.y.z'], /\/no\/such\/key\.pem/],
+    ]
+    for (const [args, message] of cases) {
+      const out = await jwtis(args, {env})
+      expect([out.code, out.stderr.trim().split('\n')], args.join(' ')).toEqual([2, [expect.stringMatching(message)]])
+    }
+  })
+
+  it('serve on a port in use says so (exit 2), with one worker or several', async () => {
+    await ready
+    const port = await freePort()
+    const taken = createServer().listen(port, '127.0.0.1')
+    try {
+      for (const workers of ['1', '2']) {
+        const out = await jwtis(['serve', '--listen', `127.0.0.1:${port}`, '--workers', workers], {
+          env: {...env, JWTIS_ADMIN_TOKEN: 'x'},
+        })
+        expect(out.code).toBe(2)
+        expect(out.stderr).toBe(`Error: 127.0.0.1:${port} is in use: pick another with --listen\n`)
+      }
+    } finally {
+      taken.close()
+    }
+  })
+
+  it('a token pasted with "Bearer " or quotes is taken, with a note; renew given an access token says what to pass', async () => {
+    await ready
+    const token = (await jwtisOk(['token', 'issue', '--client', 'billing', '--sub', 'a'], {env})).stdout.trim()
+    for (const pasted of [`Bearer ${token}`, `"${token}"`, `'${token}'`, `bearer "${token}"`]) {
+      const out = await jwtis(['token', 'verify', pasted, '--aud', 'api'], {env})
+      expect(out.code, pasted).toBe(0)
+      expect(out.stderr).toMatch(/^note: took the token without/m)
+    }
+
+    const renew = await jwtis(['token', 'renew', '--client', 'billing', token, '--json'], {env})
+    expect(renew.code).toBe(1)
+    expect(JSON.parse(renew.stdout).error).toMatchObject({
+      code: 'WRONG_TYPE',
+      message: expect.stringContaining('refresh_token'),
+    })
+  })
+})
+
+describe('claim failures show the values', () => {
+  const s = scratch()
+  const env = {...s.env, JWTIS_VAULT: join(s.dir, 'vault.age')}
+  const ready = (async () => {
+    await jwtisOk(['init'], {env})
+    await jwtisOk(['client', 'add', 'billing', '--aud', 'api', '--aud', 'web'], {env})
+  })()
+
+  it('when it expired and how long ago; which aud, iss and sub were expected and which it has', async () => {
+    await ready
+    const issuedAt = '2026-01-01T00:00:00Z'
+    const token = (
+      await jwtisOk(['token', 'issue', '--client', 'billing', '--sub', 'alice', '--aud', 'api', '--ttl', '15m'], {
+        env: {...env, JWTIS_NOW: issuedAt},
+      })
+    ).stdout.trim()
+    const later = {...env, JWTIS_NOW: '2026-01-01T02:15:00Z'}
+    const expired = json<any>(await jwtis(['token', 'verify', token, '--aud', 'api', '--json'], {env: later}))
+    expect(expired.error).toMatchObject({code: 'TOKEN_EXPIRED'})
+    expect(expired.error.message).toContain('2026-01-01T00:15:00.000Z (2 hours ago)')
+    const at = {...env, JWTIS_NOW: issuedAt}
+    const cases: Array<[string[], string, string[]]> = [
+      [['--aud', 'web'], 'AUDIENCE_MISMATCH', ['"api"', '"web"']],
+      [['--aud', 'api', '--iss', 'someone'], 'ISSUER_MISMATCH', ['"JWTIS"', '"someone"']],
+      [['--aud', 'api', '--sub', 'bob'], 'SUBJECT_MISMATCH', ['"alice"', '"bob"']],
+    ]
+    for (const [args, code, values] of cases) {
+      const out = json<any>(await jwtis(['token', 'verify', token, ...args, '--json'], {env: at}))
+      expect(out.error.code).toBe(code)
+      for (const value of values) expect(out.error.message).toContain(value)
+    }
+  })
+
+  it('--leeway takes and shows a duration', async () => {
+    await ready
+    const help = (await jwtisOk(['token', 'verify', '--help'])).stdout
+    expect(help).toMatch(/--leeway=<value>\s+\[default: 30s\]/)
+    const token = (
+      await jwtisOk(['token', 'issue', '--client', 'billing', '--aud', 'api', '--ttl', '1m'], {
+        env: {...env, JWTIS_NOW: '2026-01-01T00:00:00Z'},
+      })
+    ).stdout.trim()
+    const late = {...env, JWTIS_NOW: '2026-01-01T00:01:45Z'}
+    expect((await jwtis(['token', 'verify', token, '--aud', 'api'], {env: late})).code).toBe(1)
+    expect((await jwtis(['token', 'verify', token, '--aud', 'api', '--leeway', '2m'], {env: late})).code).toBe(0)
+  })
+})
+
+describe('exit codes fit', () => {
+  it('jwe encrypt with a key that names no algorithm is a usage error naming --alg', async () => {
+    const s = scratch()
+    const {generateKeyPairSync} = await import('node:crypto')
+    const pem = generateKeyPairSync('ec', {namedCurve: 'P-256'}).publicKey.export({format: 'pem', type: 'spki'})
+    const file = join(s.dir, 'public.pem')
+    writeFileSync(file, pem)
+    const out = await jwtis(['jwe', 'encrypt', 'hello', '--key', file, '--json'], {env: s.env})
+    expect(out.code).toBe(2)
+    expect(JSON.parse(out.stdout).error.message).toContain('--alg')
+    const withAlg = await jwtis(['jwe', 'encrypt', 'hello', '--key', file, '--alg', 'ECDH-ES+A256KW'], {env: s.env})
+    expect(withAlg.code).toBe(0)
+  })
+
+  it('an unreachable --jwks URL is JWKS_UNAVAILABLE (exit 3), not a usage error', async () => {
+    const port = await freePort()
+    const out = await jwtis(['token', 'verify', 'a.b.c', '--jwks', `http://127.0.0.1:${port}/jwks.json`, '--json'])
+    expect(out.code).toBe(3)
+    expect(JSON.parse(out.stdout).error).toMatchObject({
+      code: 'JWKS_UNAVAILABLE',
+      message: expect.stringContaining('ECONNREFUSED'),
+    })
+  })
+})
+
+describe('output scripts can trust', () => {
+  it('JSON keys are snake_case: vault status defaults, client show settings; client list names the client', async () => {
+    const s = scratch()
+    const env = {...s.env, JWTIS_VAULT: join(s.dir, 'vault.age')}
+    await jwtisOk(['init'], {env})
+    await jwtisOk(['client', 'add', 'app'], {env})
+    const status = json<any>(await jwtisOk(['vault', 'status', '--json'], {env}))
+    const show = json<any>(await jwtisOk(['client', 'show', 'app', '--json'], {env}))
+    for (const settings of [status.defaults, show.settings]) {
+      expect(settings).toMatchObject({access_ttl: '15m', refresh_strategy: 'noRefresh', sig_alg: 'ES256'})
+      expect(Object.keys(settings).filter((k) => /[A-Z]/.test(k))).toEqual([])
+    }
+
+    expect(json<any[]>(await jwtisOk(['client', 'list', '--json'], {env}))[0]).toMatchObject({kid: 'app', name: 'app'})
+  })
+})
