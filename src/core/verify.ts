@@ -156,6 +156,8 @@ export function fromJose(error: unknown, expected?: ClaimExpectations): Error {
   }
 }
 
+const shown = (value: unknown) => (value === undefined ? 'none' : JSON.stringify(value))
+
 /** What a token was checked against, to say what it has instead. */
 type ClaimExpectations = Pick<VerifyOptions, 'audience' | 'issuer' | 'leewayMs' | 'now' | 'subject'>
 
@@ -168,7 +170,6 @@ export function claimMessage(
   payload: JWTPayload,
   expected: ClaimExpectations,
 ): string | undefined {
-  const shown = (value: unknown) => (value === undefined ? 'none' : JSON.stringify(value))
   const when = (seconds: unknown) => {
     if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return shown(seconds)
     const ms = seconds * 1000

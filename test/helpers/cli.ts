@@ -55,13 +55,14 @@ export function jwtis(args: string[], options: RunOptions = {}): Promise<RunResu
   })
 }
 
+const shellQuote = (arg: string) => `'${arg.replaceAll("'", String.raw`'\''`)}'`
+
 /**
  * Runs the built CLI on a pseudo-terminal (util-linux `script`), as a person at a terminal would:
  * stdout and stderr arrive together, lines end in CRLF (normalised to LF here).
  */
 export async function jwtisTty(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const quote = (arg: string) => `'${arg.replaceAll("'", String.raw`'\''`)}'`
-  const command = [NODE, BIN, ...args].map((arg) => quote(arg)).join(' ')
+  const command = [NODE, BIN, ...args].map((arg) => shellQuote(arg)).join(' ')
   const result = await new Promise<RunResult>((resolvePromise, reject) => {
     const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
       cwd: options.cwd ?? ROOT,
