@@ -66,8 +66,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   /** Writes a result to stdout (human mode only; `--json` output is what `run` returns). */
-  protected print(text: string): void {
-    io.print(text)
+  protected print(text: string, styled = false): void {
+    io.print(text, styled)
   }
 
   /** Reads a token or document given as an argument, `-` (stdin) or `@path` (see io.readInput). */
@@ -96,7 +96,7 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
       json: this.jsonEnabled(),
       logErr: (message) => this.logErr(message),
       openIssuer: (store) => this.openIssuer(store),
-      print: (text) => this.print(text),
+      print: (text, styled) => this.print(text, styled),
       readInput: (value, what, raw) => this.readInput(value, what, raw),
     }
   }

@@ -83,10 +83,14 @@ export function logErr(json: boolean, message: string): void {
   if (!json) process.stderr.write(`${sanitize(redact(message))}\n`)
 }
 
-/** A result on stdout: on a terminal with control characters made visible, into a pipe byte for byte. */
-export function print(text: string): void {
+/**
+ * A result on stdout: on a terminal with control characters made visible, into a pipe byte for
+ * byte. `styled`: the text carries our own colours, and every part of it that came from input is
+ * already safe (built with safeJson or sanitize), so it is written as it is.
+ */
+export function print(text: string, styled = false): void {
   const line = text.endsWith('\n') ? text : `${text}\n`
-  process.stdout.write(process.stdout.isTTY ? sanitize(line) : line)
+  process.stdout.write(process.stdout.isTTY && !styled ? sanitize(line) : line)
 }
 
 /** The `--json` result: escaped so that no string in it can act on a terminal. */

@@ -2,8 +2,11 @@ import type {ChalkInstance} from 'chalk'
 
 /** Colour only when the stream is a terminal and NO_COLOR is unset (https://no-color.org). */
 export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
-  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false
-  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true
+  const {FORCE_COLOR, NO_COLOR, TERM} = process.env
+  if (NO_COLOR !== undefined && NO_COLOR !== '') return false
+  if (FORCE_COLOR === '0' || FORCE_COLOR === 'false') return false
+  if (FORCE_COLOR !== undefined && FORCE_COLOR !== '') return true
+  if (TERM === 'dumb') return false
   return Boolean(stream.isTTY)
 }
 

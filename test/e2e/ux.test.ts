@@ -6,7 +6,7 @@ import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {json, jwtis, jwtisOk, scratch} from '../helpers/cli.js'
+import {json, jwtis, jwtisOk, jwtisTty, scratch} from '../helpers/cli.js'
 import {freePort} from '../helpers/redis.js'
 
 describe('getting started', () => {
@@ -231,5 +231,21 @@ describe('output scripts can trust', () => {
     }
 
     expect(json<any[]>(await jwtisOk(['client', 'list', '--json'], {env}))[0]).toMatchObject({kid: 'app', name: 'app'})
+  })
+
+  it('colour follows NO_COLOR, FORCE_COLOR=0, TERM=dumb and a pipe: none; a terminal otherwise', async () => {
+    const token = `${Buffer.from('{"alg":"ES256","typ":"JWT"}').toString('base64url')}.${Buffer.from('{"sub":"a"}').toString('base64url')}.c2ln`
+    const ESC = '\u001B['
+    const tty = (env: Record<string, string | undefined>) =>
+      jwtisTty(['token', 'decode', token], {env: {NO_COLOR: undefined, TERM: 'xterm', ...env}})
+    expect((await tty({})).stdout).toContain(ESC)
+    for (const env of [{NO_COLOR: '1'}, {FORCE_COLOR: '0'}, {TERM: 'dumb'}]) {
+      const out = await tty(env)
+      expect(out.stdout, JSON.stringify(env)).toContain('NOT VERIFIED')
+      expect(out.stdout, JSON.stringify(env)).not.toContain(ESC)
+    }
+
+    const piped = await jwtis(['token', 'decode', token], {env: {NO_COLOR: undefined}})
+    expect(piped.stdout + piped.stderr).not.toContain(ESC)
   })
 })

@@ -5,6 +5,7 @@ export interface ActionContext {
   json: boolean
   logErr(message: string): void
   openIssuer(store?: string): Promise<Issuer>
-  print(text: string): void
+  /** See io.print: `styled` text is written as it is. */
+  print(text: string, styled?: boolean): void
   readInput(value: string | undefined, what: string, raw?: boolean): Promise<string>
 }

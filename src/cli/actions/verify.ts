@@ -67,7 +67,7 @@ export async function verifyAction(
       `Valid: ${verified.header.alg} signature by key ${verified.header.kid ?? '(no kid)'}${verified.key.client ? ` of client ${verified.key.client}` : ''}`,
     )
     const {chalkFor, colorJson} = await import('../output.js')
-    ctx.print(colorJson(result.payload, await chalkFor()))
+    ctx.print(colorJson(result.payload, await chalkFor()), true)
   }
 
   return result

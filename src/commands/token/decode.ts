@@ -72,14 +72,14 @@ genuine: use \`jwtis token verify\` for that.`
   private async show(result: DecodeResult): Promise<void> {
     const c = await chalkFor()
     const now = clock()()
-    this.print(c.yellow.bold(NOT_VERIFIED))
-    this.print(`${c.bold(result.encrypted ? 'JWE header' : 'Header')}\n${colorJson(result.header, c)}`)
+    this.print(c.yellow.bold(NOT_VERIFIED), true)
+    this.print(`${c.bold(result.encrypted ? 'JWE header' : 'Header')}\n${colorJson(result.header, c)}`, true)
     if (result.encrypted) {
-      this.print(c.dim('The payload is encrypted: read it with `jwtis jwe decrypt`.'))
+      this.print(c.dim('The payload is encrypted: read it with `jwtis jwe decrypt`.'), true)
       return
     }
 
-    this.print(`${c.bold('Payload')}\n${colorJson(result.payload, c)}`)
+    this.print(`${c.bold('Payload')}\n${colorJson(result.payload, c)}`, true)
     for (const name of TIME_CLAIMS) {
       const value = result.payload?.[name]
       if (typeof value !== 'number') continue
@@ -87,13 +87,13 @@ genuine: use \`jwtis token verify\` for that.`
       const date = new Date(ms)
       // exp 1e300 or iat -9e15 are valid JSON numbers but no date: show them as they are.
       if (Number.isNaN(date.getTime())) {
-        this.print(`${name.padEnd(4)}  ${value} ${c.yellow('(not a representable date)')}`)
+        this.print(`${name.padEnd(4)}  ${value} ${c.yellow('(not a representable date)')}`, true)
         continue
       }
 
       const when = `${date.toISOString()} (${relativeTime(ms, now)})`
       const late = name === 'exp' && ms <= now
-      this.print(`${name.padEnd(4)}  ${late ? c.red(`${when}, expired`) : when}`)
+      this.print(`${name.padEnd(4)}  ${late ? c.red(`${when}, expired`) : when}`, true)
     }
   }
 }
