@@ -37,7 +37,7 @@ export function errorHandler(metrics: Metrics) {
 
     if (error instanceof HttpError) return send(reply.headers(error.headers), error.status, error.code, error.message)
     if (error instanceof JwtisError) return send(reply, error.status, error.code, error.message)
-    if (error.validation) return send(reply, 400, 'USAGE', error.message)
+    if (error.validation) return send(reply, 400, 'USAGE', validationMessage(error))
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
       return send(reply, 413, 'BODY_TOO_LARGE', 'request body is too large')
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
@@ -82,4 +82,14 @@ export function clientErrorHandler(error: Error & {code?: string}, socket: Socke
   }
 
   socket.destroy()
+}
+
+/** ajv's first complaint, naming the field: "body must NOT have additional properties" says which one is not. */
+function validationMessage(error: FastifyError & {validation?: unknown}): string {
+  const [first] = (error.validation ?? []) as Array<{instancePath?: string; keyword?: string; params?: Record<string, unknown>}>
+  const at = first?.instancePath ? ` ${first.instancePath.slice(1).replaceAll('/', '.')}` : ''
+  if (first?.keyword === 'additionalProperties')
+    return `unknown field "${String(first.params?.additionalProperty)}" in the body${at ? ` (in${at})` : ''}`
+  if (first?.keyword === 'required') return `the body needs "${String(first.params?.missingProperty)}"`
+  return error.message
 }

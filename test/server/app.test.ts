@@ -204,6 +204,24 @@ describe('the rest', () => {
     expect([missing.statusCode, missing.json().error.code]).toEqual([404, 'NOT_FOUND'])
   })
 
+  it('discovery: /.well-known/openid-configuration names the issuer, the JWKS, introspection and the algorithms', async () => {
+    const res = await app.inject({headers: {host: 'issuer.test:4456'}, url: '/.well-known/openid-configuration'})
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toMatchObject({
+      id_token_signing_alg_values_supported: expect.arrayContaining(['ES256', 'EdDSA', 'RS256']),
+      introspection_endpoint: 'http://issuer.test:4456/introspect',
+      jwks_uri: 'http://issuer.test:4456/.well-known/jwks.json',
+    })
+    expect(typeof res.json().issuer).toBe('string')
+  })
+
+  it('a 400 for a body field names the field', async () => {
+    const unknown = await post('/issue_token', {kid: 'web', lifetime: '1h'}, token)
+    expect([unknown.statusCode, unknown.json().error.message]).toEqual([400, 'unknown field "lifetime" in the body'])
+    const missing = await post('/issue_token', {claims: {}}, token)
+    expect([missing.statusCode, missing.json().error.message]).toEqual([400, 'the body needs "kid"'])
+  })
+
   it('rate-limits failed authentication per address (429 with Retry-After), even for a right token', async () => {
     for (let i = 0; i < 10; i++) expect((await fromElsewhere(`guess${i}`)).statusCode).toBe(401)
     const limited = await fromElsewhere(token)

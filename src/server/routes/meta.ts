@@ -5,6 +5,7 @@ import {createHash} from 'node:crypto'
 import type {Issuer} from '../../core/issuer.js'
 import type {Metrics} from '../metrics.js'
 
+import {ENC_ALGS, ENCS, SIG_ALGS} from '../../core/algorithms.js'
 import {publishedKeys} from '../../core/lifecycle.js'
 import {redact} from '../../core/redact.js'
 
@@ -26,6 +27,23 @@ export async function metaRoutes(
     reply.header('cache-control', 'public, max-age=60').header('etag', etag).type('application/json')
     if (request.headers['if-none-match'] === etag) return reply.code(304).send()
     return reply.send(text)
+  })
+
+  // Discovery for verifiers (RFC 8414 / OpenID Connect Discovery field names): where the keys and
+  // the introspection endpoint are, and which algorithms tokens may be signed and sealed with.
+  app.get('/.well-known/openid-configuration', async (request, reply) => {
+    const base = `${request.protocol}://${request.host}`
+    reply.header('cache-control', 'public, max-age=300')
+    return {
+      id_token_signing_alg_values_supported: [...SIG_ALGS],
+      introspection_endpoint: `${base}/introspect`,
+      introspection_endpoint_auth_methods_supported: ['bearer'],
+      issuer: issuer.vault.document.issuer.name,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      request_object_encryption_alg_values_supported: [...ENC_ALGS],
+      request_object_encryption_enc_values_supported: [...ENCS],
+      token_endpoint_auth_methods_supported: ['bearer'],
+    }
   })
 
   app.get('/ping', async (_request, reply) => reply.type('text/plain').send('pong'))
