@@ -1,3 +1,5 @@
+import {UsageError} from './errors.js'
+
 /** "in 14 minutes", "3 hours ago": how far `ms` is from `now`, for people reading token times. */
 export function relativeTime(ms: number, now: number): string {
   const diff = ms - now
@@ -12,4 +14,22 @@ export function relativeTime(ms: number, now: number): string {
   const n = Math.round(abs / size)
   const text = `${n} ${unit}${n === 1 ? '' : 's'}`
   return diff >= 0 ? `in ${text}` : `${text} ago`
+}
+
+/**
+ * A point in time as people give one: a duration from `now` (`15m`, `+1h`, `-5m`), an RFC 3339
+ * time, or seconds since the epoch. Returns milliseconds since the epoch.
+ */
+export async function parseWhen(value: string, now: number, flag: string): Promise<number> {
+  if (/^\d+$/.test(value)) return Number(value) * 1000
+  if (/^\d{4}-\d\d-\d\d/.test(value)) {
+    const ms = Date.parse(value)
+    if (Number.isNaN(ms)) throw new UsageError(`${flag} ${value} is not an RFC 3339 time`)
+    return ms
+  }
+
+  const {parseDuration} = await import('./duration.js')
+  const negative = value.startsWith('-')
+  const ms = parseDuration(value.replace(/^[+-]/, ''), flag)
+  return negative ? now - ms : now + ms
 }

@@ -86,7 +86,11 @@ export function clientErrorHandler(error: Error & {code?: string}, socket: Socke
 
 /** ajv's first complaint, naming the field: "body must NOT have additional properties" says which one is not. */
 function validationMessage(error: FastifyError & {validation?: unknown}): string {
-  const [first] = (error.validation ?? []) as Array<{instancePath?: string; keyword?: string; params?: Record<string, unknown>}>
+  const [first] = (error.validation ?? []) as Array<{
+    instancePath?: string
+    keyword?: string
+    params?: Record<string, unknown>
+  }>
   const at = first?.instancePath ? ` ${first.instancePath.slice(1).replaceAll('/', '.')}` : ''
   if (first?.keyword === 'additionalProperties')
     return `unknown field "${String(first.params?.additionalProperty)}" in the body${at ? ` (in${at})` : ''}`

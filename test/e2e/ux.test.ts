@@ -1,13 +1,15 @@
 /**
  * User experience (issue 12): every mistake leads to the next step, and output scripts can trust.
  */
+import {spawnSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {json, jwtis, jwtisOk, jwtisTty, scratch} from '../helpers/cli.js'
+import {hasTool, json, jwtis, jwtisOk, jwtisTty, scratch} from '../helpers/cli.js'
 import {freePort} from '../helpers/redis.js'
+import {hasPythonJose, python} from '../helpers/tools.js'
 
 describe('getting started', () => {
   it('init makes its vault the default when there is none, so any directory finds it; a second vault leaves the first alone', async () => {
@@ -214,6 +216,148 @@ describe('exit codes fit', () => {
       code: 'JWKS_UNAVAILABLE',
       message: expect.stringContaining('ECONNREFUSED'),
     })
+  })
+})
+
+describe('a no-vault mode: token sign and jwk', () => {
+  const HAS_PY = hasPythonJose()
+  const HAS_JOSE = hasTool('jose', ['alg'], 'the jwk thumbprint cross-check (apt-get install jose)')
+
+  it('token sign with keys from jwk create (each algorithm family) verifies with PyJWT and jwcrypto, and with token verify --key', async () => {
+    const s = scratch()
+    const tokens = []
+    const keys = []
+    for (const alg of ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256']) {
+      const priv = join(s.dir, `${alg}.jwk`)
+      const pub = join(s.dir, `${alg}.pub.jwk`)
+      writeFileSync(priv, (await jwtisOk(['jwk', 'create', '--alg', alg, '--public-out', pub])).stdout)
+      const jwk = JSON.parse(readFileSync(pub, 'utf8'))
+      expect(jwk.d).toBeUndefined()
+      keys.push(jwk)
+      const signed = json<any>(
+        await jwtisOk([
+          'token',
+          'sign',
+          '--key',
+          priv,
+          '--sub',
+          'alice',
+          '--aud',
+          'api',
+          '--iss',
+          'me',
+          '--claim',
+          'n=3',
+          '--json',
+        ]),
+      )
+      expect(signed.header).toEqual({alg, kid: jwk.kid, typ: 'JWT'})
+      expect(signed.payload.exp - signed.payload.iat).toBe(900)
+      tokens.push({alg, aud: 'api', iss: 'me', token: signed.token})
+      const verified = await jwtis(['token', 'verify', signed.token, '--key', pub, '--aud', 'api', '--json'])
+      expect(verified.code, alg).toBe(0)
+    }
+
+    if (!HAS_PY) return
+    const results = python<Record<string, Record<string, any>>>('verify_jws.py', {jwks: {keys}, tokens})
+    for (const {alg} of tokens) {
+      expect(results[alg].pyjwt, alg).toMatchObject({n: 3, sub: 'alice'})
+      expect(results[alg].jwcrypto, alg).toMatchObject({n: 3, sub: 'alice'})
+    }
+  })
+
+  it('HMAC from a secret file or stdin, never from the command line; too short a secret is refused', async () => {
+    const s = scratch()
+    const secret = join(s.dir, 'secret')
+    writeFileSync(secret, 'a secret long enough for hmac sha-256!!\n')
+    const fromFile = json<any>(
+      await jwtisOk([
+        'token',
+        'sign',
+        '--secret',
+        `@${secret}`,
+        '--kid',
+        'h1',
+        '--aud',
+        'api',
+        '--iss',
+        'me',
+        '--json',
+      ]),
+    )
+    const fromStdin = json<any>(
+      await jwtisOk(['token', 'sign', '--secret', '-', '--kid', 'h1', '--aud', 'api', '--iss', 'me', '--json'], {
+        input: 'a secret long enough for hmac sha-256!!',
+      }),
+    )
+    expect(fromFile.header).toEqual({alg: 'HS256', kid: 'h1', typ: 'JWT'})
+    expect(fromStdin.header.alg).toBe('HS256')
+    const literal = await jwtis(['token', 'sign', '--secret', 'hunter2hunter2'])
+    expect(literal.code).toBe(2)
+    expect(literal.stderr).not.toContain('hunter2')
+    const short = await jwtis(['token', 'sign', '--secret', '-', '--alg', 'HS512'], {input: 'too short'})
+    expect([short.code, short.stderr]).toEqual([2, expect.stringContaining('at least 64 bytes')])
+    if (!HAS_PY) return
+    const k = Buffer.from('a secret long enough for hmac sha-256!!').toString('base64url')
+    const results = python<Record<string, Record<string, any>>>('verify_jws.py', {
+      jwks: {keys: [{k, kid: 'h1', kty: 'oct'}]},
+      tokens: [{alg: 'HS256', aud: 'api', iss: 'me', token: fromFile.token}],
+    })
+    expect(results.HS256.pyjwt).toMatchObject({aud: 'api', iss: 'me'})
+    expect(results.HS256.jwcrypto).toMatchObject({aud: 'api', iss: 'me'})
+  })
+
+  it('--exp takes a duration, an RFC 3339 time or epoch seconds; --alg must fit the key', async () => {
+    const s = scratch()
+    const priv = join(s.dir, 'k.jwk')
+    writeFileSync(priv, (await jwtisOk(['jwk', 'create', '--alg', 'ES256'])).stdout)
+    const env = {JWTIS_NOW: '2026-01-01T00:00:00Z'}
+    const exp = async (value: string) =>
+      json<any>(await jwtisOk(['token', 'sign', '--key', priv, '--exp', value, '--json'], {env})).payload.exp
+    const iat = Date.parse('2026-01-01T00:00:00Z') / 1000
+    expect(await exp('+1h')).toBe(iat + 3600)
+    expect(await exp('90m')).toBe(iat + 5400)
+    expect(await exp('2026-01-02T00:00:00Z')).toBe(iat + 86_400)
+    expect(await exp(String(iat + 60))).toBe(iat + 60)
+    expect((await jwtis(['token', 'sign', '--key', priv, '--exp', '2025-01-01T00:00:00Z'], {env})).code).toBe(2)
+    const wrong = await jwtis(['token', 'sign', '--key', priv, '--alg', 'RS256'])
+    expect([wrong.code, wrong.stderr]).toEqual([2, expect.stringContaining('does not fit')])
+  })
+
+  it('jwk thumbprint is RFC 7638 (as jose jwk thp computes it), from JWK or PEM, private or public; jwk public --format pem reads in openssl', async () => {
+    const s = scratch()
+    const priv = join(s.dir, 'k.jwk')
+    const pub = join(s.dir, 'k.pub.jwk')
+    writeFileSync(priv, (await jwtisOk(['jwk', 'create', '--alg', 'ES256', '--public-out', pub])).stdout)
+    const {kid} = JSON.parse(readFileSync(priv, 'utf8'))
+    const pem = join(s.dir, 'k.pem')
+    writeFileSync(pem, (await jwtisOk(['jwk', 'public', priv, '--format', 'pem'])).stdout)
+    expect(readFileSync(pem, 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/)
+    for (const source of [[priv], [pub], [`@${pem}`], ['-']]) {
+      const out = await jwtisOk(['jwk', 'thumbprint', ...source], {input: readFileSync(pub, 'utf8')})
+      expect(out.stdout.trim(), source[0]).toBe(kid)
+    }
+
+    if (HAS_JOSE) {
+      const thp = spawnSync('jose', ['jwk', 'thp', '-i', pub], {encoding: 'utf8'})
+      expect(thp.stdout.trim()).toBe(kid)
+    }
+
+    if (hasTool('openssl', ['version'], 'reading jwk public --format pem with openssl')) {
+      expect(spawnSync('openssl', ['pkey', '-pubin', '-in', pem, '-noout']).status).toBe(0)
+    }
+  })
+
+  it('token verify without --aud warns that the audience was not checked', async () => {
+    const s = scratch()
+    const priv = join(s.dir, 'k.jwk')
+    const pub = join(s.dir, 'k.pub.jwk')
+    writeFileSync(priv, (await jwtisOk(['jwk', 'create', '--alg', 'ES256', '--public-out', pub])).stdout)
+    const token = (await jwtisOk(['token', 'sign', '--key', priv, '--aud', 'api'])).stdout.trim()
+    const unchecked = await jwtisOk(['token', 'verify', token, '--key', pub])
+    expect(unchecked.stderr).toContain('the audience was not checked')
+    const checked = await jwtisOk(['token', 'verify', token, '--key', pub, '--aud', 'api'])
+    expect(checked.stderr).not.toContain('audience')
   })
 })
 

@@ -63,6 +63,9 @@ export async function verifyAction(
 
   const result: VerifyResult = {header: {...verified.header}, payload: {...verified.payload}, valid: true}
   if (!ctx.json) {
+    // RFC 8725 §3.9: a token for another service verifies just as well; say that it was not asked.
+    if (!flags.aud?.length)
+      ctx.logErr('warning: the audience was not checked: pass --aud to check whom the token is for')
     ctx.logErr(
       `Valid: ${verified.header.alg} signature by key ${verified.header.kid ?? '(no kid)'}${verified.key.client ? ` of client ${verified.key.client}` : ''}`,
     )

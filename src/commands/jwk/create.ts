@@ -1,0 +1,43 @@
+import type {JWK} from 'jose'
+
+import {Flags} from '@oclif/core'
+import {writeFile} from 'node:fs/promises'
+
+import {BaseCommand} from '../../cli/base.js'
+import {ENC_ALGS, SIG_ALGS} from '../../core/algorithms.js'
+
+export default class JwkCreate extends BaseCommand<typeof JwkCreate> {
+  static override description = `Create a key as a private JWK (kid: its RFC 7638 thumbprint) on stdout.
+
+For signing (ES256, EdDSA, RS256, HS256...) or for encryption (ECDH-ES+A256KW, RSA-OAEP-256...).
+--public-out writes its public half to a file; --format pem writes PEM (PKCS#8 private, SPKI
+public) instead of JWK.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --alg ES256 > private.jwk',
+    '<%= config.bin %> <%= command.id %> --alg RS256 --bits 3072 --format pem --public-out public.pem > private.pem',
+  ]
+  static override flags = {
+    alg: Flags.string({description: 'algorithm the key is for', options: [...SIG_ALGS, ...ENC_ALGS], required: true}),
+    bits: Flags.integer({description: 'RSA modulus size (default 2048)', min: 2048}),
+    format: Flags.string({default: 'jwk', description: 'output format', options: ['jwk', 'pem']}),
+    'public-out': Flags.string({description: 'also write the public key to this file'}),
+  }
+
+  async run(): Promise<JWK> {
+    const {flags} = this
+    const [{generateKey, publicJwk}, {jwkToPem}] = await Promise.all([
+      import('../../core/keys.js'),
+      import('../../cli/jwk-input.js'),
+    ])
+    const use = (ENC_ALGS as readonly string[]).includes(flags.alg) ? 'enc' : 'sig'
+    const {jwk} = await generateKey(use, flags.alg as (typeof SIG_ALGS)[number], flags.bits, new Date())
+    const show = async (key: JWK) => (flags.format === 'pem' ? jwkToPem(key) : `${JSON.stringify(key, null, 2)}\n`)
+    if (flags['public-out']) {
+      if (jwk.kty === 'oct') this.error('a secret has no public half: drop --public-out', {exit: 2})
+      await writeFile(flags['public-out'], await show(publicJwk(jwk)), {mode: 0o644})
+    }
+
+    if (!this.jsonEnabled()) this.print(await show(jwk))
+    return jwk
+  }
+}

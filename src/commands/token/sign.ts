@@ -1,0 +1,110 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand, clock} from '../../cli/base.js'
+import {SIG_ALGS} from '../../core/algorithms.js'
+import {UsageError} from '../../core/errors.js'
+
+export interface SignResult {
+  header: Record<string, unknown>
+  payload: Record<string, unknown>
+  token: string
+}
+
+export default class TokenSign extends BaseCommand<typeof TokenSign> {
+  static override description = `Sign claims with a key given on the command line, no vault involved.
+
+As \`step crypto jwt sign\` and \`jwt-cli encode\` do: a private key (--key: PEM or JWK) or an HMAC
+secret (--secret @FILE or - for stdin; never on the command line, where ps would show it). The
+algorithm comes from the key unless --alg says otherwise; kid defaults to the RFC 7638 thumbprint
+of the public key (none for a secret). iat is always set; exp defaults to 15 minutes from now.`
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> --key ec.pem --sub alice --aud https://api.example.com',
+    '<%= config.bin %> <%= command.id %> --key rsa.jwk --alg PS256 --exp 2030-01-01T00:00:00Z --claim role=admin',
+    'printf %s "$SECRET" | <%= config.bin %> <%= command.id %> --secret - --alg HS512 --claims @claims.json --json',
+  ]
+  static override flags = {
+    alg: Flags.string({description: "signature algorithm (default: the key's own)", options: [...SIG_ALGS]}),
+    aud: Flags.string({description: 'audience (repeatable)', multiple: true}),
+    claim: Flags.string({description: 'claim NAME=VALUE (repeatable; JSON values are parsed)', multiple: true}),
+    claims: Flags.string({description: 'claims as a JSON object, @file, or - for stdin'}),
+    exp: Flags.string({
+      default: '15m',
+      description: 'expiry: a duration from now (15m, +1h), an RFC 3339 time, or seconds since the epoch',
+    }),
+    iss: Flags.string({description: 'issuer'}),
+    key: Flags.string({
+      description: 'private key file: PEM (PKCS#8, SEC1, PKCS#1) or JWK',
+      exactlyOne: ['key', 'secret'],
+    }),
+    kid: Flags.string({description: 'key id header (default: the RFC 7638 thumbprint of the public key)'}),
+    nbf: Flags.string({description: 'not before: a duration from now, an RFC 3339 time, or seconds since the epoch'}),
+    secret: Flags.string({description: 'HMAC secret: @FILE, or - for stdin', exactlyOne: ['key', 'secret']}),
+    sub: Flags.string({description: 'subject'}),
+    typ: Flags.string({default: 'JWT', description: 'typ header (at+jwt for an RFC 9068 access token)'}),
+  }
+
+  async run(): Promise<SignResult> {
+    const {flags} = this
+    const [{signJwt}, {parseWhen}, {parseClaimArg, parseClaimsJson}] = await Promise.all([
+      import('../../core/sign.js'),
+      import('../../core/time.js'),
+      import('../../core/claims.js'),
+    ])
+    const now = clock()()
+    const claims: Record<string, unknown> = flags.claims
+      ? parseClaimsJson(await this.readInput(flags.claims, '--claims'), '--claims')
+      : {}
+    for (const arg of flags.claim ?? []) {
+      const [name, value] = parseClaimArg(arg)
+      claims[name] = value
+    }
+
+    if (flags.sub !== undefined) claims.sub = flags.sub
+    if (flags.iss !== undefined) claims.iss = flags.iss
+    if (flags.aud) claims.aud = flags.aud.length === 1 ? flags.aud[0] : flags.aud
+    const iat = Math.floor(now / 1000)
+    const exp = Math.floor((await parseWhen(flags.exp, now, '--exp')) / 1000)
+    if (exp <= iat) throw new UsageError(`--exp ${flags.exp} is not in the future`)
+    claims.iat = iat
+    claims.exp = exp
+    if (flags.nbf !== undefined) claims.nbf = Math.floor((await parseWhen(flags.nbf, now, '--nbf')) / 1000)
+
+    const {header, token} = await signJwt(await this.signingKey(), {
+      alg: flags.alg,
+      claims,
+      kid: flags.kid,
+      typ: flags.typ,
+    })
+    if (!this.jsonEnabled()) this.print(token)
+    return {header, payload: claims, token}
+  }
+
+  private async signingKey(): Promise<import('../../core/sign.js').SigningKey> {
+    const {flags} = this
+    if (flags.secret !== undefined) {
+      if (flags.secret !== '-' && !flags.secret.startsWith('@'))
+        throw new UsageError('give the secret as --secret @FILE or --secret - (stdin): never on the command line')
+      // One final newline (as `echo` and editors leave) is not part of the secret.
+      const text = await this.readInput(flags.secret, 'the secret', true)
+      return {secret: new TextEncoder().encode(text.replace(/\r?\n$/, ''))}
+    }
+
+    const [{keyringFrom}, {createPrivateKey}] = await Promise.all([
+      import('../../cli/keys-input.js'),
+      import('node:crypto'),
+    ])
+    const {entries} = await keyringFrom(flags.key!, '--key')
+    if (entries.length !== 1)
+      throw new UsageError(`--key ${flags.key} holds ${entries.length} keys: give one`, 'BAD_KEY')
+    const [entry] = entries
+    if (entry.keyObject) return {key: entry.keyObject}
+    const jwk = entry.privateJwk
+    if (!jwk) throw new UsageError('the key is a public key: signing needs the private key', 'BAD_KEY')
+    if (jwk.kty === 'oct') return {secret: Buffer.from(jwk.k ?? '', 'base64url')}
+    try {
+      return {jwk, key: createPrivateKey({format: 'jwk', key: jwk as import('node:crypto').JsonWebKey})}
+    } catch (error) {
+      throw new UsageError(`--key ${flags.key} is not a usable private JWK: ${(error as Error).message}`, 'BAD_KEY')
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import type {JWK, JWTPayload} from 'jose'
+import type {KeyObject} from 'node:crypto'
+
+import {hmacKeyBytes, isHmac, SIG_ALGS} from './algorithms.js'
+import {UsageError} from './errors.js'
+import {algorithmsForKey} from './keyring.js'
+import {publicJwk} from './keys.js'
+import {jsonDepth, MAX_CLAIM_DEPTH} from './limits.js'
+
+/** A signing key given by hand (`token sign`): a private key, or an HMAC secret. */
+export type SigningKey = {jwk?: JWK; key: KeyObject} | {secret: Uint8Array}
+
+export interface SignRequest {
+  /** Default: the key's own `alg`, else the one its type implies (HS256 for a secret). */
+  alg?: string
+  claims: JWTPayload
+  /** Default: the RFC 7638 thumbprint of the public key; none for a secret (it would be a hash of it). */
+  kid?: string
+  /** Default `JWT`. */
+  typ?: string
+}
+
+/**
+ * Signs a JWT with a key from outside any vault (what `step crypto jwt sign` and `jwt-cli encode`
+ * do), through jose. The algorithm must fit the key: an RSA key does not sign ES256, a secret
+ * shorter than its hash is refused (RFC 7518 §3.2).
+ */
+export async function signJwt(
+  key: SigningKey,
+  request: SignRequest,
+): Promise<{header: Record<string, unknown>; token: string}> {
+  const {calculateJwkThumbprint, exportJWK, SignJWT} = await import('jose')
+  let alg: string
+  let material: KeyObject | Uint8Array
+  let {kid} = request
+  if ('secret' in key) {
+    alg = request.alg ?? 'HS256'
+    if (!isHmac(alg)) throw new UsageError(`a secret signs with HS256, HS384 or HS512, not ${alg}`)
+    if (key.secret.length < hmacKeyBytes(alg))
+      throw new UsageError(
+        `an ${alg} secret needs at least ${hmacKeyBytes(alg)} bytes; this one has ${key.secret.length}`,
+      )
+    material = key.secret
+  } else {
+    if (key.key.type !== 'private')
+      throw new UsageError('the key is a public key: signing needs the private key', 'BAD_KEY')
+    const jwk = key.jwk ?? (await exportJWK(key.key))
+    const fits = algorithmsForKey(jwk.kty, jwk.crv).filter((a) => (SIG_ALGS as readonly string[]).includes(a))
+    alg = request.alg ?? jwk.alg ?? fits[0]
+    if (!alg) throw new UsageError('cannot tell which algorithm this key signs with: pass --alg', 'BAD_KEY')
+    if (!fits.includes(alg))
+      throw new UsageError(`${alg} does not fit this key (it signs ${fits.join(', ') || 'nothing'})`, 'BAD_KEY')
+    kid ??= await calculateJwkThumbprint(publicJwk(jwk))
+    material = key.key
+  }
+
+  if (jsonDepth(request.claims, MAX_CLAIM_DEPTH) > MAX_CLAIM_DEPTH)
+    throw new UsageError(`the claims nest deeper than ${MAX_CLAIM_DEPTH} levels`)
+  const header = {alg, ...(kid === undefined ? {} : {kid}), typ: request.typ ?? 'JWT'}
+  const token = await new SignJWT(request.claims).setProtectedHeader(header).sign(material)
+  return {header, token}
+}
