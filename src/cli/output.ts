@@ -1,5 +1,7 @@
 import type {ChalkInstance} from 'chalk'
 
+import {relativeTime} from '../core/time.js'
+
 /** Colour only when the stream is a terminal and NO_COLOR is unset (https://no-color.org). */
 export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
   const {FORCE_COLOR, NO_COLOR, TERM} = process.env
@@ -66,4 +68,30 @@ export function sanitize(text: string): string {
  */
 export function safeJson(value: unknown, indent?: number): string {
   return JSON.stringify(value, null, indent).replaceAll(UNSAFE_IN_JSON, escapeChar)
+}
+
+const TIME_CLAIMS = ['exp', 'iat', 'nbf', 'sexp'] as const
+
+/**
+ * The registered times of a claim set as people read them, one line each: `exp  2026-…Z (in 14
+ * minutes)`, an expired `exp` in red. Only numbers are shown, so the lines are safe as they are.
+ */
+export function timeLines(payload: Record<string, unknown>, now: number, c: ChalkInstance): string[] {
+  const lines: string[] = []
+  for (const name of TIME_CLAIMS) {
+    const value = payload[name]
+    if (typeof value !== 'number') continue
+    const ms = value * 1000
+    const date = new Date(ms)
+    // exp 1e300 or iat -9e15 are valid JSON numbers but no date: show them as they are.
+    if (Number.isNaN(date.getTime())) {
+      lines.push(`${name.padEnd(4)}  ${value} ${c.yellow('(not a representable date)')}`)
+      continue
+    }
+
+    const when = `${date.toISOString()} (${relativeTime(ms, now)})`
+    lines.push(`${name.padEnd(4)}  ${name === 'exp' && ms <= now ? c.red(`${when}, expired`) : when}`)
+  }
+
+  return lines
 }

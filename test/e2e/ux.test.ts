@@ -392,4 +392,18 @@ describe('output scripts can trust', () => {
     const piped = await jwtis(['token', 'decode', token], {env: {NO_COLOR: undefined}})
     expect(piped.stdout + piped.stderr).not.toContain(ESC)
   })
+
+  it('token verify shows the registered times as dates on a terminal; into a pipe the JSON alone', async () => {
+    const s = scratch()
+    const priv = join(s.dir, 'k.jwk')
+    const pub = join(s.dir, 'k.pub.jwk')
+    writeFileSync(priv, (await jwtisOk(['jwk', 'create', '--alg', 'ES256', '--public-out', pub])).stdout)
+    const env = {JWTIS_NOW: '2026-01-01T00:00:00Z'}
+    const token = (await jwtisOk(['token', 'sign', '--key', priv, '--aud', 'api', '--exp', '15m'], {env})).stdout.trim()
+    const tty = await jwtisTty(['token', 'verify', token, '--key', pub, '--aud', 'api'], {env})
+    expect(tty.stdout).toMatch(/^exp {3}2026-01-01T00:15:00\.000Z \(in 15 minutes\)$/m)
+    expect(tty.stdout).toMatch(/^iat {3}2026-01-01T00:00:00\.000Z/m)
+    const piped = await jwtisOk(['token', 'verify', token, '--key', pub, '--aud', 'api'], {env})
+    expect(JSON.parse(piped.stdout)).toMatchObject({aud: 'api', exp: 1_767_226_500})
+  })
 })

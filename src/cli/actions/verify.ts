@@ -69,8 +69,11 @@ export async function verifyAction(
     ctx.logErr(
       `Valid: ${verified.header.alg} signature by key ${verified.header.kid ?? '(no kid)'}${verified.key.client ? ` of client ${verified.key.client}` : ''}`,
     )
-    const {chalkFor, colorJson} = await import('../output.js')
-    ctx.print(colorJson(result.payload, await chalkFor()), true)
+    const {chalkFor, colorJson, timeLines} = await import('../output.js')
+    const c = await chalkFor()
+    ctx.print(colorJson(result.payload, c), true)
+    // On a terminal, the registered times as dates too; into a pipe the JSON alone stays parseable.
+    if (process.stdout.isTTY) for (const line of timeLines(result.payload, clock()(), c)) ctx.print(line, true)
   }
 
   return result

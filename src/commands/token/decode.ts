@@ -2,9 +2,8 @@ import {Args} from '@oclif/core'
 
 import {BaseCommand, clock} from '../../cli/base.js'
 import {unwrapToken} from '../../cli/io.js'
-import {chalkFor, colorJson} from '../../cli/output.js'
+import {chalkFor, colorJson, timeLines} from '../../cli/output.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from '../../core/limits.js'
-import {relativeTime} from '../../core/time.js'
 import {protectedHeader, reject} from '../../core/verify.js'
 
 export interface DecodeResult {
@@ -14,8 +13,6 @@ export interface DecodeResult {
   payload?: Record<string, unknown>
   verified: false
 }
-
-const TIME_CLAIMS = ['exp', 'iat', 'nbf', 'sexp'] as const
 
 const NOT_VERIFIED = 'NOT VERIFIED: decoded only; run `jwtis token verify` to check it'
 
@@ -80,20 +77,6 @@ genuine: use \`jwtis token verify\` for that.`
     }
 
     this.print(`${c.bold('Payload')}\n${colorJson(result.payload, c)}`, true)
-    for (const name of TIME_CLAIMS) {
-      const value = result.payload?.[name]
-      if (typeof value !== 'number') continue
-      const ms = value * 1000
-      const date = new Date(ms)
-      // exp 1e300 or iat -9e15 are valid JSON numbers but no date: show them as they are.
-      if (Number.isNaN(date.getTime())) {
-        this.print(`${name.padEnd(4)}  ${value} ${c.yellow('(not a representable date)')}`, true)
-        continue
-      }
-
-      const when = `${date.toISOString()} (${relativeTime(ms, now)})`
-      const late = name === 'exp' && ms <= now
-      this.print(`${name.padEnd(4)}  ${late ? c.red(`${when}, expired`) : when}`, true)
-    }
+    for (const line of timeLines(result.payload ?? {}, now, c)) this.print(line, true)
   }
 }
