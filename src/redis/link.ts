@@ -98,10 +98,6 @@ export class RedisLink {
     )
   }
 
-  get isCluster(): boolean {
-    return this.cluster !== undefined
-  }
-
   async close(): Promise<void> {
     const {client, cluster} = this
     this.subscribed?.then((s) => s !== (cluster as unknown) && s.destroy()).catch(() => {})

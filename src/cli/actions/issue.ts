@@ -8,6 +8,7 @@ import type {BatchChunk, BatchDone, BatchSetup} from '../batch-worker.js'
 import type {ActionContext} from './context.js'
 
 import {isJwtisError, UsageError} from '../../core/errors.js'
+import {parseWhen} from '../../core/time.js'
 
 /** `token issue`'s flags, parsed (durations in ms). */
 export interface IssueFlags {
@@ -30,7 +31,7 @@ export async function issueAction(ctx: ActionContext, flags: IssueFlags): Promis
   const {buildClaimSet, parseClaimArg, parseClaimsJson} = await import('../../core/claims.js')
   const issuer = await ctx.openIssuer(flags.store)
   try {
-    const nbf = flags.nbf === undefined ? undefined : await parseNbf(flags.nbf, issuer.now())
+    const nbf = flags.nbf === undefined ? undefined : await parseWhen(flags.nbf, issuer.now(), '--nbf')
     const base = {
       encrypt: flags.encrypt,
       fingerprint: flags.fingerprint,
@@ -250,15 +251,4 @@ class WorkerPool {
       })
     }
   }
-}
-
-async function parseNbf(value: string, now: number): Promise<number> {
-  if (/^\d{4}-\d\d-\d\d/.test(value)) {
-    const ms = Date.parse(value)
-    if (Number.isNaN(ms)) throw new UsageError(`--nbf ${value} is not an RFC 3339 time`)
-    return ms
-  }
-
-  const {parseDuration} = await import('../../core/duration.js')
-  return now + parseDuration(value, '--nbf')
 }
