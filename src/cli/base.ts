@@ -70,6 +70,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     io.print(text, styled)
   }
 
+  /** Reads a token as readInput does, a pasted `Bearer ` prefix or quotes taken off with a note (io.unwrapToken). */
+  protected async readToken(value: string | undefined, what: string): Promise<string> {
+    return io.unwrapToken(await this.readInput(value, what), (message) => this.logErr(message))
+  }
+
   /** Reads a token or document given as an argument, `-` (stdin) or `@path` (see io.readInput). */
   protected async readInput(value: string | undefined, what: string, raw = false): Promise<string> {
     return io.readInput(value, what, raw)

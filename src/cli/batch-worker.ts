@@ -6,6 +6,7 @@ import type {Vault} from '../vault/vault.js'
 
 import {buildClaimSet, parseClaimsJson} from '../core/claims.js'
 import {isJwtisError} from '../core/errors.js'
+import {isRedisUrl} from '../redis/url.js'
 import {issuerOver} from './io.js'
 
 /**
@@ -39,7 +40,7 @@ const setup = workerData as BatchSetup
 const vault = {
   async close() {},
   document: setup.doc,
-  inRedis: /^rediss?:/i.test(setup.vaultPath),
+  inRedis: isRedisUrl(setup.vaultPath),
   path: setup.vaultPath,
   source: setup.vaultPath,
   async update() {

@@ -1,6 +1,7 @@
 import {resolve} from 'node:path'
 
 import {UsageError} from '../core/errors.js'
+import {hasPassword, isRedisUrl} from '../redis/url.js'
 import {type SettingName, SETTINGS} from './settings-file.js'
 
 /** The user settings store; `conf` writes `config.json` in oclif's config directory. */
@@ -20,15 +21,9 @@ export function checkSettingName(name: string): SettingName {
  * file, and a password belongs in the environment (JWTIS_VAULT) or a secret store.
  */
 export function normalizeSetting(value: string): string {
-  if (!/^rediss?:\/\//i.test(value)) return resolve(value)
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new UsageError('that is not a valid redis:// URL')
-  }
-
-  if (url.password)
+  if (!isRedisUrl(value)) return resolve(value)
+  if (!URL.canParse(value)) throw new UsageError('that is not a valid redis:// URL')
+  if (hasPassword(value))
     throw new UsageError(
       'settings are not for secrets: give a Redis URL with a password in JWTIS_VAULT (or --vault), not in a setting',
     )

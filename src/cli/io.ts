@@ -1,5 +1,5 @@
 import {homedir} from 'node:os'
-import {join, resolve} from 'node:path'
+import {join} from 'node:path'
 
 import type {Clock, Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
@@ -7,6 +7,7 @@ import type {Vault} from '../vault/vault.js'
 
 import {JwtisError, UsageError, VaultError} from '../core/errors.js'
 import {redact} from '../core/redact.js'
+import {vaultLocation} from '../redis/url.js'
 import {MAX_INPUT_BYTES, readBounded, readStdinBounded} from './input.js'
 import {colorEnabled, safeJson, sanitize} from './output.js'
 import {readSettings} from './settings-file.js'
@@ -100,8 +101,7 @@ export function printJson(value: unknown): void {
 
 /** The vault a command uses: --vault, JWTIS_VAULT, the `vault` setting, ./data/vault.age. */
 export function vaultPath(dir: string, flag?: string): string {
-  const given = flag ?? process.env.JWTIS_VAULT ?? readSettings(dir).vault ?? DEFAULT_VAULT
-  return /^rediss?:\/\//i.test(given) ? given : resolve(given)
+  return vaultLocation(flag ?? process.env.JWTIS_VAULT ?? readSettings(dir).vault ?? DEFAULT_VAULT)
 }
 
 export interface VaultFlags {

@@ -10,6 +10,7 @@ import {formatDuration, parseDuration} from '../core/duration.js'
 import {ConflictError, UsageError} from '../core/errors.js'
 import {DEFAULT_LIMITS} from '../core/limits.js'
 import {checkSettings, issuerLimits, normalizeSettings} from '../core/settings.js'
+import {hasPassword, isRedisUrl} from '../redis/url.js'
 
 export interface InitResult {
   identity?: string
@@ -61,7 +62,7 @@ age -d -i IDENTITY_FILE vault.age`
     ])
     const {flags} = this
     const path = this.vaultPath()
-    if (!/^rediss?:/i.test(path) && existsSync(path))
+    if (!isRedisUrl(path) && existsSync(path))
       throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${path}; it was left as it is`)
     const extra = flags.recipient ?? []
     for (const r of extra)
@@ -142,7 +143,7 @@ age -d -i IDENTITY_FILE vault.age`
    */
   private async recordAsDefault(path: string): Promise<boolean> {
     if (readSettings(this.config.configDir).vault !== undefined) return false
-    if (/^rediss?:/i.test(path) && new URL(path).password) return false
+    if (hasPassword(path)) return false
     const {openSettings} = await import('../cli/conf.js')
     ;(await openSettings(this.config.configDir)).set('vault', path)
     return true

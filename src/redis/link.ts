@@ -43,6 +43,8 @@ export class RedisLink {
     u.search = '' // ?name= and the like are jwtis's, not the client's
     url = u.href
     const failure = (message: string) => new VaultError(code, `${what} at ${where} failed: ${message}`)
+    const cannotUse = (error: unknown) =>
+      new VaultError(code, `cannot use ${what} at ${where}: ${redact(describeRedisError(error))}`)
     // Loaded here, not at the top: only a command that uses Redis pays for the client.
     const {createClient, createCluster} = await import('redis')
     let connected = false
@@ -60,7 +62,7 @@ export class RedisLink {
         isCluster = /cluster_enabled:1/.test(info)
       },
       () => client.destroy(),
-      (error) => new VaultError(code, `cannot use ${what} at ${where}: ${redact(describeRedisError(error))}`),
+      cannotUse,
     )
     connected = true
     if (!isCluster) {
@@ -87,7 +89,7 @@ export class RedisLink {
     await withDeadline(
       () => cluster.connect().then(() => {}),
       () => cluster.destroy(),
-      (error) => new VaultError(code, `cannot use ${what} at ${where}: ${redact(describeRedisError(error))}`),
+      cannotUse,
     )
     return new RedisLink(
       undefined,
@@ -222,7 +224,7 @@ async function withDeadline(
   }
 }
 
-export function describeRedisError(error: unknown): string {
+function describeRedisError(error: unknown): string {
   const message = (error as Error)?.message ?? String(error)
   if (/WRONGPASS|invalid (username-)?password/i.test(message)) return 'wrong user name or password'
   if (/NOAUTH/i.test(message)) return 'the server needs a password: put it in the URL'

@@ -2,6 +2,7 @@ import type {TokenStore} from './store.js'
 
 import {UsageError} from '../core/errors.js'
 import {redactUrl} from '../core/redact.js'
+import {isRedisUrl, redisUrl} from '../redis/url.js'
 
 export * from './store.js'
 
@@ -17,7 +18,7 @@ export async function openStore(
 ): Promise<TokenStore> {
   const value = spec ?? 'file'
   if (value === 'file') {
-    if (/^rediss?:/i.test(vaultPath))
+    if (isRedisUrl(vaultPath))
       throw new UsageError(
         'the file store lives beside a vault file: with a vault in Redis, keep the tokens there too (the default) or use --store memory',
       )
@@ -30,13 +31,9 @@ export async function openStore(
     return new MemoryStore()
   }
 
-  // URL schemes are case-insensitive (RFC 3986 §3.1): Redis:// is redis://.
-  if (/^rediss?:\/\//i.test(value)) {
+  if (isRedisUrl(value)) {
     const {RedisStore} = await import('./redis.js')
-    return RedisStore.connect(
-      value.replace(/^[a-z]+/i, (scheme) => scheme.toLowerCase()),
-      issuer,
-    )
+    return RedisStore.connect(redisUrl(value), issuer)
   }
 
   throw new UsageError(`unknown store "${redactUrl(value)}": use file, memory, or a redis:// or rediss:// URL`)

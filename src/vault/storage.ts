@@ -3,6 +3,7 @@ import {mkdir, readFile, realpath, stat} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {VaultError} from '../core/errors.js'
+import {isRedisUrl, redisUrl} from '../redis/url.js'
 import {checkPrivateDir, removeStaleTemps, writeFileAtomic} from './fsutil.js'
 import {FileLock} from './lock.js'
 
@@ -43,17 +44,11 @@ export interface StorageOptions {
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 15_000
 
-/** URL schemes are case-insensitive (RFC 3986 §3.1): Redis:// is redis://. */
-export const isRedisUrl = (value: string): boolean => /^rediss?:\/\//i.test(value)
-
 /** The storage a vault location names: a redis:// or rediss:// URL, or a file path. */
 export async function openStorage(given: string, options: StorageOptions = {}): Promise<VaultStorage> {
   if (isRedisUrl(given)) {
     const {RedisStorage} = await import('./redis.js')
-    return RedisStorage.connect(
-      given.replace(/^[a-z]+/i, (scheme) => scheme.toLowerCase()),
-      options,
-    )
+    return RedisStorage.connect(redisUrl(given), options)
   }
 
   return FileStorage.at(given, options)

@@ -4,7 +4,6 @@ import type {Decrypted} from '../../core/jwe.js'
 import type {Keyring} from '../../core/keyring.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
-import {unwrapToken} from '../../cli/io.js'
 import {keyringFrom} from '../../cli/keys-input.js'
 
 export interface DecryptResult {
@@ -52,7 +51,7 @@ encryption (RFC 7520 §5.6) is accepted.`
       import('../../core/jwe.js'),
       import('../../core/nested.js'),
     ])
-    const jwe = unwrapToken(await this.readInput(this.args.token, 'JWE'), (m) => this.logErr(m))
+    const jwe = await this.readToken(this.args.token, 'JWE')
     let decrypted: Decrypted
     let verifyWith: (() => Promise<Keyring>) | undefined
     if (flags['password-file']) {

@@ -1,7 +1,6 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand, clock} from '../../cli/base.js'
-import {unwrapToken} from '../../cli/io.js'
 import {chalkFor, colorJson, timeLines} from '../../cli/output.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from '../../core/limits.js'
 import {protectedHeader, reject} from '../../core/verify.js'
@@ -29,7 +28,7 @@ genuine: use \`jwtis token verify\` for that.`
   ]
 
   async run(): Promise<DecodeResult> {
-    const token = unwrapToken(await this.readInput(this.args.token, 'token'), (m) => this.logErr(m))
+    const token = await this.readToken(this.args.token, 'token')
     let header: Record<string, unknown>
     try {
       header = protectedHeader(token)

@@ -4,7 +4,6 @@ import type {IssuedTokens} from '../../core/issuer.js'
 
 import {VaultCommand} from '../../cli/base.js'
 import {clientFlag, storeFlag} from '../../cli/flags.js'
-import {unwrapToken} from '../../cli/io.js'
 import {REFRESH_STRATEGIES, type RefreshStrategy} from '../../core/algorithms.js'
 
 export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
@@ -36,7 +35,7 @@ FINGERPRINT_MISMATCH (exit 1) and revokes the family.`
   }
 
   async run(): Promise<IssuedTokens> {
-    const token = unwrapToken(await this.readInput(this.args.token, 'refresh token'), (m) => this.logErr(m))
+    const token = await this.readToken(this.args.token, 'refresh token')
     const issuer = await this.openIssuer(this.flags.store)
     try {
       const result = await issuer.renew(this.flags.client, token, {

@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {VaultCommand} from '../../cli/base.js'
 import {storeFlag} from '../../cli/flags.js'
-import {unwrapToken} from '../../cli/io.js'
 import {UsageError} from '../../core/errors.js'
 
 export interface RevokeResult {
@@ -39,9 +38,7 @@ cut-off, after which the subject's earlier access tokens fail online checks
     if (!hasToken && !flags.family && !flags.client)
       throw new UsageError('give a refresh token, --family ID, or --client NAME')
     if (hasToken && flags.family) throw new UsageError('give a refresh token or --family, not both')
-    const token = hasToken
-      ? unwrapToken(await this.readInput(this.args.token, 'refresh token'), (m) => this.logErr(m))
-      : undefined
+    const token = hasToken ? await this.readToken(this.args.token, 'refresh token') : undefined
     const issuer = await this.openIssuer(flags.store)
     try {
       let result: RevokeResult

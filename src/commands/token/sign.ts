@@ -89,22 +89,17 @@ of the public key (none for a secret). iat is always set; exp defaults to 15 min
       return {secret: new TextEncoder().encode(text.replace(/\r?\n$/, ''))}
     }
 
-    const [{keyringFrom}, {createPrivateKey}] = await Promise.all([
-      import('../../cli/keys-input.js'),
+    const [{readOneKey}, {createPrivateKey}] = await Promise.all([
+      import('../../cli/jwk-input.js'),
       import('node:crypto'),
     ])
-    const {entries} = await keyringFrom(flags.key!, '--key')
-    if (entries.length !== 1)
-      throw new UsageError(`--key ${flags.key} holds ${entries.length} keys: give one`, 'BAD_KEY')
-    const [entry] = entries
-    if (entry.keyObject) return {key: entry.keyObject}
-    const jwk = entry.privateJwk
-    if (!jwk) throw new UsageError('the key is a public key: signing needs the private key', 'BAD_KEY')
+    const jwk = await readOneKey(flags.key)
     if (jwk.kty === 'oct') return {secret: Buffer.from(jwk.k ?? '', 'base64url')}
+    if (!jwk.d) throw new UsageError('the key is a public key: signing needs the private key', 'BAD_KEY')
     try {
       return {jwk, key: createPrivateKey({format: 'jwk', key: jwk as import('node:crypto').JsonWebKey})}
     } catch (error) {
-      throw new UsageError(`--key ${flags.key} is not a usable private JWK: ${(error as Error).message}`, 'BAD_KEY')
+      throw new UsageError(`--key ${flags.key} is not a usable private key: ${(error as Error).message}`, 'BAD_KEY')
     }
   }
 }

@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
-import {resolve} from 'node:path'
 
 import {BaseCommand} from '../../cli/base.js'
 import {ConflictError, VaultError} from '../../core/errors.js'
+import {vaultLocation} from '../../redis/url.js'
 
 export interface VaultCopyResult {
   bytes: number
@@ -38,7 +38,7 @@ Only the vault moves: refresh-token state stays in the token store it was in.`
       import('../../vault/age.js'),
     ])
     const {args, flags} = this
-    const source = await openStorage(absolute(args.from))
+    const source = await openStorage(vaultLocation(args.from))
     try {
       const {bytes} = await source.read()
       if (!ageKind(bytes))
@@ -46,7 +46,7 @@ Only the vault moves: refresh-token state stays in the token store it was in.`
           'VAULT_CORRUPT',
           `${source.location} is not an age-encrypted jwtis vault: nothing was copied`,
         )
-      const target = await openStorage(absolute(args.to))
+      const target = await openStorage(vaultLocation(args.to))
       try {
         if (target.location === source.location)
           throw new ConflictError('VAULT_EXISTS', `${target.location} is the vault being copied: nothing to do`)
@@ -70,9 +70,4 @@ Only the vault moves: refresh-token state stays in the token store it was in.`
       await source.close()
     }
   }
-}
-
-/** File paths from the working directory; URLs as they are. */
-function absolute(given: string): string {
-  return /^rediss?:\/\//i.test(given) ? given : resolve(given)
 }
