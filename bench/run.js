@@ -241,10 +241,14 @@ if (canServe && has('go', ['version'])) {
 
 async function serveJwtis(store) {
   const port = await freePort()
-  const child = spawn(process.execPath, [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--store', store, '--json'], {
-    env: {...env, JWTIS_ADMIN_TOKEN: 'bench-admin'},
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child = spawn(
+    process.execPath,
+    [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--store', store, '--log-level', 'warn', '--json'],
+    {
+      env: {...env, JWTIS_ADMIN_TOKEN: 'bench-admin'},
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
   await new Promise((resolve) => {
     child.stdout.once('data', resolve)
   })
@@ -291,10 +295,14 @@ if (reference) {
   // after 60 s more at full load (renewals with refreshBoth: every request writes state).
   {
     const port = await freePort()
-    const child = spawn(process.execPath, [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--json'], {
-      env: {...env, JWTIS_ADMIN_TOKEN: 'bench-admin'},
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    const child = spawn(
+      process.execPath,
+      [BIN, 'serve', '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', '--json'],
+      {
+        env: {...env, JWTIS_ADMIN_TOKEN: 'bench-admin'},
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    )
     await new Promise((resolve) => {
       child.stdout.once('data', resolve)
     })

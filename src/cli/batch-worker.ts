@@ -5,8 +5,8 @@ import type {VaultDocument} from '../vault/format.js'
 import type {Vault} from '../vault/vault.js'
 
 import {buildClaimSet, parseClaimsJson} from '../core/claims.js'
-import {isJwtisError} from '../core/errors.js'
 import {isRedisUrl} from '../redis/url.js'
+import {answerLine} from './batch-line.js'
 import {issuerOver} from './io.js'
 
 /**
@@ -24,6 +24,8 @@ export interface BatchSetup {
 }
 
 export interface BatchChunk {
+  /** Input line number (1-based) of lines[0]. */
+  first: number
   lines: string[]
   seq: number
 }
@@ -48,6 +50,8 @@ const vault = {
   },
 } as unknown as Vault
 const issuer = await issuerOver(vault, setup.store)
+const issue = (line: string, label: string) =>
+  issuer.issue(setup.client, {...setup.base, ...buildClaimSet(parseClaimsJson(line, label), setup.explicit)})
 
 parentPort!.on('message', async (chunk: 'close' | BatchChunk) => {
   if (chunk === 'close') {
@@ -59,23 +63,13 @@ parentPort!.on('message', async (chunk: 'close' | BatchChunk) => {
   let out = ''
   let failed = 0
   let firstExit: number | undefined
-  for (const line of chunk.lines) {
-    let result: object
-    try {
-      result = await issuer.issue(setup.client, {
-        ...setup.base,
-        ...buildClaimSet(parseClaimsJson(line, 'the line'), setup.explicit),
-      })
-    } catch (error) {
-      const {code, exitCode, message} = isJwtisError(error)
-        ? error
-        : {code: 'INTERNAL', exitCode: 70, message: `internal error: ${(error as Error).message}`}
-      result = {error: {code, message}}
+  for (const [i, line] of chunk.lines.entries()) {
+    const answer = await answerLine(issue, line, chunk.first + i)
+    out += answer.out
+    if (answer.exitCode !== undefined) {
       failed++
-      firstExit ??= exitCode
+      firstExit ??= answer.exitCode
     }
-
-    out += `${JSON.stringify(result)}\n`
   }
 
   parentPort!.postMessage({failed, firstExit, out, seq: chunk.seq} satisfies BatchDone)

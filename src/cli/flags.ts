@@ -52,10 +52,21 @@ export const storeFlag = Flags.string({
 
 export const clientFlag = Flags.string({char: 'c', description: 'client name', required: true})
 
-/** A Go duration flag, parsed to milliseconds (usage error, exit 2, when malformed). */
-export const durationFlag = Flags.custom<number>({
+const durationBase = Flags.custom<number>({
   async parse(input, _ctx, opts) {
     const {parseDuration} = await import('../core/duration.js')
     return parseDuration(input, `--${opts.name}`)
   },
 })
+
+/**
+ * A Go duration flag, parsed to milliseconds (usage error, exit 2, when malformed); its default
+ * is shown in help as a user would type it (5s), not in milliseconds.
+ */
+// (cast: the wrapper keeps every overload of oclif's flag function, which TypeScript cannot infer)
+export const durationFlag = ((options: {default?: unknown; defaultHelp?: unknown} = {}) => {
+  const ms = options.default
+  if (typeof ms !== 'number' || options.defaultHelp !== undefined) return durationBase(options as never)
+  const defaultHelp = async () => (await import('../core/duration.js')).formatDuration(ms)
+  return durationBase({...options, defaultHelp} as never)
+}) as typeof durationBase

@@ -22,13 +22,10 @@ export interface InitResult {
 }
 
 export default class Init extends VaultCommand<typeof Init> {
-  static override description = `Create the vault and the age identity that opens it.
+  static override summary = 'Create the vault and the age identity that opens it.'
+  static override description = `By default a new X25519 identity is saved in the user config directory (mode 0600) and reused by later \`init\`s, so one identity opens all your vaults; an existing identity file is never overwritten. With --passphrase the vault is sealed with an scrypt passphrase instead (JWTIS_PASSPHRASE, or asked for on a terminal).
 
-By default a new X25519 identity is saved in the user config directory (mode 0600) and reused by
-later \`init\`s, so one identity opens all your vaults; an existing identity file is never
-overwritten. With --passphrase the vault is sealed with an scrypt passphrase instead
-(JWTIS_PASSPHRASE, or asked for on a terminal). The vault stays readable with the standard tool:
-age -d -i IDENTITY_FILE vault.age`
+The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.age`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --vault ./keys/vault.age --name https://auth.example.com --sig-alg EdDSA',

@@ -6,24 +6,17 @@ import {VaultCommand} from '../cli/base.js'
 import {durationFlag, storeFlag} from '../cli/flags.js'
 import {UsageError} from '../core/errors.js'
 import {registerSecret} from '../core/redact.js'
+import {LOG_LEVELS, type LogLevel} from '../server/app.js'
 
 export default class Serve extends VaultCommand<typeof Serve> {
-  static override description = `Serve the HTTP API (JWTIS v0.1 routes) over the vault.
+  static override summary = 'Serve the HTTP API (JWTIS v0.1 routes) over the vault.'
+  static override description = `Registration needs the admin token: JWTIS_ADMIN_TOKEN, or a random one printed once on stdout at start. Client routes need "Authorization: Bearer <client_token>". Vault changes made by the CLI while the server runs (new clients, key rotation) are picked up within a second. SIGTERM or SIGINT stops it gracefully: requests in flight finish, the token store is flushed.
 
-Registration needs the admin token: JWTIS_ADMIN_TOKEN, or a random one printed once on stdout at
-start. Client routes need "Authorization: Bearer <client_token>". Vault changes made by the CLI
-while the server runs (new clients, key rotation) are picked up within a second. SIGTERM or
-SIGINT stops it gracefully: requests in flight finish, the token store is flushed.
+A request must arrive whole within --request-timeout (408 otherwise); client routes are authenticated from the Authorization header before any body is read.
 
-A request must arrive whole within --request-timeout (408 otherwise); client routes are
-authenticated from the Authorization header before any body is read.
+Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token, POST /revoke_token, POST /logout, POST /introspect (RFC 7662), GET /.well-known/jwks.json, GET /ping, GET /health, GET /metrics.
 
-Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token,
-POST /revoke_token, POST /logout, POST /introspect (RFC 7662), GET /.well-known/jwks.json,
-GET /ping, GET /health, GET /metrics.
-
---auth none serves existing JWTIS v0.1 clients unchanged (they send no credentials): refused
-unless every listen address is loopback, or --allow-insecure-remote is given; announced on stderr.`
+--auth none serves existing JWTIS v0.1 clients unchanged (they send no credentials): refused unless every listen address is loopback, or --allow-insecure-remote is given; announced on stderr.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
     'JWTIS_ADMIN_TOKEN=$(cat admin.txt) <%= config.bin %> <%= command.id %> --listen 0.0.0.0:8080 --store redis://127.0.0.1:6379',
@@ -44,11 +37,22 @@ unless every listen address is loopback, or --allow-insecure-remote is given; an
       description: 'largest request body in bytes (413 past it)',
       min: 1024,
     }),
+    'debug-page': Flags.string({
+      default: 'auto',
+      description: 'the token debugger at /debug; auto: on when listening on loopback only',
+      options: ['auto', 'on', 'off'],
+    }),
     'keep-alive-timeout': durationFlag({
       default: 5000,
       description: 'how long an idle keep-alive connection stays open (Go duration)',
     }),
     listen: Flags.string({default: '127.0.0.1:4456', description: 'address:port to listen on', env: 'JWTIS_ADDRESS'}),
+    'log-level': Flags.string({
+      default: 'info',
+      description: 'stderr log: info writes one JSON line per request (never a token); error only failures',
+      env: 'JWTIS_LOG_LEVEL',
+      options: [...LOG_LEVELS],
+    }),
     'max-auth-failures': Flags.integer({
       default: 10,
       description: 'failed authentications per address (IPv6: per /64) per minute before 429',
@@ -103,10 +107,12 @@ unless every listen address is loopback, or --allow-insecure-remote is given; an
       adminToken,
       auth: flags.auth as 'none' | 'token',
       bodyLimit: flags['body-limit'],
+      debugPage: flags['debug-page'] === 'on' || (flags['debug-page'] === 'auto' && isLoopback(host)),
       host,
       json: this.jsonEnabled(),
       keepAliveTimeoutMs: flags['keep-alive-timeout'],
       log: (message) => this.logErr(message),
+      logLevel: flags['log-level'] as LogLevel,
       maxAuthFailures: flags['max-auth-failures'],
       maxConnections: flags['max-connections'],
       openIssuer: (key) => this.openIssuer(flags.store, key, {groupCommit: true}),

@@ -15,9 +15,17 @@ export interface ServerOptions {
   auth?: 'none' | 'token'
   /** Largest request body accepted (413 past it). */
   bodyLimit?: number
+  /** Serve the token debugger page at /debug (the command turns it on for loopback listeners). */
+  debugPage?: boolean
   issuer: Issuer
   /** How long an idle keep-alive connection stays open (ms). */
   keepAliveTimeoutMs?: number
+  /**
+   * The access log on stderr: one JSON line per request at `info` (method, path without its
+   * query, route, status, time, address, client), never a header or a body, so never a token.
+   * Internal errors at `error`. Default `silent`.
+   */
+  logLevel?: LogLevel
   /** Failed authentications per address per minute before 429. */
   maxAuthFailures?: number
   /** Connections open at once; further ones are closed at once. */
@@ -29,6 +37,9 @@ export interface ServerOptions {
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy?: boolean
 }
+
+export const LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export const SERVER_DEFAULTS = {
   keepAliveTimeoutMs: 5000,
@@ -46,7 +57,7 @@ const MAX_BODY_DEPTH = 40
  * a stack. Route groups live in ./routes, authentication in ./auth.ts.
  */
 export async function buildServer(options: ServerOptions) {
-  const {fastify} = await import('fastify')
+  const {fastify, LogController} = await import('fastify')
   const {issuer} = options
   const metrics = new Metrics()
   const auth = createAuth({
@@ -56,6 +67,8 @@ export async function buildServer(options: ServerOptions) {
     mode: options.auth ?? 'token',
   })
   const requestTimeout = options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs
+  const logLevel = options.logLevel ?? 'silent'
+  const accessLog = logLevel === 'info' || logLevel === 'debug' || logLevel === 'trace'
   const app = fastify({
     ajv: {customOptions: {coerceTypes: false, removeAdditional: false}},
     bodyLimit: options.bodyLimit ?? 64 * 1024,
@@ -69,7 +82,10 @@ export async function buildServer(options: ServerOptions) {
       requestTimeout,
     },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs,
-    logger: false,
+    // fastify's own request lines would be two per request and carry the query string: ours
+    // (onResponse) is one, and says only what is safe to keep.
+    logController: new LogController({disableRequestLogging: true}),
+    logger: logLevel === 'silent' ? false : {base: {pid: process.pid}, level: logLevel, stream: process.stderr},
     requestTimeout,
     // Our own 503 on closing (below), so that it has the contract's shape.
     return503OnClosing: false,
@@ -115,15 +131,35 @@ export async function buildServer(options: ServerOptions) {
     const route = request.routeOptions.url ?? 'unmatched'
     metrics.requests.inc({method: request.method, route, status: String(reply.statusCode)})
     const started = (request as {startedAt?: bigint}).startedAt ?? process.hrtime.bigint()
-    metrics.duration.observe({route}, Number(process.hrtime.bigint() - started) / 1e9)
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9
+    metrics.duration.observe({route}, seconds)
+    if (accessLog) {
+      const query = request.url.indexOf('?')
+      request.log.info(
+        {
+          client: request.client,
+          method: request.method,
+          ms: Math.round(seconds * 1e4) / 10,
+          path: (query === -1 ? request.url : request.url.slice(0, query)).slice(0, 200),
+          remote: request.ip,
+          route,
+          status: reply.statusCode,
+        },
+        'request',
+      )
+    }
   })
   app.setNotFoundHandler(notFound)
-  app.setErrorHandler(errorHandler(metrics))
+  app.setErrorHandler(errorHandler(metrics, logLevel !== 'silent'))
 
   await app.register(clientRoutes, {issuer})
   await app.register(tokenRoutes, {issuer, metrics})
   const {metricsText} = options
   await app.register(metaRoutes, {issuer, metrics, metricsText: metricsText && (() => metricsText(metrics))})
+  if (options.debugPage) {
+    const {debugRoutes} = await import('./routes/debug.js')
+    await app.register(debugRoutes, {issuer})
+  }
 
   return {
     app,

@@ -28,8 +28,8 @@ const send = (reply: FastifyReply, status: number, code: string, message: string
  * issuer's own errors with their status, fastify's (validation, body size, media type) mapped,
  * and anything else a 500 with nothing but "internal error" for the client.
  */
-export function errorHandler(metrics: Metrics) {
-  return async (error: FastifyError & {validation?: unknown}, _request: FastifyRequest, reply: FastifyReply) => {
+export function errorHandler(metrics: Metrics, logged: boolean) {
+  return async (error: FastifyError & {validation?: unknown}, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof TokenRejectedError) {
       metrics.rejected.inc({reason: error.code})
       if (error.code === 'REFRESH_REUSED') metrics.reuse.inc()
@@ -44,8 +44,10 @@ export function errorHandler(metrics: Metrics) {
       return send(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json')
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
       return send(reply, error.statusCode, 'BAD_REQUEST', error.message)
-    // A stack overflow or any other bug: one redacted line on stderr, never details to the client.
-    process.stderr.write(`jwtis serve: internal error: ${redact(error.message)}\n`)
+    // A stack overflow or any other bug: one redacted line on stderr (in the log when there is
+    // one), never details to the client.
+    if (logged) request.log.error({error: redact(error.message)}, 'internal error')
+    else process.stderr.write(`jwtis serve: internal error: ${redact(error.message)}\n`)
     return send(reply, 500, 'INTERNAL', 'internal error')
   }
 }

@@ -123,6 +123,8 @@ function ready(options: RunOptions, port: number, vaultPath: string, workers = 1
   if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`)
   else if (options.printAdminToken) process.stdout.write(`admin token: ${options.adminToken}\n`)
   options.log(`jwtis serve: listening on ${listening} (vault ${vaultPath}${workers > 1 ? `, ${workers} workers` : ''})`)
+  if (options.debugPage)
+    options.log(`jwtis serve: token debugger at ${listening}/debug (tokens pasted there stay in the browser)`)
   if (options.auth === 'none') {
     process.stderr.write(
       'jwtis serve: WARNING: --auth none: no admin or client token is checked (JWTIS v0.1 compatibility)\n',

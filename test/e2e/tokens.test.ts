@@ -224,18 +224,22 @@ describe('token issue', () => {
     expect(payloadOf(piped.stdout.trim()).from).toBe('stdin')
   })
 
-  it('--batch: one result line per input line, in order; a bad line gets an error line', async () => {
+  it('--batch: one result line per input line, in order; a bad or blank line gets an error line with its number', async () => {
     const input = '{"sub":"a"}\n{"exp":5}\nnot json\n\n{"sub":"d","x":1}\n'
     const out = await run(['token', 'issue', '--client', 'app', '--batch'], {}, input)
     const lines = out.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l))
-    expect(lines).toHaveLength(4)
+    expect(lines).toHaveLength(5)
     expect(payloadOf(lines[0].access_token).sub).toBe('a')
-    expect(lines[1].error.code).toBe('BAD_CLAIMS')
-    expect(lines[2].error.code).toBe('BAD_CLAIMS')
-    expect(payloadOf(lines[3].access_token)).toMatchObject({sub: 'd', x: 1})
+    expect(lines.slice(1, 4).map((l) => [l.line, l.error.code])).toEqual([
+      [2, 'BAD_CLAIMS'],
+      [3, 'BAD_CLAIMS'],
+      [4, 'BAD_CLAIMS'],
+    ])
+    expect(lines[3].error.message).toBe('line 4 is blank: expected a JSON object of claims')
+    expect(payloadOf(lines[4].access_token)).toMatchObject({sub: 'd', x: 1})
     expect(out.code).toBe(2)
   })
 })

@@ -5,10 +5,12 @@ import {spawnSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, expect, it} from 'vitest'
 
-import {hasTool, json, jwtis, jwtisOk, jwtisTty, scratch} from '../helpers/cli.js'
+import {hasTool, json, jwtis, jwtisOk, jwtisTty, ROOT, scratch} from '../helpers/cli.js'
 import {freePort} from '../helpers/redis.js'
+import {serve} from '../helpers/serve.js'
 import {hasPythonJose, python} from '../helpers/tools.js'
 
 describe('getting started', () => {
@@ -33,6 +35,37 @@ describe('getting started', () => {
     })
     expect(readFileSync(first)).toEqual(bytes)
     expect((await jwtisOk(['config', 'get', 'vault'], {env: s.env})).stdout.trim()).toBe(first)
+  })
+
+  it('npm run demo: the client token where it says "shown once", tokens shortened in the narration, --batch, jwe and a serve round trip', () => {
+    const demo = spawnSync('bash', [join(ROOT, 'scripts', 'demo.sh')], {
+      encoding: 'utf8',
+      env: {...process.env, CI: 'true', NO_COLOR: '1'},
+      timeout: 120_000,
+    })
+    expect(demo.status, demo.stderr).toBe(0)
+    const all = `${demo.stderr}\n${demo.stdout}`
+    // narration and output interleave on a terminal; apart they still say it in order
+    expect(demo.stderr).toMatch(/Client token \(shown once, printed on stdout\):/)
+    expect(demo.stdout).toMatch(/^jwtis_[\w-]{43}$/m)
+    const commands = demo.stderr.split('\n').filter((l) => l.startsWith('$ '))
+    expect(commands.length).toBeGreaterThan(15)
+    for (const line of commands) expect(line, 'a token in full in the narration').not.toMatch(/[\w-]{41}/)
+    for (const wanted of [
+      '--batch',
+      'jwe encrypt',
+      'jwe decrypt',
+      'jwtis serve',
+      '/register/web',
+      '/issue_token',
+      '/renew_token',
+    ])
+      expect(commands.join('\n')).toContain(wanted)
+    expect(demo.stdout).toMatch(/"line":3/)
+    expect(demo.stdout).toContain('hello from jwtis')
+    expect(demo.stdout.match(/^201 \{/gm)).toHaveLength(3)
+    expect(demo.stderr.match(/"msg":"request"/g)).toHaveLength(3)
+    expect(all).toContain('Demo done')
   })
 
   it('"no vault" names every way to point at one', async () => {
@@ -70,6 +103,43 @@ describe('errors that say what to do next', () => {
     const long = await jwtisOk(['token', 'issue', '--help'])
     expect(short.stdout).toBe(long.stdout)
     expect(short.stdout).toContain('USAGE')
+  })
+
+  it('help: whole-sentence summaries at any width, unwrapped descriptions, defaults as typed, a current command reference', async () => {
+    const manifest = JSON.parse(readFileSync(join(ROOT, 'oclif.manifest.json'), 'utf8'))
+    const ours = Object.values(
+      manifest.commands as Record<string, {description?: string; id: string; summary?: string}>,
+    )
+    expect(ours.length).toBeGreaterThan(25)
+    for (const command of ours) {
+      const summary = command.summary ?? command.description ?? ''
+      expect(summary, command.id).toMatch(/^[A-Z].*\.$/)
+      expect(summary, command.id).not.toContain('\n')
+      // oclif wraps descriptions to the terminal: a line break inside a paragraph would show as a
+      // ragged cut (aligned two-column tables aside)
+      for (const paragraph of (command.summary ? (command.description ?? '') : '').split('\n\n')) {
+        const lines = paragraph.split('\n')
+        if (lines.length > 1)
+          expect(
+            lines.every((l) => /^\S+ {2,}\S/.test(l)),
+            `${command.id}: ${paragraph}`,
+          ).toBe(true)
+      }
+    }
+
+    const narrow = await jwtisOk(['token', '--help'], {env: {COLUMNS: '44'}})
+    const joined = narrow.stdout.replaceAll(/\s+/g, ' ')
+    expect(joined).toContain('or every family of a client (or of one subject of it).')
+    const serveHelp = (await jwtisOk(['serve', '--help'])).stdout
+    expect(serveHelp).toMatch(/--keep-alive-timeout=<value>\s+\[default: 5s\]/)
+    expect(serveHelp).toMatch(/--request-timeout=<value>\s+\[default: 10s\]/)
+    expect((await jwtisOk(['token', 'verify', '--help'])).stdout).toMatch(/--leeway=<value>\s+\[default: 30s\]/)
+
+    const reference = spawnSync(process.execPath, [join(ROOT, 'scripts', 'docs.js'), '--check'], {encoding: 'utf8'})
+    expect(reference.stderr).toBe('')
+    expect(reference.status).toBe(0)
+    const doc = readFileSync(join(ROOT, 'docs', 'commands.md'), 'utf8')
+    for (const command of ours) expect(doc, command.id).toContain(`## \`jwtis ${command.id.replaceAll(':', ' ')}`)
   })
 
   it('an unknown command suggests the closest, as typed; with --json it is the error JSON', async () => {
@@ -405,5 +475,69 @@ describe('output scripts can trust', () => {
     expect(tty.stdout).toMatch(/^iat {3}2026-01-01T00:00:00\.000Z/m)
     const piped = await jwtisOk(['token', 'verify', token, '--key', pub, '--aud', 'api'], {env})
     expect(JSON.parse(piped.stdout)).toMatchObject({aud: 'api', exp: 1_767_226_500})
+  })
+})
+
+describe('serve: an access log without secrets', () => {
+  it('one JSON line per request on stderr, no token, header or query in it; --log-level error keeps quiet', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    const server = await serve(vault, s.env, ['--workers', '1'])
+    try {
+      const reg = await server.request('POST', '/register/web', {refresh_strategy: 'refreshBoth'}, server.admin)
+      expect(reg.status).toBe(201)
+      const clientToken: string = reg.body.client_token
+      const issued = await server.request('POST', '/issue_token', {claims: {sub: 'u1'}, kid: 'web'}, clientToken)
+      const renewed = await server.request(
+        'POST',
+        '/renew_token',
+        {kid: 'web', refresh_token: issued.body.refresh_token},
+        clientToken,
+      )
+      expect(renewed.status).toBe(201)
+      expect((await server.request('GET', `/ping?token=${issued.body.access_token}`)).status).toBe(200)
+      expect((await server.request('POST', '/issue_token', {kid: 'web'}, 'wrong-token')).status).toBe(401)
+      // the last line is written before its answer leaves: wait for it
+      const deadline = Date.now() + 5000
+      while (!server.stderr().includes('"status":401') && Date.now() < deadline) await sleep(20)
+
+      const lines = server
+        .stderr()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l))
+      const requests = lines.filter((l) => l.msg === 'request')
+      expect(requests.map((l) => [l.method, l.path, l.status])).toEqual([
+        ['POST', '/register/web', 201],
+        ['POST', '/issue_token', 201],
+        ['POST', '/renew_token', 201],
+        ['GET', '/ping', 200],
+        ['POST', '/issue_token', 401],
+      ])
+      expect(requests[1]).toMatchObject({client: 'web', level: 30, remote: '127.0.0.1', route: '/issue_token'})
+      expect(typeof requests[1].ms).toBe('number')
+      for (const secret of [
+        server.admin,
+        clientToken,
+        issued.body.access_token,
+        issued.body.refresh_token,
+        renewed.body.refresh_token,
+        'wrong-token',
+      ]) {
+        expect(server.stderr()).not.toContain(secret)
+      }
+    } finally {
+      await server.stop()
+    }
+
+    const quiet = await serve(vault, s.env, ['--workers', '1', '--log-level', 'error'])
+    try {
+      expect((await quiet.request('GET', '/ping')).status).toBe(200)
+      await sleep(200)
+      expect(quiet.stderr()).not.toContain('"msg":"request"')
+    } finally {
+      await quiet.stop()
+    }
   })
 })

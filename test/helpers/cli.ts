@@ -61,8 +61,17 @@ const shellQuote = (arg: string) => `'${arg.replaceAll("'", String.raw`'\''`)}'`
  * Runs the built CLI on a pseudo-terminal (util-linux `script`), as a person at a terminal would:
  * stdout and stderr arrive together, lines end in CRLF (normalised to LF here).
  */
-export async function jwtisTty(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const command = [NODE, BIN, ...args].map((arg) => shellQuote(arg)).join(' ')
+export async function jwtisTty(
+  args: string[],
+  options: RunOptions & {redirect?: {stdin?: string; stdout?: string}} = {},
+): Promise<RunResult> {
+  // stdin or stdout redirected to a file leaves the other streams on the terminal
+  const {stdin, stdout: out} = options.redirect ?? {}
+  const command = [
+    ...[NODE, BIN, ...args].map((arg) => shellQuote(arg)),
+    ...(stdin ? ['<', shellQuote(stdin)] : []),
+    ...(out ? ['>', shellQuote(out)] : []),
+  ].join(' ')
   const result = await new Promise<RunResult>((resolvePromise, reject) => {
     const child = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {
       cwd: options.cwd ?? ROOT,

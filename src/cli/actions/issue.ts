@@ -7,7 +7,7 @@ import type {IssuedTokens, Issuer, IssueRequest} from '../../core/issuer.js'
 import type {BatchChunk, BatchDone, BatchSetup} from '../batch-worker.js'
 import type {ActionContext} from './context.js'
 
-import {isJwtisError, UsageError} from '../../core/errors.js'
+import {UsageError} from '../../core/errors.js'
 import {parseWhen} from '../../core/time.js'
 
 /** `token issue`'s flags, parsed (durations in ms). */
@@ -20,6 +20,8 @@ export interface IssueFlags {
   encrypt?: boolean
   fingerprint?: string
   nbf?: string
+  progress?: boolean
+  quiet?: boolean
   refresh?: boolean
   store?: string
   sub?: string
@@ -41,16 +43,16 @@ export async function issueAction(ctx: ActionContext, flags: IssueFlags): Promis
     }
     const explicit = {aud: flags.aud, sub: flags.sub}
     if (flags.batch) {
-      const issueLine = async (line: string) =>
-        issuer.issue(flags.client, {...base, ...buildClaimSet(parseClaimsJson(line, 'the line'), explicit)})
+      const issueLine = async (line: string, label: string) =>
+        issuer.issue(flags.client, {...base, ...buildClaimSet(parseClaimsJson(line, label), explicit)})
       const {availableParallelism} = await import('node:os')
       // A memory store lives in this thread only; any other is shared by the worker threads.
       const threads = (flags.store ?? process.env.JWTIS_STORE) === 'memory' ? 0 : availableParallelism()
-      await batch(
-        ctx,
-        issueLine,
-        threads > 1 ? {base, client: flags.client, explicit, issuer, store: flags.store, threads} : undefined,
-      )
+      await batch(ctx, issueLine, {
+        parallel: threads > 1 ? {base, client: flags.client, explicit, issuer, store: flags.store, threads} : undefined,
+        progress: flags.progress === true,
+        quiet: flags.quiet === true,
+      })
       return undefined // the NDJSON lines are the output, --json or not
     }
 
@@ -90,72 +92,134 @@ const CHUNK_LINES = 256
  */
 async function batch(
   ctx: ActionContext,
-  issue: (line: string) => Promise<IssuedTokens>,
-  parallel?: Parallel,
+  issue: (line: string, label: string) => Promise<IssuedTokens>,
+  options: {parallel?: Parallel; progress: boolean; quiet: boolean},
 ): Promise<void> {
   if (process.stdin.isTTY) throw new UsageError('--batch reads NDJSON claim sets from stdin: pipe them in')
+  const {answerLine} = await import('../batch-line.js')
   let issued = 0
   let failed = 0
+  const progress = !options.quiet && (options.progress || process.stderr.isTTY) ? await Progress.start() : undefined
   // Lines go out in chunks (a write per line costs more than signing), waiting for stdout to
   // drain so that memory stays flat however long the input.
-  let output: string[] = []
+  let output = ''
+  let buffered = 0
   const flush = async () => {
-    const chunk = output.join('')
-    output = []
+    const chunk = output
+    output = ''
+    buffered = 0
     if (chunk && !process.stdout.write(chunk)) await once(process.stdout, 'drain')
   }
 
-  let pool: undefined | WorkerPool
-  let pending: string[] = []
   const fail = (exitCode: number) => {
     if (failed++ === 0) process.exitCode = exitCode
   }
 
+  let pool: undefined | WorkerPool
+  let pending: string[] = []
+  let n = 0
   for await (const raw of createInterface({crlfDelay: Infinity, input: process.stdin})) {
+    n++
+    progress?.read(Buffer.byteLength(raw) + 1)
     const line = raw.trim()
-    if (line === '') continue
     if (pool) {
       pending.push(line)
       if (pending.length >= CHUNK_LINES) {
-        await pool.submit(pending)
+        await pool.submit(pending, n - pending.length + 1)
         pending = []
       }
 
       continue
     }
 
-    let out: object
-    try {
-      out = await issue(line)
-      issued++
-    } catch (error) {
-      // Whatever failed on this line is reported on it: the batch goes on.
-      const {code, exitCode, message} = isJwtisError(error)
-        ? error
-        : {code: 'INTERNAL', exitCode: 70, message: `internal error: ${(error as Error).message}`}
-      out = {error: {code, message}}
-      fail(exitCode)
-    }
-
-    output.push(`${JSON.stringify(out)}\n`)
-    if (output.length >= 256) await flush()
-    if (parallel && !pool) {
+    const answer = await answerLine(issue, line, n)
+    if (answer.exitCode === undefined) issued++
+    else fail(answer.exitCode)
+    output += answer.out
+    if (++buffered >= 256) await flush()
+    progress?.update(issued + failed)
+    if (options.parallel && !pool) {
       await flush()
-      pool = await WorkerPool.start(parallel, async (done) => {
+      pool = await WorkerPool.start(options.parallel, async (done) => {
         issued += done.out.split('\n').length - 1 - done.failed
         for (let i = 0; i < done.failed; i++) fail(done.firstExit ?? 70)
+        progress?.update(issued + failed)
         if (!process.stdout.write(done.out)) await once(process.stdout, 'drain')
       })
     }
   }
 
   if (pool) {
-    if (pending.length > 0) await pool.submit(pending)
+    if (pending.length > 0) await pool.submit(pending, n - pending.length + 1)
     await pool.finish()
   }
 
   await flush()
-  ctx.logErr(`${issued} issued, ${failed} failed`)
+  progress?.stop()
+  if (!options.quiet) ctx.logErr(`${issued} issued, ${failed} failed`)
+}
+
+/**
+ * The `--batch` progress line on stderr: lines answered, their rate, and when stdin is a file
+ * (so its size is known) how far through it and the time left. On a terminal one line redrawn
+ * in place; forced into a pipe or a file (--progress), a line a second.
+ */
+class Progress {
+  private done = 0
+  private lastDraw = 0
+  private readBytes = 0
+  private readonly started = performance.now()
+  private readonly tty = Boolean(process.stderr.isTTY)
+
+  private constructor(private readonly total?: number) {}
+
+  static async start(): Promise<Progress> {
+    const {fstat} = await import('node:fs')
+    const size = await new Promise<number | undefined>((resolve) => {
+      fstat(0, (error, stats) => resolve(!error && stats.isFile() && stats.size > 0 ? stats.size : undefined))
+    })
+    return new Progress(size)
+  }
+
+  read(bytes: number): void {
+    this.readBytes += bytes
+  }
+
+  stop(): void {
+    this.draw()
+    if (this.tty) process.stderr.write('\n')
+  }
+
+  update(done: number): void {
+    this.done = done
+    const now = performance.now()
+    if (now - this.lastDraw >= (this.tty ? 200 : 1000)) this.draw(now)
+  }
+
+  private draw(now = performance.now()): void {
+    this.lastDraw = now
+    const seconds = (now - this.started) / 1000
+    const rate = seconds > 0 ? Math.round(this.done / seconds) : 0
+    const parts = [
+      `${this.done.toLocaleString('en-US')} ${this.done === 1 ? 'line' : 'lines'}`,
+      `${rate.toLocaleString('en-US')}/s`,
+    ]
+    if (this.total) {
+      const fraction = Math.min(1, this.readBytes / this.total)
+      parts.push(`${Math.floor(fraction * 100)}%`)
+      if (fraction > 0 && fraction < 1) parts.push(`ETA ${clock((seconds * (1 - fraction)) / fraction)}`)
+    }
+
+    process.stderr.write(this.tty ? `\r\u001B[2K${parts.join(' · ')}` : `${parts.join(' · ')}\n`)
+  }
+}
+
+function clock(seconds: number): string {
+  const s = Math.ceil(seconds)
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  const mmss = `${String(m).padStart(h ? 2 : 1, '0')}:${String(s % 60).padStart(2, '0')}`
+  return h ? `${h}:${mmss}` : mmss
 }
 
 /**
@@ -222,12 +286,13 @@ class WorkerPool {
     )
   }
 
-  async submit(lines: string[]): Promise<void> {
+  /** `first`: the input line number of lines[0]. */
+  async submit(lines: string[], first: number): Promise<void> {
     while (this.inFlight >= this.workers.length * 2 && !this.failure) await this.slot()
     if (this.failure) return // finish() reports it
     const seq = this.nextSeq++
     this.inFlight++
-    this.workers[seq % this.workers.length].postMessage({lines, seq} satisfies BatchChunk)
+    this.workers[seq % this.workers.length].postMessage({first, lines, seq} satisfies BatchChunk)
   }
 
   /** Resolves when a chunk in flight has been written. */

@@ -10,16 +10,10 @@ export default class ClientAdd extends VaultCommand<typeof ClientAdd> {
   static override args = {
     name: Args.string({description: 'client name (its `kid` in JWTIS requests)', required: true}),
   }
-  static override description = `Register a client with its own signing and encryption keys.
+  static override summary = 'Register a client with its own signing and encryption keys.'
+  static override description = `Settings not given here follow the vault defaults (see \`jwtis vault status\`). The client token is printed once, on stdout: the vault keeps only its hash. With --json the result is JWTIS's RegisterClientResponse: kid, client_token, pub_sig_key, pub_enc_key, expiry (when the keys rotate, as a NumericDate) and valid.
 
-Settings not given here follow the vault defaults (see \`jwtis vault status\`). The client token
-is printed once, on stdout: the vault keeps only its hash. With --json the result is JWTIS's
-RegisterClientResponse: kid, client_token, pub_sig_key, pub_enc_key, expiry (when the keys rotate,
-as a NumericDate) and valid.
-
-HS256, HS384 and HS512 clients sign with a shared secret of the hash's full size: random, or
-given with --secret-file / JWTIS_CLIENT_SECRET (refused when shorter than the hash). Their
-pub_sig_key carries no key material; \`jwtis keys export --include-secret\` prints the secret.`
+HS256, HS384 and HS512 clients sign with a shared secret of the hash's full size: random, or given with --secret-file / JWTIS_CLIENT_SECRET (refused when shorter than the hash). Their pub_sig_key carries no key material; \`jwtis keys export --include-secret\` prints the secret.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> billing',
     '<%= config.bin %> <%= command.id %> billing --sig-alg EdDSA --refresh-strategy refreshBoth --aud https://api.example.com',

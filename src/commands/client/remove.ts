@@ -7,7 +7,8 @@ import {UsageError} from '../../core/errors.js'
 export default class ClientRemove extends VaultCommand<typeof ClientRemove> {
   static override aliases = ['client rm']
   static override args = {name: Args.string({description: 'client name', required: true})}
-  static override description = `Remove a client and all its keys. Its tokens stop verifying at once.
+  static override summary = 'Remove a client and all its keys.'
+  static override description = `Its tokens stop verifying at once.
 
 Asks to confirm on a terminal; elsewhere pass --yes.`
   static override examples = [

@@ -8,7 +8,8 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
     name: Args.string({description: 'setting name (vault, identity)', required: true}),
     value: Args.string({description: 'value', required: true}),
   }
-  static override description = `Set a user setting. Settings hold paths and preferences, never secrets.
+  static override summary = 'Set a user setting.'
+  static override description = `Settings hold paths and preferences, never secrets.
 
 vault     vault path used when neither --vault nor JWTIS_VAULT is given
 identity  identity file used when no --identity, JWTIS_AGE_KEY or JWTIS_AGE_KEY_FILE is given`

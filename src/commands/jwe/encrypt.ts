@@ -6,7 +6,7 @@ import {JWE_ENCS} from '../../core/jwe.js'
 
 export default class JweEncrypt extends VaultCommand<typeof JweEncrypt> {
   static override args = {plaintext: Args.string({description: 'plaintext, - for stdin, or @file'})}
-  static override description = `Encrypt a plaintext to a client's encryption key, or to a public key file, as a compact JWE.`
+  static override summary = `Encrypt a plaintext to a client's encryption key, or to a public key file, as a compact JWE.`
   static override examples = [
     'echo hello | <%= config.bin %> <%= command.id %> - --to billing',
     '<%= config.bin %> <%= command.id %> @claims.json --key public.jwk --alg RSA-OAEP-256 --enc A128GCM',

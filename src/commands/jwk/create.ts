@@ -7,11 +7,8 @@ import {BaseCommand} from '../../cli/base.js'
 import {ENC_ALGS, SIG_ALGS} from '../../core/algorithms.js'
 
 export default class JwkCreate extends BaseCommand<typeof JwkCreate> {
-  static override description = `Create a key as a private JWK (kid: its RFC 7638 thumbprint) on stdout.
-
-For signing (ES256, EdDSA, RS256, HS256...) or for encryption (ECDH-ES+A256KW, RSA-OAEP-256...).
---public-out writes its public half to a file; --format pem writes PEM (PKCS#8 private, SPKI
-public) instead of JWK.`
+  static override summary = 'Create a key as a private JWK (kid: its RFC 7638 thumbprint) on stdout.'
+  static override description = `For signing (ES256, EdDSA, RS256, HS256...) or for encryption (ECDH-ES+A256KW, RSA-OAEP-256...). --public-out writes its public half to a file; --format pem writes PEM (PKCS#8 private, SPKI public) instead of JWK.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --alg ES256 > private.jwk',
     '<%= config.bin %> <%= command.id %> --alg RS256 --bits 3072 --format pem --public-out public.pem > private.pem',

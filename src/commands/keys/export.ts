@@ -7,12 +7,8 @@ import {canPrompt} from '../../cli/output.js'
 import {UsageError} from '../../core/errors.js'
 
 export default class KeysExport extends VaultCommand<typeof KeysExport> {
-  static override description = `Print public keys (never private ones): a JWKS, or PEM (SPKI) blocks.
-
-Includes active keys and retired keys still in their grace, so verifiers keep accepting tokens
-made before a rotation. An HMAC client's key is a shared secret: it is left out unless
---include-secret is given (which asks for confirmation on a terminal, or needs --yes); a secret
-has no PEM form, so --include-secret goes with the JWKS format.`
+  static override summary = 'Print public keys (never private ones): a JWKS, or PEM (SPKI) blocks.'
+  static override description = `Includes active keys and retired keys still in their grace, so verifiers keep accepting tokens made before a rotation. An HMAC client's key is a shared secret: it is left out unless --include-secret is given (which asks for confirmation on a terminal, or needs --yes); a secret has no PEM form, so --include-secret goes with the JWKS format.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> > jwks.json',
     '<%= config.bin %> <%= command.id %> --client billing --format pem',

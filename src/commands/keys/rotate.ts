@@ -8,9 +8,8 @@ import {durationFlag} from '../../cli/flags.js'
 import {UsageError} from '../../core/errors.js'
 
 export default class KeysRotate extends VaultCommand<typeof KeysRotate> {
-  static override description = `Give clients new active keys. The old keys are retired: they still verify and decrypt
-what they made until the grace ends (default: the longest lifetime of a token they could have
-made, session-ttl or access-ttl, plus 30s), then they are dropped.`
+  static override summary = 'Give clients new active keys.'
+  static override description = `The old keys are retired: they still verify and decrypt what they made until the grace ends (default: the longest lifetime of a token they could have made, session-ttl or access-ttl, plus 30s), then they are dropped.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing',
     '<%= config.bin %> <%= command.id %> --all --use sig --grace 1h',

@@ -17,11 +17,8 @@ const NOT_VERIFIED = 'NOT VERIFIED: decoded only; run `jwtis token verify` to ch
 
 export default class TokenDecode extends BaseCommand<typeof TokenDecode> {
   static override args = {token: Args.string({description: 'JWS or JWE, - for stdin, or @file'})}
-  static override description = `Show a token's header and claims WITHOUT verifying anything.
-
-Header and claims are pretty-printed (in colour on a terminal, never with NO_COLOR); times
-(exp, iat, nbf) are shown as dates with relative time. Nothing here says the token is
-genuine: use \`jwtis token verify\` for that.`
+  static override summary = `Show a token's header and claims WITHOUT verifying anything.`
+  static override description = `Header and claims are pretty-printed (in colour on a terminal, never with NO_COLOR); times (exp, iat, nbf) are shown as dates with relative time. Nothing here says the token is genuine: use \`jwtis token verify\` for that.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> "$TOKEN"',
     'pbpaste | <%= config.bin %> <%= command.id %> - --json',

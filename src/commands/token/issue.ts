@@ -6,20 +6,12 @@ import {VaultCommand} from '../../cli/base.js'
 import {clientFlag, durationFlag, storeFlag} from '../../cli/flags.js'
 
 export default class TokenIssue extends VaultCommand<typeof TokenIssue> {
-  static override description = `Issue an access token (and with --refresh, a refresh token) for a client.
+  static override summary = 'Issue an access token (and with --refresh, a refresh token) for a client.'
+  static override description = `The access token is a JWS (typ at+jwt, kid = the RFC 7638 thumbprint of the client's signing key) with iss, sub, aud, exp, iat, nbf, jti and client_id, plus custom claims. Claims set by the issuer (iss exp iat nbf jti client_id) cannot be given. The refresh token is a signed JWT encrypted to the client's encryption key (a JWE with cty JWT), opaque to its holder.
 
-The access token is a JWS (typ at+jwt, kid = the RFC 7638 thumbprint of the client's signing
-key) with iss, sub, aud, exp, iat, nbf, jti and client_id, plus custom claims. Claims set by the
-issuer (iss exp iat nbf jti client_id) cannot be given. The refresh token is a signed JWT
-encrypted to the client's encryption key (a JWE with cty JWT), opaque to its holder.
+--fingerprint VALUE binds the refresh family to VALUE (only a salted hash is stored): renewals must present it again, and the access token carries cnf {"fp#S256": base64url(SHA-256(VALUE))} so resource servers can check it too. --encrypt makes the access token a JWS inside a JWE sealed to the client's encryption key (cty JWT), readable only by the vault holder and the client.
 
---fingerprint VALUE binds the refresh family to VALUE (only a salted hash is stored): renewals
-must present it again, and the access token carries cnf {"fp#S256": base64url(SHA-256(VALUE))}
-so resource servers can check it too. --encrypt makes the access token a JWS inside a JWE sealed
-to the client's encryption key (cty JWT), readable only by the vault holder and the client.
-
-With --batch, reads one JSON claim set per line on stdin and writes one JSON result per line, in
-order; a bad line gets an {"error":…} line and the rest go on.`
+With --batch, reads one JSON claim set per line on stdin and writes one JSON result per line, in order; a bad or blank line gets an {"error":…,"line":N} line and the rest go on. A progress line (count, rate, time left) goes to stderr when it is a terminal.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing --sub alice',
     '<%= config.bin %> <%= command.id %> --client billing --sub alice --aud https://api.example.com --claim role=admin --claim scopes=\'["read","write"]\'',
@@ -45,6 +37,14 @@ order; a bad line gets an {"error":…} line and the rest go on.`
       description: 'bind the tokens to this value (device id, user agent…): cnf claim, and renewals need it',
     }),
     nbf: Flags.string({description: 'not before: a Go duration from now (5m) or an RFC 3339 time'}),
+    progress: Flags.boolean({
+      dependsOn: ['batch'],
+      description: 'with --batch: show the progress line on stderr even when it is not a terminal',
+    }),
+    quiet: Flags.boolean({
+      dependsOn: ['batch'],
+      description: 'with --batch: no progress line and no summary on stderr',
+    }),
     refresh: Flags.boolean({description: 'also issue a refresh token'}),
     store: storeFlag,
     sub: Flags.string({description: 'subject (default: the client name)'}),

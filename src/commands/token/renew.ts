@@ -8,14 +8,8 @@ import {REFRESH_STRATEGIES, type RefreshStrategy} from '../../core/algorithms.js
 
 export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
   static override args = {token: Args.string({description: 'refresh token, - for stdin, or @file'})}
-  static override description = `Exchange a refresh token for a new access token.
-
-noRefresh: the same refresh token comes back. refreshOnExpire: a new one when less than 30% of
-the old one's lifetime is left. refreshBoth: always a new one, and the old one is spent.
-Presenting a spent refresh token revokes its whole family (REFRESH_REUSED, exit 1). The new
-access token carries the subject, audience and custom claims of the first one. A family issued
-with --fingerprint renews only with the same --fingerprint: another value (or none) is
-FINGERPRINT_MISMATCH (exit 1) and revokes the family.`
+  static override summary = 'Exchange a refresh token for a new access token.'
+  static override description = `noRefresh: the same refresh token comes back. refreshOnExpire: a new one when less than 30% of the old one's lifetime is left. refreshBoth: always a new one, and the old one is spent. Presenting a spent refresh token revokes its whole family (REFRESH_REUSED, exit 1). The new access token carries the subject, audience and custom claims of the first one. A family issued with --fingerprint renews only with the same --fingerprint: another value (or none) is FINGERPRINT_MISMATCH (exit 1) and revokes the family.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing "$REFRESH"',
     '<%= config.bin %> <%= command.id %> --client billing - --json < refresh.txt',

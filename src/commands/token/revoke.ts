@@ -13,10 +13,8 @@ export interface RevokeResult {
 
 export default class TokenRevoke extends VaultCommand<typeof TokenRevoke> {
   static override args = {token: Args.string({description: 'refresh token, - for stdin, or @file'})}
-  static override description = `Revoke refresh tokens: one token's whole family, a family by id, or every family of a
-client (or of one subject of it). Revoking by --client (and --sub) is a logout: it also records a
-cut-off, after which the subject's earlier access tokens fail online checks
-(\`jwtis token verify --check-revoked\`, POST /introspect); offline verification is unaffected.`
+  static override summary = `Revoke refresh tokens: one token's whole family, a family by id, or every family of a client (or of one subject of it).`
+  static override description = `Revoking by --client (and --sub) is a logout: it also records a cut-off, after which the subject's earlier access tokens fail online checks (\`jwtis token verify --check-revoked\`, POST /introspect); offline verification is unaffected.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> "$REFRESH"',
     '<%= config.bin %> <%= command.id %> --family 3q2-7wQm0b1yWn4zU8kSxA',

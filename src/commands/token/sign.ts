@@ -11,12 +11,8 @@ export interface SignResult {
 }
 
 export default class TokenSign extends BaseCommand<typeof TokenSign> {
-  static override description = `Sign claims with a key given on the command line, no vault involved.
-
-As \`step crypto jwt sign\` and \`jwt-cli encode\` do: a private key (--key: PEM or JWK) or an HMAC
-secret (--secret @FILE or - for stdin; never on the command line, where ps would show it). The
-algorithm comes from the key unless --alg says otherwise; kid defaults to the RFC 7638 thumbprint
-of the public key (none for a secret). iat is always set; exp defaults to 15 minutes from now.`
+  static override summary = 'Sign claims with a key given on the command line, no vault involved.'
+  static override description = `As \`step crypto jwt sign\` and \`jwt-cli encode\` do: a private key (--key: PEM or JWK) or an HMAC secret (--secret @FILE or - for stdin; never on the command line, where ps would show it). The algorithm comes from the key unless --alg says otherwise; kid defaults to the RFC 7638 thumbprint of the public key (none for a secret). iat is always set; exp defaults to 15 minutes from now.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --key ec.pem --sub alice --aud https://api.example.com',
     '<%= config.bin %> <%= command.id %> --key rsa.jwk --alg PS256 --exp 2030-01-01T00:00:00Z --claim role=admin',

@@ -7,20 +7,10 @@ import {durationFlag, storeFlag} from '../../cli/flags.js'
 
 export default class TokenVerify extends VaultCommand<typeof TokenVerify> {
   static override args = {token: Args.string({description: 'JWS or nested JWE, - for stdin, or @file'})}
-  static override description = `Verify a JWS, or a nested JWT (a JWS inside a JWE), and print its claims.
+  static override summary = 'Verify a JWS, or a nested JWT (a JWS inside a JWE), and print its claims.'
+  static override description = `Keys come from the vault (by kid), or from --jwks FILE|URL or --key FILE (JWK or PEM) with no vault at all. alg "none", an algorithm that does not match the key, HMAC with a public key, unknown kids and crit extensions are always refused. Only access tokens (typ at+jwt; with --key/--jwks also plain JWTs) pass unless --typ says otherwise: a refresh token is WRONG_TYPE. A token needs exp (unless --allow-no-exp) and may not be issued in the future. With the vault and --aud, the token must come from a client registered for that audience. Verification is offline; --check-revoked also refuses (TOKEN_REVOKED) a token whose subject was logged out (\`jwtis token revoke --client C --sub S\`, POST /logout) after it was issued.
 
-Keys come from the vault (by kid), or from --jwks FILE|URL or --key FILE (JWK or PEM) with no
-vault at all. alg "none", an algorithm that does not match the key, HMAC with a public key,
-unknown kids and crit extensions are always refused. Only access tokens (typ at+jwt; with
---key/--jwks also plain JWTs) pass unless --typ says otherwise: a refresh token is WRONG_TYPE.
-A token needs exp (unless --allow-no-exp) and may not be issued in the future. With the vault
-and --aud, the token must come from a client registered for that audience. Verification is
-offline; --check-revoked also refuses (TOKEN_REVOKED) a token whose subject was logged out
-(\`jwtis token revoke --client C --sub S\`, POST /logout) after it was issued.
-A rejected token exits 1 with a reason code:
-TOKEN_EXPIRED TOKEN_NOT_YET_VALID BAD_SIGNATURE AUDIENCE_MISMATCH ISSUER_MISMATCH
-SUBJECT_MISMATCH UNKNOWN_KID ALG_NOT_ALLOWED MALFORMED_TOKEN UNSUPPORTED_CRIT TOKEN_TOO_OLD
-TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
+A rejected token exits 1 with a reason code: TOKEN_EXPIRED TOKEN_NOT_YET_VALID BAD_SIGNATURE AUDIENCE_MISMATCH ISSUER_MISMATCH SUBJECT_MISMATCH UNKNOWN_KID ALG_NOT_ALLOWED MALFORMED_TOKEN UNSUPPORTED_CRIT TOKEN_TOO_OLD TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> "$TOKEN" --aud https://api.example.com',
     '<%= config.bin %> <%= command.id %> - --jwks https://auth.example.com/.well-known/jwks.json --iss https://auth.example.com < token.txt',
@@ -47,7 +37,6 @@ TOKEN_TOO_LARGE WRONG_TYPE DECRYPT_FAILED.`
     }),
     leeway: durationFlag({
       default: 30_000,
-      defaultHelp: async () => '30s',
       description: 'clock skew allowed on exp, nbf and iat (a duration: 30s, 2m)',
     }),
     'max-age': durationFlag({description: 'reject tokens issued (iat) longer ago than this'}),

@@ -17,12 +17,8 @@ export default class VaultCopyCommand extends BaseCommand<typeof VaultCopyComman
     from: Args.string({description: 'the vault to copy: a file, or a redis:// or rediss:// URL', required: true}),
     to: Args.string({description: 'where the copy goes: a file, or a redis:// or rediss:// URL', required: true}),
   }
-  static override description = `Copy a vault between a file and Redis, either way, without decrypting it.
-
-The copy is the same age-sealed bytes (a binary age file is ASCII-armored on its way into Redis,
-an encoding that age reads as well): no identity or passphrase is needed, and whoever could open
-the vault can open the copy. A target that already holds a vault is left alone unless --force.
-Only the vault moves: refresh-token state stays in the token store it was in.`
+  static override summary = 'Copy a vault between a file and Redis, either way, without decrypting it.'
+  static override description = `The copy is the same age-sealed bytes (a binary age file is ASCII-armored on its way into Redis, an encoding that age reads as well): no identity or passphrase is needed, and whoever could open the vault can open the copy. A target that already holds a vault is left alone unless --force. Only the vault moves: refresh-token state stays in the token store it was in.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> ./data/vault.age redis://127.0.0.1:6379',
     '<%= config.bin %> <%= command.id %> redis://:$PASSWORD@redis.internal:6379/2 ./backup/vault.age',

@@ -16,14 +16,11 @@ export interface RekeyResult {
 }
 
 export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
-  static override description = `Change who can open the vault: add or remove age recipients, move to a new identity, or
-set or change a passphrase. The vault is re-sealed atomically; the old key stops working for the
-new file (keep old copies or backups in mind: they still open with the old key).
+  static override summary =
+    'Change who can open the vault: add or remove age recipients, move to a new identity, or set or change a passphrase.'
+  static override description = `The vault is re-sealed atomically; the old key stops working for the new file (keep old copies or backups in mind: they still open with the old key).
 
---new-identity saves a new X25519 identity to --identity-file (default: identity-<date>.txt in
-the user config directory; an existing file is never overwritten) and seals the vault to it in
-place of the identity that opened it. --passphrase seals it with a passphrase instead
-(JWTIS_NEW_PASSPHRASE, or asked for on a terminal).`
+--new-identity saves a new X25519 identity to --identity-file (default: identity-<date>.txt in the user config directory; an existing file is never overwritten) and seals the vault to it in place of the identity that opened it. --passphrase seals it with a passphrase instead (JWTIS_NEW_PASSPHRASE, or asked for on a terminal).`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --add-recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
     '<%= config.bin %> <%= command.id %> --new-identity --identity-file ~/.config/jwtis/identity-2027.txt',

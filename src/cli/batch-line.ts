@@ -1,0 +1,30 @@
+import type {IssuedTokens} from '../core/issuer.js'
+
+import {ClaimsError, isJwtisError} from '../core/errors.js'
+
+/** One `--batch` answer: the result line (newline included) and, when it failed, its exit code. */
+export interface LineAnswer {
+  exitCode?: number
+  out: string
+}
+
+/**
+ * Answers input line `n` (1-based). Every line gets exactly one output line, a blank one
+ * included, so that output line N always answers input line N; an error line carries `line` so
+ * that a script can point at the input without counting.
+ */
+export async function answerLine(
+  issue: (line: string, label: string) => Promise<IssuedTokens>,
+  line: string,
+  n: number,
+): Promise<LineAnswer> {
+  try {
+    if (line === '') throw new ClaimsError(`line ${n} is blank: expected a JSON object of claims`)
+    return {out: `${JSON.stringify(await issue(line, `line ${n}`))}\n`}
+  } catch (error) {
+    const {code, exitCode, message} = isJwtisError(error)
+      ? error
+      : {code: 'INTERNAL', exitCode: 70, message: `internal error: ${(error as Error).message}`}
+    return {exitCode, out: `${JSON.stringify({error: {code, message}, line: n})}\n`}
+  }
+}
