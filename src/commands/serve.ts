@@ -14,7 +14,7 @@ export default class Serve extends VaultCommand<typeof Serve> {
 
 A request must arrive whole within --request-timeout (408 otherwise); client routes are authenticated from the Authorization header before any body is read.
 
-Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token, POST /revoke_token, POST /logout, POST /introspect (RFC 7662), GET /.well-known/jwks.json, GET /ping, GET /health, GET /metrics.
+Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token, POST /revoke_token, POST /logout, POST /introspect (RFC 7662), GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /ping, GET /health, GET /metrics, and GET /debug: a token debugger page that verifies tokens in the browser, on by default only when listening on loopback (--debug-page).
 
 --auth none serves existing JWTIS v0.1 clients unchanged (they send no credentials): refused unless every listen address is loopback, or --allow-insecure-remote is given; announced on stderr.`
   static override examples = [

@@ -16,9 +16,14 @@ export interface Served {
 }
 
 /** Starts `jwtis serve` as a real process on a free loopback port and waits for its ready line. */
-export async function serve(vault: string, env: Record<string, string>, args: string[] = []): Promise<Served> {
+export async function serve(
+  vault: string,
+  env: Record<string, string>,
+  args: string[] = [],
+  host = '127.0.0.1',
+): Promise<Served> {
   const port = await freePort()
-  const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `127.0.0.1:${port}`, '--json', ...args], {
+  const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:${port}`, '--json', ...args], {
     env: cleanEnv({JWTIS_ADMIN_TOKEN: 'test-admin-token', ...env}),
   })
   let stderr = ''

@@ -72,7 +72,8 @@ async function loadServerKeys(): Promise<void> {
       return {client: m?.client, jwk, source: 'jwks', state: m?.state, until: m?.until}
     })
     el.iss.placeholder = `not checked (this server issues as ${meta.issuer})`
-    el.keysStatus.textContent = `${server.keys.length} public keys of ${new Set(meta.keys.map((k) => k.client)).size} clients loaded from this server.`
+    const clients = new Set(meta.keys.map((k) => k.client)).size
+    el.keysStatus.textContent = `${plural(server.keys.length, 'public key')} of ${plural(clients, 'client')} loaded from this server.`
   } catch {
     el.keysStatus.textContent = "This server's keys could not be loaded: paste a key to verify with."
   }
@@ -84,6 +85,7 @@ function keySource(): 'pasted' | 'server' {
     : 'server'
 }
 
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`
 const pretty = (value: unknown) => JSON.stringify(value, null, 2)
 
 function showParts(parts: string[] | undefined, jwe: boolean): void {
@@ -162,8 +164,20 @@ function showTimes(payload: Json | undefined): void {
   $('times').hidden = el.times.rows.length === 0
 }
 
+/**
+ * Shows what the token box holds. `body[data-state]` is "pending" from an edit until the result
+ * for it is on screen, then "done" (what a test, or a script driving the page, waits for).
+ */
 async function render(): Promise<void> {
   const mine = ++run
+  try {
+    await show(mine)
+  } finally {
+    if (mine === run) document.body.dataset.state = 'done'
+  }
+}
+
+async function show(mine: number): Promise<void> {
   const text = el.token.value
   copyable.set('token', text.trim())
   el.copyToken.disabled = text.trim() === ''
@@ -321,6 +335,7 @@ async function copy(name: string, button: HTMLButtonElement): Promise<void> {
 
 let timer: ReturnType<typeof setTimeout> | undefined
 const later = () => {
+  document.body.dataset.state = 'pending'
   clearTimeout(timer)
   timer = setTimeout(() => render(), 120)
 }

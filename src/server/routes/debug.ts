@@ -16,6 +16,7 @@ export const DEBUG_CSP =
 
 const FILES = {
   'app.js': 'text/javascript; charset=utf-8',
+  'favicon.svg': 'image/svg+xml',
   'index.html': 'text/html; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 } as const
@@ -45,6 +46,7 @@ export async function debugRoutes(app: FastifyInstance, {issuer}: {issuer: Issue
   app.get('/debug', send('index.html'))
   app.get('/debug/', send('index.html'))
   app.get('/debug/app.js', send('app.js'))
+  app.get('/debug/favicon.svg', send('favicon.svg'))
   app.get('/debug/style.css', send('style.css'))
   app.get('/debug/keys.json', async (_request, reply) => {
     const now = issuer.now()

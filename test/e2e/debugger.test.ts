@@ -1,0 +1,246 @@
+/**
+ * The /debug page in a real browser: Debian's headless Chromium driven by playwright-core (no
+ * browser download), against a real `jwtis serve` on loopback. Every request the page makes is
+ * recorded, to prove that the token never leaves it. Screenshots of each state are written to
+ * test/artifacts/ for a person to look at.
+ */
+import {mkdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {type Browser, chromium, type Page} from 'playwright-core'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {hasTool, jwtis, jwtisOk, ROOT, scratch} from '../helpers/cli.js'
+import {serve, type Served} from '../helpers/serve.js'
+
+const CHROMIUM = '/usr/bin/chromium'
+const HAS_CHROMIUM = hasTool(CHROMIUM, ['--version'], 'the debugger page in a browser (apt-get install chromium)')
+const ARTIFACTS = join(ROOT, 'test', 'artifacts')
+
+interface Seen {
+  body: string
+  headers: string
+  method: string
+  url: string
+}
+
+describe.skipIf(!HAS_CHROMIUM)('the /debug page in Chromium', () => {
+  const s = scratch()
+  const vault = join(s.dir, 'vault.age')
+  let server: Served
+  let browser: Browser
+  let page: Page
+  const seen: Seen[] = []
+  const consoleErrors: string[] = []
+  const tokens: Record<string, string> = {}
+  let cspHeader: string | undefined
+
+  beforeAll(async () => {
+    mkdirSync(ARTIFACTS, {recursive: true})
+    await jwtisOk(['init', '--vault', vault, '--name', 'https://issuer.test'], {env: s.env})
+    await jwtisOk(['client', 'add', 'web', '--aud', 'api', '--vault', vault], {env: s.env})
+    const issue = async (env: Record<string, string> = {}) =>
+      (
+        await jwtisOk(['token', 'issue', '--client', 'web', '--sub', 'alice', '--vault', vault], {
+          env: {...s.env, ...env},
+        })
+      ).stdout.trim()
+    tokens.valid = await issue()
+    tokens.expired = await issue({JWTIS_NOW: new Date(Date.now() - 3 * 3_600_000).toISOString()})
+    const [h, p, sig] = tokens.valid.split('.')
+    const claims = JSON.parse(Buffer.from(p, 'base64url').toString())
+    tokens.tampered = `${h}.${Buffer.from(JSON.stringify({...claims, sub: 'mallory'})).toString('base64url')}.${sig}`
+    tokens.jwe = (
+      await jwtisOk(['jwe', 'encrypt', '-', '--to', 'web', '--vault', vault], {env: s.env, input: 'hello, debugger'})
+    ).stdout.trim()
+
+    server = await serve(vault, s.env, ['--workers', '1'])
+    browser = await chromium.launch({
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+      executablePath: CHROMIUM,
+    })
+    const context = await browser.newContext({viewport: {height: 900, width: 1280}})
+    page = await context.newPage()
+    page.on('request', (request) =>
+      seen.push({
+        body: request.postData() ?? '',
+        headers: JSON.stringify(request.headers()),
+        method: request.method(),
+        url: request.url(),
+      }),
+    )
+    page.on('console', (message) => {
+      if (message.type() === 'error') consoleErrors.push(message.text())
+    })
+    const response = await page.goto(`${server.url}/debug`)
+    cspHeader = response?.headers()['content-security-policy']
+    await page.waitForFunction(() => document.querySelector('#keys-status')?.textContent?.includes('loaded'))
+  }, 60_000)
+
+  afterAll(async () => {
+    await browser?.close()
+    await server?.stop()
+  })
+
+  /** Fills a field and waits until the page shows the result for it. */
+  async function type(selector: string, text: string): Promise<void> {
+    await page.fill(selector, text)
+    await page.waitForFunction(() => document.body.dataset.state === 'done')
+  }
+
+  const paste = (token: string) => type('#token', token)
+
+  const verdict = () => page.locator('#verdict')
+
+  it('a vault token verifies in the browser and names its client and key', async () => {
+    await paste(tokens.valid)
+    await page.waitForSelector('#verdict.ok')
+    const {kid} = JSON.parse(Buffer.from(tokens.valid.split('.')[0], 'base64url').toString())
+    const text = await verdict().textContent()
+    expect(text).toContain(`signature verified with signing key ${kid} of client web (active`)
+    expect(await page.locator('#checks li.ok[data-check="exp"]').textContent()).toMatch(
+      /expires .*\(in 1[45] minutes\)/,
+    )
+    expect(await page.locator('#header').textContent()).toContain('"typ": "at+jwt"')
+    expect(await page.locator('#claims').inputValue()).toContain('"sub": "alice"')
+    // colour-coded parts, the token whole
+    expect(await page.locator('#parts span').count()).toBe(3)
+    await page.screenshot({fullPage: true, path: join(ARTIFACTS, 'debugger-valid.png')})
+
+    // iss and aud against what the user types
+    await type('#iss', 'https://issuer.test')
+    await type('#aud', 'api')
+    await page.waitForSelector('#checks li.ok[data-check="aud"]')
+    await type('#aud', 'billing')
+    await page.waitForSelector('#verdict.bad')
+    expect(await page.locator('#verdict .reason').textContent()).toBe('AUDIENCE_MISMATCH')
+    expect(await verdict().textContent()).toContain('the token is for audience "api", expected "billing"')
+    await type('#aud', '')
+  })
+
+  it('a tampered token fails with BAD_SIGNATURE', async () => {
+    await paste(tokens.tampered)
+    await page.waitForSelector('#verdict.bad')
+    expect(await page.locator('#verdict .reason').textContent()).toBe('BAD_SIGNATURE')
+    await page.screenshot({fullPage: true, path: join(ARTIFACTS, 'debugger-tampered.png')})
+  })
+
+  it('an expired token shows TOKEN_EXPIRED and how long ago', async () => {
+    await paste(tokens.expired)
+    await page.waitForSelector('#verdict.bad')
+    expect(await page.locator('#verdict .reason').textContent()).toBe('TOKEN_EXPIRED')
+    expect(await verdict().textContent()).toMatch(/the token expired at \S+ \(\d+ hours ago\)/)
+    await page.screenshot({fullPage: true, path: join(ARTIFACTS, 'debugger-expired.png')})
+  })
+
+  it('a JWE shows its header, the client it is sealed to, and a decrypt command that works', async () => {
+    await paste(tokens.jwe)
+    await page.waitForSelector('#verdict.info')
+    expect(await verdict().textContent()).toMatch(
+      /sealed to encryption key \S+ of client web \(active\)|to encryption key \S+ of client web \(active\)/,
+    )
+    expect(await page.locator('#jwe-header').textContent()).toContain('"alg": "ECDH-ES+A256KW"')
+    expect(await page.locator('#jwe-header').textContent()).toContain('"epk"')
+    expect(await page.locator('#parts span').count()).toBe(5)
+    const command = (await page.locator('#decrypt-command').textContent())!
+    expect(command).toBe(`jwtis jwe decrypt '${tokens.jwe}'`)
+    const opened = await jwtis(['jwe', 'decrypt', tokens.jwe, '--vault', vault], {env: s.env})
+    expect(opened.stdout).toBe('hello, debugger')
+    await page.screenshot({fullPage: true, path: join(ARTIFACTS, 'debugger-jwe.png')})
+  })
+
+  it('editing a claim re-encodes the token, marked unsigned', async () => {
+    await paste(tokens.valid)
+    await page.waitForSelector('#verdict.ok')
+    const claims = JSON.parse(await page.locator('#claims').inputValue())
+    await page.fill('#claims', JSON.stringify({...claims, role: 'admin'}, null, 2))
+    await page.waitForSelector('#edited:not([hidden])')
+    expect(await page.locator('#edited .badge').textContent()).toBe('UNSIGNED')
+    const edited = (await page.locator('#edited-token').textContent())!
+    expect(edited.endsWith('.')).toBe(true)
+    expect(JSON.parse(Buffer.from(edited.split('.')[1], 'base64url').toString())).toMatchObject({
+      role: 'admin',
+      sub: 'alice',
+    })
+    await page.screenshot({fullPage: true, path: join(ARTIFACTS, 'debugger-edited.png')})
+  })
+
+  it('keyboard first: / comes back to the token box, Esc clears it', async () => {
+    await page.locator('#copy-token').focus()
+    await page.keyboard.press('/')
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('token')
+    await page.keyboard.press('Escape')
+    expect(await page.locator('#token').inputValue()).toBe('')
+    await page.waitForSelector('#verdict.empty')
+  })
+
+  it('works with the network cut after load; dark and phone widths render without sideways scrolling', async () => {
+    await page.context().setOffline(true)
+    await paste(tokens.valid)
+    await page.waitForSelector('#verdict.ok')
+    await page.context().setOffline(false)
+
+    await page.emulateMedia({colorScheme: 'dark'})
+    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor)
+    await page.screenshot({fullPage: true, path: join(ARTIFACTS, 'debugger-dark.png')})
+    await page.emulateMedia({colorScheme: 'light'})
+    expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).not.toBe(dark)
+
+    await page.setViewportSize({height: 844, width: 390})
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true)
+    await page.screenshot({fullPage: true, path: join(ARTIFACTS, 'debugger-phone.png')})
+    await page.setViewportSize({height: 900, width: 1280})
+  })
+
+  it('no request ever carried a token; only the page, its files and the two key documents were fetched; CSP is set', () => {
+    expect(cspHeader).toContain("default-src 'self'")
+    expect(consoleErrors).toEqual([])
+    const paths = new Set(seen.map((r) => new URL(r.url).pathname))
+    expect([...paths].sort()).toEqual([
+      '/.well-known/jwks.json',
+      '/debug',
+      '/debug/app.js',
+      '/debug/favicon.svg',
+      '/debug/keys.json',
+      '/debug/style.css',
+    ])
+    for (const request of seen) {
+      expect(request.url.startsWith(server.url), request.url).toBe(true)
+      expect(request.method).toBe('GET')
+      for (const token of Object.values(tokens)) {
+        for (const part of token.split('.').filter((p) => p.length > 20)) {
+          expect(request.url + request.body + request.headers, request.url).not.toContain(part)
+        }
+      }
+    }
+  })
+})
+
+describe('the /debug page is served only where it should be', () => {
+  it('on for loopback, off for other addresses unless --debug-page on, off with --debug-page off', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    const status = async (args: string[], host?: string) => {
+      const server = await serve(vault, s.env, ['--workers', '1', ...args], host)
+      try {
+        const res = await fetch(`${server.url.replace('0.0.0.0', '127.0.0.1')}/debug`)
+        return {csp: res.headers.get('content-security-policy'), status: res.status}
+      } finally {
+        await server.stop()
+      }
+    }
+
+    expect(await status([])).toMatchObject({csp: expect.stringContaining("default-src 'self'"), status: 200})
+    expect((await status(['--debug-page', 'off'])).status).toBe(404)
+    expect((await status([], '0.0.0.0')).status).toBe(404)
+    expect((await status(['--debug-page', 'on'], '0.0.0.0')).status).toBe(200)
+  })
+})
