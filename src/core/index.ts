@@ -8,6 +8,7 @@
 export * from './algorithms.js'
 export * from './claims.js'
 export * from './clients.js'
+export * from './decode.js'
 export * from './duration.js'
 export * from './errors.js'
 export * from './import.js'

@@ -56,7 +56,41 @@ async function jweHeader(jwe: string): Promise<CompactJWEHeaderParameters> {
     throw reject('ALG_NOT_ALLOWED', `PBES2 iteration count ${String(header.p2c)} is over the cap of ${MAX_PBES2_COUNT}`)
   }
 
+  if (header.alg.startsWith('ECDH-ES') && !isEphemeralKey(header.epk))
+    throw reject('MALFORMED_TOKEN', 'the "epk" header is not an EC or OKP public key (RFC 7518 §4.6.1.1)')
   return header
+}
+
+const EPK_CURVES: Record<string, string[]> = {EC: ['P-256', 'P-384', 'P-521'], OKP: ['X25519', 'X448']}
+
+/** The shape of an ECDH-ES ephemeral public key; whether its point is on the curve, the key import says. */
+function isEphemeralKey(epk: unknown): boolean {
+  if (typeof epk !== 'object' || epk === null) return false
+  const {crv, kty, x, y} = epk as Record<string, unknown>
+  return (
+    typeof kty === 'string' &&
+    typeof crv === 'string' &&
+    (EPK_CURVES[kty] ?? []).includes(crv) &&
+    typeof x === 'string' &&
+    (kty === 'OKP' ? y === undefined : typeof y === 'string')
+  )
+}
+
+/**
+ * jose's verdicts keep their codes; anything else thrown while opening a JWE came from its
+ * attacker-chosen header reaching WebCrypto (a point off the curve, a key of the wrong size):
+ * the JWE cannot be opened, which is all a sender learns.
+ */
+function openFailure(error: unknown): Error {
+  const {code} = error as {code?: unknown}
+  if (typeof code === 'string' && code.startsWith('ERR_J')) return fromJose(error)
+  if (
+    error instanceof TypeError ||
+    (error as Error)?.name === 'DataError' ||
+    (error as Error)?.name === 'OperationError'
+  )
+    return reject('DECRYPT_FAILED', 'decryption failed: wrong key, or the JWE was altered')
+  return fromJose(error)
 }
 
 /** Decrypts a compact JWE with a key from `keyring` (by `kid`, bound to `alg`) or a password (PBES2). */
@@ -75,7 +109,7 @@ export async function decryptJwe(jwe: string, source: {keyring: Keyring} | {pass
       const {plaintext, protectedHeader} = await compactDecrypt(jwe, new TextEncoder().encode(source.password), options)
       return {header: protectedHeader, plaintext}
     } catch (error) {
-      throw fromJose(error)
+      throw openFailure(error)
     }
   }
 
@@ -90,7 +124,7 @@ export async function decryptJwe(jwe: string, source: {keyring: Keyring} | {pass
     }
   }
 
-  throw fromJose(lastError)
+  throw openFailure(lastError)
 }
 
 /** Encrypts `plaintext` to a public key with its bound algorithm (or `alg`) and `enc`. */

@@ -21,7 +21,7 @@ export function relativeTime(ms: number, now: number): string {
  * time, or seconds since the epoch. Returns milliseconds since the epoch.
  */
 export async function parseWhen(value: string, now: number, flag: string): Promise<number> {
-  if (/^\d+$/.test(value)) return Number(value) * 1000
+  if (/^\d+$/.test(value)) return representable(Number(value) * 1000, value, flag)
   if (/^\d{4}-\d\d-\d\d/.test(value)) {
     const ms = Date.parse(value)
     if (Number.isNaN(ms)) throw new UsageError(`${flag} ${value} is not an RFC 3339 time`)
@@ -31,5 +31,11 @@ export async function parseWhen(value: string, now: number, flag: string): Promi
   const {parseDuration} = await import('./duration.js')
   const negative = value.startsWith('-')
   const ms = parseDuration(value.replace(/^[+-]/, ''), flag)
-  return negative ? now - ms : now + ms
+  return representable(negative ? now - ms : now + ms, value, flag)
+}
+
+/** A time a JavaScript Date (and so a NumericDate claim) can hold: ±8.64e15 ms around 1970. */
+function representable(ms: number, value: string, flag: string): number {
+  if (Number.isFinite(ms) && Math.abs(ms) <= 8.64e15) return ms
+  throw new UsageError(`${flag} ${value.length > 24 ? `${value.slice(0, 24)}…` : value} is beyond any date`)
 }

@@ -66,12 +66,23 @@ function checkSize(token: string): void {
     throw reject('TOKEN_TOO_LARGE', `token is over ${MAX_TOKEN_BYTES / 1024} KiB`)
 }
 
+/**
+ * RFC 7515 §2 and RFC 4648 §3.5: base64url without padding, and canonical (the unused low bits
+ * of the last character zero). Decoders ignore those bits, so without this check one signature
+ * could be written several ways: a token altered in them would still verify.
+ */
+function canonicalBase64url(part: string): boolean {
+  return /^[\w-]*$/.test(part) && Buffer.from(part, 'base64url').toString('base64url') === part
+}
+
 /** The protected header of a compact JWS or JWE, refusing what can never be accepted. */
 export function protectedHeader(token: string): JWTHeaderParameters & Record<string, unknown> {
   checkSize(token)
   const parts = token.split('.')
   if (parts.length !== 3 && parts.length !== 5)
     throw reject('MALFORMED_TOKEN', 'not a compact JWS (3 parts) or JWE (5 parts)')
+  if (!parts.every((part) => canonicalBase64url(part)))
+    throw reject('MALFORMED_TOKEN', 'a part of the token is not canonical base64url')
   let header
   try {
     header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as JWTHeaderParameters &

@@ -44,6 +44,8 @@ export default class JweDecrypt extends VaultCommand<typeof JweDecrypt> {
       import('../../core/nested.js'),
     ])
     const jwe = await this.readToken(this.args.token, 'JWE')
+    // read up front: a --verify-key that cannot be used is a mistake whatever the JWE holds
+    const verifyKeys = flags['verify-key'] ? await keyringFrom(flags['verify-key'], '--verify-key') : undefined
     let decrypted: Decrypted
     let verifyWith: (() => Promise<Keyring>) | undefined
     if (flags['password-file']) {
@@ -60,7 +62,7 @@ export default class JweDecrypt extends VaultCommand<typeof JweDecrypt> {
       verifyWith = async () => issuer.keyring()
     }
 
-    if (flags['verify-key']) verifyWith = () => keyringFrom(flags['verify-key']!, '--verify-key')
+    if (verifyKeys) verifyWith = async () => verifyKeys
     const text = Buffer.from(decrypted.plaintext).toString('utf8')
     const utf8 = Buffer.from(text, 'utf8').equals(Buffer.from(decrypted.plaintext))
     const result: DecryptResult = {

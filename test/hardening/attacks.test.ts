@@ -1,0 +1,315 @@
+import {CompactEncrypt, exportJWK, generateKeyPair, SignJWT} from 'jose'
+import {
+  createHmac,
+  createPublicKey,
+  constants as cryptoConstants,
+  generateKeyPairSync,
+  publicEncrypt,
+} from 'node:crypto'
+/**
+ * The JWT attack catalogue (RFC 8725, and the attacks jwt_tool automates), one named test each,
+ * against the code `token verify`, `token renew` and `jwe decrypt` run. Each attack is built by
+ * hand from real keys, so a refusal proves the check, not a malformed input.
+ */
+import {createServer, type Server} from 'node:http'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {addClient} from '../../src/core/clients.js'
+import {isJwtisError} from '../../src/core/errors.js'
+import {Issuer} from '../../src/core/issuer.js'
+import {decryptJwe} from '../../src/core/jwe.js'
+import {Keyring} from '../../src/core/keyring.js'
+import {publicJwk} from '../../src/core/keys.js'
+import {verifyToken} from '../../src/core/nested.js'
+import {MemoryStore} from '../../src/store/memory.js'
+import {manualClock, tempVault} from '../helpers/vault.js'
+
+const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]
+const b64 = (value: unknown) =>
+  Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
+const parts = (token: string) => token.split('.')
+const headerOf = (token: string) => JSON.parse(Buffer.from(parts(token)[0], 'base64url').toString())
+const payloadOf = (token: string) => JSON.parse(Buffer.from(parts(token)[1], 'base64url').toString())
+
+let issuer: Issuer
+let clock: ReturnType<typeof manualClock>
+let access: string
+let refresh: string
+let hsAccess: string
+const verify = (token: string) => issuer.verify(token, {leewayMs: 30_000})
+
+/** The rejection code of a promise that must fail, checking it is a documented refusal. */
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (error) {
+    expect(isJwtisError(error), String(error)).toBe(true)
+    expect((error as {exitCode: number}).exitCode).not.toBe(70)
+    return (error as {code: string}).code
+  }
+
+  throw new Error('the attack was accepted')
+}
+
+/** A JWKS URL host that records every request: attacks must never make it fetch anything. */
+let fetched: string[] = []
+let trap: Server
+let trapUrl: string
+
+beforeAll(async () => {
+  const {vault} = await tempVault('https://issuer.test')
+  clock = manualClock(Date.now())
+  await addClient(vault, 'alice', {aud: ['api'], sigAlg: 'ES256'}, new Date(clock()))
+  await addClient(vault, 'bob', {aud: ['api'], sigAlg: 'RS256'}, new Date(clock()))
+  await addClient(vault, 'hmac', {aud: ['api'], sigAlg: 'HS256'}, new Date(clock()))
+  const store = new MemoryStore()
+  issuer = new Issuer(vault, async () => store, clock)
+  const issued = await issuer.issue('alice', {aud: ['api'], custom: {}, refresh: true, sub: 'u1'})
+  access = issued.access_token
+  refresh = issued.refresh_token!
+  hsAccess = (await issuer.issue('hmac', {aud: ['api'], custom: {}, sub: 'u1'})).access_token
+  trap = createServer((request, response) => {
+    fetched.push(request.url ?? '')
+    response.end('{"keys":[]}')
+  })
+  await new Promise<void>((resolve) => {
+    trap.listen(0, '127.0.0.1', resolve)
+  })
+  trapUrl = `http://127.0.0.1:${(trap.address() as {port: number}).port}`
+})
+afterAll(async () => {
+  trap?.close()
+})
+
+const signingKey = (client: string) =>
+  issuer.vault.document.clients[client].keys.find((k) => k.use === 'sig' && k.state === 'active')!
+    .jwk as unknown as Record<string, unknown>
+
+describe('the JWT attack catalogue', () => {
+  it('alg "none" in every casing, with and without a signature', async () => {
+    for (const alg of ['none', 'None', 'NONE', 'nOnE']) {
+      const [, payload, signature] = parts(access)
+      for (const sig of ['', signature]) {
+        expect(await refusal(verify(`${b64({...headerOf(access), alg})}.${payload}.${sig}`))).toBe('ALG_NOT_ALLOWED')
+      }
+    }
+  })
+
+  it("a public key used as an HMAC secret (key confusion): HS256 over the ES or RS key's own bytes", async () => {
+    for (const client of ['alice', 'bob']) {
+      const jwk = signingKey(client)
+      const pub = publicJwk(jwk as never) as Record<string, unknown>
+      const pem = createPublicKey({format: 'jwk', key: pub as never}).export({format: 'pem', type: 'spki'})
+      for (const secret of [pem, JSON.stringify(pub), String(pub.x ?? pub.n)]) {
+        const header = b64({alg: 'HS256', kid: jwk.kid, typ: 'at+jwt'})
+        const payload = parts(access)[1]
+        const mac = createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url')
+        expect(['ALG_NOT_ALLOWED', 'UNKNOWN_KID']).toContain(await refusal(verify(`${header}.${payload}.${mac}`)))
+        // and with the public key handed over as --key (a PEM file): still never an HMAC secret
+        const keyring = await Keyring.fromText(String(pem), '--key')
+        expect(['ALG_NOT_ALLOWED', 'UNKNOWN_KID']).toContain(
+          await refusal(verifyToken(`${header}.${payload}.${mac}`, {keyring, leewayMs: 0, now: clock()})),
+        )
+      }
+    }
+  })
+
+  it('HS tokens are checked only with secrets, asymmetric ones only with public keys', async () => {
+    const esKid = signingKey('alice').kid
+    const hsKid = signingKey('hmac').kid
+    const [hh, hp, hs] = parts(hsAccess)
+    const [eh, ep, es] = parts(access)
+    expect(
+      await refusal(verify(`${b64({...JSON.parse(Buffer.from(hh, 'base64url').toString()), kid: esKid})}.${hp}.${hs}`)),
+    ).toBe('ALG_NOT_ALLOWED')
+    expect(
+      await refusal(verify(`${b64({...JSON.parse(Buffer.from(eh, 'base64url').toString()), kid: hsKid})}.${ep}.${es}`)),
+    ).toBe('ALG_NOT_ALLOWED')
+  })
+
+  it('an embedded jwk, jku, x5u or x5c is never trusted and never fetched', async () => {
+    const attacker = await generateKeyPair('ES256', {extractable: true})
+    const attackerJwk = await exportJWK(attacker.publicKey)
+    const now = Math.floor(clock() / 1000)
+    fetched = []
+    for (const extra of [
+      {jwk: attackerJwk},
+      {jku: `${trapUrl}/jwks.json`},
+      {x5u: `${trapUrl}/cert.pem`},
+      {x5c: ['MIIBszCCAVmgAwIBAgIUaW52YWxpZA==']},
+      {jwk: attackerJwk, kid: signingKey('alice').kid},
+    ]) {
+      const token = await new SignJWT({aud: 'api', exp: now + 60, iat: now, sub: 'u1'})
+        .setProtectedHeader({alg: 'ES256', typ: 'at+jwt', ...extra} as never)
+        .sign(attacker.privateKey)
+      expect(['UNKNOWN_KID', 'BAD_SIGNATURE']).toContain(await refusal(verify(token)))
+    }
+
+    expect(fetched).toEqual([])
+  })
+
+  it('kid as a path, as SQL, and 10 KB long: an unknown kid, nothing read, nothing run', async () => {
+    const [, payload, signature] = parts(access)
+    for (const kid of [
+      '../../../../etc/passwd',
+      '/dev/zero',
+      "x' UNION SELECT key FROM keys--",
+      '|id',
+      'k'.repeat(10_240),
+    ]) {
+      expect(await refusal(verify(`${b64({...headerOf(access), kid})}.${payload}.${signature}`))).toBe('UNKNOWN_KID')
+    }
+  })
+
+  it('crit, and b64: false (RFC 7797), are refused', async () => {
+    const [, payload, signature] = parts(access)
+    expect(
+      await refusal(verify(`${b64({...headerOf(access), b64: false, crit: ['b64']})}.${payload}.${signature}`)),
+    ).toBe('UNSUPPORTED_CRIT')
+    expect(await refusal(verify(`${b64({...headerOf(access), crit: ['exp']})}.${payload}.${signature}`))).toBe(
+      'UNSUPPORTED_CRIT',
+    )
+    expect(['BAD_SIGNATURE', 'MALFORMED_TOKEN']).toContain(
+      await refusal(verify(`${b64({...headerOf(access), b64: false})}.${payload}.${signature}`)),
+    )
+  })
+
+  it('the same signature written another way (unused bits of base64url set) is not the same token', async () => {
+    const [header, payload, signature] = parts(access)
+    // 64 bytes are 86 characters: the last one carries 2 bits of the signature and 4 unused ones
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+    const last = alphabet.indexOf(signature.at(-1)!)
+    const twin = signature.slice(0, -1) + alphabet[last ^ 1]
+    expect(Buffer.from(twin, 'base64url').equals(Buffer.from(signature, 'base64url'))).toBe(true)
+    expect(await refusal(verify(`${header}.${payload}.${twin}`))).toBe('MALFORMED_TOKEN')
+    expect((await verify(access)).payload.sub).toBe('u1')
+  })
+
+  it('ECDSA signatures all zero, or r and s out of range (the "psychic signature" of CVE-2022-21449)', async () => {
+    const [header, payload] = parts(access)
+    const n = Buffer.from('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551', 'hex')
+    const signatures = [
+      Buffer.alloc(64),
+      Buffer.concat([n, n]),
+      Buffer.concat([Buffer.alloc(32), n]),
+      Buffer.concat([n, Buffer.alloc(32)]),
+      Buffer.alloc(64, 0xff),
+      Buffer.alloc(0),
+      Buffer.alloc(63, 1),
+    ]
+    for (const sig of signatures) {
+      expect(['BAD_SIGNATURE', 'MALFORMED_TOKEN']).toContain(
+        await refusal(verify(`${header}.${payload}.${sig.toString('base64url')}`)),
+      )
+    }
+  })
+
+  it('ECDH-ES with an ephemeral key off the curve (invalid curve attack) never decrypts', async () => {
+    const [h, ...rest] = parts(refresh)
+    const header = JSON.parse(Buffer.from(h, 'base64url').toString())
+    const offCurve = [
+      {...header.epk, x: b64('\u0001'.repeat(32)), y: b64('\u0002'.repeat(32))},
+      {...header.epk, x: Buffer.alloc(32).toString('base64url'), y: Buffer.alloc(32).toString('base64url')},
+      {...header.epk, y: header.epk.x},
+      {crv: 'P-384', kty: 'EC', x: header.epk.x, y: header.epk.y},
+    ]
+    for (const epk of offCurve) {
+      const token = [b64({...header, epk}), ...rest].join('.')
+      expect(['DECRYPT_FAILED', 'MALFORMED_TOKEN', 'BAD_KEY']).toContain(
+        await refusal(decryptJwe(token, {keyring: issuer.keyring()})),
+      )
+      expect(['DECRYPT_FAILED', 'MALFORMED_TOKEN', 'BAD_KEY']).toContain(await refusal(issuer.renew('alice', token)))
+    }
+  })
+
+  it('PBES2 with p2c over the cap is refused before any key derivation', async () => {
+    const password = new TextEncoder().encode('correct horse battery staple')
+    const jwe = await new CompactEncrypt(new TextEncoder().encode('x'))
+      .setProtectedHeader({alg: 'PBES2-HS256+A128KW', enc: 'A128GCM', p2c: 10_000_000})
+      .encrypt(password)
+      .catch(() => {})
+    // jose may refuse to make such a JWE at all: build the header by hand then
+    const [, ...rest] = parts(
+      jwe ??
+        (await new CompactEncrypt(new TextEncoder().encode('x'))
+          .setProtectedHeader({alg: 'PBES2-HS256+A128KW', enc: 'A128GCM', p2c: 1000})
+          .encrypt(password)),
+    )
+    const heavy = [
+      b64({alg: 'PBES2-HS256+A128KW', enc: 'A128GCM', p2c: 10_000_000, p2s: b64('saltsaltsaltsalt')}),
+      ...rest,
+    ].join('.')
+    const started = performance.now()
+    expect(await refusal(decryptJwe(heavy, {password: 'correct horse battery staple'}))).toBe('ALG_NOT_ALLOWED')
+    expect(performance.now() - started).toBeLessThan(500)
+  })
+
+  it('zip (compression before encryption) is refused', async () => {
+    const [h, ...rest] = parts(refresh)
+    const token = [b64({...JSON.parse(Buffer.from(h, 'base64url').toString()), zip: 'DEF'}), ...rest].join('.')
+    expect(await refusal(decryptJwe(token, {keyring: issuer.keyring()}))).toBe('ALG_NOT_ALLOWED')
+  })
+
+  it('RSA1_5 is refused; RSA-OAEP answers a padding failure and a later failure alike, in about the same time', async () => {
+    const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
+    const jwk = {...privateKey.export({format: 'jwk'}), alg: 'RSA-OAEP-256', kid: 'rsa-enc', use: 'enc'}
+    const keyring = await Keyring.fromText(JSON.stringify(jwk), '--key')
+    const rsa15 = await new CompactEncrypt(new TextEncoder().encode('x'))
+      .setProtectedHeader({alg: 'RSA-OAEP-256', enc: 'A128GCM', kid: 'rsa-enc'})
+      .encrypt(publicKey)
+    const [, ek, iv, ct, tag] = parts(rsa15)
+    expect(
+      await refusal(
+        decryptJwe([b64({alg: 'RSA1_5', enc: 'A128GCM', kid: 'rsa-enc'}), ek, iv, ct, tag].join('.'), {keyring}),
+      ),
+    ).toBe('ALG_NOT_ALLOWED')
+
+    // a: the encrypted key is garbage (OAEP padding fails); b: the key unwraps, the tag does not match
+    const header = parts(rsa15)[0]
+    const badPadding = [header, Buffer.alloc(256, 7).toString('base64url'), iv, ct, tag].join('.')
+    const cek = Buffer.alloc(16, 1)
+    const wrapped = publicEncrypt(
+      {key: publicKey, oaepHash: 'sha256', padding: cryptoConstants.RSA_PKCS1_OAEP_PADDING},
+      cek,
+    )
+    const badTag = [header, wrapped.toString('base64url'), iv, ct, tag].join('.')
+    const errors = new Set<string>()
+    const time = async (token: string) => {
+      const started = process.hrtime.bigint()
+      try {
+        await decryptJwe(token, {keyring})
+      } catch (error) {
+        errors.add(`${(error as {code: string}).code}: ${(error as Error).message}`)
+      }
+
+      return Number(process.hrtime.bigint() - started)
+    }
+
+    const a: number[] = []
+    const b: number[] = []
+    for (let i = 0; i < 60; i++) {
+      a.push(await time(badPadding))
+      b.push(await time(badTag))
+    }
+
+    expect([...errors]).toEqual(['DECRYPT_FAILED: decryption failed: wrong key, or the JWE was altered'])
+    // both are one RSA private-key operation; a padding oracle would answer the first much sooner
+    expect(median(a) / median(b)).toBeGreaterThan(0.5)
+    expect(median(a) / median(b)).toBeLessThan(2)
+  })
+
+  it("a refresh token of client A presented as client B is WRONG_CLIENT, and A's family lives on", async () => {
+    expect(await refusal(issuer.renew('bob', refresh))).toBe('WRONG_CLIENT')
+    expect((await issuer.renew('alice', refresh)).access_token).toBeTruthy()
+  })
+
+  it('an access token presented as a refresh token, and the reverse, is WRONG_TYPE (or cannot be opened)', async () => {
+    expect(['WRONG_TYPE', 'MALFORMED_TOKEN']).toContain(await refusal(issuer.renew('alice', access)))
+    expect(await refusal(verify(refresh))).toBe('WRONG_TYPE')
+    // the inner JWS of a refresh token, taken out of its JWE, is no access token either
+    const inner = new TextDecoder().decode((await decryptJwe(refresh, {keyring: issuer.keyring()})).plaintext)
+    expect(headerOf(inner).typ).toBe('rt+jwt')
+    expect(await refusal(verify(inner))).toBe('WRONG_TYPE')
+    expect(payloadOf(inner)).toBeTruthy()
+  })
+})
