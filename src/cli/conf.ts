@@ -7,7 +7,13 @@ import {type SettingName, SETTINGS} from './settings-file.js'
 /** The user settings store; `conf` writes `config.json` in oclif's config directory. */
 export async function openSettings(configDir: string) {
   const {default: Conf} = await import('conf')
-  return new Conf<Partial<Record<SettingName, string>>>({configName: 'config', cwd: configDir, projectName: 'jwtis'})
+  // 0600 like everything else jwtis writes: settings name where the vault and identity are
+  return new Conf<Partial<Record<SettingName, string>>>({
+    configFileMode: 0o600,
+    configName: 'config',
+    cwd: configDir,
+    projectName: 'jwtis',
+  })
 }
 
 export function checkSettingName(name: string): SettingName {
