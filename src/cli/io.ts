@@ -5,9 +5,10 @@ import type {Clock, Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {Vault} from '../vault/vault.js'
 
-import {JwtisError, UsageError, VaultError} from '../core/errors.js'
+import {JwtisError, UsageError} from '../core/errors.js'
 import {redact} from '../core/redact.js'
 import {vaultLocation} from '../redis/url.js'
+import {describeFsError} from '../vault/fsutil.js'
 import {MAX_INPUT_BYTES, readBounded, readStdinBounded} from './input.js'
 import {colorEnabled, safeJson, sanitize} from './output.js'
 import {readSettings} from './settings-file.js'
@@ -182,6 +183,8 @@ export function toReport(err: Error & {exitCode?: number}): ErrorReport {
   return {...report, message: redact(report.message)}
 }
 
+const FS_REFUSALS = new Set(['EACCES', 'EDQUOT', 'EIO', 'ENOSPC', 'EPERM', 'EROFS'])
+
 function rawReport(err: Error & {exitCode?: number}): ErrorReport {
   if (err instanceof JwtisError) return {code: err.code, exit: err.exitCode, message: oneLine(err.message)}
   // oclif's flag and argument errors (without importing oclif: the fast entry runs without it)
@@ -201,9 +204,11 @@ function rawReport(err: Error & {exitCode?: number}): ErrorReport {
     return {code: 'USAGE', exit: 2, message: 'cancelled'}
   }
 
-  if ((err as NodeJS.ErrnoException).code === 'EACCES' || (err as NodeJS.ErrnoException).code === 'EROFS') {
-    const unwritable = new VaultError('VAULT_UNWRITABLE', oneLine(err.message))
-    return {code: unwritable.code, exit: unwritable.exitCode, message: unwritable.message}
+  // The file system refused (full, read-only, no permission, failing): the machine's state, not a
+  // bug, wherever in the code it surfaced.
+  if (FS_REFUSALS.has(errno.code ?? '')) {
+    const where = errno.path ? `${errno.path}: ` : ''
+    return {code: 'VAULT_UNWRITABLE', exit: 3, message: `cannot write ${where}${describeFsError(err)}`}
   }
 
   return {

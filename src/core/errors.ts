@@ -98,6 +98,8 @@ const UNAVAILABLE = new Set<VaultErrorCode>([
   'STORE_UNAVAILABLE',
   'VAULT_LOCKED',
   'VAULT_UNAVAILABLE',
+  // a full disk or a read-only one: the service cannot take writes now, not a bug (503 over HTTP)
+  'VAULT_UNWRITABLE',
 ])
 
 /** The vault cannot be used: missing, wrong key, corrupt, newer format, locked too long (exit 3). */

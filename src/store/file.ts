@@ -1,12 +1,12 @@
 import {randomBytes} from 'node:crypto'
-import {constants, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
-import {access, mkdir, readdir, readFile, unlink} from 'node:fs/promises'
+import {constants, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {access, readdir, readFile, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import type {Journal} from './journal.js'
 
 import {VaultError} from '../core/errors.js'
-import {checkPrivateDir, writeFileAtomic} from '../vault/fsutil.js'
+import {checkPrivateDir, describeFsError, makePrivateDir, writeFileAtomic} from '../vault/fsutil.js'
 import {FileLock} from '../vault/lock.js'
 import {cutoffKey, type Family, type FamilyStatus, judge, subjectCutoff, type TokenStore} from './store.js'
 
@@ -93,7 +93,7 @@ export class FileStore implements TokenStore {
     if (this.options.groupCommit) {
       if (!this.journal) {
         const {Journal} = await import('./journal.js')
-        await mkdir(this.dir, {mode: 0o700, recursive: true})
+        await makePrivateDir(this.dir)
         this.journal ??= new Journal(this.dir)
       }
 
@@ -122,7 +122,7 @@ export class FileStore implements TokenStore {
   async ping(): Promise<void> {
     await this.checkSafe()
     try {
-      await mkdir(this.dir, {mode: 0o700, recursive: true})
+      await makePrivateDir(this.dir)
       await access(this.dir, constants.W_OK)
     } catch (error) {
       throw new VaultError(
@@ -146,7 +146,7 @@ export class FileStore implements TokenStore {
       const cutoffs = await this.cutoffs()
       const key = cutoffKey(client, sub)
       cutoffs[key] = Math.max(at, cutoffs[key] ?? 0)
-      await mkdir(this.dir, {mode: 0o700, recursive: true})
+      await makePrivateDir(this.dir)
       await writeFileAtomic(join(this.dir, 'cutoffs.json'), JSON.stringify(cutoffs))
     })
   }
@@ -250,13 +250,18 @@ export class FileStore implements TokenStore {
     const path = this.path(family.fam)
     const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
     const bucket = bucketOf(family.fam)
-    if (!this.buckets.has(bucket)) {
-      mkdirSync(join(this.dir, 'families', bucket), {mode: 0o700, recursive: true})
-      this.buckets.add(bucket)
-    }
+    try {
+      if (!this.buckets.has(bucket)) {
+        mkdirSync(join(this.dir, 'families', bucket), {mode: 0o700, recursive: true})
+        this.buckets.add(bucket)
+      }
 
-    writeFileSync(temp, JSON.stringify(family), {flag: 'wx', mode: 0o600})
-    renameSync(temp, path)
+      writeFileSync(temp, JSON.stringify(family), {flag: 'wx', mode: 0o600})
+      renameSync(temp, path)
+    } catch (error) {
+      rmSync(temp, {force: true})
+      throw new VaultError('VAULT_UNWRITABLE', `cannot write ${path}: ${describeFsError(error)}`, {cause: error})
+    }
   }
 
   private readNow(fam: string): Family | undefined {
@@ -275,7 +280,7 @@ export class FileStore implements TokenStore {
       .catch(() => {})
       .then(async () => {
         const lockPath = name === 'cutoffs' ? join(this.dir, 'cutoffs.json.lock') : `${this.path(name)}.lock`
-        await mkdir(join(lockPath, '..'), {mode: 0o700, recursive: true})
+        await makePrivateDir(join(lockPath, '..'))
         const lock = await FileLock.acquire(lockPath, LOCK_TIMEOUT_MS)
         try {
           return await fn()
@@ -306,17 +311,17 @@ export class FileStore implements TokenStore {
   private async write(family: Family, durable = true): Promise<void> {
     const bucket = bucketOf(family.fam)
     if (!this.buckets.has(bucket)) {
-      await mkdir(join(this.dir, 'families', bucket), {mode: 0o700, recursive: true})
+      await makePrivateDir(join(this.dir, 'families', bucket))
       this.buckets.add(bucket)
     }
 
     try {
       await writeFileAtomic(this.path(family.fam), JSON.stringify(family), false, durable)
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') throw error
       // the directory went away under us (removed by hand): make it again, once
       this.buckets.delete(bucket)
-      await mkdir(join(this.dir, 'families', bucket), {mode: 0o700, recursive: true})
+      await makePrivateDir(join(this.dir, 'families', bucket))
       await writeFileAtomic(this.path(family.fam), JSON.stringify(family), false, durable)
     }
   }

@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {link, lstat, open, readdir, rename, unlink} from 'node:fs/promises'
+import {access, constants, link, lstat, mkdir, open, readdir, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {UsageError, VaultError} from '../core/errors.js'
@@ -40,15 +40,15 @@ export async function writeFileAtomic(
 ): Promise<boolean> {
   const dir = dirname(path)
   const temp = join(dir, `${tempPrefix(path)}${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  const fh = await open(temp, 'wx', 0o600)
   try {
-    await fh.writeFile(data)
-    if (durable) await fh.sync()
-  } finally {
-    await fh.close()
-  }
+    const fh = await open(temp, 'wx', 0o600)
+    try {
+      await fh.writeFile(data)
+      if (durable) await fh.sync()
+    } finally {
+      await fh.close()
+    }
 
-  try {
     if (exclusive) {
       try {
         await link(temp, path)
@@ -59,12 +59,30 @@ export async function writeFileAtomic(
     } else {
       await rename(temp, path)
     }
+
+    if (durable) await fsyncDir(dir)
+    return true
+  } catch (error) {
+    // A full disk, a read-only or vanished directory: the old file is untouched (only the temp
+    // file was being written), and the user learns which path and why, in one line.
+    throw new VaultError('VAULT_UNWRITABLE', `cannot write ${path}: ${describeFsError(error)}`, {cause: error})
   } finally {
     await unlink(temp).catch(() => {})
   }
+}
 
-  if (durable) await fsyncDir(dir)
-  return true
+/** Makes `dir` (and its parents) 0700; a refusal is VAULT_UNWRITABLE naming the directory and why. */
+export async function makePrivateDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, {mode: 0o700, recursive: true})
+  } catch (error) {
+    // A recursive mkdir says ENOENT where the file system refused (read-only): ask the parent.
+    const reason = await access(dirname(dir), constants.W_OK).then(
+      () => error,
+      (parentError: unknown) => parentError,
+    )
+    throw new VaultError('VAULT_UNWRITABLE', `cannot create ${dir}: ${describeFsError(reason)}`, {cause: error})
+  }
 }
 
 /** Removes temp files left beside `path` by writers that died before their rename. */
@@ -119,12 +137,24 @@ export function describeFsError(error: unknown): string {
       return 'permission denied'
     }
 
+    case 'EDQUOT': {
+      return 'disk quota exceeded'
+    }
+
     case 'EISDIR': {
       return 'it is a directory'
     }
 
     case 'ENOENT': {
       return 'no such file'
+    }
+
+    case 'ENOSPC': {
+      return 'no space left on device'
+    }
+
+    case 'EROFS': {
+      return 'read-only file system'
     }
 
     default: {

@@ -4,7 +4,7 @@ import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {VaultError} from '../core/errors.js'
-import {checkOwnFile, processAlive} from './fsutil.js'
+import {checkOwnFile, describeFsError, processAlive} from './fsutil.js'
 
 interface Holder {
   host: string
@@ -115,15 +115,20 @@ export class FileLock {
       fh = await open(this.path, 'wx', 0o600)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
-      throw new VaultError('VAULT_UNWRITABLE', `cannot create lock ${this.path}: ${(error as Error).message}`)
+      throw new VaultError('VAULT_UNWRITABLE', `cannot create lock ${this.path}: ${describeFsError(error)}`)
     }
 
     try {
       await fh.writeFile(JSON.stringify(this.me))
-    } finally {
+    } catch (error) {
+      // (a full disk can take the file but not its content: an empty lock would hold off every
+      // writer until it went stale)
       await fh.close()
+      await unlink(this.path).catch(() => {})
+      throw new VaultError('VAULT_UNWRITABLE', `cannot create lock ${this.path}: ${describeFsError(error)}`)
     }
 
+    await fh.close()
     return true
   }
 }

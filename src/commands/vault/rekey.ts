@@ -60,42 +60,53 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
     }
 
     const vault = await this.openVault()
-    let recipients = vault.kind === 'scrypt' ? [] : [...vault.document.age.recipients]
     let key: undefined | VaultKey
     let identityFile: string | undefined
+    let made: undefined | {recipient: string}
+    let replaced: string[] = []
     if (flags.passphrase) {
       key = {passphrase: await this.newPassphrase('--passphrase', ['JWTIS_NEW_PASSPHRASE'])}
-      recipients = []
-    } else {
-      if (flags['new-identity']) {
-        identityFile = resolve(
-          flags['identity-file'] ??
-            this.defaultIdentityFile.replace(/\.txt$/, `-${new Date().toISOString().slice(0, 10)}.txt`),
+    } else if (flags['new-identity']) {
+      identityFile = resolve(
+        flags['identity-file'] ??
+          this.defaultIdentityFile.replace(/\.txt$/, `-${new Date().toISOString().slice(0, 10)}.txt`),
+      )
+      const identity = await age.newIdentity()
+      const {writeFileAtomic} = await import('../../vault/fsutil.js')
+      await mkdir(dirname(identityFile), {mode: 0o700, recursive: true})
+      if (
+        !(await writeFileAtomic(
+          identityFile,
+          age.identityFileText(identity.identity, identity.recipient, new Date()),
+          true,
+        ))
+      ) {
+        throw new ConflictError(
+          'IDENTITY_EXISTS',
+          `${identityFile} exists; it is never overwritten: pass another --identity-file`,
         )
-        const made = await age.newIdentity()
-        const {writeFileAtomic} = await import('../../vault/fsutil.js')
-        await mkdir(dirname(identityFile), {mode: 0o700, recursive: true})
-        if (
-          !(await writeFileAtomic(identityFile, age.identityFileText(made.identity, made.recipient, new Date()), true))
-        ) {
-          throw new ConflictError(
-            'IDENTITY_EXISTS',
-            `${identityFile} exists; it is never overwritten: pass another --identity-file`,
-          )
-        }
-
-        const replaced = await vault.openedBy()
-        recipients = [made.recipient, ...recipients.filter((r) => !replaced.includes(r))]
-        key = {identities: [made.identity]}
-      } else if (vault.kind === 'scrypt') {
-        throw new UsageError('this vault is sealed with a passphrase: use --new-identity to move it to identities')
       }
 
-      recipients = [...new Set([...add, ...recipients])].filter((r) => !remove.includes(r))
-      if (recipients.length === 0) throw new UsageError('that would leave no recipient able to open the vault')
+      made = identity
+      replaced = await vault.openedBy()
+      key = {identities: [identity.identity]}
+    } else if (vault.kind === 'scrypt') {
+      throw new UsageError('this vault is sealed with a passphrase: use --new-identity to move it to identities')
     }
 
+    // Worked out from the newest document, inside the write: a recipient another process added
+    // a moment ago stays.
+    const next = (current: string[]): string[] => {
+      if (flags.passphrase) return []
+      const kept = made ? [made.recipient, ...current.filter((r) => !replaced.includes(r))] : current
+      const recipients = [...new Set([...add, ...kept])].filter((r) => !remove.includes(r))
+      if (recipients.length === 0) throw new UsageError('that would leave no recipient able to open the vault')
+      return recipients
+    }
+
+    let recipients: string[] = []
     await vault.rekey((doc) => {
+      recipients = next(doc.age.passphrase ? [] : doc.age.recipients)
       doc.age = {passphrase: Boolean(flags.passphrase), recipients}
     }, key)
     const result: RekeyResult = {

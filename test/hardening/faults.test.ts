@@ -1,0 +1,465 @@
+/**
+ * Faults: many writers at once, processes killed at random moments, a full disk, a read-only
+ * directory. What must hold: every acknowledged write is there, the lock never deadlocks, the
+ * vault always opens with the old or the new content, no token family is half-written, and a
+ * write that cannot happen says so in one line and leaves the vault as it was.
+ */
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
+import {mkdirSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {newIdentity} from '../../src/vault/age.js'
+import {BIN, cleanEnv, hasTool, json, jwtis, jwtisOk, NODE, type RunResult, scratch} from '../helpers/cli.js'
+import {type RedisServer, startRedis} from '../helpers/redis.js'
+
+const HAS_REDIS = hasTool(
+  'redis-server',
+  ['--version'],
+  'the fault tests on a Redis vault (apt-get install redis-server)',
+)
+const PROCESSES = 8
+const WRITES = 50
+
+type Op = 'add' | 'rekey' | 'remove' | 'revoke' | 'rotate'
+/** Each process's 50 writes cycle through this mix: 20 adds, 10 removes, 10 rotations, 5 revocations, 5 re-keyings. */
+const MIX: Op[] = ['add', 'add', 'rotate', 'add', 'remove', 'revoke', 'add', 'rekey', 'remove', 'rotate']
+
+interface Acknowledged {
+  added: string[]
+  recipients: string[]
+  removed: string[]
+  revoked: string[]
+  rotatedKids: string[]
+}
+
+/** One writer process: runs its writes one after another through the CLI, recording each acknowledged one. */
+async function writer(
+  p: number,
+  env: Record<string, string>,
+  refreshTokens: string[],
+  recipients: string[],
+): Promise<{acked: Acknowledged; failures: string[]}> {
+  const acked: Acknowledged = {added: [], recipients: [], removed: [], revoked: [], rotatedKids: []}
+  const failures: string[] = []
+  const live: string[] = []
+  const ok = (out: RunResult, what: string) => {
+    if (out.code === 0) return true
+    failures.push(`process ${p}, ${what}: exit ${out.code}: ${out.stderr.trim()}`)
+    return false
+  }
+
+  for (let i = 0; i < WRITES; i++) {
+    const op = MIX[i % MIX.length]
+    switch (op) {
+      case 'add': {
+        const name = `p${p}-c${i}`
+        if (ok(await jwtis(['client', 'add', name, '--json'], {env}), `client add ${name}`)) {
+          acked.added.push(name)
+          live.push(name)
+        }
+
+        break
+      }
+
+      case 'rekey': {
+        const recipient = recipients.shift()!
+        if (ok(await jwtis(['vault', 'rekey', '--add-recipient', recipient], {env}), 'vault rekey'))
+          acked.recipients.push(recipient)
+        break
+      }
+
+      case 'remove': {
+        const name = live.shift()
+        if (name && ok(await jwtis(['client', 'remove', name, '--yes'], {env}), `client remove ${name}`))
+          acked.removed.push(name)
+        break
+      }
+
+      case 'revoke': {
+        const token = refreshTokens.shift()!
+        if (ok(await jwtis(['token', 'revoke', token, '--json'], {env}), 'token revoke')) acked.revoked.push(token)
+        break
+      }
+
+      case 'rotate': {
+        const out = await jwtis(['keys', 'rotate', '--client', 'shared', '--json'], {env})
+        if (ok(out, 'keys rotate')) acked.rotatedKids.push(...json<Array<{kid: string}>>(out).map((k) => k.kid))
+        break
+      }
+    }
+  }
+
+  return {acked, failures}
+}
+
+async function concurrentWriters(vault: string, env: Record<string, string>) {
+  const e = {...env, JWTIS_VAULT: vault}
+  await jwtisOk(['init', '--vault', vault], {env})
+  // shared has a long key-ttl and a grace longer than the test, so every rotated kid stays listed
+  await jwtisOk(['client', 'add', 'shared', '--refresh-strategy', 'refreshBoth'], {env: e})
+  const refreshTokens = await Promise.all(
+    Array.from({length: PROCESSES}, async () => {
+      const tokens: string[] = []
+      for (let i = 0; i < WRITES / MIX.length; i++) {
+        const out = await jwtisOk(['token', 'issue', '--client', 'shared', '--refresh', '--json'], {env: e})
+        tokens.push(json<{refresh_token: string}>(out).refresh_token)
+      }
+
+      return tokens
+    }),
+  )
+  const recipients = await Promise.all(
+    Array.from({length: PROCESSES}, async () =>
+      Promise.all(Array.from({length: WRITES / MIX.length}, async () => (await newIdentity()).recipient)),
+    ),
+  )
+  const started = performance.now()
+  const results = await Promise.all(
+    Array.from({length: PROCESSES}, (_, p) => writer(p, e, refreshTokens[p], recipients[p])),
+  )
+  const seconds = (performance.now() - started) / 1000
+  const failures = results.flatMap((r) => r.failures)
+  const acked = results.map((r) => r.acked)
+
+  const doc = json<any>(await jwtisOk(['vault', 'status', '--json'], {env: e}))
+  const clients = new Set(
+    json<Array<{name: string}>>(await jwtisOk(['client', 'list', '--json'], {env: e})).map((c) => c.name),
+  )
+  const kids = new Set(
+    json<Array<{kid: string}>>(await jwtisOk(['keys', 'list', '--client', 'shared', '--json'], {env: e})).map(
+      (k) => k.kid,
+    ),
+  )
+  const missing: string[] = []
+  for (const a of acked) {
+    for (const name of a.added) if (!a.removed.includes(name) && !clients.has(name)) missing.push(`client ${name}`)
+    for (const name of a.removed) if (clients.has(name)) missing.push(`removal of ${name}`)
+    for (const kid of a.rotatedKids) if (!kids.has(kid)) missing.push(`rotated key ${kid}`)
+    for (const r of a.recipients) if (!doc.recipients.includes(r)) missing.push(`recipient ${r}`)
+    for (const token of a.revoked) {
+      const renewed = await jwtis(['token', 'renew', '--client', 'shared', token, '--json'], {env: e})
+      const code =
+        renewed.code === 1 ? (JSON.parse(renewed.stdout) as {error: {code: string}}).error.code : renewed.code
+      if (code !== 'TOKEN_REVOKED') missing.push(`revocation (renew: ${code})`)
+    }
+  }
+
+  return {acked, failures, missing, seconds}
+}
+
+describe('8 processes × 50 mixed writes on one vault', () => {
+  it('a file vault: every acknowledged write present, every write acknowledged, no deadlock', async () => {
+    const s = scratch()
+    const result = await concurrentWriters(join(s.dir, 'vault.age'), s.env)
+    expect(result.failures).toEqual([])
+    expect(result.missing).toEqual([])
+    expect(result.acked.flatMap((a) => a.added)).toHaveLength(PROCESSES * 20)
+  }, 600_000)
+
+  describe.skipIf(!HAS_REDIS)('a Redis vault', () => {
+    let redis: RedisServer
+    beforeAll(async () => {
+      redis = await startRedis()
+    })
+    afterAll(async () => redis?.stop())
+
+    it('every acknowledged write present, every write acknowledged, no deadlock', async () => {
+      const s = scratch()
+      const result = await concurrentWriters(`${redis.url}?name=faults`, s.env)
+      expect(result.failures).toEqual([])
+      expect(result.missing).toEqual([])
+      expect(result.acked.flatMap((a) => a.added)).toHaveLength(PROCESSES * 20)
+    }, 600_000)
+  })
+})
+
+/** A seeded PRNG (mulberry32): kill moments are random but the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed
+  return () => {
+    a = (a + 0x6d_2b_79_f5) | 0
+    let t = Math.imul(a ^ (a >>> 15), 1 | a)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+}
+
+/** Starts the CLI and SIGKILLs it after `ms` unless it finished first; says how it ended. */
+async function killedAfter(args: string[], env: Record<string, string>, ms: number) {
+  const child: ChildProcess = spawn(NODE, [BIN, ...args], {env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
+  let stdout = ''
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d
+  })
+  const ended = new Promise<{code: null | number; signal: NodeJS.Signals | null}>((resolve) => {
+    child.on('exit', (code, signal) => resolve({code, signal}))
+  })
+  const timer = setTimeout(() => child.kill('SIGKILL'), ms)
+  const {code, signal} = await ended
+  clearTimeout(timer)
+  return {acknowledged: code === 0, killed: signal === 'SIGKILL', stdout}
+}
+
+const walk = (dir: string): string[] =>
+  readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  )
+
+describe('200 SIGKILLs at random moments', () => {
+  const random = prng(20_261_123)
+
+  it('100 during vault writes: the vault always opens, with every acknowledged write', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    const env = {...s.env, JWTIS_VAULT: vault}
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    await jwtisOk(['client', 'add', 'app'], {env})
+    const identity = join(s.config, 'identity.txt')
+    const added: string[] = []
+    const kids: string[] = []
+    let killed = 0
+    for (let i = 0; i < 100; i++) {
+      const args = i % 2 ? ['keys', 'rotate', '--client', 'app', '--json'] : ['client', 'add', `k${i}`]
+      const out = await killedAfter(args, env, 60 + random() * 360)
+      if (out.killed) killed++
+      if (out.acknowledged) {
+        if (i % 2) kids.push(...(JSON.parse(out.stdout) as Array<{kid: string}>).map((k) => k.kid))
+        else added.push(`k${i}`)
+      }
+
+      // old content or new, never anything else: age opens it and it is a whole JSON document
+      const opened = spawnSync('age', ['-d', '-i', identity, vault], {encoding: 'utf8'})
+      expect(opened.status, `after kill ${i}: ${opened.stderr}`).toBe(0)
+      const doc = JSON.parse(opened.stdout)
+      for (const name of added) expect(doc.clients[name], `acknowledged client ${name}, kill ${i}`).toBeDefined()
+    }
+
+    expect(killed).toBeGreaterThan(30)
+    const listed = new Set(
+      json<Array<{kid: string}>>(await jwtisOk(['keys', 'list', '--json'], {env})).map((k) => k.kid),
+    )
+    for (const kid of kids) expect(listed.has(kid), `acknowledged rotation ${kid}`).toBe(true)
+    // nothing left behind that blocks the next writer
+    await jwtisOk(['client', 'add', 'after-the-kills'], {env})
+  }, 300_000)
+
+  it('80 during refresh-token rotations in the file store: no family half-written, no acknowledged rotation lost', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    const env = {...s.env, JWTIS_VAULT: vault}
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    await jwtisOk(['client', 'add', 'app', '--refresh-strategy', 'refreshBoth'], {env})
+    const issue = async () =>
+      json<{refresh_token: string}>(await jwtisOk(['token', 'issue', '--client', 'app', '--refresh', '--json'], {env}))
+        .refresh_token
+    let current = await issue()
+    let killed = 0
+    let reused = 0
+    for (let i = 0; i < 80; i++) {
+      const out = await killedAfter(['token', 'renew', '--client', 'app', current, '--json'], env, 60 + random() * 300)
+      if (out.killed) killed++
+      for (const file of walk(`${vault}.tokens`)) {
+        if (file.endsWith('.json')) expect(() => JSON.parse(readFileSync(file, 'utf8')), file).not.toThrow()
+      }
+
+      if (out.acknowledged) {
+        current = JSON.parse(out.stdout).refresh_token
+        continue
+      }
+
+      // killed: the rotation landed or it did not; the token it held either still renews, or
+      // (landed, reply lost) is a reuse that revokes the family, never anything in between
+      const next = await jwtis(['token', 'renew', '--client', 'app', current, '--json'], {env})
+      if (next.code === 0) current = JSON.parse(next.stdout).refresh_token
+      else {
+        expect(JSON.parse(next.stdout).error.code).toBe('REFRESH_REUSED')
+        reused++
+        current = await issue()
+      }
+    }
+
+    expect(killed).toBeGreaterThan(20)
+    expect(reused).toBeLessThanOrEqual(killed)
+    // the last acknowledged token renews
+    await jwtisOk(['token', 'renew', '--client', 'app', current], {env})
+  }, 300_000)
+
+  it('20 serve workers under load: replaced each time, every acknowledged rotation renews', async () => {
+    const {serve} = await import('../helpers/serve.js')
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    const token = (
+      await jwtisOk(['client', 'add', 'app', '--refresh-strategy', 'refreshBoth', '--vault', vault], {env: s.env})
+    ).stdout.trim()
+    const server = await serve(vault, s.env, ['--workers', '2', '--log-level', 'warn'])
+    const workers = () =>
+      spawnSync('ps', ['-o', 'pid=', '--ppid', String(server.child.pid)], {encoding: 'utf8'})
+        .stdout.split('\n')
+        .map(Number)
+        .filter(Boolean)
+    try {
+      const chains = await Promise.all(
+        Array.from({length: 6}, async () => ({
+          inFlight: false,
+          last: (await server.request('POST', '/issue_token', {kid: 'app'}, token)).body.refresh_token as string,
+        })),
+      )
+      const state = {stop: false}
+      let acks = 0
+      // with a deadline, as real clients have: a request handed to a worker as it died is never answered
+      const renew = (refresh: string) =>
+        fetch(`${server.url}/renew_token`, {
+          body: JSON.stringify({kid: 'app', refresh_token: refresh}),
+          headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
+          method: 'POST',
+          signal: AbortSignal.timeout(3000),
+        })
+          .then(async (res) => ({body: (await res.json()) as any, status: res.status}))
+          .catch(() => {})
+      const loops = chains.map(async (chain) => {
+        while (!state.stop) {
+          chain.inFlight = true
+          const res = await renew(chain.last)
+          if (res?.status === 201) {
+            chain.last = res.body.refresh_token
+            chain.inFlight = false
+            acks++
+            continue
+          }
+
+          // died with its worker: retry the same token once a worker is back; a reuse (or a
+          // family revoked by an unanswered reuse) means the rotation landed unanswered: only
+          // then does the chain start a new family
+          await sleep(100)
+          const retry = await renew(chain.last)
+          if (retry?.status === 201) {
+            chain.last = retry.body.refresh_token
+            chain.inFlight = false
+          } else if (retry?.status === 403 && ['REFRESH_REUSED', 'TOKEN_REVOKED'].includes(retry.body.error.code)) {
+            chain.last = (await server.request('POST', '/issue_token', {kid: 'app'}, token)).body.refresh_token
+            chain.inFlight = false
+          }
+        }
+      })
+      for (let k = 0; k < 20; k++) {
+        for (let i = 0; i < 50 && workers().length < 2; i++) await sleep(50)
+        await sleep(100 + random() * 200)
+        const pids = workers()
+        process.kill(pids[Math.floor(random() * pids.length)], 'SIGKILL')
+      }
+
+      await sleep(500)
+      state.stop = true
+      await Promise.all(loops)
+      expect(acks).toBeGreaterThan(40)
+      expect(server.stderr().match(/exited \(SIGKILL\); starting another/g)).toHaveLength(20)
+      for (const chain of chains) {
+        const res = (await renew(chain.last))!
+        // a chain whose last request went unanswered may have spent its token, or even been
+        // caught reusing it (a retry whose answer was lost too): never an acknowledged one
+        if (chain.inFlight && res.status === 403)
+          expect(['REFRESH_REUSED', 'TOKEN_REVOKED']).toContain(res.body.error.code)
+        else expect(res.status, JSON.stringify(res.body)).toBe(201)
+      }
+    } finally {
+      await server.stop()
+    }
+  }, 300_000)
+})
+
+/** A tiny tmpfs the test mounts (root only), so that the disk can fill up or turn read-only. */
+function mountTmpfs(dir: string, size: string): boolean {
+  mkdirSync(dir, {recursive: true})
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]).status === 0
+}
+
+const CAN_MOUNT = (() => {
+  if (process.getuid?.() !== 0) return false
+  const probe = join(mkdtempSync(join(tmpdir(), 'jwtis-mount-')), 'm')
+  const ok = mountTmpfs(probe, '64k')
+  if (ok) spawnSync('umount', [probe])
+  return ok
+})()
+if (!CAN_MOUNT)
+  process.stderr.write('NOTICE: skipping the full-disk and read-only tests: they mount a tmpfs, which needs root\n')
+
+describe.skipIf(!CAN_MOUNT)('a full disk and a read-only directory', () => {
+  const s = scratch()
+  const mnt = join(s.dir, 'disk')
+  const vault = join(mnt, 'vault.age')
+  const env = {...s.env, JWTIS_VAULT: vault}
+  const hash = () => createHash('sha256').update(readFileSync(vault)).digest('hex')
+  const oneLine = (out: RunResult) => {
+    expect(out.stderr.trimEnd().split('\n'), out.stderr).toHaveLength(1)
+    expect(out.stderr).toMatch(/^Error: /)
+  }
+
+  beforeAll(async () => {
+    expect(mountTmpfs(mnt, '2m')).toBe(true)
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    await jwtisOk(['client', 'add', 'app', '--refresh-strategy', 'refreshBoth'], {env})
+  })
+  afterAll(() => {
+    spawnSync('umount', ['-l', mnt])
+  })
+
+  it('a full disk: writes fail with one line and exit 3, the vault and the store are intact, and work resumes once there is room', async () => {
+    const issued = json<{refresh_token: string}>(
+      await jwtisOk(['token', 'issue', '--client', 'app', '--refresh', '--json'], {env}),
+    )
+    const before = hash()
+    // fill every byte that is left
+    spawnSync('sh', ['-c', `dd if=/dev/zero of=${join(mnt, 'filler')} bs=4k 2>/dev/null; sync`])
+    expect(spawnSync('sh', ['-c', `echo x > ${join(mnt, 'probe')}`]).status).not.toBe(0)
+
+    for (const args of [
+      ['client', 'add', 'more'],
+      ['keys', 'rotate', '--client', 'app'],
+      ['token', 'issue', '--client', 'app', '--refresh'],
+      ['token', 'renew', '--client', 'app', issued.refresh_token],
+    ]) {
+      const out = await jwtis(args, {env})
+      expect(out.code, `${args.join(' ')}: ${out.stderr}`).toBe(3)
+      oneLine(out)
+      expect(out.stderr).toMatch(/no space|full/i)
+      expect(hash(), args.join(' ')).toBe(before)
+    }
+
+    // reading never needed room
+    await jwtisOk(['client', 'list'], {env})
+    spawnSync('rm', ['-f', join(mnt, 'filler')])
+    await jwtisOk(['client', 'add', 'more'], {env})
+    // the refresh token whose renewal failed for want of room was not spent
+    await jwtisOk(['token', 'renew', '--client', 'app', issued.refresh_token], {env})
+    expect(readdirSync(mnt).filter((f) => f.includes('.tmp'))).toEqual([])
+  })
+
+  it('a read-only directory: writes fail with one line and exit 3, reads and verification go on', async () => {
+    const token = (await jwtisOk(['token', 'issue', '--client', 'app'], {env})).stdout.trim()
+    const before = hash()
+    expect(spawnSync('mount', ['-o', 'remount,ro', mnt]).status).toBe(0)
+    try {
+      for (const args of [
+        ['client', 'add', 'other'],
+        ['keys', 'rotate', '--client', 'app'],
+        ['token', 'issue', '--client', 'app', '--refresh'],
+      ]) {
+        const out = await jwtis(args, {env})
+        expect(out.code, `${args.join(' ')}: ${out.stderr}`).toBe(3)
+        oneLine(out)
+        expect(out.stderr).toMatch(/read-only/i)
+      }
+
+      await jwtisOk(['token', 'verify', token], {env})
+      await jwtisOk(['keys', 'list'], {env})
+      expect(hash()).toBe(before)
+    } finally {
+      spawnSync('mount', ['-o', 'remount,rw', mnt])
+    }
+  })
+})
