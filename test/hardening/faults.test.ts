@@ -180,10 +180,12 @@ describe('8 processes × 50 mixed writes on one vault', () => {
 /** A seeded PRNG (mulberry32): kill moments are random but the same on every run. */
 function prng(seed: number): () => number {
   let a = seed
+  // 32-bit integer arithmetic on purpose: `| 0` wraps, Math.trunc would not
   return () => {
+    // eslint-disable-next-line unicorn/prefer-math-trunc
     a = (a + 0x6d_2b_79_f5) | 0
     let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    t ^= t + Math.imul(t ^ (t >>> 7), 61 | t)
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
   }
 }
@@ -372,6 +374,11 @@ describe('200 SIGKILLs at random moments', () => {
   }, 300_000)
 })
 
+function oneLine(out: RunResult): void {
+  expect(out.stderr.trimEnd().split('\n'), out.stderr).toHaveLength(1)
+  expect(out.stderr).toMatch(/^Error: /)
+}
+
 /** A tiny tmpfs the test mounts (root only), so that the disk can fill up or turn read-only. */
 function mountTmpfs(dir: string, size: string): boolean {
   mkdirSync(dir, {recursive: true})
@@ -394,11 +401,6 @@ describe.skipIf(!CAN_MOUNT)('a full disk and a read-only directory', () => {
   const vault = join(mnt, 'vault.age')
   const env = {...s.env, JWTIS_VAULT: vault}
   const hash = () => createHash('sha256').update(readFileSync(vault)).digest('hex')
-  const oneLine = (out: RunResult) => {
-    expect(out.stderr.trimEnd().split('\n'), out.stderr).toHaveLength(1)
-    expect(out.stderr).toMatch(/^Error: /)
-  }
-
   beforeAll(async () => {
     expect(mountTmpfs(mnt, '2m')).toBe(true)
     await jwtisOk(['init', '--vault', vault], {env: s.env})
