@@ -66,6 +66,7 @@ export async function buildServer(options: ServerOptions) {
     maxAuthFailures: options.maxAuthFailures ?? 10,
     mode: options.auth ?? 'token',
   })
+  metrics.sample = () => metrics.limited.set(auth.limiter.size)
   const requestTimeout = options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs
   const logLevel = options.logLevel ?? 'silent'
   const accessLog = logLevel === 'info' || logLevel === 'debug' || logLevel === 'trace'

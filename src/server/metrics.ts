@@ -23,7 +23,13 @@ class Counter {
   constructor(
     readonly name: string,
     readonly help: string,
+    private readonly type: 'counter' | 'gauge' = 'counter',
   ) {}
+
+  /** A gauge's value now (summed over workers like a counter: each holds its own share). */
+  set(value: number, labels: Labels = {}): void {
+    this.values.set(labelText(labels), {labels, value})
+  }
 
   inc(labels: Labels = {}, by = 1): void {
     const key = labelText(labels)
@@ -42,7 +48,7 @@ class Counter {
   }
 
   render(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`]
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`]
     for (const {labels, value} of this.values.values()) lines.push(`${this.name}${labelText(labels)} ${value}`)
     return lines.join('\n')
   }
@@ -99,6 +105,13 @@ class Histogram {
 export class Metrics {
   readonly duration = new Histogram('jwtis_http_request_duration_seconds', 'HTTP request latency by route.')
   readonly issued = new Counter('jwtis_tokens_issued_total', 'Access tokens issued (by issue_token).')
+  readonly limited = new Counter(
+    'jwtis_auth_limiter_addresses',
+    'Client addresses (IPv6: /64 blocks) whose failed authentications are being counted; bounded.',
+    'gauge',
+  )
+  /** Read just before each render or snapshot: the gauges' sources. */
+  sample?: () => void
   readonly rejected = new Counter('jwtis_tokens_rejected_total', 'Tokens rejected, by reason code.')
   readonly renewed = new Counter('jwtis_tokens_renewed_total', 'Refresh tokens exchanged (by renew_token).')
   readonly requests = new Counter('jwtis_http_requests_total', 'HTTP requests by route, method and status.')
@@ -115,20 +128,25 @@ export class Metrics {
     const total = new Metrics()
     for (const snap of snapshots) {
       total.duration.absorb(snap.duration)
-      for (const name of ['issued', 'rejected', 'renewed', 'requests', 'reuse'] as const) total[name].absorb(snap[name])
+      for (const name of ['issued', 'limited', 'rejected', 'renewed', 'requests', 'reuse'] as const)
+        total[name].absorb(snap[name] ?? [])
     }
 
     return total
   }
 
   render(): string {
-    return `${[this.requests, this.duration, this.issued, this.renewed, this.rejected, this.reuse].map((m) => m.render()).join('\n')}\n`
+    this.sample?.()
+    const all = [this.requests, this.duration, this.issued, this.renewed, this.rejected, this.reuse, this.limited]
+    return `${all.map((m) => m.render()).join('\n')}\n`
   }
 
   snapshot(): MetricsSnapshot {
+    this.sample?.()
     return {
       duration: this.duration.snapshot(),
       issued: this.issued.snapshot(),
+      limited: this.limited.snapshot(),
       rejected: this.rejected.snapshot(),
       renewed: this.renewed.snapshot(),
       requests: this.requests.snapshot(),
@@ -140,6 +158,7 @@ export class Metrics {
 export interface MetricsSnapshot {
   duration: ReturnType<Histogram['snapshot']>
   issued: ReturnType<Counter['snapshot']>
+  limited?: ReturnType<Counter['snapshot']>
   rejected: ReturnType<Counter['snapshot']>
   renewed: ReturnType<Counter['snapshot']>
   requests: ReturnType<Counter['snapshot']>
