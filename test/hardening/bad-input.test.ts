@@ -56,10 +56,10 @@ function run(args: string[], env: Record<string, string>, input?: string): Promi
   return new Promise((resolve, reject) => {
     // (a command that took its bad input and went on, serve above all, is stopped and reported)
     const child = spawn(NODE, [BIN, ...args], {
-      timeout: 20_000,
       cwd: ROOT,
       env: cleanEnv(env),
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      timeout: 20_000,
     })
     let stdout = ''
     let stderr = ''
@@ -124,6 +124,8 @@ describe('bad input to every command', () => {
     'client:show': ['app'],
     'client:update': ['app'],
     'config:get': ['vault'],
+    // a vault of its own: init must refuse before creating anything, and never touch the other
+    init: ['--vault', join(s.dir, 'never', 'vault.age')],
     'jwe:decrypt': [tokens.jwe],
     'jwe:encrypt': ['x', '--to', 'app'],
     'jwk:create': ['--alg', 'ES256'],
@@ -131,15 +133,13 @@ describe('bad input to every command', () => {
     'jwk:thumbprint': [files.key],
     'keys:import': ['--client', 'app', files.key],
     'keys:rotate': ['--client', 'app'],
+    serve: ['--listen', '127.0.0.1:0'],
     'token:decode': [tokens.access],
     'token:issue': ['--client', 'app'],
     'token:renew': ['--client', 'app', tokens.refresh],
     'token:revoke': ['--client', 'app', tokens.refresh],
     'token:sign': ['--key', files.key],
     'token:verify': [tokens.access],
-    // a vault of its own: init must refuse before creating anything, and never touch the other
-    init: ['--vault', join(s.dir, 'never', 'vault.age')],
-    serve: ['--listen', '127.0.0.1:0'],
   })
 
   /** Every bad command line, with the exit codes it may end with. */
