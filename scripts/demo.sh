@@ -67,7 +67,8 @@ step keys export --client billing --format pem
 say 'the HTTP API: serve, register, issue, renew, stop'
 export JWTIS_ADMIN_TOKEN="demo-admin-$RANDOM$RANDOM"
 printf '\n%s$ jwtis serve --listen 127.0.0.1:0 --workers 1 --json &%s\n' "$bold" "$plain" >&2
-jwtis serve --listen 127.0.0.1:0 --workers 1 --json > "$work/serve.out" 2> "$work/serve.log" &
+# (node itself in the background, not the jwtis function: $! must be the server, for kill)
+node "$root/bin/run.js" serve --listen 127.0.0.1:0 --workers 1 --json > "$work/serve.out" 2> "$work/serve.log" &
 server=$!
 for _ in $(seq 100); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
 url=$(field listening < "$work/serve.out")

@@ -2,34 +2,12 @@
  * `serve` on several processes (issue 10): the workers share the file store's state, a worker
  * killed with SIGKILL under load is replaced, and no rotation a client was told succeeded is lost.
  */
-import {spawnSync} from 'node:child_process'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, expect, it} from 'vitest'
 
 import {jwtisOk, scratch} from '../helpers/cli.js'
-import {serve} from '../helpers/serve.js'
-
-/**
- * A renewal with a deadline, as real clients have: a connection handed to the worker at the
- * moment it was killed may never be answered.
- */
-async function renew(url: string, token: string, refresh: string) {
-  const res = await fetch(`${url}/renew_token`, {
-    body: JSON.stringify({kid: 'app', refresh_token: refresh}),
-    headers: {authorization: `Bearer ${token}`, 'content-type': 'application/json'},
-    method: 'POST',
-    signal: AbortSignal.timeout(5000),
-  })
-  return {body: (await res.json()) as any, status: res.status}
-}
-
-/** The child processes of `pid` (ps exits 1 when there are none). */
-const workersOf = (pid: number): number[] =>
-  spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], {encoding: 'utf8'})
-    .stdout.split('\n')
-    .map(Number)
-    .filter(Boolean)
+import {renewWithDeadline, serve, workersOf} from '../helpers/serve.js'
 
 describe('serve --workers 2', () => {
   it('a worker killed under load is replaced; every acknowledged rotation still renews', async () => {
@@ -86,7 +64,7 @@ describe('serve --workers 2', () => {
       expect(server.stderr()).toMatch(/worker \d+ exited \(SIGKILL\); starting another/)
 
       for (const chain of chains) {
-        const res = await renew(server.url, token, chain.last)
+        const res = (await renewWithDeadline(server.url, token, chain.last))!
         if (chain.inFlight && res.status === 403) {
           expect(res.body.error.code).toBe('REFRESH_REUSED')
           continue

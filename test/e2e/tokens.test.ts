@@ -337,7 +337,12 @@ describe('jwe encrypt and decrypt', () => {
       fakeJwe({alg: 'PBES2-HS256+A128KW', enc: 'A128GCM', p2c: 1_000_000_000, p2s: 'AAAAAAAAAAA'}),
       'ALG_NOT_ALLOWED',
     ],
-    ['a key nobody has', fakeJwe({alg: 'ECDH-ES', enc: 'A256GCM', kid: 'nobody'}), 'UNKNOWN_KID'],
+    [
+      'a key nobody has',
+      fakeJwe({alg: 'ECDH-ES', enc: 'A256GCM', epk: {crv: 'P-256', kty: 'EC', x: 'AA', y: 'AA'}, kid: 'nobody'}),
+      'UNKNOWN_KID',
+    ],
+    ['an ECDH-ES header without its ephemeral key', fakeJwe({alg: 'ECDH-ES', enc: 'A256GCM'}), 'MALFORMED_TOKEN'],
     ['over 64 KiB', fakeJwe({alg: 'ECDH-ES', enc: 'A256GCM', pad: 'x'.repeat(70_000)}), 'TOKEN_TOO_LARGE'],
   ])('refuses %s', async (_name, token, reason) => {
     const file = join(dir, 'jwe.txt')

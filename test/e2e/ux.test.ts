@@ -2,7 +2,7 @@
  * User experience (issue 12): every mistake leads to the next step, and output scripts can trust.
  */
 import {spawnSync} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -66,6 +66,17 @@ describe('getting started', () => {
     expect(demo.stdout.match(/^201 \{/gm)).toHaveLength(3)
     expect(demo.stderr.match(/"msg":"request"/g)).toHaveLength(3)
     expect(all).toContain('Demo done')
+    // the server it started is gone with it
+    const survivors = readdirSync('/proc')
+      .filter((pid) => /^\d+$/.test(pid))
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, 'latin1').includes('jwtis-demo.')
+        } catch {
+          return false
+        }
+      })
+    expect(survivors).toEqual([])
   })
 
   it('"no vault" names every way to point at one', async () => {

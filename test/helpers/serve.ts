@@ -1,4 +1,4 @@
-import {type ChildProcess, spawn} from 'node:child_process'
+import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {createInterface} from 'node:readline'
 
 import {BIN, cleanEnv, NODE} from './cli.js'
@@ -66,5 +66,35 @@ export async function serve(
       await exited
     },
     url,
+  }
+}
+
+/** The worker processes of a `serve` primary (ps exits 1 when there are none). */
+export const workersOf = (pid: number): number[] =>
+  spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], {encoding: 'utf8'})
+    .stdout.split('\n')
+    .map(Number)
+    .filter(Boolean)
+
+/**
+ * POST /renew_token with a deadline, as real clients have: a request handed to a worker as it
+ * was killed may never be answered. Undefined when it got no answer.
+ */
+export async function renewWithDeadline(
+  url: string,
+  clientToken: string,
+  refreshToken: string,
+  kid = 'app',
+): Promise<undefined | {body: any; status: number}> {
+  try {
+    const res = await fetch(`${url}/renew_token`, {
+      body: JSON.stringify({kid, refresh_token: refreshToken}),
+      headers: {authorization: `Bearer ${clientToken}`, 'content-type': 'application/json'},
+      method: 'POST',
+      signal: AbortSignal.timeout(5000),
+    })
+    return {body: await res.json(), status: res.status}
+  } catch {
+    return undefined
   }
 }
