@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {link, open, readFile, rename, stat, unlink} from 'node:fs/promises'
+import {link, readFile, rename, stat, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -109,27 +109,24 @@ export class FileLock {
     return readHolderAt(this.path)
   }
 
+  /**
+   * The holder is written to a temp file first and hard-linked into place (which fails when the
+   * lock exists): a lock file is never seen empty, so a process killed while taking the lock
+   * leaves either no lock or one naming it (stale at once, being dead), never one that holds
+   * every writer off until it ages.
+   */
   private async tryCreate(): Promise<boolean> {
-    let fh
+    const temp = `${this.path}.${process.pid}.${this.me.nonce}.tmp`
     try {
-      fh = await open(this.path, 'wx', 0o600)
+      await writeFile(temp, JSON.stringify(this.me), {flag: 'wx', mode: 0o600})
+      await link(temp, this.path)
+      return true
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
       throw new VaultError('VAULT_UNWRITABLE', `cannot create lock ${this.path}: ${describeFsError(error)}`)
+    } finally {
+      await unlink(temp).catch(() => {})
     }
-
-    try {
-      await fh.writeFile(JSON.stringify(this.me))
-    } catch (error) {
-      // (a full disk can take the file but not its content: an empty lock would hold off every
-      // writer until it went stale)
-      await fh.close()
-      await unlink(this.path).catch(() => {})
-      throw new VaultError('VAULT_UNWRITABLE', `cannot create lock ${this.path}: ${describeFsError(error)}`)
-    }
-
-    await fh.close()
-    return true
   }
 }
 
