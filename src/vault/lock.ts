@@ -116,7 +116,8 @@ export class FileLock {
    * every writer off until it ages.
    */
   private async tryCreate(): Promise<boolean> {
-    const temp = `${this.path}.${process.pid}.${this.me.nonce}.tmp`
+    // (not .tmp: the vault sweeps its own temp files, and this one must live until linked)
+    const temp = `${this.path}.${process.pid}.${this.me.nonce}.taking`
     try {
       await writeFile(temp, JSON.stringify(this.me), {flag: 'wx', mode: 0o600})
       await link(temp, this.path)

@@ -377,7 +377,8 @@ describe('concurrency and crashes', () => {
     const list = json<Array<{kid: string}>>(await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env}))
     expect(list).toHaveLength(12)
     expect(readdirSync(join(vault, '..')).filter((f) => f.endsWith('.tmp'))).toEqual([])
-  })
+    // (12 rounds of start, write, kill: on two cores shared with the rest of the suite that can take a minute)
+  }, 180_000)
 
   it('a CLI killed with SIGKILL mid-command leaves the vault usable', async () => {
     const {env, vault} = await newVault()
