@@ -365,7 +365,7 @@ describe('concurrency and crashes', () => {
     const identity = join(env.JWTIS_CONFIG_DIR, 'identity.txt')
     const names = new Set<string>()
     for (let round = 0; round < 12; round++) {
-      await killMidway(['--input-type=module', '-e', writer, vault], cleanEnv({ID: identity}), 250, 400)
+      await killMidway(['--input-type=module', '-e', writer, vault], cleanEnv({ID: identity}), 500, 1000)
       // The vault opens (old or new content), a stale lock does not block the next writer,
       // and the next writer's change lands.
       const status = json<{issuer: string}>(await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env}))
