@@ -1,6 +1,16 @@
-import type {IssuedTokens} from '../core/issuer.js'
+import type {IssuedTokens, Issuer} from '../core/issuer.js'
+import type {BatchSetup} from './batch-worker.js'
 
+import {buildClaimSet, parseClaimsJson} from '../core/claims.js'
 import {ClaimsError, isJwtisError} from '../core/errors.js'
+
+/** How one `--batch` line is issued, the same on the main thread and on the worker threads. */
+export function lineIssuer(
+  issuer: Issuer,
+  {base, client, explicit}: Pick<BatchSetup, 'base' | 'client' | 'explicit'>,
+): (line: string, label: string) => Promise<IssuedTokens> {
+  return (line, label) => issuer.issue(client, {...base, ...buildClaimSet(parseClaimsJson(line, label), explicit)})
+}
 
 /** One `--batch` answer: the result line (newline included) and, when it failed, its exit code. */
 export interface LineAnswer {

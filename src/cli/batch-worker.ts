@@ -4,9 +4,8 @@ import type {IssueRequest} from '../core/issuer.js'
 import type {VaultDocument} from '../vault/format.js'
 import type {Vault} from '../vault/vault.js'
 
-import {buildClaimSet, parseClaimsJson} from '../core/claims.js'
 import {isRedisUrl} from '../redis/url.js'
-import {answerLine} from './batch-line.js'
+import {answerLine, lineIssuer} from './batch-line.js'
 import {issuerOver} from './io.js'
 
 /**
@@ -50,8 +49,7 @@ const vault = {
   },
 } as unknown as Vault
 const issuer = await issuerOver(vault, setup.store)
-const issue = (line: string, label: string) =>
-  issuer.issue(setup.client, {...setup.base, ...buildClaimSet(parseClaimsJson(line, label), setup.explicit)})
+const issue = lineIssuer(issuer, setup)
 
 parentPort!.on('message', async (chunk: 'close' | BatchChunk) => {
   if (chunk === 'close') {

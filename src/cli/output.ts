@@ -1,6 +1,6 @@
 import type {ChalkInstance} from 'chalk'
 
-import {relativeTime} from '../core/time.js'
+import {describeTime} from '../core/time.js'
 
 /** Colour only when the stream is a terminal and NO_COLOR is unset (https://no-color.org). */
 export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
@@ -81,16 +81,10 @@ export function timeLines(payload: Record<string, unknown>, now: number, c: Chal
   for (const name of TIME_CLAIMS) {
     const value = payload[name]
     if (typeof value !== 'number') continue
-    const ms = value * 1000
-    const date = new Date(ms)
+    const when = describeTime(value, now)
     // exp 1e300 or iat -9e15 are valid JSON numbers but no date: show them as they are.
-    if (Number.isNaN(date.getTime())) {
-      lines.push(`${name.padEnd(4)}  ${value} ${c.yellow('(not a representable date)')}`)
-      continue
-    }
-
-    const when = `${date.toISOString()} (${relativeTime(ms, now)})`
-    lines.push(`${name.padEnd(4)}  ${name === 'exp' && ms <= now ? c.red(`${when}, expired`) : when}`)
+    if (when === undefined) lines.push(`${name.padEnd(4)}  ${value} ${c.yellow('(not a representable date)')}`)
+    else lines.push(`${name.padEnd(4)}  ${name === 'exp' && value * 1000 <= now ? c.red(`${when}, expired`) : when}`)
   }
 
   return lines

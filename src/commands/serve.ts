@@ -6,7 +6,7 @@ import {VaultCommand} from '../cli/base.js'
 import {durationFlag, storeFlag} from '../cli/flags.js'
 import {UsageError} from '../core/errors.js'
 import {registerSecret} from '../core/redact.js'
-import {LOG_LEVELS, type LogLevel} from '../server/app.js'
+import {LOG_LEVELS, type LogLevel} from '../server/schemas.js'
 
 export default class Serve extends VaultCommand<typeof Serve> {
   static override summary = 'Serve the HTTP API (JWTIS v0.1 routes) over the vault.'

@@ -82,13 +82,8 @@ function isEphemeralKey(epk: unknown): boolean {
  * the JWE cannot be opened, which is all a sender learns.
  */
 function openFailure(error: unknown): Error {
-  const {code} = error as {code?: unknown}
-  if (typeof code === 'string' && code.startsWith('ERR_J')) return fromJose(error)
-  if (
-    error instanceof TypeError ||
-    (error as Error)?.name === 'DataError' ||
-    (error as Error)?.name === 'OperationError'
-  )
+  const {name} = (error ?? {}) as {name?: string}
+  if (error instanceof TypeError || name === 'DataError' || name === 'OperationError')
     return reject('DECRYPT_FAILED', 'decryption failed: wrong key, or the JWE was altered')
   return fromJose(error)
 }

@@ -17,6 +17,17 @@ export function relativeTime(ms: number, now: number): string {
 }
 
 /**
+ * A NumericDate claim (seconds since the epoch) as people read it: `2026-…Z (in 14 minutes)`.
+ * Undefined for what is no date: not a number, or beyond what a Date can hold (`exp: 1e300`).
+ */
+export function describeTime(seconds: unknown, now: number): string | undefined {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return undefined
+  const date = new Date(seconds * 1000)
+  if (Number.isNaN(date.getTime())) return undefined
+  return `${date.toISOString()} (${relativeTime(seconds * 1000, now)})`
+}
+
+/**
  * A point in time as people give one: a duration from `now` (`15m`, `+1h`, `-5m`), an RFC 3339
  * time, or seconds since the epoch. Returns milliseconds since the epoch.
  */

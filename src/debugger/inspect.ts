@@ -4,7 +4,9 @@
  * WebCrypto, so that it runs in the browser, where the token stays, and in Node for the tests.
  * It never decrypts: a JWE's key stays in the vault (`jwtis jwe decrypt`).
  */
-import {relativeTime} from '../core/time.js'
+import {describeTime} from '../core/time.js'
+
+export {describeTime} from '../core/time.js'
 
 /** The same ceiling as `jwtis token verify`: larger inputs are refused before any parsing. */
 export const MAX_TOKEN_CHARS = 64 * 1024
@@ -101,14 +103,6 @@ export function decode(input: string): Decoded {
   } catch {}
 
   return {header, kind: 'jws', parts, payload, payloadText}
-}
-
-/** A registered time as people read it: the date, and how far it is from now. */
-export function describeTime(seconds: unknown, now: number): string | undefined {
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return undefined
-  const date = new Date(seconds * 1000)
-  if (Number.isNaN(date.getTime())) return undefined
-  return `${date.toISOString()} (${relativeTime(seconds * 1000, now)})`
 }
 
 export interface Expectations {

@@ -1,4 +1,5 @@
 import type {Issuer} from '../core/issuer.js'
+import type {LogLevel} from './schemas.js'
 
 import {textDepth} from '../core/limits.js'
 import {createAuth} from './auth.js'
@@ -37,9 +38,6 @@ export interface ServerOptions {
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy?: boolean
 }
-
-export const LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
 
 export const SERVER_DEFAULTS = {
   keepAliveTimeoutMs: 5000,

@@ -34,7 +34,7 @@ const SHUTDOWN_GRACE_MS = 10_000
 
 /** Primary ⇄ worker: the worker says hello once it listens for messages, and gets its key. */
 type Message =
-  | {adminToken: string; key: VaultKey; type: 'start'}
+  | {adminToken: string; key: VaultKey; port: number; type: 'start'}
   | {error: {address?: string; code?: string; exitCode?: number; message: string; port?: number}; type: 'failed'}
   | {id: number; snapshot: MetricsSnapshot; type: 'snapshot'}
   | {id: number; text: string; type: 'metrics'}
@@ -158,7 +158,9 @@ async function runPrimary(options: RunOptions): Promise<void> {
 
   let stopping = false
   let {port} = options
+  let listenPort = port
   const live = new Set<Worker>()
+  const listening = new Set<Worker>()
   // One scrape of /metrics: every worker's snapshot, summed (a worker that does not answer
   // within a second is left out rather than stalling the scrape).
   const snapshots = new Map<number, (snapshot: MetricsSnapshot) => void>()
@@ -202,13 +204,24 @@ async function runPrimary(options: RunOptions): Promise<void> {
           }
 
           case 'hello': {
-            worker.send({adminToken: options.adminToken, key, type: 'start'} satisfies Message)
+            // Workers share the primary's socket only while they ask for the same address: with
+            // `:0`, one started when no other is left listening would get a port of its own, so
+            // from then on they ask for the port the first one was given.
+            if (listening.size === 0) listenPort = port
+            worker.send({adminToken: options.adminToken, key, port: listenPort, type: 'start'} satisfies Message)
 
             break
           }
 
           case 'listening': {
+            if (port !== 0 && message.port !== port) {
+              // (the last other worker died between this one's start and its listen)
+              worker.kill()
+              break
+            }
+
             port = message.port
+            listening.add(worker)
             resolve()
 
             break
@@ -232,6 +245,7 @@ async function runPrimary(options: RunOptions): Promise<void> {
       })
       worker.on('exit', (code, signal) => {
         live.delete(worker)
+        listening.delete(worker)
         if (stopping || failed) return
         process.stderr.write(`jwtis serve: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`)
         fork().catch((error: Error) =>
@@ -243,7 +257,6 @@ async function runPrimary(options: RunOptions): Promise<void> {
   const stop = waitForSignal(options.log)
   try {
     await fork() // the first one binds the port (a fixed one, or the one the kernel chose for 0)
-    options.port = port
     await Promise.all(Array.from({length: options.workers - 1}, () => fork()))
   } catch (error) {
     stopping = true
@@ -306,7 +319,11 @@ async function runWorker(options: RunOptions): Promise<void> {
       1,
       Math.ceil((options.maxConnections ?? SERVER_DEFAULTS.maxConnections) / options.workers),
     )
-    server = await serveOnce({...options, adminToken: start.adminToken, maxConnections, metricsText}, issuer, share)
+    server = await serveOnce(
+      {...options, adminToken: start.adminToken, maxConnections, metricsText, port: start.port},
+      issuer,
+      share,
+    )
     local = server.metrics
   } catch (error) {
     const {address, code, exitCode, message, port} = error as {

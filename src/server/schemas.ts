@@ -28,3 +28,7 @@ export const body = (properties: Record<string, unknown>, required: string[] = [
 /** Durations in JSON: Go strings or integer nanoseconds, in milliseconds; absent stays absent. */
 export const ms = (value: number | string | undefined, what: string): number | undefined =>
   value === undefined ? undefined : durationFromJson(value, what)
+
+/** `serve --log-level`: pino's levels; `info` and below write the access log. */
+export const LOG_LEVELS = ['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import type {Journal} from './journal.js'
 
 import {VaultError} from '../core/errors.js'
-import {checkPrivateDir, describeFsError, makePrivateDir, writeFileAtomic} from '../vault/fsutil.js'
+import {checkPrivateDir, makePrivateDir, unwritable, writeFileAtomic} from '../vault/fsutil.js'
 import {FileLock} from '../vault/lock.js'
 import {cutoffKey, type Family, type FamilyStatus, judge, subjectCutoff, type TokenStore} from './store.js'
 
@@ -260,7 +260,7 @@ export class FileStore implements TokenStore {
       renameSync(temp, path)
     } catch (error) {
       rmSync(temp, {force: true})
-      throw new VaultError('VAULT_UNWRITABLE', `cannot write ${path}: ${describeFsError(error)}`, {cause: error})
+      throw unwritable(`cannot write ${path}`, error)
     }
   }
 

@@ -65,10 +65,18 @@ export async function writeFileAtomic(
   } catch (error) {
     // A full disk, a read-only or vanished directory: the old file is untouched (only the temp
     // file was being written), and the user learns which path and why, in one line.
-    throw new VaultError('VAULT_UNWRITABLE', `cannot write ${path}: ${describeFsError(error)}`, {cause: error})
+    throw unwritable(`cannot write ${path}`, error)
   } finally {
     await unlink(temp).catch(() => {})
   }
+}
+
+/**
+ * A write the file system refused (full, read-only, no permission): VAULT_UNWRITABLE, exit 3,
+ * saying what could not be done and why in words; `cause` keeps the errno for callers.
+ */
+export function unwritable(what: string, reason: unknown, cause: unknown = reason): VaultError {
+  return new VaultError('VAULT_UNWRITABLE', `${what}: ${describeFsError(reason)}`, {cause})
 }
 
 /** Makes `dir` (and its parents) 0700; a refusal is VAULT_UNWRITABLE naming the directory and why. */
@@ -81,7 +89,7 @@ export async function makePrivateDir(dir: string): Promise<void> {
       () => error,
       (parentError: unknown) => parentError,
     )
-    throw new VaultError('VAULT_UNWRITABLE', `cannot create ${dir}: ${describeFsError(reason)}`, {cause: error})
+    throw unwritable(`cannot create ${dir}`, reason, error)
   }
 }
 

@@ -4,7 +4,7 @@ import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {VaultError} from '../core/errors.js'
-import {checkOwnFile, describeFsError, processAlive} from './fsutil.js'
+import {checkOwnFile, processAlive, unwritable} from './fsutil.js'
 
 interface Holder {
   host: string
@@ -124,7 +124,7 @@ export class FileLock {
       return true
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
-      throw new VaultError('VAULT_UNWRITABLE', `cannot create lock ${this.path}: ${describeFsError(error)}`)
+      throw unwritable(`cannot create lock ${this.path}`, error)
     } finally {
       await unlink(temp).catch(() => {})
     }

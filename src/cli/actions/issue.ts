@@ -43,8 +43,8 @@ export async function issueAction(ctx: ActionContext, flags: IssueFlags): Promis
     }
     const explicit = {aud: flags.aud, sub: flags.sub}
     if (flags.batch) {
-      const issueLine = async (line: string, label: string) =>
-        issuer.issue(flags.client, {...base, ...buildClaimSet(parseClaimsJson(line, label), explicit)})
+      const {lineIssuer} = await import('../batch-line.js')
+      const issueLine = lineIssuer(issuer, {base, client: flags.client, explicit})
       const {availableParallelism} = await import('node:os')
       // A memory store lives in this thread only; any other is shared by the worker threads.
       const threads = (flags.store ?? process.env.JWTIS_STORE) === 'memory' ? 0 : availableParallelism()
