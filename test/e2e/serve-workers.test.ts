@@ -7,27 +7,15 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, expect, it} from 'vitest'
 
 import {jwtisOk, scratch} from '../helpers/cli.js'
-import {renewWithDeadline, serve, workersOf} from '../helpers/serve.js'
+import {renewWithDeadline, serve, serveRotatingClient, workersOf} from '../helpers/serve.js'
 
 describe('serve --workers 2', () => {
   it('a worker killed under load is replaced; every acknowledged rotation still renews', async () => {
-    const s = scratch()
-    const vault = join(s.dir, 'vault.age')
-    await jwtisOk(['init', '--vault', vault], {env: s.env})
-    const token = (
-      await jwtisOk(['client', 'add', 'app', '--refresh-strategy', 'refreshBoth', '--vault', vault], {env: s.env})
-    ).stdout.trim()
-    const server = await serve(vault, s.env, ['--workers', '2'])
+    const {chains, server, token} = await serveRotatingClient(['--workers', '2'], 8)
     try {
       const primary = server.child.pid!
       const before = workersOf(primary)
       expect(before).toHaveLength(2)
-      const chains = await Promise.all(
-        Array.from({length: 8}, async () => ({
-          inFlight: false,
-          last: (await server.request('POST', '/issue_token', {kid: 'app'}, token)).body.refresh_token as string,
-        })),
-      )
       const state = {stop: false}
       let acks = 0
       let failures = 0
@@ -95,6 +83,30 @@ describe('serve --workers 2', () => {
         const text = await (await fetch(`${server.url}/metrics`, {headers: {connection: 'close'}})).text()
         expect(text).toMatch(/jwtis_http_requests_total\{method="GET",route="\/ping",status="200"\} 20\n/)
       }
+    } finally {
+      await server.stop()
+    }
+  })
+
+  it('listening on :0, workers started after every worker died answer on the port first printed', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    const server = await serve(vault, s.env, ['--workers', '2']) // the helper listens on :0
+    try {
+      const primary = server.child.pid!
+      const before = workersOf(primary)
+      expect(before).toHaveLength(2)
+      for (const pid of before) process.kill(pid, 'SIGKILL')
+      let status = 0
+      for (let i = 0; i < 100 && status !== 200; i++) {
+        await sleep(100)
+        status = (await fetch(`${server.url}/ping`, {headers: {connection: 'close'}}).catch(() => {}))?.status ?? 0
+      }
+
+      expect(status).toBe(200)
+      const after = workersOf(primary)
+      expect(after.some((pid) => before.includes(pid))).toBe(false)
     } finally {
       await server.stop()
     }

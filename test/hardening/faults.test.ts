@@ -306,21 +306,9 @@ describe('200 SIGKILLs at random moments', () => {
   }, 300_000)
 
   it('20 serve workers under load: replaced each time, every acknowledged rotation renews', async () => {
-    const {renewWithDeadline, serve, workersOf} = await import('../helpers/serve.js')
-    const s = scratch()
-    const vault = join(s.dir, 'vault.age')
-    await jwtisOk(['init', '--vault', vault], {env: s.env})
-    const token = (
-      await jwtisOk(['client', 'add', 'app', '--refresh-strategy', 'refreshBoth', '--vault', vault], {env: s.env})
-    ).stdout.trim()
-    const server = await serve(vault, s.env, ['--workers', '2', '--log-level', 'warn'])
+    const {renewWithDeadline, serveRotatingClient, workersOf} = await import('../helpers/serve.js')
+    const {chains, server, token} = await serveRotatingClient(['--workers', '2', '--log-level', 'warn'], 6)
     try {
-      const chains = await Promise.all(
-        Array.from({length: 6}, async () => ({
-          inFlight: false,
-          last: (await server.request('POST', '/issue_token', {kid: 'app'}, token)).body.refresh_token as string,
-        })),
-      )
       const state = {stop: false}
       let acks = 0
       const renew = (refresh: string) => renewWithDeadline(server.url, token, refresh)

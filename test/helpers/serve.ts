@@ -1,8 +1,8 @@
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {join} from 'node:path'
 import {createInterface} from 'node:readline'
 
-import {BIN, cleanEnv, NODE} from './cli.js'
-import {freePort} from './redis.js'
+import {BIN, cleanEnv, jwtisOk, NODE, scratch} from './cli.js'
 
 export interface Served {
   admin: string
@@ -15,15 +15,18 @@ export interface Served {
   url: string
 }
 
-/** Starts `jwtis serve` as a real process on a free loopback port and waits for its ready line. */
+/**
+ * Starts `jwtis serve` as a real process and waits for its ready line. It listens on port 0 and
+ * the ready line says which port the kernel gave it: a port picked free beforehand could be taken
+ * by another test before serve binds it.
+ */
 export async function serve(
   vault: string,
   env: Record<string, string>,
   args: string[] = [],
   host = '127.0.0.1',
 ): Promise<Served> {
-  const port = await freePort()
-  const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:${port}`, '--json', ...args], {
+  const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:0`, '--json', ...args], {
     env: cleanEnv({JWTIS_ADMIN_TOKEN: 'test-admin-token', ...env}),
   })
   let stderr = ''
@@ -36,7 +39,8 @@ export async function serve(
   const ready = await new Promise<{listening: string}>((resolve, reject) => {
     const lines = createInterface({input: child.stdout!})
     lines.once('line', (line) => resolve(JSON.parse(line)))
-    exited.then(({code}) => reject(new Error(`jwtis serve exited ${code}: ${stderr}`)))
+    // (close, not exit: by then all of stderr has been read, for the message)
+    child.once('close', (code) => reject(new Error(`jwtis serve exited ${code}: ${stderr}`)))
   })
   const url = ready.listening
   return {
@@ -97,4 +101,29 @@ export async function renewWithDeadline(
   } catch {
     return undefined
   }
+}
+
+/**
+ * A fresh vault with one client, `app`, whose refresh tokens rotate on every renewal
+ * (refreshBoth), served with `args`: what the tests that kill workers under load start from.
+ * `chains` refresh families of it, each with the last refresh token acknowledged.
+ */
+export async function serveRotatingClient(
+  args: string[],
+  chains: number,
+): Promise<{chains: Array<{inFlight: boolean; last: string}>; server: Served; token: string}> {
+  const s = scratch()
+  const vault = join(s.dir, 'vault.age')
+  await jwtisOk(['init', '--vault', vault], {env: s.env})
+  const token = (
+    await jwtisOk(['client', 'add', 'app', '--refresh-strategy', 'refreshBoth', '--vault', vault], {env: s.env})
+  ).stdout.trim()
+  const server = await serve(vault, s.env, args)
+  const issued = await Promise.all(
+    Array.from({length: chains}, async () => ({
+      inFlight: false,
+      last: (await server.request('POST', '/issue_token', {kid: 'app'}, token)).body.refresh_token as string,
+    })),
+  )
+  return {chains: issued, server, token}
 }
