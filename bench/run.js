@@ -9,7 +9,8 @@
 //                 (bench/reference: net/http + go-jose v2), with the file store and with Redis
 //   store         renew cost with 100,000 live families against 100 (the file store must not slow
 //                 down as families pile up)
-//   floors        the crypto of one issue_token on node:crypto (no HTTP, no state) on every core,
+//   floors        the same serve work on bare node:http + node:crypto (bench/floor/server.js);
+//                 the crypto of one issue_token on node:crypto (no HTTP, no state) on every core,
 //                 against the Go reference's whole requests; and each P-256 operation through
 //                 node:crypto against OpenSSL's own (`openssl speed`), to show where the serve bar
 //                 sits against what this runtime can do at all
@@ -18,7 +19,7 @@
 // row whose tool is missing is reported as skipped, with the reason).
 import {execFileSync, spawn, spawnSync} from 'node:child_process'
 import {createHash, diffieHellman, generateKeyPairSync, randomBytes, sign, verify} from 'node:crypto'
-import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {cpus, tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
@@ -239,6 +240,19 @@ if (canServe && has('go', ['version'])) {
   } else process.stdout.write(`(the Go reference did not build: ${built.stderr.trim().split('\n')[0]})\n`)
 }
 
+// The same work on bare node:http and node:crypto, nothing of jwtis (bench/floor/server.js): how
+// close Node itself comes to the reference on this machine.
+let floor
+if (reference) {
+  const port = await freePort()
+  const child = spawn(process.execPath, [join(HERE, 'floor', 'server.js'), String(port), 'floor-token'], {
+    stdio: 'ignore',
+  })
+  await waitFor(`http://127.0.0.1:${port}/ping`)
+  floor = await measure('Node floor', `http://127.0.0.1:${port}`, 'floor-token')
+  child.kill()
+}
+
 async function serveJwtis(store) {
   const port = await freePort()
   const child = spawn(
@@ -279,7 +293,12 @@ if (reference) {
       const o = ours[op]
       row({
         jwtis: `${Math.round(o.rps)}/s p99 ${o.p99.toFixed(0)}ms`,
-        note: o.errors || r.errors ? `non-2xx: jwtis ${o.errors}, reference ${r.errors}` : '',
+        note: [
+          floor ? `${(o.rps / floor[op].rps).toFixed(2)}x of the Node floor` : '',
+          o.errors || r.errors ? `non-2xx: jwtis ${o.errors}, reference ${r.errors}` : '',
+        ]
+          .filter(Boolean)
+          .join('; '),
         p99: {jwtis: o.p99, reference: r.p99},
         ratio: o.rps / r.rps,
         reference: `${Math.round(r.rps)}/s p99 ${r.p99.toFixed(0)}ms`,
@@ -290,6 +309,20 @@ if (reference) {
   }
 
   redis?.kill()
+
+  for (const op of ['issue', 'renew']) {
+    const r = reference[op]
+    const f = floor[op]
+    row({
+      jwtis: `${Math.round(f.rps)}/s p99 ${f.p99.toFixed(0)}ms`,
+      note: 'bench/floor/server.js: no framework, no state; not jwtis',
+      p99: {floor: f.p99, reference: r.p99},
+      ratio: f.rps / r.rps,
+      reference: `${Math.round(r.rps)}/s p99 ${r.p99.toFixed(0)}ms`,
+      rps: {floor: f.rps, reference: r.rps},
+      what: `floor: bare node:http + node:crypto ${op === 'issue' ? 'issue_token' : 'renew_token'} vs reference`,
+    })
+  }
 
   // Memory under sustained load: RSS of the primary and its workers after a warm-up, and again
   // after 60 s more at full load (renewals with refreshBoth: every request writes state).
@@ -404,7 +437,8 @@ if (reference) {
 
 // ---- file store: cost against the number of live families --------------------------------------
 {
-  async function storeWith(families) {
+  /** `files`: families as the CLI makes them (a file each); `logs`: as `serve` makes them (a line of their bucket's log). */
+  async function storeWith(families, layout) {
     const dir = mkdtempSync(join(WORK, 'store-'))
     const {identity, recipient} = await newIdentity()
     const vault = await Vault.create(
@@ -432,35 +466,41 @@ if (reference) {
         sexp: now + 86_400_000,
         sub: `u${i}`,
       }
-      writeFileSync(join(bucket, `${fam}.json`), JSON.stringify(record))
+      if (layout === 'files') writeFileSync(join(bucket, `${fam}.json`), JSON.stringify(record))
+      else appendFileSync(join(bucket, 'created.log'), `${JSON.stringify(record)}\n`)
     }
 
-    const issuer = new Issuer(vault, async () => new FileStore(storeDir))
+    // serve-made: the family renewed is in its bucket's log too, and noRefresh keeps it there
+    const groupCommit = layout === 'logs'
+    const issuer = new Issuer(vault, async () => new FileStore(storeDir, {groupCommit}))
     let t = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token
+    const strategy = groupCommit ? 'noRefresh' : 'refreshBoth'
     return async (n) => {
       const start = process.hrtime.bigint()
-      for (let i = 0; i < n; i++) t = (await issuer.renew('app', t)).refresh_token
+      for (let i = 0; i < n; i++) t = (await issuer.renew('app', t, {strategy})).refresh_token
       return Number(process.hrtime.bigint() - start) / 1e6 / n
     }
   }
 
-  const small = await storeWith(100)
-  const large = await storeWith(100_000)
-  await small(20)
-  await large(20)
-  const times = {large: [], small: []}
-  for (let round = 0; round < 6; round++) {
-    times.small.push(await small(50))
-    times.large.push(await large(50))
-  }
+  for (const layout of ['files', 'logs']) {
+    const small = await storeWith(100, layout)
+    const large = await storeWith(100_000, layout)
+    await small(20)
+    await large(20)
+    const times = {large: [], small: []}
+    for (let round = 0; round < 6; round++) {
+      times.small.push(await small(50))
+      times.large.push(await large(50))
+    }
 
-  row({
-    jwtis: `${median(times.large).toFixed(2)} ms/op`,
-    note: 'limit 1.5x',
-    ratio: median(times.large) / median(times.small),
-    reference: `${median(times.small).toFixed(2)} ms/op`,
-    what: 'file store renew: 100,000 families vs 100',
-  })
+    row({
+      jwtis: `${median(times.large).toFixed(2)} ms/op`,
+      note: 'limit 1.5x',
+      ratio: median(times.large) / median(times.small),
+      reference: `${median(times.small).toFixed(2)} ms/op`,
+      what: `file store renew: 100,000 families vs 100 (${layout === 'files' ? 'CLI-made' : 'serve-made'})`,
+    })
+  }
 }
 
 writeFileSync(join(HERE, 'results.json'), `${JSON.stringify({...results, date: new Date().toISOString()}, null, 2)}\n`)

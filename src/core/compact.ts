@@ -12,6 +12,7 @@ import {
   createPublicKey,
   type DecipherGCM,
   diffieHellman,
+  type ECDH,
   generateKeyPairSync,
   type KeyObject,
   privateDecrypt,
@@ -262,6 +263,41 @@ function ephemeralAgreement(recipient: KeyObject): {epk: JWK; z: Buffer} {
   return {epk: {crv, kty, x}, z: diffieHellman({privateKey, publicKey: recipient})}
 }
 
+const staticAgreements = new WeakMap<KeyObject, ECDH>()
+
+/**
+ * Z between a vault's private key and a message's `epk`, or undefined when the epk is not a
+ * point of that key's curve. EC curves go through the ECDH API with the private key set once
+ * per key: its computeSecret checks the point lies on the curve (which defeats invalid-curve
+ * attacks; the NIST curves have cofactor 1), where importing the epk as a KeyObject would also
+ * run OpenSSL's full public key check, a second scalar multiplication, on every message.
+ */
+function agreementWith(privateKey: KeyObject, epk: JWK | undefined): Buffer | undefined {
+  if (typeof epk !== 'object' || epk === null) return undefined
+  if (privateKey.asymmetricKeyType !== 'ec') {
+    const {crv, kty, x} = epk
+    return diffieHellman({
+      privateKey,
+      publicKey: createPublicKey({format: 'jwk', key: {crv, kty, x} as JWK & {kty: string}}),
+    })
+  }
+
+  const curve = privateKey.asymmetricKeyDetails!.namedCurve!
+  const {bytes, crv} = CURVE_NAMES[curve]
+  if (epk.kty !== 'EC' || epk.crv !== crv || typeof epk.x !== 'string' || typeof epk.y !== 'string') return undefined
+  const x = Buffer.from(epk.x, 'base64url')
+  const y = Buffer.from(epk.y, 'base64url')
+  if (x.length !== bytes || y.length !== bytes) return undefined
+  let ecdh = staticAgreements.get(privateKey)
+  if (!ecdh) {
+    ecdh = createECDH(curve)
+    ecdh.setPrivateKey(Buffer.from(privateKey.export({format: 'jwk'}).d!, 'base64url'))
+    staticAgreements.set(privateKey, ecdh)
+  }
+
+  return ecdh.computeSecret(Buffer.concat([Buffer.from([4]), x, y])) // throws off the curve
+}
+
 /**
  * A compact JWE of `plaintext` to a public key. `header` carries `alg`, `enc` and whatever else
  * is to be protected (`kid`, `cty`); ECDH-ES adds its `epk`.
@@ -318,10 +354,8 @@ export function decryptCompact(
     const encryptedKey = Buffer.from(parts[1], 'base64url')
     let cek: Buffer
     if (header.alg.startsWith('ECDH-ES')) {
-      const {crv, kty, x, y} = header.epk ?? {}
-      // Importing the epk checks the point is on the curve (an invalid-curve attack fails here).
-      const epk = createPublicKey({format: 'jwk', key: {crv, kty, x, y} as JWK & {kty: string}})
-      const z = diffieHellman({privateKey, publicKey: epk})
+      const z = agreementWith(privateKey, header.epk)
+      if (!z) return undefined
       cek =
         header.alg === 'ECDH-ES'
           ? concatKdf(z, cekBytes, header.enc)

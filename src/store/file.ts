@@ -1,5 +1,16 @@
-import {randomBytes} from 'node:crypto'
-import {constants, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs'
 import {access, readdir, readFile, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 
@@ -15,12 +26,17 @@ const LOCK_TIMEOUT_MS = 10_000
 const COMPACT_CHANCE = 1 / 32
 
 /**
- * Token state on disk beside the vault: one small JSON file per family, fanned out over 4096
- * buckets, plus one file of subject cut-offs. Every operation touches one family file under
- * that file's own lock, so its cost does not grow with the number of families (an append-only
- * journal would have to be replayed by every short-lived CLI process), and operations on
- * different families never wait for each other. Writes are atomic and fsynced before an
- * operation returns, so a crash never loses a rotation that was reported.
+ * Token state on disk beside the vault: families fanned out over 4096 buckets, plus one file of
+ * subject cut-offs. A family changed since it was made (rotated, revoked) is a small JSON file
+ * of its own, replaced whole under that file's lock, so operations on different families never
+ * wait for each other. Writes are atomic and fsynced before an operation returns, so a crash
+ * never loses a rotation that was reported.
+ *
+ * A family made by `serve` is first a line of its bucket's `created.log` (see CREATED_LOG):
+ * creating a file per family costs the kernel an inode and two directory updates, which at
+ * thousands of issues a second cost more than the signing. Its own file, once it has one,
+ * supersedes that line. Lookups cost one bucket, never the whole store, so a short-lived CLI
+ * process pays nothing for the number of families.
  */
 export class FileStore implements TokenStore {
   /** Serializes operations on one family within this process, so they queue instead of polling the lock. */
@@ -34,7 +50,8 @@ export class FileStore implements TokenStore {
 
   /**
    * `groupCommit` (what `serve` uses): new families are made durable by a journal with one
-   * fsync per tick for all of them, instead of two fsyncs each (see ./journal.ts).
+   * fsync per tick for all of them (see ./journal.ts), and go into their bucket's log: not
+   * two fsyncs and a file each.
    */
   constructor(
     readonly dir: string,
@@ -98,7 +115,7 @@ export class FileStore implements TokenStore {
       }
 
       await this.journal.append(family) // durable from here
-      this.writeNow(family)
+      this.appendCreated(family)
     } else {
       await this.write(family)
     }
@@ -186,7 +203,8 @@ export class FileStore implements TokenStore {
   private async compactBucket(bucket: string, now: number): Promise<number> {
     const dir = join(this.dir, 'families', bucket)
     const names = await readdir(dir).catch(() => [] as string[])
-    let dropped = 0
+    let dropped =
+      names.includes(CREATED_LOG) || names.includes(`${CREATED_LOG}.old`) ? await this.compactCreated(dir, now) : 0
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       const fam = name.slice(0, -5)
       const gone = await this.exclusive(fam, async () => {
@@ -243,43 +261,108 @@ export class FileStore implements TokenStore {
   }
 
   /**
-   * Writes a journaled family's file synchronously, without fsync: a page-cache write costs less
-   * than the thread-pool round trips of an async one, and the journal already made it durable.
+   * Appends a journaled family to its bucket's log, synchronously and without fsync: a
+   * page-cache append costs less than the thread-pool round trips of an async one, and the
+   * journal already made it durable. If compactCreated renamed the log aside meanwhile, the
+   * line may have missed its copy: it goes into the new log too (a repeated line is harmless).
    */
-  private writeNow(family: Family): void {
-    const path = this.path(family.fam)
-    const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  private appendCreated(family: Family): void {
     const bucket = bucketOf(family.fam)
+    const path = join(this.dir, 'families', bucket, CREATED_LOG)
     try {
       if (!this.buckets.has(bucket)) {
         mkdirSync(join(this.dir, 'families', bucket), {mode: 0o700, recursive: true})
         this.buckets.add(bucket)
       }
 
-      writeFileSync(temp, JSON.stringify(family), {flag: 'wx', mode: 0o600})
-      renameSync(temp, path)
+      appendLine(path, `${JSON.stringify(family)}\n`)
     } catch (error) {
-      rmSync(temp, {force: true})
       throw unwritable(`cannot write ${path}`, error)
     }
   }
 
+  /**
+   * Drops the expired lines of a bucket's log without losing a line appended meanwhile: the log
+   * is renamed aside (appends go to a new one from then on), its live lines are appended to the
+   * new one, and only then is the old one removed. Readers look in both.
+   */
+  private async compactCreated(dir: string, now: number): Promise<number> {
+    const path = join(dir, CREATED_LOG)
+    return this.exclusive(
+      path,
+      async () => {
+        const aside = `${path}.old`
+        // An aside left by a compaction that was killed is finished first, never overwritten.
+        if (!existsSync(aside)) {
+          try {
+            renameSync(path, aside)
+          } catch {} // no log
+        }
+
+        let text: string
+        try {
+          text = readFileSync(aside, 'utf8')
+        } catch {
+          return 0
+        }
+
+        let dropped = 0
+        let kept = ''
+        for (const line of text.split('\n')) {
+          if (!line) continue
+          const family = parseFamily(line)
+          if (family && family.sexp > now) kept += `${line}\n`
+          // (one with a file of its own is counted when that file goes)
+          else if (family && !existsSync(this.path(family.fam))) dropped++
+        }
+
+        try {
+          if (kept) appendLine(path, kept)
+          unlinkSync(aside)
+        } catch (error) {
+          throw unwritable(`cannot write ${path}`, error)
+        }
+
+        return dropped
+      },
+      `${path}.lock`,
+    )
+  }
+
+  /** A family's own file, else its line in the bucket's log (or in the log a compaction set aside). */
   private readNow(fam: string): Family | undefined {
-    try {
-      return JSON.parse(readFileSync(this.path(fam), 'utf8')) as Family
-    } catch {
-      return undefined
+    const own = this.path(fam)
+    if (existsSync(own)) {
+      try {
+        return JSON.parse(readFileSync(own, 'utf8')) as Family
+      } catch {} // removed since (expired): then it is in no log either, or a stale line
+    }
+
+    const log = join(this.dir, 'families', bucketOf(fam), CREATED_LOG)
+    const needle = `"fam":${JSON.stringify(fam)}`
+    const found = findLine(log, needle) ?? findLine(`${log}.old`, needle)
+    if (found) return found
+    // A miss may be a look between the steps of a compaction (rename the log aside, append its
+    // live lines to the new log, remove the aside). Looked at aside first and while the log kept
+    // one inode, a line is in one of the two reads.
+    for (;;) {
+      const before = inodeOf(log)
+      const again = findLine(`${log}.old`, needle) ?? findLine(log, needle)
+      if (again || inodeOf(log) === before) return again
     }
   }
 
   /** Runs `fn` holding both this process's queue and the cross-process lock for `name`. */
-  private async exclusive<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  private async exclusive<T>(
+    name: string,
+    fn: () => Promise<T>,
+    lockPath = name === 'cutoffs' ? join(this.dir, 'cutoffs.json.lock') : `${this.path(name)}.lock`,
+  ): Promise<T> {
     await this.checkSafe()
     const previous = this.queues.get(name) ?? Promise.resolve()
     const run = previous
       .catch(() => {})
       .then(async () => {
-        const lockPath = name === 'cutoffs' ? join(this.dir, 'cutoffs.json.lock') : `${this.path(name)}.lock`
         await makePrivateDir(join(lockPath, '..'))
         const lock = await FileLock.acquire(lockPath, LOCK_TIMEOUT_MS)
         try {
@@ -304,7 +387,7 @@ export class FileStore implements TokenStore {
     try {
       return JSON.parse(await readFile(this.path(fam), 'utf8')) as Family
     } catch {
-      return undefined
+      return this.readNow(fam)
     }
   }
 
@@ -329,3 +412,52 @@ export class FileStore implements TokenStore {
 
 /** Family ids reach the store already hashed (base64url): their first two characters spread them over 4096 buckets. */
 const bucketOf = (fam: string): string => fam.slice(0, 2)
+
+/** One JSON family per line, in the order made; a family's own file, when it has one, wins. */
+const CREATED_LOG = 'created.log'
+
+const parseFamily = (line: string): Family | undefined => {
+  try {
+    return JSON.parse(line) as Family
+  } catch {
+    return undefined // a torn last line: its write was never acknowledged
+  }
+}
+
+/** The last line of `path` that contains `needle` (a family's id as JSON), parsed. */
+function findLine(path: string, needle: string): Family | undefined {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch {
+    return undefined
+  }
+
+  const at = text.lastIndexOf(needle)
+  if (at === -1) return undefined
+  const start = text.lastIndexOf('\n', at) + 1
+  const end = text.indexOf('\n', at)
+  return parseFamily(text.slice(start, end === -1 ? undefined : end))
+}
+
+const inodeOf = (path: string): bigint | undefined => statSync(path, {bigint: true, throwIfNoEntry: false})?.ino
+
+/**
+ * Appends `text` (whole lines) with one O_APPEND write, which lands whole at the end of the
+ * file whatever other processes append. If the file was renamed aside while it was written,
+ * the text is appended again to the file now at `path`.
+ */
+function appendLine(path: string, text: string): void {
+  for (;;) {
+    const fd = openSync(path, 'a', 0o600)
+    let written: bigint
+    try {
+      writeSync(fd, text)
+      written = fstatSync(fd, {bigint: true}).ino
+    } finally {
+      closeSync(fd)
+    }
+
+    if (inodeOf(path) === written) return
+  }
+}

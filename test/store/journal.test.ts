@@ -1,10 +1,13 @@
-import {existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {spawn} from 'node:child_process'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 import {afterAll, describe, expect, it} from 'vitest'
 
 import {FileStore} from '../../src/store/file.js'
 import {bootId} from '../../src/store/journal.js'
+import {ROOT} from '../helpers/cli.js'
 
 const dirs: string[] = []
 afterAll(() => {
@@ -63,6 +66,93 @@ describe('file store group commit', () => {
     expect(await store.get('not-replayed')).toBeUndefined()
     expect(existsSync(join(dir, earlierBoot))).toBe(false)
     expect(existsSync(join(dir, thisBoot))).toBe(true)
+  })
+})
+
+const logOf = (dir: string, fam: string) => join(dir, 'families', fam.slice(0, 2), 'created.log')
+
+describe("file store: families made by serve live in their bucket's log until they change", () => {
+  it('a new family is one log line, not a file; its first change gives it a file that wins', async () => {
+    const dir = storeDir()
+    const serving = new FileStore(dir, {groupCommit: true})
+    await serving.create(family('ab1'))
+    expect(readdirSync(join(dir, 'families', 'ab'))).toEqual(['created.log'])
+    const cli = new FileStore(dir)
+    expect(await cli.rotate('ab1', 'cur', 'next', Date.now())).toBe('ok')
+    expect(readdirSync(join(dir, 'families', 'ab')).sort()).toEqual(['ab1.json', 'created.log'])
+    expect(await serving.check('ab1', 'next', Date.now())).toBe('ok')
+    expect(await serving.rotate('ab1', 'cur', 'x', Date.now())).toBe('reused')
+    expect(await cli.check('ab1', 'next', Date.now())).toBe('revoked')
+    await serving.close()
+  })
+
+  it('compaction drops expired lines and keeps every line appended while it runs', async () => {
+    const dir = storeDir()
+    const serving = new FileStore(dir, {groupCommit: true})
+    const now = Date.now()
+    const expired = Array.from({length: 200}, (_, i) => ({...family(`cd-old${i}`, now), sexp: now - 1}))
+    await Promise.all(expired.map((f) => serving.create(f)))
+    const other = new FileStore(dir, {groupCommit: true})
+    // compactions of the bucket (from another store, as from another worker) race these creates
+    const live = Array.from({length: 300}, (_, i) => family(`cd-new${i}`, now))
+    const creating = (async () => {
+      for (const f of live) await serving.create(f)
+    })()
+    for (let i = 0; i < 20; i++) await other.compact(now)
+    await creating
+    await other.compact(now)
+    const cli = new FileStore(dir)
+    for (const f of live) expect(await cli.check(f.fam, 'cur', now), f.fam).toBe('ok')
+    for (const f of expired.slice(0, 5)) expect(await cli.get(f.fam)).toBeUndefined()
+    const lines = readFileSync(logOf(dir, 'cd'), 'utf8').trim().split('\n')
+    // (the creates compact their own bucket now and then too: whoever dropped them, none is left)
+    expect(new Set(lines.map((l) => JSON.parse(l).fam))).toEqual(new Set(live.map((f) => f.fam)))
+    await Promise.all([serving.close(), other.close()])
+  })
+
+  it('another process compacting the bucket nonstop loses none of the lines this one appends', async () => {
+    const dir = storeDir()
+    const now = Date.now()
+    const script = `
+      const {FileStore} = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/store/file.js')).href)})
+      const store = new FileStore(process.argv[1], {groupCommit: true})
+      for (let i = 0; i < 3000; i++)
+        await store.create({client: 'app', created: ${now}, current: 'cur', fam: 'zz' + i, revoked: false, sexp: ${now} + 3600000, sub: 's'})
+      await store.close()`
+    const writer = spawn(process.execPath, ['--input-type=module', '-e', script, dir], {stdio: 'inherit'})
+    const done = new Promise<null | number>((resolve) => {
+      writer.once('exit', resolve)
+    })
+    const compactor = new FileStore(dir)
+    let rounds = 0
+    for (let finished = false; !finished; rounds++) {
+      await compactor.compact(now)
+      finished = await Promise.race([
+        done.then(() => true),
+        new Promise<boolean>((resolve) => {
+          setImmediate(resolve, false)
+        }),
+      ])
+    }
+
+    expect(await done).toBe(0)
+    expect(rounds).toBeGreaterThan(10)
+    const cli = new FileStore(dir)
+    for (let i = 0; i < 3000; i++) expect(await cli.check(`zz${i}`, 'cur', now), `zz${i}`).toBe('ok')
+  })
+
+  it('a compaction killed after setting the log aside is finished by the next one, losing nothing', async () => {
+    const dir = storeDir()
+    const serving = new FileStore(dir, {groupCommit: true})
+    await serving.create(family('ef-a'))
+    renameSync(logOf(dir, 'ef'), `${logOf(dir, 'ef')}.old`) // killed here
+    await serving.create(family('ef-b'))
+    const cli = new FileStore(dir)
+    expect(await cli.check('ef-a', 'cur', Date.now())).toBe('ok') // read from the aside log
+    await cli.compact(Date.now())
+    expect(existsSync(`${logOf(dir, 'ef')}.old`)).toBe(false)
+    for (const fam of ['ef-a', 'ef-b']) expect(await cli.check(fam, 'cur', Date.now()), fam).toBe('ok')
+    await serving.close()
   })
 })
 

@@ -40,6 +40,11 @@ afterAll(async () => Promise.all([redis?.stop(), cluster?.stop()]))
 const stores: Array<[string, () => Promise<TokenStore>]> = [
   ['memory', async () => new MemoryStore()],
   ['file', async () => new FileStore(join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens'))],
+  // as `serve` opens it: new families are journaled and logged per bucket, not one file each
+  [
+    'file (group commit)',
+    async () => new FileStore(join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens'), {groupCommit: true}),
+  ],
 ]
 if (HAS_REDIS) {
   stores.push(
