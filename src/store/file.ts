@@ -133,7 +133,7 @@ export class FileStore implements TokenStore {
 
   async get(fam: string): Promise<Family | undefined> {
     await this.checkSafe()
-    return this.read(fam)
+    return this.readNow(fam)
   }
 
   async ping(): Promise<void> {
@@ -151,7 +151,7 @@ export class FileStore implements TokenStore {
 
   async revoke(fam: string): Promise<boolean> {
     return this.exclusive(fam, async () => {
-      const family = await this.read(fam)
+      const family = this.readNow(fam)
       if (!family) return false
       if (!family.revoked) await this.write({...family, revoked: true})
       return true
@@ -191,7 +191,7 @@ export class FileStore implements TokenStore {
     }
 
     return this.exclusive(fam, async () => {
-      const family = await this.read(fam)
+      const family = this.readNow(fam)
       const {revoke, status} = judge(family, presented, this.familyCutoff(family), now, fingerprint)
       if (revoke) await this.write({...family!, revoked: true})
       else if (status === 'ok' && next !== undefined) await this.write({...family!, current: next})
@@ -208,7 +208,7 @@ export class FileStore implements TokenStore {
     for (const name of names.filter((n) => n.endsWith('.json'))) {
       const fam = name.slice(0, -5)
       const gone = await this.exclusive(fam, async () => {
-        const family = await this.read(fam)
+        const family = this.readNow(fam)
         if (!family || family.sexp > now) return false
         await unlink(this.path(fam)).catch(() => {})
         return true
@@ -268,10 +268,11 @@ export class FileStore implements TokenStore {
    */
   private appendCreated(family: Family): void {
     const bucket = bucketOf(family.fam)
-    const path = join(this.dir, 'families', bucket, CREATED_LOG)
+    const dir = join(this.dir, 'families', bucket)
+    const path = join(dir, CREATED_LOG)
     try {
       if (!this.buckets.has(bucket)) {
-        mkdirSync(join(this.dir, 'families', bucket), {mode: 0o700, recursive: true})
+        mkdirSync(dir, {mode: 0o700, recursive: true})
         this.buckets.add(bucket)
       }
 
@@ -381,14 +382,6 @@ export class FileStore implements TokenStore {
 
   private path(fam: string): string {
     return join(this.dir, 'families', bucketOf(fam), `${fam}.json`)
-  }
-
-  private async read(fam: string): Promise<Family | undefined> {
-    try {
-      return JSON.parse(await readFile(this.path(fam), 'utf8')) as Family
-    } catch {
-      return this.readNow(fam)
-    }
   }
 
   private async write(family: Family, durable = true): Promise<void> {
