@@ -119,10 +119,14 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
     return io.issuerOver(await this.openVault(key), store, options)
   }
 
-  /** Opens the vault the contract's way, or with `key` when one is given (a `serve` worker's). */
-  protected async openVault(key?: VaultKey): Promise<Vault> {
+  /**
+   * Opens the vault the contract's way, or with `key` when one is given (a `serve` worker's).
+   * `legacy`: also a vault from before vaults were signed (`vault upgrade`).
+   */
+  protected async openVault(key?: VaultKey, options: {legacy?: boolean} = {}): Promise<Vault> {
     return io.openVault(this.config.configDir, this.flags as io.VaultFlags, {
       key,
+      legacy: options.legacy,
       promptPassphrase: canPrompt() ? (path) => this.promptPassphrase(`Passphrase for ${path}:`) : undefined,
     })
   }

@@ -2,6 +2,7 @@ import {resolve} from 'node:path'
 
 import {UsageError} from '../core/errors.js'
 import {hasPassword, isRedisUrl} from '../redis/url.js'
+import {isVaultId, pinnedIds} from '../vault/authenticity.js'
 import {type SettingName, SETTINGS} from './settings-file.js'
 
 /** The user settings store; `conf` writes `config.json` in oclif's config directory. */
@@ -22,11 +23,20 @@ export function checkSettingName(name: string): SettingName {
 }
 
 /**
- * Both settings are paths, stored absolute so they mean the same from any directory; the vault
- * may also be a Redis URL, kept as it is, but never with a password in it: settings are a plain
- * file, and a password belongs in the environment (JWTIS_VAULT) or a secret store.
+ * `vault` and `identity` are paths, stored absolute so they mean the same from any directory; the
+ * vault may also be a Redis URL, kept as it is, but never with a password in it: settings are a
+ * plain file, and a password belongs in the environment (JWTIS_VAULT) or a secret store.
+ * `vault-id` is a list of public vault ids.
  */
-export function normalizeSetting(value: string): string {
+export function normalizeSetting(name: SettingName, value: string): string {
+  if (name === 'vault-id') {
+    const ids = pinnedIds(value)
+    const bad = ids.find((id) => !isVaultId(id))
+    if (ids.length === 0 || bad !== undefined)
+      throw new UsageError(`${bad ?? 'that'} is not a vault id (jwtis-vault-…, as \`jwtis vault status\` shows it)`)
+    return ids.join(',')
+  }
+
   if (!isRedisUrl(value)) return resolve(value)
   if (!URL.canParse(value)) throw new UsageError('that is not a valid redis:// URL')
   if (hasPassword(value))

@@ -3,7 +3,7 @@ import {join} from 'node:path'
 
 import type {Clock, Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
-import type {Vault} from '../vault/vault.js'
+import type {Vault, VaultOptions} from '../vault/vault.js'
 
 import {JwtisError, UsageError} from '../core/errors.js'
 import {redact} from '../core/redact.js'
@@ -114,12 +114,17 @@ export interface VaultFlags {
 export async function openVault(
   dir: string,
   flags: VaultFlags,
-  options: {key?: VaultKey; promptPassphrase?: (path: string) => Promise<string>} = {},
+  options: {key?: VaultKey; legacy?: boolean; promptPassphrase?: (path: string) => Promise<string>} = {},
 ): Promise<Vault> {
-  const [{Vault}, {keyResolver}] = await Promise.all([import('../vault/vault.js'), import('../vault/unlock.js')])
+  const [{Vault}, {keyResolver}, {pinnedIds}] = await Promise.all([
+    import('../vault/vault.js'),
+    import('../vault/unlock.js'),
+    import('../vault/authenticity.js'),
+  ])
+  const trust = {legacy: options.legacy, pinned: pinnedIds(process.env.JWTIS_VAULT_ID, readSettings(dir)['vault-id'])}
   const vault = options.key
-    ? await Vault.open(vaultPath(dir, flags.vault), async () => options.key!)
-    : await openWithSources(Vault, dir, flags, keyResolver, options.promptPassphrase)
+    ? await Vault.open(vaultPath(dir, flags.vault), async () => options.key!, trust)
+    : await openWithSources(Vault, dir, flags, keyResolver, trust, options.promptPassphrase)
   opened.add(vault)
   return vault
 }
@@ -137,6 +142,7 @@ async function openWithSources(
   dir: string,
   flags: VaultFlags,
   keyResolver: typeof import('../vault/unlock.js').keyResolver,
+  trust: VaultOptions,
   promptPassphrase?: (path: string) => Promise<string>,
 ): Promise<Vault> {
   const settings = readSettings(dir)
@@ -148,6 +154,7 @@ async function openWithSources(
       identityFile: flags.identity,
       promptPassphrase,
     }),
+    trust,
   )
 }
 

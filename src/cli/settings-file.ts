@@ -9,6 +9,8 @@ import {join} from 'node:path'
 export const SETTINGS = {
   identity: 'identity file used to open the vault (after --identity, JWTIS_AGE_KEY, JWTIS_AGE_KEY_FILE)',
   vault: 'vault path used when neither --vault nor JWTIS_VAULT is given',
+  'vault-id':
+    'vault ids (comma-separated) trusted to have signed vaults you hold but did not create or re-key (after JWTIS_VAULT_ID)',
 } as const
 
 export type SettingName = keyof typeof SETTINGS

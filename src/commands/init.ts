@@ -19,6 +19,8 @@ export interface InitResult {
   is_default: boolean
   recipient: null | string
   vault: string
+  /** The public key that signs the vault: other holders pin it (JWTIS_VAULT_ID); see `vault status`. */
+  vault_id: string
 }
 
 export default class Init extends VaultCommand<typeof Init> {
@@ -97,8 +99,9 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
       is_default: await this.recordAsDefault(path),
       recipient,
       vault: vault.path,
+      vault_id: vault.signer!.vaultId,
     }
-    if (!this.jsonEnabled()) this.report(result, reused)
+    if (!this.jsonEnabled()) this.report(result, reused, extra.length > 0)
     return result
   }
 
@@ -146,7 +149,7 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
     return true
   }
 
-  private report(result: InitResult, reused: boolean): void {
+  private report(result: InitResult, reused: boolean, otherHolders: boolean): void {
     this.logErr(
       `Created vault ${result.vault}${result.is_default ? ' (now the default vault: `jwtis config get vault`)' : ''}`,
     )
@@ -157,6 +160,10 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
 
     if (result.recipient) this.logErr(`Public key: ${result.recipient}`)
     else this.logErr('Sealed with a passphrase: set JWTIS_PASSPHRASE to open it without a prompt')
+    if (otherHolders)
+      this.logErr(
+        `Vault id: ${result.vault_id}. Give it to the other holders: they set JWTIS_VAULT_ID or run \`jwtis config set vault-id ${result.vault_id}\`, or the vault is refused as not authentic.`,
+      )
     if (result.identity) this.print(result.identity)
   }
 }

@@ -86,6 +86,7 @@ export type VaultErrorCode =
   | 'VAULT_BAD_KEY'
   | 'VAULT_CORRUPT'
   | 'VAULT_LOCKED'
+  | 'VAULT_NOT_AUTHENTIC'
   | 'VAULT_NOT_FOUND'
   | 'VAULT_TOO_NEW'
   | 'VAULT_UNAVAILABLE'
@@ -97,6 +98,8 @@ const UNAVAILABLE = new Set<VaultErrorCode>([
   'JWKS_UNAVAILABLE',
   'STORE_UNAVAILABLE',
   'VAULT_LOCKED',
+  // serve keeps the last authentic document; what it cannot do meanwhile (a write) waits for a holder
+  'VAULT_NOT_AUTHENTIC',
   'VAULT_UNAVAILABLE',
   // a full disk or a read-only one: the service cannot take writes now, not a bug (503 over HTTP)
   'VAULT_UNWRITABLE',

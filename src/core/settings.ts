@@ -75,7 +75,7 @@ export interface Limits {
   maxSessionTtlMs: number
 }
 
-export function issuerLimits(doc: Readonly<VaultDocument>): Limits {
+export function issuerLimits(doc: Pick<Readonly<VaultDocument>, 'issuer'>): Limits {
   const {maxAccessTtl, maxSessionTtl} = {...DEFAULT_LIMITS, ...doc.issuer.limits}
   return {
     maxAccessTtl,

@@ -8,7 +8,7 @@ import {VaultError} from '../core/errors.js'
  * `age -d -i IDENTITY vault.age` prints it. `version` is bumped on any change that an older
  * jwtis could misread; a newer version is refused, never rewritten.
  */
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
 
 export interface ClientSettings {
   /** Access token lifetime (Go duration). */
@@ -40,9 +40,27 @@ export interface ClientRecord {
   tokenHash: string
 }
 
+/**
+ * Who wrote the document (./authenticity.ts): an Ed25519 signature over the document without
+ * `sig`, by the key whose seed is `key` and whose public half is `vault_id`. Format 2 on.
+ */
+export interface VaultAuth {
+  alg: 'Ed25519'
+  /** The signing key's 32-byte seed (base64url), so that every holder can sign its writes. */
+  key: string
+  /** HKDF salt of the holder-derived signing key (base64url, 32 bytes). */
+  salt: string
+  /** Incremented by every write: a reader that saw serial n refuses an older copy. */
+  serial: number
+  sig?: string
+  /** `jwtis-vault-` + the base64url Ed25519 public key. */
+  vault_id: string
+}
+
 export interface VaultDocument {
   /** How the file is encrypted, so that every write re-encrypts it the same way. */
   age: {passphrase: boolean; recipients: string[]}
+  auth: VaultAuth
   clients: Record<string, ClientRecord>
   created: string
   issuer: {
@@ -51,8 +69,12 @@ export interface VaultDocument {
     limits?: {maxAccessTtl?: string; maxSessionTtl?: string}
     name: string
   }
-  version: typeof FORMAT_VERSION
+  /** 1: before vaults were signed (read only by `vault upgrade`); 2: signed. */
+  version: 1 | typeof FORMAT_VERSION
 }
+
+/** A document about to be created: the vault signs it with a key of its own (Vault.create). */
+export type NewDocument = Omit<VaultDocument, 'auth'>
 
 export const DEFAULT_SETTINGS: ClientSettings = {
   accessTtl: '15m',
@@ -106,7 +128,7 @@ export function newDocument(options: {
   now?: Date
   passphrase?: boolean
   recipients?: string[]
-}): VaultDocument {
+}): NewDocument {
   return {
     age: {passphrase: Boolean(options.passphrase), recipients: options.recipients ?? []},
     clients: {},

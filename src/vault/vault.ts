@@ -1,6 +1,7 @@
 import {ConflictError, VaultError} from '../core/errors.js'
 import {ageDecrypt, ageEncrypt, type AgeKind, ageKind, type VaultKey} from './age.js'
-import {parseDocument, type VaultDocument} from './format.js'
+import {type Authenticity, checkAuthenticity, newAuth, signDocument} from './authenticity.js'
+import {FORMAT_VERSION, type NewDocument, parseDocument, type VaultDocument} from './format.js'
 import {openStorage, type StorageOptions, type VaultStorage} from './storage.js'
 
 export {resolveVaultPath} from './storage.js'
@@ -8,7 +9,12 @@ export {resolveVaultPath} from './storage.js'
 /** Finds the key for a vault once its kind is known (so a passphrase is only asked for when needed). */
 export type KeyResolver = (kind: AgeKind, path: string) => Promise<VaultKey>
 
-export type VaultOptions = StorageOptions
+export interface VaultOptions extends StorageOptions {
+  /** Open a document written before vaults were signed: `vault upgrade` only, which signs it. */
+  legacy?: boolean
+  /** Vault ids the user pinned (JWTIS_VAULT_ID, the `vault-id` setting): see ./authenticity.ts. */
+  pinned?: string[]
+}
 
 /**
  * The encrypted vault, in a file or in Redis (./storage.ts). Reads give a snapshot; every change
@@ -17,12 +23,28 @@ export type VaultOptions = StorageOptions
  * another process's update.
  */
 export class Vault {
+  /**
+   * Why the last reload failed (not authentic, gone, damaged), until one succeeds: the snapshot
+   * kept meanwhile is the last authentic one, and `serve` reports itself degraded.
+   */
+  failure: undefined | VaultError
+  /** The stored version whose reading failed: not read again until it changes. */
+  private rejected: string | undefined
+
   private constructor(
     private readonly storage: VaultStorage,
     private key: VaultKey,
     private doc: VaultDocument,
     private version: string,
+    private readonly options: VaultOptions,
+    /** Undefined only for a document from before vaults were signed, opened to be upgraded. */
+    private authenticity: Authenticity | undefined,
   ) {}
+
+  /** Who signed the snapshot, and how this reader knows them; undefined before `vault upgrade`. */
+  get signer(): Authenticity | undefined {
+    return this.authenticity
+  }
 
   /** How the vault is sealed now: a passphrase, or the X25519 recipients the document lists. */
   get kind(): AgeKind {
@@ -50,13 +72,15 @@ export class Vault {
   }
 
   /** Creates a new vault; never overwrites one (CONFLICT, exit 5). */
-  static async create(given: string, doc: VaultDocument, key: VaultKey, options: VaultOptions = {}): Promise<Vault> {
+  static async create(given: string, draft: NewDocument, key: VaultKey, options: VaultOptions = {}): Promise<Vault> {
     const storage = await openStorage(given, options)
     try {
+      const doc: VaultDocument = {...draft, auth: newAuth(key)}
+      signDocument(doc, 0)
       const version = await storage.create(await sealDocument(doc, key))
       if (version === undefined)
         throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${storage.location}; it was left as it is`)
-      return new Vault(storage, key, doc, version)
+      return new Vault(storage, key, doc, version, options, {by: 'derived', serial: 1, vaultId: doc.auth.vault_id})
     } catch (error) {
       await storage.close()
       throw error
@@ -76,8 +100,8 @@ export class Vault {
       }
 
       const key = await resolveKey(kind, storage.location)
-      const doc = parseDocument(await ageDecrypt(bytes, key, storage.location), storage.location)
-      return new Vault(storage, key, doc, version)
+      const {authenticity, doc} = await readDocument(bytes, key, storage.location, options)
+      return new Vault(storage, key, doc, version, options, authenticity)
     } catch (error) {
       await storage.close()
       throw error
@@ -90,7 +114,7 @@ export class Vault {
    * request, so a change made by another worker or process is seen by the very next request.
    */
   changedElsewhere(): boolean {
-    return this.storage.changedSince(this.version)
+    return this.storage.changedSince(this.rejected ?? this.version)
   }
 
   /** Resolves when the stored vault can be read now (Redis up); VAULT_UNAVAILABLE otherwise. */
@@ -107,13 +131,34 @@ export class Vault {
 
   private closed = false
 
-  /** Re-reads the vault if another process changed it. Returns whether the snapshot changed. */
+  /**
+   * Re-reads the vault if another process changed it. Returns whether the snapshot changed. What
+   * is not authentic, or not the same vault, or an older copy of it, is refused (`failure`), and
+   * the last authentic snapshot stays.
+   */
   async reload(): Promise<boolean> {
-    if ((await this.storage.version()) === this.version) return false
-    const {bytes, version} = await this.storage.read()
-    this.doc = parseDocument(await ageDecrypt(bytes, this.key, this.path), this.path)
-    this.version = version
-    return true
+    // Unreachable (Redis down) throws here and is not recorded: `ping` reports that on its own.
+    const stored = await this.storage.version()
+    if (stored === this.version) {
+      this.failure = undefined
+      return false
+    }
+
+    if (stored === this.rejected && this.failure) throw this.failure
+    try {
+      const {bytes, version} = await this.storage.read()
+      this.adopt(await readDocument(bytes, this.key, this.path, this.options), version)
+      this.failure = undefined
+      this.rejected = undefined
+      return true
+    } catch (error) {
+      if (error instanceof VaultError && error.code !== 'VAULT_UNAVAILABLE') {
+        this.failure = error
+        this.rejected = stored
+      }
+
+      throw error
+    }
   }
 
   /** Calls `onChange` soon after another writer changes the vault (Redis); false for a file. */
@@ -142,32 +187,107 @@ export class Vault {
    * when the vault moves to a passphrase or to a new identity. Stored atomically like any
    * update; on failure the old vault stays.
    */
-  async rekey(change: (doc: VaultDocument) => void, key: VaultKey = this.key): Promise<void> {
-    await this.update(change, key)
+  async rekey(
+    change: (doc: VaultDocument) => void,
+    key: VaultKey,
+    options: {newSigningKey: () => boolean},
+  ): Promise<void> {
+    await this.write(change, key, options.newSigningKey)
     this.key = key
+  }
+
+  /** Signs a vault written before vaults were signed (opened with `legacy`); a no-op write otherwise. */
+  async upgrade(): Promise<Authenticity> {
+    await this.update(() => {})
+    return this.authenticity!
   }
 
   /**
    * Applies `change` to the newest document and stores the result atomically. If `change`
    * throws, nothing is written. With Redis, `change` runs again if another writer came first.
    */
-  async update<T>(change: (doc: VaultDocument) => Promise<T> | T, sealWith: VaultKey = this.key): Promise<T> {
+  async update<T>(change: (doc: VaultDocument) => Promise<T> | T): Promise<T> {
+    return this.write(change, this.key, () => false)
+  }
+
+  /**
+   * The one write path. The newest stored document is checked like any read before `change`
+   * sees it (a forged document is never signed over); the result is signed as the next serial,
+   * with a new signing key when `newSigningKey()` says so after `change` (a re-key that removes
+   * someone) or when the document had none (an upgrade).
+   */
+  private async write<T>(
+    change: (doc: VaultDocument) => Promise<T> | T,
+    sealWith: VaultKey,
+    newSigningKey: () => boolean,
+  ): Promise<T> {
+    let fresh = false
     let result: T
     let written: VaultDocument
     this.version = await this.storage.commit(async (version, bytes) => {
-      if (version !== this.version) {
-        this.doc = parseDocument(await ageDecrypt(await bytes(), this.key, this.path), this.path)
-        this.version = version
-      }
-
+      if (version !== this.version)
+        this.adopt(await readDocument(await bytes(), this.key, this.path, this.options), version)
       const doc = structuredClone(this.doc)
       result = await change(doc)
+      const previous = (this.doc as Partial<VaultDocument>).auth?.serial ?? 0
+      fresh = newSigningKey() || !(this.doc as Partial<VaultDocument>).auth
+      if (fresh) doc.auth = newAuth(sealWith)
+      doc.version = FORMAT_VERSION
+      signDocument(doc, previous)
       written = doc
       return sealDocument(doc, sealWith)
     })
     this.doc = written!
+    this.authenticity = {
+      by: fresh ? 'derived' : this.authenticity!.by,
+      serial: written!.auth.serial,
+      vaultId: written!.auth.vault_id,
+    }
     return result!
   }
+
+  /**
+   * Takes a newer document of this vault in place of the snapshot: the same vault id, and never
+   * an older serial than one already seen (a replayed copy from before a client was removed or a
+   * key rotated).
+   */
+  private adopt(next: {authenticity: Authenticity | undefined; doc: VaultDocument}, version: string): void {
+    const seen = this.authenticity
+    if (seen && next.authenticity) {
+      if (next.authenticity.vaultId !== seen.vaultId) {
+        throw new VaultError(
+          'VAULT_NOT_AUTHENTIC',
+          `vault ${this.path} is now signed by another vault id (${next.authenticity.vaultId}, not ${seen.vaultId}): another vault was put in its place, or it was re-keyed; keeping the one read before (restart to take a re-keyed vault)`,
+        )
+      }
+
+      if (next.authenticity.serial < seen.serial) {
+        throw new VaultError(
+          'VAULT_NOT_AUTHENTIC',
+          `vault ${this.path} went back to an older copy (write ${next.authenticity.serial}, after write ${seen.serial} was read): refused, keeping the newer one`,
+        )
+      }
+    } else if (seen && !next.authenticity) {
+      throw new VaultError('VAULT_NOT_AUTHENTIC', `vault ${this.path} was replaced by an unsigned document: refused`)
+    }
+
+    this.doc = next.doc
+    this.authenticity = next.authenticity
+    this.version = version
+  }
+}
+
+/** Decrypts and parses a stored vault, and checks that a holder wrote it (./authenticity.ts). */
+async function readDocument(
+  bytes: Uint8Array,
+  key: VaultKey,
+  path: string,
+  options: VaultOptions,
+): Promise<{authenticity: Authenticity | undefined; doc: VaultDocument}> {
+  const doc = parseDocument(await ageDecrypt(bytes, key, path), path)
+  if (doc.version === 1 && options.legacy && (doc as Partial<VaultDocument>).auth === undefined)
+    return {authenticity: undefined, doc}
+  return {authenticity: checkAuthenticity(doc, key, {pinned: options.pinned ?? []}, path), doc}
 }
 
 /** Encrypts the document the way it says it is encrypted: to its recipients, or with the passphrase. */

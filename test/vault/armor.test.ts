@@ -3,6 +3,7 @@ import {describe, expect, it} from 'vitest'
 
 import {addClient} from '../../src/core/clients.js'
 import {ageDecrypt, dearmor} from '../../src/vault/age.js'
+import {FORMAT_VERSION} from '../../src/vault/format.js'
 import {Vault} from '../../src/vault/vault.js'
 import {tempVault} from '../helpers/vault.js'
 
@@ -13,7 +14,7 @@ describe('ASCII-armored vaults', () => {
     expect(text.startsWith('-----BEGIN AGE ENCRYPTED FILE-----\n')).toBe(true)
     expect(text.endsWith('-----END AGE ENCRYPTED FILE-----\n')).toBe(true)
     const key = {identities: [identity]}
-    expect(JSON.parse(await ageDecrypt(Buffer.from(text, 'latin1'), key, 'v')).version).toBe(1)
+    expect(JSON.parse(await ageDecrypt(Buffer.from(text, 'latin1'), key, 'v')).version).toBe(FORMAT_VERSION)
     const damaged = [
       text.slice(0, -20), // the end line cut
       text.replace('-----END AGE ENCRYPTED FILE-----', '-----END AGE ENCRYPTED FIL-----'),

@@ -13,6 +13,8 @@ export interface RekeyResult {
   identity_file?: string
   recipients: string[]
   vault: string
+  /** The vault id after the re-key (new when anyone was removed): see `vault status`. */
+  vault_id: string
 }
 
 export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
@@ -104,22 +106,46 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
       return recipients
     }
 
+    // Whoever leaves may have kept the signing key (it is inside the document they could read):
+    // a re-key that removes anyone signs with a new key, derived from the secret sealing it now.
     let recipients: string[] = []
-    await vault.rekey((doc) => {
-      recipients = next(doc.age.passphrase ? [] : doc.age.recipients)
-      doc.age = {passphrase: Boolean(flags.passphrase), recipients}
-    }, key)
+    let removedSomeone = false
+    await vault.rekey(
+      (doc) => {
+        const before = doc.age.passphrase ? [] : doc.age.recipients
+        recipients = next(before)
+        removedSomeone = Boolean(flags.passphrase) || doc.age.passphrase || before.some((r) => !recipients.includes(r))
+        doc.age = {passphrase: Boolean(flags.passphrase), recipients}
+      },
+      key ?? vault.unlockKey(),
+      {newSigningKey: () => removedSomeone},
+    )
     const result: RekeyResult = {
       encryption: flags.passphrase ? 'passphrase' : 'x25519',
       recipients,
       vault: vault.path,
+      vault_id: vault.signer!.vaultId,
       ...(identityFile ? {identity_file: identityFile} : {}),
     }
-    this.logErr(`Re-sealed ${vault.path} ${flags.passphrase ? 'with a passphrase' : `to ${recipients.join(', ')}`}`)
-    if (identityFile)
-      this.logErr(
-        `New identity saved to ${identityFile}: use it with --identity or \`jwtis config set identity ${identityFile}\``,
-      )
+    this.report(result, {added: add.length > 0, newSigningKey: removedSomeone})
     return result
+  }
+
+  private report(result: RekeyResult, what: {added: boolean; newSigningKey: boolean}): void {
+    this.logErr(
+      `Re-sealed ${result.vault} ${result.encryption === 'passphrase' ? 'with a passphrase' : `to ${result.recipients.join(', ')}`}`,
+    )
+    if (result.identity_file)
+      this.logErr(
+        `New identity saved to ${result.identity_file}: use it with --identity or \`jwtis config set identity ${result.identity_file}\``,
+      )
+    if (what.newSigningKey)
+      this.logErr(
+        `Signed with a new key: the vault id is now ${result.vault_id}. Holders who pinned the old one need the new one (JWTIS_VAULT_ID or \`jwtis config set vault-id\`); restart \`jwtis serve\`.`,
+      )
+    else if (what.added)
+      this.logErr(
+        `Give each new holder the vault id ${result.vault_id}: they set JWTIS_VAULT_ID or run \`jwtis config set vault-id ${result.vault_id}\`, or the vault is refused as not authentic.`,
+      )
   }
 }

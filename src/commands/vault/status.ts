@@ -14,6 +14,12 @@ export interface VaultStatus {
   keys_due: Array<{client: string; due: string; kid: string; use: string}>
   path: string
   recipients: string[]
+  /** How this reader knows a holder wrote it: `derived` from its own identity or passphrase, or a `pinned` vault id. */
+  signed_by: 'derived' | 'pinned'
+  /** Writes so far: a copy with a lower number is an older one. */
+  signed_serial: number
+  /** The public key that signs the vault: what another holder or a CI job pins (JWTIS_VAULT_ID). */
+  vault_id: string
 }
 
 export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusCommand> {
@@ -39,6 +45,9 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
       keys_due: keysDue(doc, clock()()),
       path: vault.path,
       recipients: doc.age.recipients,
+      signed_by: vault.signer!.by,
+      signed_serial: vault.signer!.serial,
+      vault_id: vault.signer!.vaultId,
     }
     if (!this.jsonEnabled()) {
       const d = doc.issuer.defaults
@@ -49,6 +58,11 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
           [
             'sealed with',
             status.encryption === 'passphrase' ? 'scrypt passphrase' : `age X25519 to ${status.recipients.join(', ')}`,
+          ],
+          ['vault id', status.vault_id],
+          [
+            'signed',
+            `write ${status.signed_serial}, by a holder (${status.signed_by === 'derived' ? 'checked with the key that opened it' : 'checked against the pinned vault id'})`,
           ],
           ['issuer', status.issuer],
           [

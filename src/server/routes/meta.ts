@@ -10,10 +10,11 @@ import {publishedKeys} from '../../core/lifecycle.js'
 import {redact} from '../../core/redact.js'
 
 const up = () => ({error: undefined, state: 'ok'})
-const down = (error: Error & {code?: string}) => ({
+const failed = (state: 'degraded' | 'unavailable') => (error: Error & {code?: string}) => ({
   error: {code: error.code ?? 'INTERNAL', message: redact(error.message)},
-  state: 'unavailable',
+  state,
 })
+const down = failed('unavailable')
 
 /** What anyone may read: the JWKS, liveness, health and metrics (public keys and counters only). */
 export async function metaRoutes(
@@ -48,14 +49,16 @@ export async function metaRoutes(
 
   app.get('/ping', async (_request, reply) => reply.type('text/plain').send('pong'))
   // Which part is down, if any: the token store, or the vault's storage (a Redis vault; the
-  // document in memory keeps serving meanwhile). 503 with the first failure as the error.
+  // document in memory keeps serving meanwhile), or the stored vault is one serve refused (not
+  // authentic, an older copy, gone, damaged: it keeps the last good one). 503 with the first
+  // failure as the error.
   app.get('/health', async (_request, reply) => {
     const [store, vault] = await Promise.all([
       issuer
         .store()
         .then((s) => s.ping())
         .then(up, down),
-      issuer.vault.ping().then(up, down),
+      issuer.vault.ping().then(() => (issuer.vault.failure ? failed('degraded')(issuer.vault.failure) : up()), down),
     ])
     const failure = store.error ?? vault.error
     return reply.code(failure ? 503 : 200).send({
