@@ -1,7 +1,8 @@
-import {spawnSync} from 'node:child_process'
+import {execFile, spawnSync} from 'node:child_process'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {PYTHON, ROOT} from './cli.js'
+import {hasTool, PYTHON, ROOT, type RunResult} from './cli.js'
 
 /** Runs one of test/interop/*.py with Debian's python3, feeding it JSON and parsing its JSON answer. */
 export function python<T>(script: string, input: unknown): T {
@@ -21,3 +22,41 @@ export function ageDecrypt<T = any>(identityFile: string, vault: string): T {
 
 export const hasPythonJose = (): boolean =>
   spawnSync(PYTHON, ['-c', 'import jwt, jwcrypto'], {stdio: 'ignore'}).status === 0
+
+/** Debian's Go libraries (GOPATH mode: the build reads them here and downloads nothing). */
+const GOPATH = '/usr/share/gocode'
+const GO_PACKAGES = ['gopkg.in/square/go-jose.v2', 'github.com/go-resty/resty']
+
+/** Whether Debian's Go, go-jose v2 and resty are installed, for the JWTIS Go client (test/interop/go-client). */
+export function hasGoClient(): boolean {
+  if (!hasTool('go', ['version'], 'the JWTIS Go client tests (apt-get install golang-go)')) return false
+  const missing = GO_PACKAGES.filter((pkg) => !existsSync(join(GOPATH, 'src', pkg)))
+  if (missing.length > 0) {
+    process.stderr.write(
+      `\nNOTICE: ${missing.join(' and ')} not in ${GOPATH}: skipping the JWTIS Go client tests (apt-get install golang-gopkg-square-go-jose.v2-dev golang-github-go-resty-resty-dev)\n`,
+    )
+  }
+
+  return missing.length === 0
+}
+
+const run = (file: string, args: string[], options: {cwd?: string; env?: NodeJS.ProcessEnv} = {}) =>
+  new Promise<RunResult>((resolve) => {
+    execFile(file, args, {...options, encoding: 'utf8'}, (error, stdout, stderr) => {
+      resolve({
+        code: error ? (typeof error.code === 'number' ? error.code : null) : 0,
+        signal: error?.signal ?? null,
+        stderr,
+        stdout,
+      })
+    })
+  })
+
+/** Builds the JWTIS Go client into `dir` (with its own build cache there); answers a runner of it. */
+export async function buildGoClient(dir: string): Promise<(args: string[]) => Promise<RunResult>> {
+  const binary = join(dir, 'jwtis-go-client')
+  const env = {...process.env, GO111MODULE: 'off', GOCACHE: join(dir, 'cache'), GOFLAGS: '', GOPATH}
+  const built = await run('go', ['build', '-o', binary, '.'], {cwd: join(ROOT, 'test', 'interop', 'go-client'), env})
+  if (built.code !== 0) throw new Error(`go build of test/interop/go-client failed: ${built.stderr}`)
+  return (args) => run(binary, args)
+}
