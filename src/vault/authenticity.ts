@@ -101,8 +101,11 @@ export function signDocument(doc: VaultDocument, previousSerial: number): void {
   doc.auth.sig = sign(null, signedBytes(doc), signingKey(Buffer.from(doc.auth.key, 'base64url'))).toString('base64url')
 }
 
-const notAuthentic = (path: string, why: string) =>
-  new VaultError('VAULT_NOT_AUTHENTIC', `vault ${path} is not authentic: ${why}; it was not used and was left as it is`)
+const notAuthentic = (path: string, why: string, next = '') =>
+  new VaultError(
+    'VAULT_NOT_AUTHENTIC',
+    `vault ${path} is not authentic: ${why}; it was left as it is and not used${next && `. ${next}`}`,
+  )
 
 /**
  * Checks that one of the vault's holders wrote `doc`: its signature verifies under a vault id this
@@ -149,7 +152,8 @@ export function checkAuthenticity(
   if (by === undefined) {
     throw notAuthentic(
       path,
-      "it is signed by a vault id that this identity did not make and that is not pinned (if you were added as a holder, get the vault id from `jwtis vault status` on a holder's machine and set JWTIS_VAULT_ID or `jwtis config set vault-id ID`)",
+      'its signer is neither the key this identity derives nor a pinned vault id',
+      'If you were added to this vault, get its vault id from a holder (`jwtis vault status` shows it), then set JWTIS_VAULT_ID or run `jwtis config set vault-id ID`',
     )
   }
 
