@@ -1,13 +1,14 @@
 /**
  * Issue 20 (Trust), through the built CLI: `keys import` takes only keys that hold together and
- * that jose can use (item 5).
+ * that jose can use (item 5), and `token issue --refresh` / `token renew` put every live
+ * credential on stdout, never on stderr alone (item 6).
  */
 import {generateKeyPairSync, type JsonWebKey, randomBytes} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {json, jwtis, jwtisOk, scratch} from '../helpers/cli.js'
+import {json, jwtis, jwtisOk, jwtisTty, scratch} from '../helpers/cli.js'
 import {hasPythonJose, python} from '../helpers/tools.js'
 
 const HAS_PY = hasPythonJose()
@@ -36,6 +37,7 @@ const jwkOf = (type: 'ec' | 'ed448' | 'ed25519' | 'rsa' | 'x448' | 'x25519', opt
 const p256 = () => jwkOf('ec', {namedCurve: 'P-256'})
 const rsa = () => jwkOf('rsa', {modulusLength: 2048})
 const b64 = (bytes: Buffer) => bytes.toString('base64url')
+const lines = (stdout: string) => stdout.replace(/\n$/, '').split('\n')
 
 /** The uncompressed SEC1 form of an EC JWK's public point. */
 const pointOf = (jwk: JsonWebKey) =>
@@ -60,6 +62,7 @@ beforeAll(async () => {
   await ok(['client', 'add', 'app', '--aud', AUD])
   await ok(['client', 'add', 'ed', '--sig-alg', 'EdDSA', '--aud', AUD])
   await ok(['client', 'add', 'rsa', '--sig-alg', 'RS256', '--enc-alg', 'RSA-OAEP-256', '--aud', AUD])
+  await ok(['client', 'add', 'both', '--refresh-strategy', 'refreshBoth', '--aud', AUD])
 }, 60_000)
 
 describe('keys import refuses a key that does not hold together or that jose cannot use', () => {
@@ -203,5 +206,82 @@ describe('keys import refuses a key that does not hold together or that jose can
     const results = python<Record<string, Record<string, unknown>>>('verify_jws.py', {jwks, tokens})
     for (const {alg} of tokens)
       for (const lib of ['pyjwt', 'jwcrypto']) expect(results[alg][lib], `${alg} ${lib}`).toMatchObject({sub: 'alice'})
+  })
+})
+
+describe('token issue --refresh and token renew put both tokens on stdout', () => {
+  const JWT = /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/
+  const JWE = /^eyJ[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+$/
+
+  /** The fast entry (bin/run.js) runs `token issue` without oclif, JWTIS_FAST=0 through oclif: both must do this. */
+  it.each([
+    ['the fast entry', {}],
+    ['oclif', {JWTIS_FAST: '0'}],
+  ])(
+    'issue --refresh through %s: access token on line 1, refresh token on line 2, no token on stderr',
+    async (_name, extra) => {
+      const out = await ok(['token', 'issue', '--client', 'both', '--sub', 'alice', '--refresh'], extra)
+      const [access, refresh, ...rest] = lines(out.stdout)
+      expect(access).toMatch(JWT)
+      expect(refresh).toMatch(JWE)
+      expect(rest).toEqual([])
+      expect(out.stderr).not.toContain('eyJ')
+      // the refresh token on stdout is the live one
+      await ok(['token', 'renew', '--client', 'both', refresh])
+    },
+  )
+
+  it('renew with refreshBoth: the new refresh token on line 2, the one given spent', async () => {
+    const issued = json<any>(await ok(['token', 'issue', '--client', 'both', '--refresh', '--json']))
+    const out = await ok(['token', 'renew', '--client', 'both', issued.refresh_token])
+    const [access, refresh, ...rest] = lines(out.stdout)
+    expect(access).toMatch(JWT)
+    expect(refresh).toMatch(JWE)
+    expect(refresh).not.toBe(issued.refresh_token)
+    expect(rest).toEqual([])
+    expect(out.stderr).not.toContain('eyJ')
+    expect(lines((await ok(['token', 'renew', '--client', 'both', refresh])).stdout)).toHaveLength(2)
+  })
+
+  it('renew with noRefresh: line 2 is the refresh token to present next, the same one', async () => {
+    const issued = json<any>(await ok(['token', 'issue', '--client', 'app', '--refresh', '--json']))
+    const out = await ok(['token', 'renew', '--client', 'app', issued.refresh_token])
+    const [access, refresh, ...rest] = lines(out.stdout)
+    expect(access).toMatch(JWT)
+    expect(refresh).toBe(issued.refresh_token)
+    expect(rest).toEqual([])
+    expect(out.stderr).toBe('')
+  })
+
+  it('issue without --refresh prints one line; --batch still prints one JSON result per line', async () => {
+    const plain = await ok(['token', 'issue', '--client', 'app'])
+    expect(lines(plain.stdout)).toHaveLength(1)
+    const batch = await jwtis(
+      ['token', 'issue', '--client', 'both', '--refresh', '--batch', '--quiet', '--vault', vault],
+      {
+        env,
+        input: '{"sub":"a"}\n{"sub":"b"}\n',
+      },
+    )
+    expect(batch.code).toBe(0)
+    const results = lines(batch.stdout).map((line) => JSON.parse(line) as {refresh_token: string})
+    expect(results).toHaveLength(2)
+    for (const result of results) expect(result.refresh_token).toMatch(JWE)
+    expect(batch.stderr).not.toContain('eyJ')
+  })
+
+  it('on a terminal, stderr says which line is which; stdout still has only the two tokens', async () => {
+    const captured = join(dir, 'tokens.txt')
+    const out = await jwtisTty(['token', 'issue', '--client', 'both', '--refresh', '--vault', vault], {
+      env,
+      redirect: {stdout: captured},
+    })
+    expect(out.code).toBe(0)
+    expect(out.stdout).toContain('line 1: the access token; line 2: the refresh token')
+    expect(out.stdout).not.toContain('eyJ')
+    const [access, refresh, ...rest] = lines(readFileSync(captured, 'utf8'))
+    expect(access).toMatch(JWT)
+    expect(refresh).toMatch(JWE)
+    expect(rest).toEqual([])
   })
 })
