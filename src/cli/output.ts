@@ -23,6 +23,22 @@ export function canPrompt(): boolean {
   return Boolean(process.stdin.isTTY) && !process.env.CI
 }
 
+/**
+ * `token issue` and `token renew` without --json: the access token on stdout line 1 and the
+ * refresh token, when there is one, on line 2, so that a script reading stdout keeps the session.
+ * A live credential never goes to stderr alone (CI logs keep stderr): which line is which is told
+ * there only to a person at a terminal.
+ */
+export function printTokens(
+  out: {logErr(message: string): void; print(text: string): void},
+  tokens: {access_token: string; refresh_token?: string},
+  refreshLabel: string,
+): void {
+  const {access_token: access, refresh_token: refresh} = tokens
+  if (refresh && process.stderr.isTTY) out.logErr(`line 1: the access token; line 2: ${refreshLabel}`)
+  out.print(refresh ? `${access}\n${refresh}` : access)
+}
+
 /** Two-column key/value lines, aligned, for human output. */
 export function table(rows: Array<[string, string]>): string {
   const width = Math.max(...rows.map(([k]) => k.length))

@@ -9,6 +9,7 @@ import type {ActionContext} from './context.js'
 
 import {UsageError} from '../../core/errors.js'
 import {parseWhen} from '../../core/time.js'
+import {printTokens} from '../output.js'
 
 /** `token issue`'s flags, parsed (durations in ms). */
 export interface IssueFlags {
@@ -61,10 +62,7 @@ export async function issueAction(ctx: ActionContext, flags: IssueFlags): Promis
     const claims = {...fromJson, ...Object.fromEntries((flags.claim ?? []).map((c) => parseClaimArg(c)))}
     const request: IssueRequest = {...base, ...buildClaimSet(claims, explicit)}
     const result = await issuer.issue(flags.client, request)
-    if (!ctx.json) {
-      ctx.print(result.access_token)
-      if (result.refresh_token) ctx.logErr(`Refresh token (use --json to capture both):\n${result.refresh_token}`)
-    }
+    if (!ctx.json) printTokens(ctx, result, 'the refresh token (--json gives both with their expiry)')
 
     return result
   } finally {

@@ -7,7 +7,7 @@ import {clientFlag, durationFlag, storeFlag} from '../../cli/flags.js'
 
 export default class TokenIssue extends VaultCommand<typeof TokenIssue> {
   static override summary = 'Issue an access token (and with --refresh, a refresh token) for a client.'
-  static override description = `The access token is a JWS (typ at+jwt, kid = the RFC 7638 thumbprint of the client's signing key) with iss, sub, aud, exp, iat, nbf, jti and client_id, plus custom claims. Claims set by the issuer (iss exp iat nbf jti client_id) cannot be given. The refresh token is a signed JWT encrypted to the client's encryption key (a JWE with cty JWT), opaque to its holder.
+  static override description = `The access token is a JWS (typ at+jwt, kid = the RFC 7638 thumbprint of the client's signing key) with iss, sub, aud, exp, iat, nbf, jti and client_id, plus custom claims. Claims set by the issuer (iss exp iat nbf jti client_id) cannot be given. The refresh token is a signed JWT encrypted to the client's encryption key (a JWE with cty JWT), opaque to its holder. Without --json, stdout has the access token on line 1 and, with --refresh, the refresh token on line 2.
 
 --fingerprint VALUE binds the refresh family to VALUE (only a salted hash is stored): renewals must present it again, and the access token carries cnf {"fp#S256": base64url(SHA-256(VALUE))} so resource servers can check it too. --encrypt makes the access token a JWS inside a JWE sealed to the client's encryption key (cty JWT), readable only by the vault holder and the client.
 

@@ -4,12 +4,13 @@ import type {IssuedTokens} from '../../core/issuer.js'
 
 import {VaultCommand} from '../../cli/base.js'
 import {clientFlag, storeFlag} from '../../cli/flags.js'
+import {printTokens} from '../../cli/output.js'
 import {REFRESH_STRATEGIES, type RefreshStrategy} from '../../core/algorithms.js'
 
 export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
   static override args = {token: Args.string({description: 'refresh token, - for stdin, or @file'})}
   static override summary = 'Exchange a refresh token for a new access token.'
-  static override description = `noRefresh: the same refresh token comes back. refreshOnExpire: a new one when less than 30% of the old one's lifetime is left. refreshBoth: always a new one, and the old one is spent. Presenting a spent refresh token revokes its whole family (REFRESH_REUSED, exit 1). The new access token carries the subject, audience and custom claims of the first one. A family issued with --fingerprint renews only with the same --fingerprint: another value (or none) is FINGERPRINT_MISMATCH (exit 1) and revokes the family.`
+  static override description = `Prints the access token on line 1 and the refresh token to present next on line 2 (both on stdout; --json gives them with their expiry). noRefresh: the same refresh token comes back. refreshOnExpire: a new one when less than 30% of the old one's lifetime is left. refreshBoth: always a new one, and the old one is spent. Presenting a spent refresh token revokes its whole family (REFRESH_REUSED, exit 1). The new access token carries the subject, audience and custom claims of the first one. A family issued with --fingerprint renews only with the same --fingerprint: another value (or none) is FINGERPRINT_MISMATCH (exit 1) and revokes the family.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing "$REFRESH"',
     '<%= config.bin %> <%= command.id %> --client billing - --json < refresh.txt',
@@ -37,9 +38,13 @@ export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
         strategy: this.flags['refresh-strategy'] as RefreshStrategy | undefined,
       })
       if (!this.jsonEnabled()) {
-        this.print(result.access_token)
-        if (result.refresh_token !== token)
-          this.logErr(`New refresh token (the old one is spent):\n${result.refresh_token}`)
+        printTokens(
+          this.context(),
+          result,
+          result.refresh_token === token
+            ? 'the same refresh token (it stays valid)'
+            : 'the new refresh token (the one given is spent)',
+        )
       }
 
       return result
