@@ -7,8 +7,11 @@ import {hashesEqual, hashSecret} from '../core/secrets.js'
 import {HttpError} from './errors.js'
 import {FailureLimiter} from './ratelimit.js'
 
-/** Who may call a route: the admin token holder, a registered client, or anyone. */
-export type Access = 'admin' | 'client'
+/**
+ * Who may call a route: the admin token holder, a registered client, or either (introspection,
+ * where the admin may ask about any client's tokens).
+ */
+export type Access = 'admin' | 'admin or client' | 'client'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -16,7 +19,7 @@ declare module 'fastify' {
   }
 
   interface FastifyRequest {
-    /** The client whose token authenticated this request (absent with `--auth none`). */
+    /** The client whose token authenticated this request (absent with `--auth none` or the admin token). */
     client?: string
   }
 }
@@ -50,7 +53,7 @@ export function createAuth(options: AuthOptions) {
       // so a flood of bad credentials stays cheap.
       if (presented !== undefined) {
         const client = access === 'admin' ? undefined : clientForToken(issuer.vault.document, presented)
-        const admin = access === 'admin' && hashesEqual(hashSecret(presented), adminHash)
+        const admin = client === undefined && access !== 'client' && hashesEqual(hashSecret(presented), adminHash)
         request.client = client
         if (client !== undefined || admin) return
       }

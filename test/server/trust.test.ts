@@ -1,17 +1,18 @@
 /**
- * Issue 20, the server's part of "Trust": the failed-authentication limiter never refuses a
- * valid credential.
+ * Issue 20, the server's part of "Trust": introspection answers a client about its own tokens
+ * only, with the server's envelope; the failed-authentication limiter never refuses a valid
+ * credential.
  */
 import type {FastifyInstance} from 'fastify'
 
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Issuer} from '../../src/core/issuer.js'
 import {buildServer, type ServerOptions} from '../../src/server/app.js'
 import {MemoryStore} from '../../src/store/memory.js'
-import {tempVault} from '../helpers/vault.js'
+import {signWithVaultKey, tempVault} from '../helpers/vault.js'
 
 const ADMIN = 'admin-secret-for-trust-tests'
 const servers: FastifyInstance[] = []
@@ -35,6 +36,72 @@ async function start(issuerName: string, options: Partial<ServerOptions> = {}) {
   return {alpha: await register('alpha'), app, beta: await register('beta'), identityFile, vaultPath: vault.path}
 }
 
+describe('POST /introspect (RFC 7662 §4): only the token of the asking client is active', () => {
+  let s: Awaited<ReturnType<typeof start>>
+  const issue = async (claims: Record<string, unknown>, encrypt = false) => {
+    const res = await s.app.inject({
+      headers: {authorization: `Bearer ${s.alpha}`},
+      method: 'POST',
+      payload: {claims, encrypt, kid: 'alpha'},
+      url: '/issue_token',
+    })
+    expect(res.statusCode, res.body).toBe(201)
+    return res.json().access_token as string
+  }
+
+  const introspect = async (token: string, bearer: string) => {
+    const res = await s.app.inject({
+      headers: {authorization: `Bearer ${bearer}`},
+      method: 'POST',
+      payload: {token},
+      url: '/introspect',
+    })
+    expect(res.statusCode, res.body).toBe(200)
+    return res.json()
+  }
+
+  beforeAll(async () => {
+    s = await start('https://issuer.test')
+  })
+
+  it("another client learns nothing of alpha's tokens, encrypted or not; alpha and the admin do", async () => {
+    const sealed = await issue({secret: 'for alpha only', sub: 'alice'}, true)
+    expect(sealed.split('.')).toHaveLength(5) // a JWE: only alpha's keys open it
+    const signed = await issue({sub: 'alice'})
+    for (const token of [sealed, signed]) {
+      expect(await introspect(token, s.beta)).toEqual({active: false})
+      expect(await introspect(token, s.alpha)).toMatchObject({active: true, client_id: 'alpha', sub: 'alice'})
+      expect(await introspect(token, ADMIN)).toMatchObject({active: true, client_id: 'alpha', sub: 'alice'})
+    }
+
+    expect(await introspect(sealed, s.alpha)).toMatchObject({secret: 'for alpha only'})
+  })
+
+  it('custom claims named like the envelope do not change it: the server says active, token_type and client_id', async () => {
+    const token = await issue({active: false, sub: 'alice', token_type: 'none'})
+    expect(await introspect(token, s.alpha)).toMatchObject({active: true, client_id: 'alpha', token_type: 'Bearer'})
+    // What the issuer refuses to mint, a token signed with alpha's key could still carry
+    const forged = await signWithVaultKey(s.vaultPath, s.identityFile, 'alpha', {
+      active: false,
+      aud: 'alpha',
+      client_id: 'beta',
+      exp: Math.floor(Date.now() / 1000) + 60,
+      iss: 'https://issuer.test',
+      sub: 'alice',
+      token_type: 'none',
+    })
+    expect(await introspect(forged, s.alpha)).toMatchObject({active: true, client_id: 'alpha', token_type: 'Bearer'})
+    expect(await introspect(forged, s.beta)).toEqual({active: false})
+  })
+
+  it('a wrong or missing credential is 401, not an answer', async () => {
+    for (const headers of [{}, {authorization: 'Bearer nope'}]) {
+      const res = await s.app.inject({headers, method: 'POST', payload: {token: 'a.b.c'}, url: '/introspect'})
+      expect([res.statusCode, res.json().error.code]).toEqual([401, 'UNAUTHORIZED'])
+    }
+  })
+})
+
 describe('the failed-authentication limiter never refuses a valid credential', () => {
   it('an address past the limit still gets every valid client and admin request through; its failures get 429', async () => {
     const s = await start('https://issuer.test')
@@ -53,6 +120,7 @@ describe('the failed-authentication limiter never refuses a valid credential', (
     // beta's token on alpha's kid: a valid credential, refused by the route (403), not the limiter
     expect((await request('/issue_token', s.beta, {kid: 'alpha'})).statusCode).toBe(403)
     expect((await request('/register/gamma', ADMIN)).statusCode).toBe(201)
+    expect((await request('/introspect', ADMIN, {token: 'a.b.c'})).json()).toEqual({active: false})
     // Valid requests do not lift the limit for failures (a client token is no credential for registration)
     for (const bearer of ['guess', undefined, s.beta]) {
       const limited = await request('/register/x', bearer)
