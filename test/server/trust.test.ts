@@ -1,7 +1,7 @@
 /**
  * Issue 20, the server's part of "Trust": introspection answers a client about its own tokens
- * only, with the server's envelope; the failed-authentication limiter never refuses a valid
- * credential.
+ * only, with the server's envelope; discovery URLs never come from the request; the
+ * failed-authentication limiter never refuses a valid credential.
  */
 import type {FastifyInstance} from 'fastify'
 
@@ -11,6 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Issuer} from '../../src/core/issuer.js'
 import {buildServer, type ServerOptions} from '../../src/server/app.js'
+import {publicBase} from '../../src/server/public-url.js'
 import {MemoryStore} from '../../src/store/memory.js'
 import {signWithVaultKey, tempVault} from '../helpers/vault.js'
 
@@ -98,6 +99,69 @@ describe('POST /introspect (RFC 7662 §4): only the token of the asking client i
     for (const headers of [{}, {authorization: 'Bearer nope'}]) {
       const res = await s.app.inject({headers, method: 'POST', payload: {token: 'a.b.c'}, url: '/introspect'})
       expect([res.statusCode, res.json().error.code]).toEqual([401, 'UNAUTHORIZED'])
+    }
+  })
+})
+
+describe('/.well-known/openid-configuration: its URLs never come from the request', () => {
+  const forged = {host: 'evil.test', 'x-forwarded-host': 'evil.test', 'x-forwarded-proto': 'http'}
+  const discover = async (app: FastifyInstance) => {
+    const res = await app.inject({headers: forged, url: '/.well-known/openid-configuration'})
+    expect(res.statusCode).toBe(200)
+    expect(res.body).not.toContain('evil.test')
+    // The same answer for every Host: public caching is safe, and no Vary is needed
+    expect(res.headers['cache-control']).toBe('public, max-age=300')
+    expect(res.headers.vary).toBeUndefined()
+    const {introspection_endpoint: introspection, issuer, jwks_uri: jwks} = res.json()
+    return {introspection, issuer, jwks}
+  }
+
+  it('takes them from the issuer when it is a URL, even behind a trusted proxy', async () => {
+    const {app} = await start('https://issuer.test/tenant/', {trustProxy: true})
+    expect(await discover(app)).toEqual({
+      introspection: 'https://issuer.test/tenant/introspect',
+      issuer: 'https://issuer.test/tenant/',
+      jwks: 'https://issuer.test/tenant/.well-known/jwks.json',
+    })
+  })
+
+  it('takes them from --public-url first', async () => {
+    const {app} = await start('https://issuer.test', {publicUrl: 'https://auth.example.com/jwtis'})
+    expect(await discover(app)).toEqual({
+      introspection: 'https://auth.example.com/jwtis/introspect',
+      issuer: 'https://issuer.test',
+      jwks: 'https://auth.example.com/jwtis/.well-known/jwks.json',
+    })
+  })
+
+  it('takes them from the listen address when the issuer is not a URL', async () => {
+    for (const host of ['127.0.0.1', '::1']) {
+      const {app} = await start('JWTIS')
+      await app.listen({host, port: 0})
+      const {port} = app.server.address() as {port: number}
+      const base = host === '::1' ? `http://[::1]:${port}` : `http://127.0.0.1:${port}`
+      expect(await discover(app)).toEqual({
+        introspection: `${base}/introspect`,
+        issuer: 'JWTIS',
+        jwks: `${base}/.well-known/jwks.json`,
+      })
+    }
+  })
+
+  it('a public URL is an absolute http(s) URL without credentials, query or fragment', () => {
+    expect(publicBase('https://auth.example.com/')).toBe('https://auth.example.com')
+    expect(publicBase('http://[::1]:8080/a/b')).toBe('http://[::1]:8080/a/b')
+    for (const refused of [
+      'JWTIS',
+      'auth.example.com',
+      '/jwtis',
+      'ftp://auth.example.com',
+      'https://auth.example.com/?',
+      'https://auth.example.com/?tenant=a',
+      'https://auth.example.com/#x',
+      'https://user:pass@auth.example.com',
+    ]) {
+      expect(publicBase(refused), refused).toBeUndefined()
     }
   })
 })
