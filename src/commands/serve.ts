@@ -6,6 +6,7 @@ import {VaultCommand} from '../cli/base.js'
 import {durationFlag, storeFlag} from '../cli/flags.js'
 import {UsageError} from '../core/errors.js'
 import {registerSecret} from '../core/redact.js'
+import {publicBase} from '../server/public-url.js'
 import {LOG_LEVELS, type LogLevel} from '../server/schemas.js'
 
 export default class Serve extends VaultCommand<typeof Serve> {
@@ -63,6 +64,11 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
       description: 'connections open at once; further ones are closed at once',
       min: 1,
     }),
+    'public-url': Flags.string({
+      description:
+        'where verifiers reach this server (http(s) URL, no query): the base of the URLs in /.well-known/openid-configuration; default: the issuer when it is a URL, else the listen address',
+      env: 'JWTIS_PUBLIC_URL',
+    }),
     'request-timeout': durationFlag({
       default: 10_000,
       description: 'time a client has to send a whole request, headers and body (Go duration); 408 past it',
@@ -90,6 +96,13 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
 
     if (flags['request-timeout'] <= 0 || flags['keep-alive-timeout'] <= 0)
       throw new UsageError('--request-timeout and --keep-alive-timeout must be longer than 0s')
+    const publicUrl = flags['public-url'] === undefined ? undefined : publicBase(flags['public-url'])
+    if (flags['public-url'] !== undefined && publicUrl === undefined) {
+      throw new UsageError(
+        `--public-url ${flags['public-url']}: expected an absolute http(s) URL without credentials, query or fragment, e.g. https://auth.example.com`,
+      )
+    }
+
     const store = flags.store ?? process.env.JWTIS_STORE
     let workers = flags.workers ?? availableParallelism()
     if (store === 'memory' && workers > 1) {
@@ -118,6 +131,7 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
       openIssuer: (key) => this.openIssuer(flags.store, key, {groupCommit: true}),
       port,
       printAdminToken: !given,
+      publicUrl,
       requestTimeoutMs: flags['request-timeout'],
       trustProxy: flags['trust-proxy'],
       workers,

@@ -33,6 +33,11 @@ export interface ServerOptions {
   maxConnections?: number
   /** With several workers: the text of /metrics summed over all of them (see run.ts). */
   metricsText?: (local: Metrics) => Promise<string>
+  /**
+   * Where verifiers reach this server (`--public-url`, checked by `publicBase`): the base of the
+   * discovery document's URLs. Without it: the issuer when it is a URL, else the listen address.
+   */
+  publicUrl?: string
   /** How long a client has to send a whole request, headers and body (ms); 408 past it. */
   requestTimeoutMs?: number
   /** Take the client address from X-Forwarded-For (only behind a reverse proxy you run). */
@@ -154,7 +159,12 @@ export async function buildServer(options: ServerOptions) {
   await app.register(clientRoutes, {issuer})
   await app.register(tokenRoutes, {issuer, metrics})
   const {metricsText} = options
-  await app.register(metaRoutes, {issuer, metrics, metricsText: metricsText && (() => metricsText(metrics))})
+  await app.register(metaRoutes, {
+    issuer,
+    metrics,
+    metricsText: metricsText && (() => metricsText(metrics)),
+    publicUrl: options.publicUrl,
+  })
   if (options.debugPage) {
     const {debugRoutes} = await import('./routes/debug.js')
     await app.register(debugRoutes, {issuer})

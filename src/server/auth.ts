@@ -7,8 +7,11 @@ import {hashesEqual, hashSecret} from '../core/secrets.js'
 import {HttpError} from './errors.js'
 import {FailureLimiter} from './ratelimit.js'
 
-/** Who may call a route: the admin token holder, a registered client, or anyone. */
-export type Access = 'admin' | 'client'
+/**
+ * Who may call a route: the admin token holder, a registered client, or either (introspection,
+ * where the admin may ask about any client's tokens).
+ */
+export type Access = 'admin' | 'admin or client' | 'client'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -16,7 +19,7 @@ declare module 'fastify' {
   }
 
   interface FastifyRequest {
-    /** The client whose token authenticated this request (absent with `--auth none`). */
+    /** The client whose token authenticated this request (absent with `--auth none` or the admin token). */
     client?: string
   }
 }
@@ -31,60 +34,64 @@ export interface AuthOptions {
 
 /**
  * Authentication from the request headers alone, run before any body is read: the admin token
- * for registration, a client token for the client routes. Failures count per address (IPv6: per
- * /64) and past the limit answer 429.
+ * for registration, a client token for the client routes. A valid credential always passes;
+ * failures count per address (IPv6: per /64) and past the limit answer 429.
  */
 export function createAuth(options: AuthOptions) {
   const limiter = new FailureLimiter(options.maxAuthFailures)
   const adminHash = hashSecret(options.adminToken)
   const {issuer} = options
 
-  function bearer(request: FastifyRequest, missing: string): string {
-    const wait = limiter.blockedFor(request.ip)
-    if (wait > 0) {
-      throw new HttpError(429, 'RATE_LIMITED', 'too many failed authentications: retry later', {
-        'retry-after': String(wait),
-      })
-    }
-
-    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')
-    if (match) return match[1]
-    limiter.fail(request.ip)
-    throw new HttpError(401, 'UNAUTHORIZED', missing, {'www-authenticate': 'Bearer'})
-  }
-
-  function admin(request: FastifyRequest): void {
-    const presented = bearer(request, 'registering a client needs Authorization: Bearer <admin token>')
-    if (hashesEqual(hashSecret(presented), adminHash)) return
-    limiter.fail(request.ip)
-    throw new HttpError(401, 'UNAUTHORIZED', 'the admin token is required to register clients', {
-      'www-authenticate': 'Bearer',
-    })
-  }
-
-  function client(request: FastifyRequest): string {
-    const presented = bearer(
-      request,
-      'missing Authorization: Bearer <client_token> (the token `jwtis client add` or POST /register printed); JWTIS v0.1 clients that send none need `jwtis serve --auth none`',
-    )
-    const name = clientForToken(issuer.vault.document, presented)
-    if (name !== undefined) return name
-    limiter.fail(request.ip)
-    throw new HttpError(401, 'UNAUTHORIZED', 'invalid client token', {
-      'www-authenticate': 'Bearer error="invalid_token"',
-    })
-  }
-
   return {
     /** The `onRequest` check of a route with `config.access`. */
     authenticate(request: FastifyRequest): void {
       const {access} = request.routeOptions.config
       if (access === undefined || options.mode === 'none') return
-      if (access === 'admin') admin(request)
-      else request.client = client(request)
+      const presented = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+      // Checked before the limiter: one caller's failures must not lock out the valid clients
+      // that share its address (all of them, behind a reverse proxy). A check is one SHA-256,
+      // so a flood of bad credentials stays cheap.
+      if (presented !== undefined) {
+        const client = access === 'admin' ? undefined : clientForToken(issuer.vault.document, presented)
+        const admin = client === undefined && access !== 'client' && hashesEqual(hashSecret(presented), adminHash)
+        request.client = client
+        if (client !== undefined || admin) return
+      }
+
+      const wait = limiter.blockedFor(request.ip)
+      if (wait > 0) {
+        throw new HttpError(429, 'RATE_LIMITED', 'too many failed authentications from this address: retry later', {
+          'retry-after': String(wait),
+        })
+      }
+
+      limiter.fail(request.ip)
+      throw refusal(access, presented !== undefined)
     },
     limiter,
   }
+}
+
+function refusal(access: Access, presented: boolean): HttpError {
+  if (access === 'admin') {
+    const message = presented
+      ? 'the admin token is required to register clients'
+      : 'registering a client needs Authorization: Bearer <admin token>'
+    return new HttpError(401, 'UNAUTHORIZED', message, {'www-authenticate': 'Bearer'})
+  }
+
+  if (presented) {
+    return new HttpError(401, 'UNAUTHORIZED', 'invalid client token', {
+      'www-authenticate': 'Bearer error="invalid_token"',
+    })
+  }
+
+  return new HttpError(
+    401,
+    'UNAUTHORIZED',
+    'missing Authorization: Bearer <client_token> (the token `jwtis client add` or POST /register printed); JWTIS v0.1 clients that send none need `jwtis serve --auth none`',
+    {'www-authenticate': 'Bearer'},
+  )
 }
 
 /** A client acts only as itself: its token must be the one registered for `kid`. */

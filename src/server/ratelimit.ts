@@ -1,9 +1,11 @@
 import {isIPv6} from 'node:net'
 
 /**
- * Failed authentications per client address in a fixed window. Past the limit, that address
- * gets 429 for the rest of the window, whatever it sends: guessing client tokens or the admin
- * token stays slow even though each guess is cheap to check.
+ * Failed authentications per client address in a fixed window. Past the limit, that address's
+ * failures get 429 for the rest of the window, telling a misconfigured or hostile caller to back
+ * off. A valid credential from the same address still passes (auth.ts): behind a reverse proxy
+ * every caller shares one address. So the limiter does not make guessing slow; the 256 random
+ * bits of a client token (and of a generated admin token) do.
  *
  * Memory and time stay bounded whatever an attacker does: at most `capacity` addresses are
  * tracked (the least recently failing one is forgotten first, in O(1), as a Map keeps insertion

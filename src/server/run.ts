@@ -7,6 +7,7 @@ import type {ServerOptions} from './app.js'
 import {redact} from '../core/redact.js'
 import {SERVER_DEFAULTS} from './app.js'
 import {Metrics, type MetricsSnapshot} from './metrics.js'
+import {publicBase} from './public-url.js'
 
 /**
  * The life of `jwtis serve`: listen, watch the vault, compact the token store, stop gracefully;
@@ -51,7 +52,7 @@ export async function runServer(options: RunOptions): Promise<void> {
   await issuer.store() // fail now, not on the first request, when the store is unreachable
   const stop = waitForSignal(options.log)
   const {close, port} = await serveOnce(options, issuer, options.maxAuthFailures)
-  ready(options, port, issuer.vault.path)
+  ready(options, port, {issuer: issuer.vault.document.issuer.name, path: issuer.vault.path})
   await stop
   await close()
 }
@@ -115,16 +116,24 @@ async function serveOnce(options: RunOptions, issuer: Issuer, maxAuthFailures?: 
   }
 }
 
-function ready(options: RunOptions, port: number, vaultPath: string, workers = 1): void {
+function ready(options: RunOptions, port: number, vault: {issuer: string; path: string}, workers = 1): void {
   const host = options.host.includes(':') ? `[${options.host}]` : options.host
   const listening = `http://${host}:${port}`
   const line = {listening, ...(options.printAdminToken ? {admin_token: options.adminToken} : {})}
   // The generated admin token goes to stdout once (data, not a log line), never to stderr.
   if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`)
   else if (options.printAdminToken) process.stdout.write(`admin token: ${options.adminToken}\n`)
-  options.log(`jwtis serve: listening on ${listening} (vault ${vaultPath}${workers > 1 ? `, ${workers} workers` : ''})`)
+  options.log(
+    `jwtis serve: listening on ${listening} (vault ${vault.path}${workers > 1 ? `, ${workers} workers` : ''})`,
+  )
   if (options.debugPage)
     options.log(`jwtis serve: token debugger at ${listening}/debug (tokens pasted there stay in the browser)`)
+  if (!options.publicUrl && !publicBase(vault.issuer) && ['0.0.0.0', '::'].includes(options.host)) {
+    process.stderr.write(
+      `jwtis serve: WARNING: the discovery document gives URLs under ${listening}, which other hosts cannot reach: give --public-url (or make the issuer a URL)\n`,
+    )
+  }
+
   if (options.auth === 'none') {
     process.stderr.write(
       'jwtis serve: WARNING: --auth none: no admin or client token is checked (JWTIS v0.1 compatibility)\n',
@@ -153,7 +162,7 @@ async function runPrimary(options: RunOptions): Promise<void> {
   const issuer = await options.openIssuer()
   await issuer.store()
   const key = issuer.vault.unlockKey()
-  const vaultPath = issuer.vault.path
+  const vault = {issuer: issuer.vault.document.issuer.name, path: issuer.vault.path}
   await issuer.close()
 
   let stopping = false
@@ -264,7 +273,7 @@ async function runPrimary(options: RunOptions): Promise<void> {
     throw error
   }
 
-  ready(options, port, vaultPath, options.workers)
+  ready(options, port, vault, options.workers)
   await stop
   stopping = true
   await Promise.all(

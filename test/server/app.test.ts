@@ -205,14 +205,14 @@ describe('the rest', () => {
   })
 
   it('discovery: /.well-known/openid-configuration names the issuer, the JWKS, introspection and the algorithms', async () => {
-    const res = await app.inject({headers: {host: 'issuer.test:4456'}, url: '/.well-known/openid-configuration'})
+    const res = await app.inject('/.well-known/openid-configuration')
     expect(res.statusCode).toBe(200)
     expect(res.json()).toMatchObject({
       id_token_signing_alg_values_supported: expect.arrayContaining(['ES256', 'EdDSA', 'RS256']),
-      introspection_endpoint: 'http://issuer.test:4456/introspect',
-      jwks_uri: 'http://issuer.test:4456/.well-known/jwks.json',
+      introspection_endpoint: 'https://issuer.test/introspect',
+      issuer: 'https://issuer.test',
+      jwks_uri: 'https://issuer.test/.well-known/jwks.json',
     })
-    expect(typeof res.json().issuer).toBe('string')
   })
 
   it('a 400 for a body field names the field', async () => {
@@ -222,12 +222,13 @@ describe('the rest', () => {
     expect([missing.statusCode, missing.json().error.message]).toEqual([400, 'the body needs "kid"'])
   })
 
-  it('rate-limits failed authentication per address (429 with Retry-After), even for a right token', async () => {
+  it('rate-limits failed authentication per address (429 with Retry-After); a right token still passes', async () => {
     for (let i = 0; i < 10; i++) expect((await fromElsewhere(`guess${i}`)).statusCode).toBe(401)
-    const limited = await fromElsewhere(token)
+    const limited = await fromElsewhere('guess')
     expect(limited.statusCode).toBe(429)
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0)
+    expect((await fromElsewhere(token)).statusCode).toBe(201)
     // other addresses are not affected
-    expect((await post('/issue_token', {kid: 'web'}, token)).statusCode).toBe(201)
+    expect((await post('/issue_token', {kid: 'web'}, 'guess')).statusCode).toBe(401)
   })
 })

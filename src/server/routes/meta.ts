@@ -1,4 +1,5 @@
 import type {FastifyInstance} from 'fastify'
+import type {AddressInfo} from 'node:net'
 
 import {createHash} from 'node:crypto'
 
@@ -8,6 +9,7 @@ import type {Metrics} from '../metrics.js'
 import {ENC_ALGS, ENCS, SIG_ALGS} from '../../core/algorithms.js'
 import {publishedKeys} from '../../core/lifecycle.js'
 import {redact} from '../../core/redact.js'
+import {publicBase} from '../public-url.js'
 
 const up = () => ({error: undefined, state: 'ok'})
 const failed = (state: 'degraded' | 'unavailable') => (error: Error & {code?: string}) => ({
@@ -16,10 +18,21 @@ const failed = (state: 'degraded' | 'unavailable') => (error: Error & {code?: st
 })
 const down = failed('unavailable')
 
+/** The address the server listens on, as a URL: a request came in on it, so it is listening. */
+function listenBase(address: AddressInfo | null | string): string {
+  const {address: host, family, port} = address as AddressInfo
+  return `http://${family === 'IPv6' ? `[${host}]` : host}:${port}`
+}
+
 /** What anyone may read: the JWKS, liveness, health and metrics (public keys and counters only). */
 export async function metaRoutes(
   app: FastifyInstance,
-  {issuer, metrics, metricsText}: {issuer: Issuer; metrics: Metrics; metricsText?: () => Promise<string>},
+  {
+    issuer,
+    metrics,
+    metricsText,
+    publicUrl,
+  }: {issuer: Issuer; metrics: Metrics; metricsText?: () => Promise<string>; publicUrl?: string},
 ) {
   app.get('/.well-known/jwks.json', async (request, reply) => {
     const text = JSON.stringify({keys: publishedKeys(issuer.vault.document, issuer.now())})
@@ -32,8 +45,11 @@ export async function metaRoutes(
 
   // Discovery for verifiers (RFC 8414 / OpenID Connect Discovery field names): where the keys and
   // the introspection endpoint are, and which algorithms tokens may be signed and sealed with.
-  app.get('/.well-known/openid-configuration', async (request, reply) => {
-    const base = `${request.protocol}://${request.host}`
+  // Its URLs never come from the request (Host, X-Forwarded-Host): any caller picks those, and one
+  // answer kept by a shared cache would send every verifier to the caller's keys. So the answer
+  // is the same for everyone, and public caching is safe.
+  app.get('/.well-known/openid-configuration', async (_request, reply) => {
+    const base = publicUrl ?? publicBase(issuer.vault.document.issuer.name) ?? listenBase(app.server.address())
     reply.header('cache-control', 'public, max-age=300')
     return {
       id_token_signing_alg_values_supported: [...SIG_ALGS],
