@@ -272,7 +272,7 @@ const staticAgreements = new WeakMap<KeyObject, ECDH>()
  * attacks; the NIST curves have cofactor 1), where importing the epk as a KeyObject would also
  * run OpenSSL's full public key check, a second scalar multiplication, on every message.
  */
-function agreementWith(privateKey: KeyObject, epk: JWK | undefined): Buffer | undefined {
+export function agreementWith(privateKey: KeyObject, epk: JWK | undefined): Buffer | undefined {
   if (typeof epk !== 'object' || epk === null) return undefined
   if (privateKey.asymmetricKeyType !== 'ec') {
     const {crv, kty, x} = epk
