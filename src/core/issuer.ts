@@ -20,7 +20,7 @@ import {
   verifyBytes,
 } from './compact.js'
 import {ClaimsError, NotFoundError, TokenRejectedError, UsageError} from './errors.js'
-import {type Decrypted, decryptJwe} from './jwe.js'
+import {type Decrypted, decryptJwe, jweHeader} from './jwe.js'
 import {type KeyEntry, Keyring} from './keyring.js'
 import {checkClaimsSize, checkLifetime} from './limits.js'
 import {type TokenVerified, verifyToken} from './nested.js'
@@ -30,6 +30,7 @@ import {
   checkIssuedAt,
   checkType,
   claimMessage,
+  jsonPart,
   protectedHeader,
   reject,
   selectKeys,
@@ -537,20 +538,12 @@ export class Issuer {
  * issuer seals with, through jose for anything else (an old token, a foreign algorithm).
  */
 async function openJwe(token: string, keyring: Keyring): Promise<Decrypted> {
-  const header = protectedHeader(token) as Record<string, unknown> & {alg: string; enc: string}
-  const parts = token.split('.')
-  if (
-    parts.length !== 5 ||
-    header.zip !== undefined ||
-    !FAST_JWE_ALGS.has(header.alg) ||
-    !FAST_JWE_ENCS.has(header.enc)
-  ) {
-    return decryptJwe(token, {keyring})
-  }
-
+  // a JWE no path opens (zip, a foreign alg, a malformed epk, apu or apv) is refused here
+  const header = jweHeader(token) as Record<string, unknown> & {alg: string; enc: string}
+  if (!FAST_JWE_ALGS.has(header.alg) || !FAST_JWE_ENCS.has(header.enc)) return decryptJwe(token, {keyring})
   const [key] = selectKeys(keyring, header, 'enc')
   if (!key.privateJwk) return decryptJwe(token, {keyring})
-  const plaintext = decryptCompact(parts, header, keyFor(key.privateJwk, 'private') as KeyObject)
+  const plaintext = decryptCompact(token.split('.'), header, keyFor(key.privateJwk, 'private') as KeyObject)
   if (!plaintext) throw reject('DECRYPT_FAILED', 'decryption failed: wrong key, or the JWE was altered')
   return {header: header as unknown as Decrypted['header'], key, plaintext}
 }
@@ -571,7 +564,7 @@ function openRefreshJws(
   const header = protectedHeader(jws)
   let payload: RefreshClaims & {nbf?: unknown}
   try {
-    payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
+    payload = jsonPart(parts[1]) as RefreshClaims & {nbf?: unknown}
   } catch {
     throw reject('MALFORMED_TOKEN', 'the refresh token does not hold a JSON JWT')
   }

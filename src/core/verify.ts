@@ -71,7 +71,7 @@ function checkSize(token: string): void {
  * of the last character zero). Decoders ignore those bits, so without this check one signature
  * could be written several ways: a token altered in them would still verify.
  */
-function canonicalBase64url(part: string): boolean {
+export function canonicalBase64url(part: string): boolean {
   if (!/^[\w-]*$/.test(part) || part.length % 4 === 1) return false
   // Only the last character can carry unused bits (4 of them after 2 characters of a group, 2
   // after 3): checked there, rather than by decoding and re-encoding the whole part.
@@ -80,6 +80,17 @@ function canonicalBase64url(part: string): boolean {
 }
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+const utf8 = new TextDecoder('utf8', {fatal: true})
+
+/**
+ * A header or payload part as JSON. Its bytes must be UTF-8 (RFC 7515 §5.2), decoded strictly as
+ * jose decodes them: a lenient decoder would let bytes that are no text read as U+FFFD, so that
+ * two different tokens could carry the same header or claims.
+ */
+export function jsonPart(part: string): unknown {
+  return JSON.parse(utf8.decode(Buffer.from(part, 'base64url')))
+}
 
 /** The protected header of a compact JWS or JWE, refusing what can never be accepted. */
 export function protectedHeader(token: string): JWTHeaderParameters & Record<string, unknown> {
@@ -91,10 +102,9 @@ export function protectedHeader(token: string): JWTHeaderParameters & Record<str
     throw reject('MALFORMED_TOKEN', 'a part of the token is not canonical base64url')
   let header
   try {
-    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as JWTHeaderParameters &
-      Record<string, unknown>
+    header = jsonPart(parts[0]) as JWTHeaderParameters & Record<string, unknown>
   } catch {
-    throw reject('MALFORMED_TOKEN', 'the protected header is not base64url JSON')
+    throw reject('MALFORMED_TOKEN', 'the protected header is not base64url UTF-8 JSON')
   }
 
   if (typeof header !== 'object' || header === null || Array.isArray(header))

@@ -10,8 +10,10 @@ import {
   generateKeyPair,
   generateSecret,
   importJWK,
+  type JWK,
   SignJWT,
 } from 'jose'
+import {spawnSync} from 'node:child_process'
 import {createECDH, type KeyObject, randomBytes} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 
@@ -25,7 +27,8 @@ import {
   signCompact,
   verifyBytes,
 } from '../../src/core/compact.js'
-import {hasTool} from '../helpers/cli.js'
+import {hasTool, PYTHON} from '../helpers/cli.js'
+import {ephemeralFor, sealByHand} from '../helpers/jwe.js'
 import {hasPythonJose, python} from '../helpers/tools.js'
 
 const CURVES = ['P-256', 'P-384', 'P-521', 'X25519']
@@ -123,6 +126,84 @@ describe('JWE on node:crypto', () => {
       const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString())
       expect(decryptCompact(parts, header, keyFor(jwk, 'private') as KeyObject)?.toString()).toBe('from jwcrypto')
     }
+  })
+})
+
+const ECDH_ALGS = ENC_ALGS.filter((a) => a.startsWith('ECDH'))
+const apu = Buffer.from('Alice')
+const apv = Buffer.from('Bob')
+const HAS_JWCRYPTO = hasPythonJose() || hasTool('false', [], 'the jwcrypto cross-check of apu/apv')
+
+/** jwcrypto, inline: a JWE with `header` to `jwk` (public), or the plaintext of `jwe` opened with `jwk`. */
+function jwcrypto(input: {header?: Record<string, unknown>; jwe?: string; jwk: JWK; plaintext?: string}): string {
+  const script = `
+import json, sys
+from jwcrypto import jwe, jwk
+job = json.load(sys.stdin)
+key = jwk.JWK(**job["jwk"])
+if "jwe" in job:
+    e = jwe.JWE()
+    e.deserialize(job["jwe"], key=key)
+    print(e.payload.decode())
+else:
+    e = jwe.JWE(job["plaintext"].encode(), json.dumps(job["header"]))
+    e.add_recipient(key)
+    print(e.serialize(compact=True))
+`
+  const out = spawnSync(PYTHON, ['-c', script], {encoding: 'utf8', input: JSON.stringify(input)})
+  if (out.status !== 0) throw new Error(`jwcrypto: ${out.stderr}`)
+  return out.stdout.trim()
+}
+
+describe('ECDH-ES: apu and apv are part of the key derivation (RFC 7518 §4.6.2)', () => {
+  it.each(ECDH_ALGS.flatMap((alg) => ['P-256', 'X25519'].map((crv) => [alg, crv])))(
+    '%s (%s): JWEs with apu/apv open both ways with jose; one that names them but derived without them does not',
+    async (alg, crv) => {
+      const jwk = await privateJwk(alg, crv)
+      const publicKey = keyFor(jwk, 'public') as KeyObject
+      const privateKey = keyFor(jwk, 'private') as KeyObject
+      const enc = 'A256GCM'
+      const party = {apu: apu.toString('base64url'), apv: apv.toString('base64url')}
+
+      const theirs = await new CompactEncrypt(new TextEncoder().encode('from jose'))
+        .setProtectedHeader({alg, enc})
+        .setKeyManagementParameters({apu, apv})
+        .encrypt(await importJWK({...jwk, d: undefined}, alg))
+      const parts = theirs.split('.')
+      const theirHeader = JSON.parse(Buffer.from(parts[0], 'base64url').toString())
+      expect(theirHeader).toMatchObject(party)
+      expect(decryptCompact(parts, theirHeader, privateKey)?.toString()).toBe('from jose')
+
+      const ours = encryptCompact('from jwtis', {alg, enc, ...party}, publicKey)
+      const opened = await compactDecrypt(ours, await importJWK(jwk, alg), {keyManagementAlgorithms: [alg]})
+      expect(new TextDecoder().decode(opened.plaintext)).toBe('from jwtis')
+
+      // The same header, the key derived with the party info it names, and without it.
+      const {epk, z} = ephemeralFor(publicKey)
+      const header = {alg, enc, epk: {...epk, d: undefined}, ...party}
+      const honest = sealByHand('derived with apu/apv', {alg, apu, apv, enc, header, z})
+      expect(decryptCompact(honest.split('.'), header, privateKey)?.toString()).toBe('derived with apu/apv')
+      const ignoring = sealByHand('derived without', {alg, enc, header, z})
+      expect(decryptCompact(ignoring.split('.'), header, privateKey)).toBeUndefined()
+      await expect(compactDecrypt(ignoring, await importJWK(jwk, alg))).rejects.toThrow()
+    },
+  )
+
+  it.skipIf(!HAS_JWCRYPTO).each(ECDH_ALGS)('%s: JWEs with apu/apv open both ways with jwcrypto', async (alg) => {
+    const jwk = await privateJwk(alg, 'P-256')
+    const party = {apu: apu.toString('base64url'), apv: apv.toString('base64url')}
+    const theirs = jwcrypto({
+      header: {alg, enc: 'A128GCM', ...party},
+      jwk: {...jwk, d: undefined},
+      plaintext: 'from jwcrypto',
+    })
+    const parts = theirs.split('.')
+    const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString())
+    expect(header).toMatchObject(party)
+    expect(decryptCompact(parts, header, keyFor(jwk, 'private') as KeyObject)?.toString()).toBe('from jwcrypto')
+
+    const ours = encryptCompact('from jwtis', {alg, enc: 'A128GCM', ...party}, keyFor(jwk, 'public') as KeyObject)
+    expect(jwcrypto({jwe: ours, jwk})).toBe('from jwtis')
   })
 })
 
