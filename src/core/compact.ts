@@ -189,13 +189,7 @@ const lengthPrefixed = (data: Buffer): Buffer => Buffer.concat([uint32(data.leng
  * The Concat KDF of NIST SP 800-56A as RFC 7518 §4.6.2 uses it: SHA-256 over a counter, the
  * shared secret Z and OtherInfo (AlgorithmID, PartyUInfo, PartyVInfo, SuppPubInfo = key bits).
  */
-export function concatKdf(
-  z: Buffer,
-  keyBytes: number,
-  algorithmId: string,
-  apu = Buffer.alloc(0),
-  apv = Buffer.alloc(0),
-): Buffer {
+export function concatKdf(z: Buffer, keyBytes: number, algorithmId: string, apu: Buffer, apv: Buffer): Buffer {
   const otherInfo = Buffer.concat([
     lengthPrefixed(Buffer.from(algorithmId)),
     lengthPrefixed(apu),
@@ -215,6 +209,16 @@ export function concatKdf(
 
   return out.subarray(0, keyBytes)
 }
+
+/** The Agreement PartyUInfo and PartyVInfo header members (RFC 7518 §4.6.1.2), base64url. */
+export interface PartyInfo {
+  apu?: string
+  apv?: string
+}
+
+/** The key an ECDH-ES agreement yields for `algorithmId`: the header's apu and apv are part of it. */
+const agreedKey = (z: Buffer, keyBytes: number, algorithmId: string, {apu = '', apv = ''}: PartyInfo): Buffer =>
+  concatKdf(z, keyBytes, algorithmId, Buffer.from(apu, 'base64url'), Buffer.from(apv, 'base64url'))
 
 const aesKw = (kek: Buffer, cek: Buffer): Buffer => {
   const cipher = createCipheriv(`id-aes${kek.length * 8}-wrap`, kek, AES_KW_IV)
@@ -272,7 +276,7 @@ const staticAgreements = new WeakMap<KeyObject, ECDH>()
  * attacks; the NIST curves have cofactor 1), where importing the epk as a KeyObject would also
  * run OpenSSL's full public key check, a second scalar multiplication, on every message.
  */
-function agreementWith(privateKey: KeyObject, epk: JWK | undefined): Buffer | undefined {
+export function agreementWith(privateKey: KeyObject, epk: JWK | undefined): Buffer | undefined {
   if (typeof epk !== 'object' || epk === null) return undefined
   if (privateKey.asymmetricKeyType !== 'ec') {
     const {crv, kty, x} = epk
@@ -300,11 +304,12 @@ function agreementWith(privateKey: KeyObject, epk: JWK | undefined): Buffer | un
 
 /**
  * A compact JWE of `plaintext` to a public key. `header` carries `alg`, `enc` and whatever else
- * is to be protected (`kid`, `cty`); ECDH-ES adds its `epk`.
+ * is to be protected (`kid`, `cty`, and `apu`/`apv`, which ECDH-ES derives its key with); ECDH-ES
+ * adds its `epk`.
  */
 export function encryptCompact(
   plaintext: string | Uint8Array,
-  header: Record<string, unknown> & {alg: string; enc: string},
+  header: PartyInfo & Record<string, unknown> & {alg: string; enc: string},
   recipient: KeyObject,
 ): string {
   const cekBytes = CEK_BYTES[header.enc]
@@ -314,10 +319,10 @@ export function encryptCompact(
   if (header.alg.startsWith('ECDH-ES')) {
     const {epk, z} = ephemeralAgreement(recipient)
     protectedHeader = {...header, epk}
-    if (header.alg === 'ECDH-ES') cek = concatKdf(z, cekBytes, header.enc)
+    if (header.alg === 'ECDH-ES') cek = agreedKey(z, cekBytes, header.enc, header)
     else {
       cek = randomBytes(cekBytes)
-      encryptedKey = aesKw(concatKdf(z, KW_BYTES[header.alg], header.alg), cek)
+      encryptedKey = aesKw(agreedKey(z, KW_BYTES[header.alg], header.alg, header), cek)
     }
   } else {
     cek = randomBytes(cekBytes)
@@ -340,13 +345,14 @@ export function encryptCompact(
 }
 
 /**
- * Opens a compact JWE made for `privateKey` with `alg`/`enc` already checked by the caller
- * against what the key allows. Any failure (a bad epk, a wrong key, an altered byte) is one
- * `false`-like outcome: undefined, so that no detail distinguishes padding from tag failures.
+ * Opens a compact JWE made for `privateKey`, its header already checked by the caller (`alg`
+ * and `enc` against what the key allows, the shapes of `epk`, `apu` and `apv`: jweHeader). Any
+ * failure (a bad epk, a wrong key, an altered byte) is one `false`-like outcome: undefined, so
+ * that no detail distinguishes padding from tag failures.
  */
 export function decryptCompact(
   parts: string[],
-  header: {alg: string; enc: string; epk?: JWK},
+  header: PartyInfo & {alg: string; enc: string; epk?: JWK},
   privateKey: KeyObject,
 ): Buffer | undefined {
   try {
@@ -358,8 +364,8 @@ export function decryptCompact(
       if (!z) return undefined
       cek =
         header.alg === 'ECDH-ES'
-          ? concatKdf(z, cekBytes, header.enc)
-          : aesKwUnwrap(concatKdf(z, KW_BYTES[header.alg], header.alg), encryptedKey)
+          ? agreedKey(z, cekBytes, header.enc, header)
+          : aesKwUnwrap(agreedKey(z, KW_BYTES[header.alg], header.alg, header), encryptedKey)
       if (header.alg === 'ECDH-ES' && encryptedKey.length > 0) return undefined
     } else {
       cek = privateDecrypt(

@@ -1,5 +1,5 @@
 import {jsonDepth, MAX_CLAIM_DEPTH} from './limits.js'
-import {protectedHeader, reject} from './verify.js'
+import {jsonPart, protectedHeader, reject} from './verify.js'
 
 /** A token's parts as `jwtis token decode` shows them: nothing in it is verified. */
 export interface Decoded {
@@ -21,16 +21,16 @@ export function decodeToken(token: string): Decoded {
   } catch (error) {
     const {code} = error as {code?: string}
     if (code !== 'ALG_NOT_ALLOWED' && code !== 'UNSUPPORTED_CRIT') throw error
-    header = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8'))
+    header = jsonPart(token.split('.')[0]) as Record<string, unknown>
   }
 
   const parts = token.split('.')
   if (parts.length === 5) return {encrypted: true, header, verified: false}
   let payload: unknown
   try {
-    payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
+    payload = jsonPart(parts[1])
   } catch {
-    throw reject('MALFORMED_TOKEN', 'the payload is not base64url JSON (an unencoded or non-JWT JWS?)')
+    throw reject('MALFORMED_TOKEN', 'the payload is not base64url UTF-8 JSON (an unencoded or non-JWT JWS?)')
   }
 
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload))

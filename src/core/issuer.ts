@@ -1,5 +1,3 @@
-import type {JWTPayload} from 'jose'
-
 import {createHash, createHmac, type KeyObject, randomBytes} from 'node:crypto'
 
 import type {TokenStore} from '../store/store.js'
@@ -7,7 +5,7 @@ import type {Vault} from '../vault/vault.js'
 import type {EffectiveSettings} from './settings.js'
 
 import {type RefreshStrategy} from './algorithms.js'
-import {type Claims, type ClaimSet} from './claims.js'
+import {type Claims, type ClaimSet, claimVerdict} from './claims.js'
 import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
 import {
   decryptCompact,
@@ -20,21 +18,13 @@ import {
   verifyBytes,
 } from './compact.js'
 import {ClaimsError, NotFoundError, TokenRejectedError, UsageError} from './errors.js'
-import {type Decrypted, decryptJwe} from './jwe.js'
+import {type Decrypted, decryptJwe, jweHeader} from './jwe.js'
 import {type KeyEntry, Keyring} from './keyring.js'
 import {checkClaimsSize, checkLifetime} from './limits.js'
 import {type TokenVerified, verifyToken} from './nested.js'
 import {rotateKeys, usesDue} from './rotation.js'
 import {issuerLimits} from './settings.js'
-import {
-  checkIssuedAt,
-  checkType,
-  claimMessage,
-  protectedHeader,
-  reject,
-  selectKeys,
-  type VerifyOptions,
-} from './verify.js'
+import {checkType, jsonPart, protectedHeader, reject, selectKeys, type VerifyOptions} from './verify.js'
 
 /** The contract's `--json` result of issue and renew (JWTIS's `TokensResponse`, plus OAuth names). */
 export interface IssuedTokens {
@@ -537,28 +527,20 @@ export class Issuer {
  * issuer seals with, through jose for anything else (an old token, a foreign algorithm).
  */
 async function openJwe(token: string, keyring: Keyring): Promise<Decrypted> {
-  const header = protectedHeader(token) as Record<string, unknown> & {alg: string; enc: string}
-  const parts = token.split('.')
-  if (
-    parts.length !== 5 ||
-    header.zip !== undefined ||
-    !FAST_JWE_ALGS.has(header.alg) ||
-    !FAST_JWE_ENCS.has(header.enc)
-  ) {
-    return decryptJwe(token, {keyring})
-  }
-
+  // a JWE no path opens (zip, a foreign alg, a malformed epk, apu or apv) is refused here
+  const header = jweHeader(token) as Record<string, unknown> & {alg: string; enc: string}
+  if (!FAST_JWE_ALGS.has(header.alg) || !FAST_JWE_ENCS.has(header.enc)) return decryptJwe(token, {keyring})
   const [key] = selectKeys(keyring, header, 'enc')
   if (!key.privateJwk) return decryptJwe(token, {keyring})
-  const plaintext = decryptCompact(parts, header, keyFor(key.privateJwk, 'private') as KeyObject)
+  const plaintext = decryptCompact(token.split('.'), header, keyFor(key.privateJwk, 'private') as KeyObject)
   if (!plaintext) throw reject('DECRYPT_FAILED', 'decryption failed: wrong key, or the JWE was altered')
   return {header: header as unknown as Decrypted['header'], key, plaintext}
 }
 
 /**
  * Verifies the JWS inside a refresh token: signature by one of the client's keys, `typ:
- * rt+jwt`, the issuer, and `exp` (unless `anyTime`, for revocation), `nbf` and `iat` with no
- * leeway, as jose's jwtVerify would with clockTolerance 0.
+ * rt+jwt`, then the claims as `token verify` checks them: the issuer, and `exp`, `nbf` and `iat`
+ * with no leeway (their times unless `anyTime`, for revocation).
  */
 function openRefreshJws(
   jws: string,
@@ -569,9 +551,9 @@ function openRefreshJws(
   if (parts.length !== 3) throw reject('MALFORMED_TOKEN', 'the JWE does not hold a JWT')
   // size, JSON object, no alg "none", no crit: the checks every token's header gets
   const header = protectedHeader(jws)
-  let payload: RefreshClaims & {nbf?: unknown}
+  let payload: unknown
   try {
-    payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
+    payload = jsonPart(parts[1])
   } catch {
     throw reject('MALFORMED_TOKEN', 'the refresh token does not hold a JSON JWT')
   }
@@ -583,21 +565,13 @@ function openRefreshJws(
   )
   if (!ok) throw reject('BAD_SIGNATURE', 'signature verification failed')
   checkType(header, 'rt+jwt')
-  if (typeof payload !== 'object' || payload === null)
-    throw reject('MALFORMED_TOKEN', 'the refresh token claims are not an object')
-  const expected = {issuer: options.issuer, leewayMs: 0, now: options.now}
-  const claims = payload as unknown as JWTPayload
-  if (payload.iss !== options.issuer) throw reject('ISSUER_MISMATCH', claimMessage('iss', claims, expected)!)
-  if (typeof payload.exp !== 'number') throw reject('CLAIM_INVALID', 'the refresh token has no "exp"')
-  const nowSeconds = Math.floor(options.now / 1000)
-  if (!options.anyTime) {
-    if (payload.exp <= nowSeconds) throw reject('TOKEN_EXPIRED', claimMessage('exp', claims, expected)!)
-    if (typeof payload.nbf === 'number' && payload.nbf > nowSeconds)
-      throw reject('TOKEN_NOT_YET_VALID', claimMessage('nbf', claims, expected)!)
-    checkIssuedAt(payload as unknown as JWTPayload, {leewayMs: 0, now: options.now} as VerifyOptions)
-  }
-
-  return payload
+  const refusal = claimVerdict(payload, {
+    issuer: options.issuer,
+    leewayMs: 0,
+    now: options.anyTime ? undefined : options.now,
+  })
+  if (refusal) throw reject(refusal.code, refusal.message)
+  return payload as RefreshClaims
 }
 
 /** Whether a three-part token has a JWS header at all (else it is garbage, not a wrong type). */

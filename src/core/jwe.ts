@@ -3,7 +3,7 @@ import type {CompactJWEHeaderParameters} from 'jose'
 import type {KeyEntry, Keyring} from './keyring.js'
 
 import {UsageError} from './errors.js'
-import {fromJose, protectedHeader, reject, selectKeys} from './verify.js'
+import {canonicalBase64url, fromJose, protectedHeader, reject, selectKeys} from './verify.js'
 
 /** Key management algorithms accepted for decryption: everything jose supports but RSA1_5 (RFC 8725 §3.2). */
 export const JWE_ALGS = [
@@ -40,8 +40,11 @@ export interface Decrypted {
   plaintext: Uint8Array
 }
 
-/** Refuses, before any key is touched, what this tool never decrypts. */
-async function jweHeader(jwe: string): Promise<CompactJWEHeaderParameters> {
+/**
+ * The protected header of a compact JWE, refusing before any key is touched what this tool never
+ * decrypts: every path that opens a JWE (jose's and the issuer's node:crypto one) starts here.
+ */
+export function jweHeader(jwe: string): CompactJWEHeaderParameters {
   const header = protectedHeader(jwe) as unknown as CompactJWEHeaderParameters & {p2c?: unknown; zip?: unknown}
   if (jwe.split('.').length !== 5) throw reject('MALFORMED_TOKEN', 'expected a compact JWE (5 parts)')
   if (header.zip !== undefined)
@@ -56,12 +59,18 @@ async function jweHeader(jwe: string): Promise<CompactJWEHeaderParameters> {
     throw reject('ALG_NOT_ALLOWED', `PBES2 iteration count ${String(header.p2c)} is over the cap of ${MAX_PBES2_COUNT}`)
   }
 
-  if (header.alg.startsWith('ECDH-ES') && !isEphemeralKey(header.epk))
-    throw reject('MALFORMED_TOKEN', 'the "epk" header is not an EC or OKP public key (RFC 7518 §4.6.1.1)')
+  if (header.alg.startsWith('ECDH-ES')) {
+    if (!isEphemeralKey(header.epk))
+      throw reject('MALFORMED_TOKEN', 'the "epk" header is not an EC or OKP public key (RFC 7518 §4.6.1.1)')
+    checkPartyInfo(header)
+  }
+
   return header
 }
 
 const EPK_CURVES: Record<string, string[]> = {EC: ['P-256', 'P-384', 'P-521'], OKP: ['X25519', 'X448']}
+/** Members of a private or secret JWK (RFC 7518 §6): an ephemeral key carrying one is refused, as jose does. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 
 /** The shape of an ECDH-ES ephemeral public key; whether its point is on the curve, the key import says. */
 function isEphemeralKey(epk: unknown): boolean {
@@ -72,8 +81,24 @@ function isEphemeralKey(epk: unknown): boolean {
     typeof crv === 'string' &&
     (EPK_CURVES[kty] ?? []).includes(crv) &&
     typeof x === 'string' &&
-    (kty === 'OKP' ? y === undefined : typeof y === 'string')
+    (kty === 'OKP' ? y === undefined : typeof y === 'string') &&
+    !PRIVATE_MEMBERS.some((member) => Object.hasOwn(epk, member))
   )
+}
+
+/**
+ * `apu` and `apv` enter the key derivation (RFC 7518 §4.6.2), so they must be base64url strings;
+ * equal ones are refused as jose refuses them, so that both paths that open a JWE agree.
+ */
+function checkPartyInfo(header: Record<string, unknown>): void {
+  for (const name of ['apu', 'apv']) {
+    const value = header[name]
+    if (value !== undefined && (typeof value !== 'string' || !canonicalBase64url(value)))
+      throw reject('MALFORMED_TOKEN', `the "${name}" header is not a base64url string (RFC 7518 §4.6.1.2)`)
+  }
+
+  if (header.apu !== undefined && header.apu === header.apv)
+    throw reject('MALFORMED_TOKEN', 'the "apu" and "apv" headers are the same: the two parties must differ')
 }
 
 /**
@@ -90,7 +115,7 @@ function openFailure(error: unknown): Error {
 
 /** Decrypts a compact JWE with a key from `keyring` (by `kid`, bound to `alg`) or a password (PBES2). */
 export async function decryptJwe(jwe: string, source: {keyring: Keyring} | {password: string}): Promise<Decrypted> {
-  const header = await jweHeader(jwe)
+  const header = jweHeader(jwe)
   const {compactDecrypt} = await import('jose')
   const options = {
     contentEncryptionAlgorithms: JWE_ENCS,

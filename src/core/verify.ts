@@ -1,10 +1,9 @@
 import type {JWTHeaderParameters, JWTPayload} from 'jose'
 
-import {formatDuration} from './duration.js'
+import {claimVerdict} from './claims.js'
 import {JwtisError, type RejectionCode, TokenRejectedError, UsageError} from './errors.js'
 import {entryAllows, type KeyEntry, type Keyring} from './keyring.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from './limits.js'
-import {describeTime} from './time.js'
 
 /** Larger inputs are refused before any parsing: no honest token comes near it. */
 export const MAX_TOKEN_BYTES = 64 * 1024
@@ -71,7 +70,7 @@ function checkSize(token: string): void {
  * of the last character zero). Decoders ignore those bits, so without this check one signature
  * could be written several ways: a token altered in them would still verify.
  */
-function canonicalBase64url(part: string): boolean {
+export function canonicalBase64url(part: string): boolean {
   if (!/^[\w-]*$/.test(part) || part.length % 4 === 1) return false
   // Only the last character can carry unused bits (4 of them after 2 characters of a group, 2
   // after 3): checked there, rather than by decoding and re-encoding the whole part.
@@ -80,6 +79,17 @@ function canonicalBase64url(part: string): boolean {
 }
 
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+const utf8 = new TextDecoder('utf8', {fatal: true})
+
+/**
+ * A header or payload part as JSON. Its bytes must be UTF-8 (RFC 7515 §5.2), decoded strictly as
+ * jose decodes them: a lenient decoder would let bytes that are no text read as U+FFFD, so that
+ * two different tokens could carry the same header or claims.
+ */
+export function jsonPart(part: string): unknown {
+  return JSON.parse(utf8.decode(Buffer.from(part, 'base64url')))
+}
 
 /** The protected header of a compact JWS or JWE, refusing what can never be accepted. */
 export function protectedHeader(token: string): JWTHeaderParameters & Record<string, unknown> {
@@ -91,10 +101,9 @@ export function protectedHeader(token: string): JWTHeaderParameters & Record<str
     throw reject('MALFORMED_TOKEN', 'a part of the token is not canonical base64url')
   let header
   try {
-    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8')) as JWTHeaderParameters &
-      Record<string, unknown>
+    header = jsonPart(parts[0]) as JWTHeaderParameters & Record<string, unknown>
   } catch {
-    throw reject('MALFORMED_TOKEN', 'the protected header is not base64url JSON')
+    throw reject('MALFORMED_TOKEN', 'the protected header is not base64url UTF-8 JSON')
   }
 
   if (typeof header !== 'object' || header === null || Array.isArray(header))
@@ -114,26 +123,13 @@ export function protectedHeader(token: string): JWTHeaderParameters & Record<str
   return header
 }
 
-const CLAIM_REASONS: Record<string, RejectionCode> = {
-  aud: 'AUDIENCE_MISMATCH',
-  iat: 'TOKEN_TOO_OLD',
-  iss: 'ISSUER_MISMATCH',
-  nbf: 'TOKEN_NOT_YET_VALID',
-  sub: 'SUBJECT_MISMATCH',
-  typ: 'WRONG_TYPE',
-}
-
 /**
  * jose's failures in the contract's reason codes. Only jose's own errors (codes `ERR_J…`) say
  * something about the token; anything else is returned as it is (a bug: INTERNAL, exit 70).
  */
-export function fromJose(error: unknown, expected?: ClaimExpectations): Error {
+export function fromJose(error: unknown): Error {
   if (error instanceof JwtisError) return error
-  const {claim, code, payload} = error as {claim?: string; code?: string; message: string; payload?: JWTPayload}
-  const message =
-    expected && payload
-      ? (claimMessage(claim, payload, expected) ?? (error as Error).message)
-      : (error as Error).message
+  const {code, message} = error as {code?: string; message: string}
   if (typeof code !== 'string' || !code.startsWith('ERR_J')) return error as Error
   switch (code) {
     case 'ERR_JOSE_ALG_NOT_ALLOWED':
@@ -154,65 +150,8 @@ export function fromJose(error: unknown, expected?: ClaimExpectations): Error {
       return reject('BAD_SIGNATURE', 'signature verification failed')
     }
 
-    case 'ERR_JWT_CLAIM_VALIDATION_FAILED': {
-      if (claim === 'exp' && (error as {reason?: string}).reason === 'missing') {
-        return reject('CLAIM_INVALID', 'the token has no "exp": it would never expire (--allow-no-exp accepts it)')
-      }
-
-      return reject(CLAIM_REASONS[claim ?? ''] ?? 'CLAIM_INVALID', message)
-    }
-
-    case 'ERR_JWT_EXPIRED': {
-      // jose reports --max-age as an expiry of "iat"
-      return reject(claim === 'iat' ? 'TOKEN_TOO_OLD' : 'TOKEN_EXPIRED', message)
-    }
-
     default: {
       return reject('MALFORMED_TOKEN', message)
-    }
-  }
-}
-
-const shown = (value: unknown) => (value === undefined ? 'none' : JSON.stringify(value))
-
-/** What a token was checked against, to say what it has instead. */
-type ClaimExpectations = Pick<VerifyOptions, 'audience' | 'issuer' | 'leewayMs' | 'now' | 'subject'>
-
-/**
- * A claim failure with its values, so the reader need not decode the token to see why: when
- * it expired and how long ago, which audience was expected and which it has.
- */
-export function claimMessage(
-  claim: string | undefined,
-  payload: JWTPayload,
-  expected: ClaimExpectations,
-): string | undefined {
-  const when = (seconds: unknown) => describeTime(seconds, expected.now) ?? shown(seconds)
-
-  const leeway = expected.leewayMs ? `, with ${formatDuration(expected.leewayMs)} leeway` : ''
-  switch (claim) {
-    case 'aud': {
-      return `the token is for audience ${shown(payload.aud)}, expected ${(expected.audience ?? []).map((a) => JSON.stringify(a)).join(' or ')}`
-    }
-
-    case 'exp': {
-      return typeof payload.exp === 'number' ? `the token expired at ${when(payload.exp)}${leeway}` : undefined
-    }
-
-    case 'iss': {
-      return `the token was issued by ${shown(payload.iss)}, expected ${JSON.stringify(expected.issuer)}`
-    }
-
-    case 'nbf': {
-      return `the token is not valid before ${when(payload.nbf)}${leeway}`
-    }
-
-    case 'sub': {
-      return `the token is about subject ${shown(payload.sub)}, expected ${JSON.stringify(expected.subject)}`
-    }
-
-    default: {
-      return undefined
     }
   }
 }
@@ -238,58 +177,52 @@ export function selectKeys(keyring: Keyring, header: {alg?: string; kid?: string
 
 /**
  * Verifies a compact JWS JWT. Order: size cap, header, `alg` allowlist against the key found
- * by `kid`, signature, `typ`, then the claims with leeway.
+ * by `kid`, signature (jose's), `typ`, then the claims with leeway (jwtis's one claims checker,
+ * which the issuer's refresh tokens and the debugger page go through too).
  */
 export async function verifyJws(token: string, options: VerifyOptions): Promise<Verified> {
   const header = protectedHeader(token)
-  if (token.split('.').length !== 3) throw reject('MALFORMED_TOKEN', 'expected a JWS (3 parts)')
+  const parts = token.split('.')
+  if (parts.length !== 3) throw reject('MALFORMED_TOKEN', 'expected a JWS (3 parts)')
   if (options.algorithms && !options.algorithms.includes(header.alg)) {
     throw reject('ALG_NOT_ALLOWED', `alg ${header.alg} is not in the allowed list (${options.algorithms.join(', ')})`)
   }
 
-  const {jwtVerify} = await import('jose')
+  const {compactVerify} = await import('jose')
   let lastError: unknown
   for (const key of selectKeys(options.keyring, header, 'sig')) {
     const material = await options.keyring.material(key, header.alg, 'public')
-    try {
-      const {payload, protectedHeader} = await jwtVerify(token, material, {
-        algorithms: [header.alg],
-        audience: options.audience,
-        clockTolerance: options.leewayMs / 1000,
-        currentDate: new Date(options.now),
-        issuer: options.issuer,
-        maxTokenAge: options.maxAgeMs === undefined ? undefined : options.maxAgeMs / 1000,
-        requiredClaims: options.allowNoExp ? [] : ['exp'],
-        subject: options.subject,
-      })
-      checkType(protectedHeader, options.typ)
-      checkIssuedAt(payload, options)
-      checkClaimsShape(payload)
-      return {header: protectedHeader, key, payload}
-    } catch (error) {
-      // jose checks claims only once the signature holds: then the type is judged first, as
-      // in the order signature, typ, claims.
-      const {code} = error as {code?: string}
-      if (code === 'ERR_JWT_EXPIRED' || code === 'ERR_JWT_CLAIM_VALIDATION_FAILED') checkType(header, options.typ)
+    const verified = await compactVerify(token, material, {algorithms: [header.alg]}).catch((error: unknown) => {
       lastError = error
-      // Another key with the same kid (a JWKS without kids) may still verify it.
-      if ((error as {code?: string}).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') break
+    })
+    if (verified) {
+      checkType(header, options.typ)
+      return {header, key, payload: claimsOf(parts[1], options)}
     }
+
+    // Another key with the same kid (a JWKS without kids) may still verify it.
+    if ((lastError as {code?: string}).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') break
   }
 
-  throw fromJose(lastError, options)
+  throw fromJose(lastError)
 }
 
-/** A token issued in the future (beyond the leeway) is refused: its clock, or its issuer, is wrong. */
-export function checkIssuedAt(payload: JWTPayload, options: VerifyOptions): void {
-  if (typeof payload.iat === 'number' && payload.iat * 1000 > options.now + options.leewayMs) {
-    throw reject('TOKEN_NOT_YET_VALID', `the token was issued in the future (iat ${payload.iat})`)
+/** The claims of a verified JWS, refused unless they pass every check `options` asks for. */
+function claimsOf(part: string, options: VerifyOptions): JWTPayload {
+  let payload
+  try {
+    payload = jsonPart(part) as JWTPayload
+  } catch {
+    throw reject('MALFORMED_TOKEN', 'the payload is not base64url UTF-8 JSON (an unencoded or non-JWT JWS?)')
   }
-}
 
-/** Claims nested deeper than a claim set may be are refused here as at issuance. */
-function checkClaimsShape(payload: JWTPayload): void {
-  if (jsonDepth(payload, MAX_CLAIM_DEPTH) > MAX_CLAIM_DEPTH) {
+  const refusal = claimVerdict(payload, options)
+  if (refusal) {
+    const hint = refusal.name === 'exp' && payload.exp === undefined ? ' (--allow-no-exp accepts it)' : ''
+    throw reject(refusal.code, refusal.message + hint)
+  }
+
+  if (jsonDepth(payload, MAX_CLAIM_DEPTH) > MAX_CLAIM_DEPTH)
     throw reject('MALFORMED_TOKEN', `the claims nest deeper than ${MAX_CLAIM_DEPTH} levels`)
-  }
+  return payload
 }

@@ -4,7 +4,7 @@
  * WebCrypto, so that it runs in the browser, where the token stays, and in Node for the tests.
  * It never decrypts: a JWE's key stays in the vault (`jwtis jwe decrypt`).
  */
-import {describeTime} from '../core/time.js'
+import {checkClaims as checkClaimSet} from '../core/claims.js'
 
 export {describeTime} from '../core/time.js'
 
@@ -113,72 +113,9 @@ export interface Expectations {
   now: number
 }
 
-/** The claim checks of `token verify`, each with its outcome, in the order it makes them. */
+/** The claim checks of `token verify` (its checker itself), each with its outcome, in the order it makes them. */
 export function checkClaims(payload: Json | undefined, expected: Expectations): Finding[] {
-  if (!payload) return [fail('claims', 'MALFORMED_TOKEN', 'the payload is not a JSON object of claims')]
-  const now = expected.now / 1000
-  const findings: Finding[] = []
-  const {aud, exp, iat, iss, nbf} = payload
-  const numeric = (name: string, value: unknown): boolean => {
-    if (value === undefined || (typeof value === 'number' && Number.isFinite(value))) return true
-    findings.push(fail(name, 'CLAIM_INVALID', `"${name}" must be a number of seconds since the epoch`))
-    return false
-  }
-
-  if (exp === undefined) findings.push(fail('exp', 'CLAIM_INVALID', 'the token has no "exp": it would never expire'))
-  else if (numeric('exp', exp)) {
-    const when = describeTime(exp, expected.now)
-    findings.push(
-      (exp as number) + LEEWAY_SECONDS <= now
-        ? fail('exp', 'TOKEN_EXPIRED', `the token expired at ${when}`)
-        : pass('exp', `expires ${when}`),
-    )
-  }
-
-  if (numeric('nbf', nbf) && nbf !== undefined) {
-    const when = describeTime(nbf, expected.now)
-    findings.push(
-      (nbf as number) - LEEWAY_SECONDS > now
-        ? fail('nbf', 'TOKEN_NOT_YET_VALID', `the token is not valid before ${when}`)
-        : pass('nbf', `valid since ${when}`),
-    )
-  }
-
-  if (numeric('iat', iat) && iat !== undefined) {
-    const when = describeTime(iat, expected.now)
-    findings.push(
-      (iat as number) - LEEWAY_SECONDS > now
-        ? fail('iat', 'TOKEN_NOT_YET_VALID', `the token claims to be issued in the future, at ${when}`)
-        : pass('iat', `issued ${when}`),
-    )
-  }
-
-  if (expected.issuer !== undefined) {
-    findings.push(
-      iss === expected.issuer
-        ? pass('iss', `issued by ${JSON.stringify(iss)}`)
-        : fail(
-            'iss',
-            'ISSUER_MISMATCH',
-            `the token was issued by ${shown(iss)}, expected ${JSON.stringify(expected.issuer)}`,
-          ),
-    )
-  }
-
-  if (expected.audience && expected.audience.length > 0) {
-    const has = Array.isArray(aud) ? aud : [aud]
-    findings.push(
-      expected.audience.some((a) => has.includes(a))
-        ? pass('aud', `for audience ${shown(aud)}`)
-        : fail(
-            'aud',
-            'AUDIENCE_MISMATCH',
-            `the token is for audience ${shown(aud)}, expected ${expected.audience.map((a) => JSON.stringify(a)).join(' or ')}`,
-          ),
-    )
-  }
-
-  return findings
+  return checkClaimSet(payload, {...expected, leewayMs: LEEWAY_SECONDS * 1000})
 }
 
 const shown = (value: unknown): string => (value === undefined ? 'none' : JSON.stringify(value))

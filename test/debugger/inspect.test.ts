@@ -82,7 +82,7 @@ describe('debugger: signatures checked with WebCrypto', () => {
     expect(checkClaims(base, {audience: ['api'], issuer: 'https://issuer.test', now}).every((f) => f.ok)).toBe(true)
     const expired = checkClaims({...base, exp: at - 3 * 3600}, {now}).find((f) => f.name === 'exp')!
     expect(expired).toMatchObject({code: 'TOKEN_EXPIRED', ok: false})
-    expect(expired.message).toBe('the token expired at 2026-05-31T21:00:00.000Z (3 hours ago)')
+    expect(expired.message).toBe('the token expired at 2026-05-31T21:00:00.000Z (3 hours ago), with 30s leeway')
     // within the 30 s leeway
     expect(checkClaims({...base, exp: at - 20}, {now}).find((f) => f.name === 'exp')!.ok).toBe(true)
     expect(checkClaims({...base, nbf: at + 120}, {now}).find((f) => !f.ok)).toMatchObject({
