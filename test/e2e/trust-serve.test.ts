@@ -119,6 +119,26 @@ describe('jwtis serve behind a proxy, with two workers', () => {
   })
 })
 
+describe('serve with a short admin token', () => {
+  const s = scratch()
+
+  it("warns at start that the limiter does not stop guessing it (the helper's token is 16 characters)", async () => {
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    const server = await serve(vault, s.env, ['--workers', '1'])
+    try {
+      await vi.waitFor(() =>
+        expect(server.stderr()).toContain(
+          'jwtis serve: WARNING: JWTIS_ADMIN_TOKEN has 16 characters; failed guesses are limited per address, not stopped: use at least 32 random ones (openssl rand -hex 32)\n',
+        ),
+      )
+      expect(server.stderr()).not.toContain(server.admin)
+    } finally {
+      await server.stop()
+    }
+  })
+})
+
 describe('serve --public-url', () => {
   const s = scratch()
   const vault = join(s.dir, 'vault.age')
