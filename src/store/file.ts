@@ -19,6 +19,7 @@ import type {Journal} from './journal.js'
 import {VaultError} from '../core/errors.js'
 import {checkPrivateDir, makePrivateDir, unwritable, writeFileAtomic} from '../vault/fsutil.js'
 import {FileLock} from '../vault/lock.js'
+import {shortWrite, toLines} from './lines.js'
 import {cutoffKey, type Family, type FamilyStatus, judge, subjectCutoff, type TokenStore} from './store.js'
 
 const LOCK_TIMEOUT_MS = 10_000
@@ -276,7 +277,7 @@ export class FileStore implements TokenStore {
         this.buckets.add(bucket)
       }
 
-      appendLine(path, `${JSON.stringify(family)}\n`)
+      appendLines(path, [JSON.stringify(family)])
     } catch (error) {
       throw unwritable(`cannot write ${path}`, error)
     }
@@ -308,17 +309,17 @@ export class FileStore implements TokenStore {
         }
 
         let dropped = 0
-        let kept = ''
+        const kept: string[] = []
         for (const line of text.split('\n')) {
           if (!line) continue
           const family = parseFamily(line)
-          if (family && family.sexp > now) kept += `${line}\n`
+          if (family && family.sexp > now) kept.push(line)
           // (one with a file of its own is counted when that file goes)
           else if (family && !existsSync(this.path(family.fam))) dropped++
         }
 
         try {
-          if (kept) appendLine(path, kept)
+          if (kept.length > 0) appendLines(path, kept)
           unlinkSync(aside)
         } catch (error) {
           throw unwritable(`cannot write ${path}`, error)
@@ -413,11 +414,11 @@ const parseFamily = (line: string): Family | undefined => {
   try {
     return JSON.parse(line) as Family
   } catch {
-    return undefined // a torn last line: its write was never acknowledged
+    return undefined // a torn line: its write was never acknowledged
   }
 }
 
-/** The last line of `path` that contains `needle` (a family's id as JSON), parsed. */
+/** The last whole line of `path` that contains `needle` (a family's id as JSON), parsed. */
 function findLine(path: string, needle: string): Family | undefined {
   let text: string
   try {
@@ -426,26 +427,32 @@ function findLine(path: string, needle: string): Family | undefined {
     return undefined
   }
 
-  const at = text.lastIndexOf(needle)
-  if (at === -1) return undefined
-  const start = text.lastIndexOf('\n', at) + 1
-  const end = text.indexOf('\n', at)
-  return parseFamily(text.slice(start, end === -1 ? undefined : end))
+  for (let from = text.length; ;) {
+    const at = text.lastIndexOf(needle, from)
+    if (at === -1) return undefined
+    const start = text.lastIndexOf('\n', at) + 1
+    const end = text.indexOf('\n', at)
+    const family = parseFamily(text.slice(start, end === -1 ? undefined : end))
+    if (family || start === 0) return family
+    from = start - 1 // a torn line: an earlier one may be whole
+  }
 }
 
 const inodeOf = (path: string): bigint | undefined => statSync(path, {bigint: true, throwIfNoEntry: false})?.ino
 
 /**
- * Appends `text` (whole lines) with one O_APPEND write, which lands whole at the end of the
- * file whatever other processes append. If the file was renamed aside while it was written,
- * the text is appended again to the file now at `path`.
+ * Appends `lines` (see toLines) with one O_APPEND write, which lands at the end of the file
+ * whatever other processes append, and whole or not at all: a short write (a full disk) fails.
+ * If the file was renamed aside while it was written, the lines are appended again to the
+ * file now at `path`.
  */
-function appendLine(path: string, text: string): void {
+function appendLines(path: string, lines: string[]): void {
+  const data = toLines(lines)
   for (;;) {
     const fd = openSync(path, 'a', 0o600)
     let written: bigint
     try {
-      writeSync(fd, text)
+      if (writeSync(fd, data) < data.length) throw shortWrite()
       written = fstatSync(fd, {bigint: true}).ino
     } finally {
       closeSync(fd)

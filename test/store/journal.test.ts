@@ -141,6 +141,18 @@ describe("file store: families made by serve live in their bucket's log until th
     for (let i = 0; i < 3000; i++) expect(await cli.check(`zz${i}`, 'cur', now), `zz${i}`).toBe('ok')
   })
 
+  it('a torn line (a write a full disk cut short) hides neither an earlier line of its family nor a later line', async () => {
+    const dir = storeDir()
+    const [whole, later] = [family('gh-whole'), family('gh-later')]
+    mkdirSync(join(dir, 'families', 'gh'), {recursive: true})
+    // the family's line, then a torn copy of it (a re-append that landed short), then another family
+    const line = JSON.stringify(whole)
+    const torn = line.slice(0, line.indexOf('"revoked"'))
+    writeFileSync(logOf(dir, 'gh'), `\n${line}\n${torn}\n${JSON.stringify(later)}`)
+    const cli = new FileStore(dir)
+    for (const f of [whole, later]) expect(await cli.check(f.fam, 'cur', Date.now()), f.fam).toBe('ok')
+  })
+
   it('a compaction killed after setting the log aside is finished by the next one, losing nothing', async () => {
     const dir = storeDir()
     const serving = new FileStore(dir, {groupCommit: true})
