@@ -30,6 +30,7 @@ import {addClient} from '../dist/core/clients.js'
 import {encodedHeader, encryptCompact, signCompact} from '../dist/core/compact.js'
 import {Issuer} from '../dist/core/issuer.js'
 import {FileStore} from '../dist/store/file.js'
+import {storeKeyOf} from '../dist/store/store.js'
 import {newIdentity} from '../dist/vault/age.js'
 import {newDocument} from '../dist/vault/format.js'
 import {Vault} from '../dist/vault/vault.js'
@@ -472,7 +473,10 @@ if (reference) {
 
     // serve-made: the family renewed is in its bucket's log too, and noRefresh keeps it there
     const groupCommit = layout === 'logs'
-    const issuer = new Issuer(vault, async () => new FileStore(storeDir, {groupCommit}))
+    const issuer = new Issuer(
+      vault,
+      async () => new FileStore(storeDir, {groupCommit, storeKey: storeKeyOf(vault.document)}),
+    )
     let t = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token
     const strategy = groupCommit ? 'noRefresh' : 'refreshBoth'
     return async (n) => {

@@ -1,3 +1,5 @@
+import {randomBytes} from 'node:crypto'
+
 import type {Enc, EncAlg, RefreshStrategy, SigAlg} from '../core/algorithms.js'
 import type {KeyRecord} from '../core/keys.js'
 
@@ -51,6 +53,8 @@ export interface VaultDocument {
     limits?: {maxAccessTtl?: string; maxSessionTtl?: string}
     name: string
   }
+  /** base64url of 32 random bytes: the token store keeps subjects as HMACs under it (see storeKeyOf). */
+  storeKey?: string
   version: typeof FORMAT_VERSION
 }
 
@@ -116,6 +120,7 @@ export function newDocument(options: {
       ...(options.limits && Object.keys(options.limits).length > 0 ? {limits: options.limits} : {}),
       name: options.name,
     },
+    storeKey: randomBytes(32).toString('base64url'),
     version: FORMAT_VERSION,
   }
 }

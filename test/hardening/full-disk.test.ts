@@ -6,6 +6,7 @@
  * next one, and once there is room again every acknowledged family renews.
  */
 import {spawnSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {mkdirSync, readFileSync, rmSync, statSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -19,6 +20,7 @@ import {jwtisOk, scratch} from '../helpers/cli.js'
 import {serve} from '../helpers/serve.js'
 import {CAN_MOUNT, fillDisk, freeDisk, mountTmpfs} from '../helpers/tmpfs.js'
 
+const KEY = randomBytes(32).toString('base64url')
 const T0 = Date.now()
 const family = (fam: string): Family => ({
   client: 'app',
@@ -94,7 +96,7 @@ describe.skipIf(!CAN_MOUNT)('a full disk under the file store', () => {
 
   it("a family is acknowledged only once its bucket's log line is whole, and lines after a torn one are whole", async () => {
     const dir = join(mnt, 'store')
-    const open = () => new FileStore(dir, {groupCommit: true})
+    const open = () => new FileStore(dir, {groupCommit: true, storeKey: KEY})
     // bucket AA's log fills its last page up to a line or two, in a journal since checkpointed
     const earlier = open()
     const log = join(dir, 'families', 'AA', 'created.log')
@@ -115,7 +117,7 @@ describe.skipIf(!CAN_MOUNT)('a full disk under the file store', () => {
     for (const {refused} of [intoLog, intoJournal]) expect(refused.length).toBeGreaterThan(0)
     expect(after.refused).toEqual([])
     await store.close() // checkpointed: from now on only the logs hold them
-    const reader = new FileStore(dir)
+    const reader = new FileStore(dir, {storeKey: KEY})
     const acknowledged = [
       ...intoLog.acked.map((i) => `AA-full${i}`),
       ...intoJournal.acked.map((i) => `BB-full${i}`),
