@@ -31,7 +31,7 @@ import {encodedHeader, encryptCompact, signCompact} from '../dist/core/compact.j
 import {Issuer} from '../dist/core/issuer.js'
 import {FileStore} from '../dist/store/file.js'
 import {newIdentity} from '../dist/vault/age.js'
-import {newDocument} from '../dist/vault/format.js'
+import {newDocument, storeKeyOf} from '../dist/vault/format.js'
 import {Vault} from '../dist/vault/vault.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))
@@ -472,7 +472,10 @@ if (reference) {
 
     // serve-made: the family renewed is in its bucket's log too, and noRefresh keeps it there
     const groupCommit = layout === 'logs'
-    const issuer = new Issuer(vault, async () => new FileStore(storeDir, {groupCommit}))
+    const issuer = new Issuer(
+      vault,
+      async () => new FileStore(storeDir, {groupCommit, storeKey: storeKeyOf(vault.document)}),
+    )
     let t = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token
     const strategy = groupCommit ? 'noRefresh' : 'refreshBoth'
     return async (n) => {

@@ -160,7 +160,11 @@ async function openWithSources(
 
 /** The issuer over a vault and its token store (`--store`, else JWTIS_STORE, else the file store). */
 export async function issuerOver(vault: Vault, store?: string, options: {groupCommit?: boolean} = {}): Promise<Issuer> {
-  const [{Issuer}, {openStore}] = await Promise.all([import('../core/issuer.js'), import('../store/index.js')])
+  const [{Issuer}, {openStore}, {storeKeyOf}] = await Promise.all([
+    import('../core/issuer.js'),
+    import('../store/index.js'),
+    import('../vault/format.js'),
+  ])
   return new Issuer(
     vault,
     () =>
@@ -168,7 +172,7 @@ export async function issuerOver(vault: Vault, store?: string, options: {groupCo
         store ?? process.env.JWTIS_STORE ?? (vault.inRedis ? vault.source : undefined),
         vault.path,
         vault.document.issuer.name,
-        options,
+        {...options, storeKey: storeKeyOf(vault.document)},
       ),
     clock(),
   )

@@ -19,7 +19,18 @@ import type {Journal} from './journal.js'
 import {VaultError} from '../core/errors.js'
 import {checkPrivateDir, makePrivateDir, unwritable, writeFileAtomic} from '../vault/fsutil.js'
 import {FileLock} from '../vault/lock.js'
-import {cutoffKey, type Family, type FamilyStatus, judge, subjectCutoff, type TokenStore} from './store.js'
+import {shortWrite, toLines} from './lines.js'
+import {
+  cutoffKey,
+  type Family,
+  type FamilyStatus,
+  hashedCutoffKey,
+  judge,
+  type StoredFamily,
+  subjectCutoff,
+  subjectIds,
+  type TokenStore,
+} from './store.js'
 
 const LOCK_TIMEOUT_MS = 10_000
 /** Each `create` tidies one random bucket with this probability, so expired families go away without a sweep. */
@@ -37,6 +48,8 @@ const COMPACT_CHANCE = 1 / 32
  * thousands of issues a second cost more than the signing. Its own file, once it has one,
  * supersedes that line. Lookups cost one bucket, never the whole store, so a short-lived CLI
  * process pays nothing for the number of families.
+ *
+ * Subjects are kept only as their ids (see subjectIds), in families and in cut-offs alike.
  */
 export class FileStore implements TokenStore {
   /** Serializes operations on one family within this process, so they queue instead of polling the lock. */
@@ -47,25 +60,32 @@ export class FileStore implements TokenStore {
   private journal?: Journal
   private readonly queues = new Map<string, Promise<unknown>>()
   private safe?: Promise<void>
+  private readonly subjectId: (client: string, sub: string) => string
 
   /**
-   * `groupCommit` (what `serve` uses): new families are made durable by a journal with one
-   * fsync per tick for all of them (see ./journal.ts), and go into their bucket's log: not
-   * two fsyncs and a file each.
+   * `storeKey`: the vault's (see storeKeyOf). `groupCommit` (what `serve` uses): new families
+   * are made durable by a journal with one fsync per tick for all of them (see ./journal.ts),
+   * and go into their bucket's log: not two fsyncs and a file each.
    */
   constructor(
     readonly dir: string,
-    private readonly options: {groupCommit?: boolean} = {},
-  ) {}
+    private readonly options: {groupCommit?: boolean; storeKey: string},
+  ) {
+    this.subjectId = subjectIds(options.storeKey)
+  }
 
   /**
-   * Once per store: its directory must be this user's alone (see checkPrivateDir), and families
-   * journaled before an OS crash are written back if the crash lost them.
+   * Once per store: its directory must be this user's alone (see checkPrivateDir), families
+   * journaled before an OS crash are written back if the crash lost them, and cut-offs recorded
+   * before subjects were hashed are rewritten without the subjects (when the disk lets us: they
+   * are read right either way, see parseCutoffs).
    */
   private async checkSafe(): Promise<void> {
     this.safe ??= (async () => {
       await checkPrivateDir(this.dir, 'the token store')
       await this.replayJournals()
+      const text = await readFile(this.cutoffsPath, 'utf8').catch(() => '')
+      if (text.includes(String.raw`\u0000`)) await this.changeCutoffs(() => {}).catch(() => {})
     })().catch((error) => {
       this.safe = undefined
       throw error
@@ -75,7 +95,7 @@ export class FileStore implements TokenStore {
 
   private async replayJournals(): Promise<void> {
     const {journalRecords} = await import('./journal.js')
-    const {files, records} = await journalRecords<Family>(this.dir)
+    const {files, records} = await journalRecords<StoredFamily>(this.dir)
     if (files.length === 0) return
     const now = Date.now()
     for (const family of records) {
@@ -105,8 +125,9 @@ export class FileStore implements TokenStore {
    * A new family needs no lock: its id is fresh and random, and the file appears whole (written
    * aside, fsynced, then linked into place) or not at all.
    */
-  async create(family: Family): Promise<void> {
+  async create(given: Family): Promise<void> {
     await this.checkSafe()
+    const family = this.stored(given)
     if (this.options.groupCommit) {
       if (!this.journal) {
         const {Journal} = await import('./journal.js')
@@ -128,10 +149,10 @@ export class FileStore implements TokenStore {
   async cutoff(client: string, sub: string): Promise<number> {
     await this.checkSafe()
     const cutoffs = this.cutoffsNow()
-    return subjectCutoff((key) => cutoffs[key], client, sub)
+    return subjectCutoff((key) => cutoffs[key], client, hashedCutoffKey(this.subjectId(client, sub)))
   }
 
-  async get(fam: string): Promise<Family | undefined> {
+  async get(fam: string): Promise<StoredFamily | undefined> {
     await this.checkSafe()
     return this.readNow(fam)
   }
@@ -159,12 +180,10 @@ export class FileStore implements TokenStore {
   }
 
   async revokeSubject(client: string, sub: string | undefined, at: number): Promise<void> {
-    await this.exclusive('cutoffs', async () => {
-      const cutoffs = await this.cutoffs()
-      const key = cutoffKey(client, sub)
+    await this.checkSafe()
+    const key = sub === undefined ? cutoffKey(client) : hashedCutoffKey(this.subjectId(client, sub))
+    await this.changeCutoffs((cutoffs) => {
       cutoffs[key] = Math.max(at, cutoffs[key] ?? 0)
-      await makePrivateDir(this.dir)
-      await writeFileAtomic(join(this.dir, 'cutoffs.json'), JSON.stringify(cutoffs))
     })
   }
 
@@ -209,7 +228,12 @@ export class FileStore implements TokenStore {
       const fam = name.slice(0, -5)
       const gone = await this.exclusive(fam, async () => {
         const family = this.readNow(fam)
-        if (!family || family.sexp > now) return false
+        if (!family) return false
+        if (family.sexp > now) {
+          if (family.sub !== undefined) await this.write(family) // written before subjects were hashed
+          return false
+        }
+
         await unlink(this.path(fam)).catch(() => {})
         return true
       })
@@ -220,18 +244,48 @@ export class FileStore implements TokenStore {
   }
 
   /** The cut-off that applies to a family (0 for none, or no family). */
-  private familyCutoff(family: Family | undefined): number {
+  private familyCutoff(family: StoredFamily | undefined): number {
     if (!family) return 0
     const cutoffs = this.cutoffsNow()
-    return subjectCutoff((key) => cutoffs[key], family.client, family.sub)
+    const sid = family.sid ?? this.subjectId(family.client, family.sub ?? '')
+    return subjectCutoff((key) => cutoffs[key], family.client, hashedCutoffKey(sid))
   }
 
-  private async cutoffs(): Promise<Record<string, number>> {
+  private get cutoffsPath(): string {
+    return join(this.dir, 'cutoffs.json')
+  }
+
+  /** Reads, changes and rewrites the cut-offs under their lock. */
+  private async changeCutoffs(change: (cutoffs: Record<string, number>) => void): Promise<void> {
+    await this.locked('cutoffs', async () => {
+      const cutoffs = this.parseCutoffs(await readFile(this.cutoffsPath, 'utf8').catch(() => '{}'))
+      change(cutoffs)
+      await makePrivateDir(this.dir)
+      await writeFileAtomic(this.cutoffsPath, JSON.stringify(cutoffs))
+    })
+  }
+
+  /**
+   * The cut-offs file as a table. A logout recorded before subjects were hashed is keyed
+   * `client NUL sub`: it is read as the subject's id's, so it still revokes what it did.
+   */
+  private parseCutoffs(text: string): Record<string, number> {
+    let cutoffs: Record<string, number>
     try {
-      return JSON.parse(await readFile(join(this.dir, 'cutoffs.json'), 'utf8')) as Record<string, number>
+      cutoffs = JSON.parse(text) as Record<string, number>
     } catch {
       return {}
     }
+
+    for (const [key, at] of Object.entries(cutoffs)) {
+      const nul = key.indexOf('\u0000')
+      if (nul === -1) continue
+      const hashed = hashedCutoffKey(this.subjectId(key.slice(0, nul), key.slice(nul + 1)))
+      cutoffs[hashed] = Math.max(at, cutoffs[hashed] ?? 0)
+      delete cutoffs[key]
+    }
+
+    return cutoffs
   }
 
   /**
@@ -239,7 +293,7 @@ export class FileStore implements TokenStore {
    * operation). Small synchronous reads: a page-cache hit costs less than a thread-pool hop.
    */
   private cutoffsNow(): Record<string, number> {
-    const path = join(this.dir, 'cutoffs.json')
+    const path = this.cutoffsPath
     let stamp: string
     try {
       const info = statSync(path, {bigint: true})
@@ -249,12 +303,12 @@ export class FileStore implements TokenStore {
     }
 
     if (this.cutoffCache?.stamp !== stamp) {
-      let value: Record<string, number> = {}
+      let text = '{}'
       try {
-        value = JSON.parse(readFileSync(path, 'utf8')) as Record<string, number>
+        text = readFileSync(path, 'utf8')
       } catch {}
 
-      this.cutoffCache = {stamp, value}
+      this.cutoffCache = {stamp, value: this.parseCutoffs(text)}
     }
 
     return this.cutoffCache.value
@@ -266,7 +320,7 @@ export class FileStore implements TokenStore {
    * journal already made it durable. If compactCreated renamed the log aside meanwhile, the
    * line may have missed its copy: it goes into the new log too (a repeated line is harmless).
    */
-  private appendCreated(family: Family): void {
+  private appendCreated(family: StoredFamily): void {
     const bucket = bucketOf(family.fam)
     const dir = join(this.dir, 'families', bucket)
     const path = join(dir, CREATED_LOG)
@@ -276,7 +330,7 @@ export class FileStore implements TokenStore {
         this.buckets.add(bucket)
       }
 
-      appendLine(path, `${JSON.stringify(family)}\n`)
+      appendLines(path, [JSON.stringify(family)])
     } catch (error) {
       throw unwritable(`cannot write ${path}`, error)
     }
@@ -308,17 +362,18 @@ export class FileStore implements TokenStore {
         }
 
         let dropped = 0
-        let kept = ''
+        const kept: string[] = []
         for (const line of text.split('\n')) {
           if (!line) continue
           const family = parseFamily(line)
-          if (family && family.sexp > now) kept += `${line}\n`
+          if (family && family.sexp > now)
+            kept.push(family.sub === undefined ? line : JSON.stringify(this.stored(family)))
           // (one with a file of its own is counted when that file goes)
           else if (family && !existsSync(this.path(family.fam))) dropped++
         }
 
         try {
-          if (kept) appendLine(path, kept)
+          if (kept.length > 0) appendLines(path, kept)
           unlinkSync(aside)
         } catch (error) {
           throw unwritable(`cannot write ${path}`, error)
@@ -331,11 +386,11 @@ export class FileStore implements TokenStore {
   }
 
   /** A family's own file, else its line in the bucket's log (or in the log a compaction set aside). */
-  private readNow(fam: string): Family | undefined {
+  private readNow(fam: string): StoredFamily | undefined {
     const own = this.path(fam)
     if (existsSync(own)) {
       try {
-        return JSON.parse(readFileSync(own, 'utf8')) as Family
+        return JSON.parse(readFileSync(own, 'utf8')) as StoredFamily
       } catch {} // removed since (expired): then it is in no log either, or a stale line
     }
 
@@ -354,12 +409,17 @@ export class FileStore implements TokenStore {
   }
 
   /** Runs `fn` holding both this process's queue and the cross-process lock for `name`. */
-  private async exclusive<T>(
+  private async exclusive<T>(name: string, fn: () => Promise<T>, lockPath?: string): Promise<T> {
+    await this.checkSafe()
+    return this.locked(name, fn, lockPath)
+  }
+
+  /** `exclusive` without the store's first-use checks (which take a lock themselves). */
+  private async locked<T>(
     name: string,
     fn: () => Promise<T>,
-    lockPath = name === 'cutoffs' ? join(this.dir, 'cutoffs.json.lock') : `${this.path(name)}.lock`,
+    lockPath = name === 'cutoffs' ? `${this.cutoffsPath}.lock` : `${this.path(name)}.lock`,
   ): Promise<T> {
-    await this.checkSafe()
     const previous = this.queues.get(name) ?? Promise.resolve()
     const run = previous
       .catch(() => {})
@@ -384,7 +444,13 @@ export class FileStore implements TokenStore {
     return join(this.dir, 'families', bucketOf(fam), `${fam}.json`)
   }
 
-  private async write(family: Family, durable = true): Promise<void> {
+  /** A family as this store writes it: with its subject's id, never the subject. */
+  private stored({sub, ...family}: StoredFamily): StoredFamily {
+    return sub === undefined ? family : {...family, sid: this.subjectId(family.client, sub)}
+  }
+
+  private async write(given: StoredFamily, durable = true): Promise<void> {
+    const family = this.stored(given)
     const bucket = bucketOf(family.fam)
     if (!this.buckets.has(bucket)) {
       await makePrivateDir(join(this.dir, 'families', bucket))
@@ -409,16 +475,16 @@ const bucketOf = (fam: string): string => fam.slice(0, 2)
 /** One JSON family per line, in the order made; a family's own file, when it has one, wins. */
 const CREATED_LOG = 'created.log'
 
-const parseFamily = (line: string): Family | undefined => {
+const parseFamily = (line: string): StoredFamily | undefined => {
   try {
-    return JSON.parse(line) as Family
+    return JSON.parse(line) as StoredFamily
   } catch {
-    return undefined // a torn last line: its write was never acknowledged
+    return undefined // a torn line: its write was never acknowledged
   }
 }
 
-/** The last line of `path` that contains `needle` (a family's id as JSON), parsed. */
-function findLine(path: string, needle: string): Family | undefined {
+/** The last whole line of `path` that contains `needle` (a family's id as JSON), parsed. */
+function findLine(path: string, needle: string): StoredFamily | undefined {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -426,26 +492,32 @@ function findLine(path: string, needle: string): Family | undefined {
     return undefined
   }
 
-  const at = text.lastIndexOf(needle)
-  if (at === -1) return undefined
-  const start = text.lastIndexOf('\n', at) + 1
-  const end = text.indexOf('\n', at)
-  return parseFamily(text.slice(start, end === -1 ? undefined : end))
+  for (let from = text.length; ;) {
+    const at = text.lastIndexOf(needle, from)
+    if (at === -1) return undefined
+    const start = text.lastIndexOf('\n', at) + 1
+    const end = text.indexOf('\n', at)
+    const family = parseFamily(text.slice(start, end === -1 ? undefined : end))
+    if (family || start === 0) return family
+    from = start - 1 // a torn line: an earlier one may be whole
+  }
 }
 
 const inodeOf = (path: string): bigint | undefined => statSync(path, {bigint: true, throwIfNoEntry: false})?.ino
 
 /**
- * Appends `text` (whole lines) with one O_APPEND write, which lands whole at the end of the
- * file whatever other processes append. If the file was renamed aside while it was written,
- * the text is appended again to the file now at `path`.
+ * Appends `lines` (see toLines) with one O_APPEND write, which lands at the end of the file
+ * whatever other processes append, and whole or not at all: a short write (a full disk) fails.
+ * If the file was renamed aside while it was written, the lines are appended again to the
+ * file now at `path`.
  */
-function appendLine(path: string, text: string): void {
+function appendLines(path: string, lines: string[]): void {
+  const data = toLines(lines)
   for (;;) {
     const fd = openSync(path, 'a', 0o600)
     let written: bigint
     try {
-      writeSync(fd, text)
+      if (writeSync(fd, data) < data.length) throw shortWrite()
       written = fstatSync(fd, {bigint: true}).ino
     } finally {
       closeSync(fd)

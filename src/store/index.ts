@@ -9,13 +9,15 @@ export * from './store.js'
 /**
  * Opens the store a `--store` value names: `file` (default: beside the vault), `memory`, or
  * `redis://host:port[/db]` (shared by several `serve` instances; keys namespaced by issuer).
+ * The file and Redis stores need the vault's `storeKey` (see storeKeyOf) to hash subjects.
  */
 export async function openStore(
   spec: string | undefined,
   vaultPath: string,
   issuer: string,
-  options: {groupCommit?: boolean} = {},
+  options: {groupCommit?: boolean; storeKey?: string} = {},
 ): Promise<TokenStore> {
+  const {storeKey} = options
   const value = spec ?? 'file'
   if (value === 'file') {
     if (isRedisUrl(vaultPath))
@@ -23,7 +25,7 @@ export async function openStore(
         'the file store lives beside a vault file: with a vault in Redis, keep the tokens there too (the default) or use --store memory',
       )
     const {FileStore} = await import('./file.js')
-    return new FileStore(`${vaultPath}.tokens`, options)
+    return new FileStore(`${vaultPath}.tokens`, {groupCommit: options.groupCommit, storeKey: needed(storeKey)})
   }
 
   if (value === 'memory') {
@@ -33,8 +35,14 @@ export async function openStore(
 
   if (isRedisUrl(value)) {
     const {RedisStore} = await import('./redis.js')
-    return RedisStore.connect(redisUrl(value), issuer)
+    return RedisStore.connect(redisUrl(value), issuer, needed(storeKey))
   }
 
   throw new UsageError(`unknown store "${redactUrl(value)}": use file, memory, or a redis:// or rediss:// URL`)
+}
+
+function needed(storeKey: string | undefined): string {
+  if (storeKey === undefined)
+    throw new TypeError('openStore: the file and Redis stores need storeKey (storeKeyOf(vault.document))')
+  return storeKey
 }

@@ -4,6 +4,9 @@ import {open, readdir, readFile, rename, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
+import {unwritable} from '../vault/fsutil.js'
+import {shortWrite, toLines} from './lines.js'
+
 type FileHandle = Awaited<ReturnType<typeof open>>
 
 /**
@@ -12,7 +15,7 @@ type FileHandle = Awaited<ReturnType<typeof open>>
  * caller resumes only once its record is durable. The files the records describe are then
  * written without their own fsyncs; a checkpoint every few seconds flushes them all at once
  * (syncfs) and drops the journal. After an OS crash, `replay` finds the records whose files did
- * not reach the disk.
+ * not reach the disk. A record lands whole or its caller fails (VAULT_UNWRITABLE: a full disk).
  */
 export class Journal {
   private fh?: Promise<FileHandle>
@@ -38,7 +41,7 @@ export class Journal {
   /** Resolves once `record` is on disk. */
   append(record: unknown): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({line: `${JSON.stringify(record)}\n`, reject, resolve})
+      this.pending.push({line: JSON.stringify(record), reject, resolve})
       if (!this.scheduled) {
         this.scheduled = true
         setImmediate(() => {
@@ -80,14 +83,20 @@ export class Journal {
     this.pending = []
     if (batch.length === 0) return
     try {
-      this.fh ??= open(this.path, 'a', 0o600)
+      // (a journal that could not be opened, on a full disk say, is opened again next time)
+      this.fh ??= open(this.path, 'a', 0o600).catch((error: unknown) => {
+        this.fh = undefined
+        throw error
+      })
       const fh = await this.fh
-      await fh.write(batch.map((p) => p.line).join(''))
+      const data = toLines(batch.map((p) => p.line))
+      if ((await fh.write(data)).bytesWritten < data.length) throw shortWrite()
       await fh.datasync()
       this.records += batch.length
       for (const p of batch) p.resolve()
     } catch (error) {
-      for (const p of batch) p.reject(error as Error)
+      const failure = unwritable(`cannot write ${this.path}`, error)
+      for (const p of batch) p.reject(failure)
     }
   }
 }
@@ -121,7 +130,7 @@ export async function journalRecords<T>(dir: string): Promise<{files: string[]; 
     for (const line of text.split('\n')) {
       try {
         if (line) records.push(JSON.parse(line) as T)
-      } catch {} // a torn last line: its write was never acknowledged
+      } catch {} // a torn line: its write was never acknowledged
     }
   }
 

@@ -1,6 +1,9 @@
 import {cutoffKey, type Family, type FamilyStatus, judge, subjectCutoff, type TokenStore} from './store.js'
 
-/** Token state in process memory: for tests, and `serve --store memory` (lost on exit). */
+/**
+ * Token state in process memory: for tests, and `serve --store memory` (lost on exit). Nothing
+ * leaves the process, so subjects are kept as given.
+ */
 export class MemoryStore implements TokenStore {
   private readonly cutoffs = new Map<string, number>()
   private readonly families = new Map<string, Family>()
@@ -63,6 +66,6 @@ export class MemoryStore implements TokenStore {
   }
 
   private cutoffOf(client: string, sub: string): number {
-    return subjectCutoff((key) => this.cutoffs.get(key), client, sub)
+    return subjectCutoff((key) => this.cutoffs.get(key), client, cutoffKey(client, sub))
   }
 }

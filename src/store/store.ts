@@ -1,4 +1,4 @@
-import {timingSafeEqual} from 'node:crypto'
+import {createHmac, createSecretKey, timingSafeEqual} from 'node:crypto'
 
 /**
  * Refresh-token state. The store never sees a token: only family ids and hashes of token ids,
@@ -18,8 +18,15 @@ export interface Family {
   revoked: boolean
   /** Absolute expiry (ms): the family is dropped after it. */
   sexp: number
+  /** The subject. The file and Redis stores keep only its id (see subjectIds). */
   sub: string
 }
+
+/**
+ * A family as a store keeps it: with the subject's id (`sid`), or, if written before subjects
+ * were hashed (and in the memory store), with the subject itself (`sub`).
+ */
+export type StoredFamily = Omit<Family, 'sub'> & {sid?: string; sub?: string}
 
 /**
  * `ok`: the presented token is the current one (and, for `rotate`, the next one now is).
@@ -55,7 +62,7 @@ export interface TokenStore {
    * 0 when there is none. Access tokens issued until then fail online checks.
    */
   cutoff(client: string, sub: string): Promise<number>
-  get(fam: string): Promise<Family | undefined>
+  get(fam: string): Promise<StoredFamily | undefined>
   /** Resolves when the store can take operations now; throws STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>
   /** Revokes one family. Returns false when it is unknown. */
@@ -73,15 +80,33 @@ export interface TokenStore {
   ): Promise<FamilyStatus>
 }
 
+/**
+ * What the file and Redis stores keep of a subject (often an e-mail address): HMAC-SHA256 under
+ * the vault's store key, bound to the client. The same subject always gets the same id, so
+ * logout by subject finds its families, but a reader of the store can neither read a subject
+ * nor confirm a guess without the key, which only the vault holds.
+ */
+export function subjectIds(storeKey: string): (client: string, sub: string) => string {
+  const key = createSecretKey(Buffer.from(storeKey, 'base64url'))
+  return (client, sub) =>
+    createHmac('sha256', key).update(`jwtis subject\u0000${client}\u0000${sub}`).digest('base64url')
+}
+
+/**
+ * The key of a cut-off in a store's table: the client's own, or one subject's. The memory store
+ * keys subjects as `client NUL sub`, as every store did before subjects were hashed; the others
+ * by `#` and the subject's id (no client name starts with `#`).
+ */
 export const cutoffKey = (client: string, sub?: string): string =>
   sub === undefined ? client : `${client}\u0000${sub}`
+export const hashedCutoffKey = (sid: string): string => `#${sid}`
 
 /**
  * A subject's cut-off: the later of the client's (`token revoke --client`) and the subject's
- * own (logout), 0 when there is none. `get` reads a store's cut-off table by key.
+ * own (logout, under `subjectKey`), 0 when there is none. `get` reads a store's cut-off table by key.
  */
-export function subjectCutoff(get: (key: string) => number | undefined, client: string, sub: string): number {
-  return Math.max(get(cutoffKey(client)) ?? 0, get(cutoffKey(client, sub)) ?? 0)
+export function subjectCutoff(get: (key: string) => number | undefined, client: string, subjectKey: string): number {
+  return Math.max(get(cutoffKey(client)) ?? 0, get(subjectKey) ?? 0)
 }
 
 /**
@@ -89,7 +114,7 @@ export function subjectCutoff(get: (key: string) => number | undefined, client: 
  * family's state says, and what the family must become.
  */
 export function judge(
-  family: Family | undefined,
+  family: StoredFamily | undefined,
   presented: string,
   cutoff: number,
   now: number,

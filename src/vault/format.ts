@@ -1,3 +1,5 @@
+import {hkdfSync, randomBytes} from 'node:crypto'
+
 import type {Enc, EncAlg, RefreshStrategy, SigAlg} from '../core/algorithms.js'
 import type {KeyRecord} from '../core/keys.js'
 
@@ -69,6 +71,8 @@ export interface VaultDocument {
     limits?: {maxAccessTtl?: string; maxSessionTtl?: string}
     name: string
   }
+  /** base64url of 32 random bytes: the token store keeps subjects as HMACs under it (see storeKeyOf). */
+  storeKey?: string
   /** 1: before vaults were signed (read only by `vault upgrade`); 2: signed. */
   version: 1 | typeof FORMAT_VERSION
 }
@@ -138,6 +142,19 @@ export function newDocument(options: {
       ...(options.limits && Object.keys(options.limits).length > 0 ? {limits: options.limits} : {}),
       name: options.name,
     },
+    storeKey: randomBytes(32).toString('base64url'),
     version: FORMAT_VERSION,
   }
+}
+
+/**
+ * The vault's store key (base64url of 32 bytes). A vault written before it carried one gets a
+ * key derived from its clients' secret keys: the same in every process that reads the same
+ * document. The write that adds `storeKey` to such a vault (Vault.update) stores this value, so
+ * that what was recorded under it keeps matching.
+ */
+export function storeKeyOf(doc: Pick<VaultDocument, 'clients' | 'created' | 'issuer' | 'storeKey'>): string {
+  if (doc.storeKey) return doc.storeKey
+  const secrets = JSON.stringify([doc.issuer.name, doc.created, doc.clients])
+  return Buffer.from(hkdfSync('sha256', secrets, '', 'jwtis store key', 32)).toString('base64url')
 }

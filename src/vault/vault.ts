@@ -1,7 +1,7 @@
 import {ConflictError, VaultError} from '../core/errors.js'
 import {ageDecrypt, ageEncrypt, type AgeKind, ageKind, type VaultKey} from './age.js'
 import {type Authenticity, checkAuthenticity, newAuth, signDocument} from './authenticity.js'
-import {FORMAT_VERSION, type NewDocument, parseDocument, type VaultDocument} from './format.js'
+import {FORMAT_VERSION, type NewDocument, parseDocument, storeKeyOf, type VaultDocument} from './format.js'
 import {openStorage, type StorageOptions, type VaultStorage} from './storage.js'
 
 export {resolveVaultPath} from './storage.js'
@@ -228,6 +228,8 @@ export class Vault {
       if (version !== this.version)
         this.adopt(await readDocument(await bytes(), this.key, this.path, this.options), version)
       const doc = structuredClone(this.doc)
+      // (before `change`: a vault without a store key derives it from its clients)
+      doc.storeKey ??= storeKeyOf(this.doc)
       result = await change(doc)
       const previous = (this.doc as Partial<VaultDocument>).auth?.serial ?? 0
       fresh = newSigningKey() || !(this.doc as Partial<VaultDocument>).auth

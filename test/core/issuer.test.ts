@@ -1,3 +1,4 @@
+import {randomBytes} from 'node:crypto'
 import {beforeEach, describe, expect, it} from 'vitest'
 
 import type {SettingsInput} from '../../src/core/settings.js'
@@ -36,7 +37,10 @@ const code = (promise: Promise<unknown>) =>
 
 describe.each([
   ['memory store', undefined],
-  ['file store', (dir: string) => new FileStore(`${dir}/vault.age.tokens`)],
+  [
+    'file store',
+    (dir: string) => new FileStore(`${dir}/vault.age.tokens`, {storeKey: randomBytes(32).toString('base64url')}),
+  ],
 ])('Issuer with the %s', (_name, store) => {
   describe('issue', () => {
     it('makes an at+jwt with the registered claims and a nested-JWE refresh token', async () => {

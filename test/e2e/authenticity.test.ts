@@ -218,6 +218,7 @@ describe.skipIf(!HAS_AGE)('vaults written before vaults were signed', () => {
     // What jwtis wrote before format 2: the same document without its signature block.
     const old = {...JSON.parse(plain(vault, me.identityFile)), version: 1}
     delete old.auth
+    delete old.storeKey
     writeFileSync(vault, seal(JSON.stringify(old, null, 2), [me.recipient]))
 
     const before = await jwtis(['client', 'list', '--vault', vault, '--json'], {env: me.env})
@@ -230,6 +231,8 @@ describe.skipIf(!HAS_AGE)('vaults written before vaults were signed', () => {
       await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env: me.env}),
     )
     expect(status).toMatchObject({clients: 1, format_version: 2})
+    // the upgrade also gives it the key the token store hashes subjects under
+    expect(JSON.parse(plain(vault, me.identityFile)).storeKey).toMatch(/^[\w-]{43}$/)
     const again = await jwtisOk(['vault', 'upgrade', '--vault', vault], {env: me.env})
     expect(again.stderr).toMatch(/signed already/)
   })

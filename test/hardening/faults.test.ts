@@ -6,8 +6,7 @@
  */
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {mkdirSync, mkdtempSync, readdirSync, readFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -15,6 +14,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {newIdentity} from '../../src/vault/age.js'
 import {BIN, cleanEnv, hasTool, json, jwtis, jwtisOk, NODE, type RunResult, scratch} from '../helpers/cli.js'
 import {type RedisServer, startRedis} from '../helpers/redis.js'
+import {CAN_MOUNT, fillDisk, freeDisk, mountTmpfs} from '../helpers/tmpfs.js'
 
 const HAS_REDIS = hasTool(
   'redis-server',
@@ -393,22 +393,6 @@ function oneLine(out: RunResult): void {
   expect(out.stderr).toMatch(/^Error: /)
 }
 
-/** A tiny tmpfs the test mounts (root only), so that the disk can fill up or turn read-only. */
-function mountTmpfs(dir: string, size: string): boolean {
-  mkdirSync(dir, {recursive: true})
-  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', dir]).status === 0
-}
-
-const CAN_MOUNT = (() => {
-  if (process.getuid?.() !== 0) return false
-  const probe = join(mkdtempSync(join(tmpdir(), 'jwtis-mount-')), 'm')
-  const ok = mountTmpfs(probe, '64k')
-  if (ok) spawnSync('umount', [probe])
-  return ok
-})()
-if (!CAN_MOUNT)
-  process.stderr.write('NOTICE: skipping the full-disk and read-only tests: they mount a tmpfs, which needs root\n')
-
 describe.skipIf(!CAN_MOUNT)('a full disk and a read-only directory', () => {
   const s = scratch()
   const mnt = join(s.dir, 'disk')
@@ -429,9 +413,7 @@ describe.skipIf(!CAN_MOUNT)('a full disk and a read-only directory', () => {
       await jwtisOk(['token', 'issue', '--client', 'app', '--refresh', '--json'], {env}),
     )
     const before = hash()
-    // fill every byte that is left
-    spawnSync('sh', ['-c', `dd if=/dev/zero of=${join(mnt, 'filler')} bs=4k 2>/dev/null; sync`])
-    expect(spawnSync('sh', ['-c', `echo x > ${join(mnt, 'probe')}`]).status).not.toBe(0)
+    fillDisk(mnt)
 
     for (const args of [
       ['client', 'add', 'more'],
@@ -448,7 +430,7 @@ describe.skipIf(!CAN_MOUNT)('a full disk and a read-only directory', () => {
 
     // reading never needed room
     await jwtisOk(['client', 'list'], {env})
-    spawnSync('rm', ['-f', join(mnt, 'filler')])
+    freeDisk(mnt)
     await jwtisOk(['client', 'add', 'more'], {env})
     // the refresh token whose renewal failed for want of room was not spent
     await jwtisOk(['token', 'renew', '--client', 'app', issued.refresh_token], {env})

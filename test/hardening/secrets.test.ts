@@ -4,12 +4,17 @@
  * every Redis value and every captured output is searched for private key material, HMAC
  * secrets, client tokens, the admin token and the age identity. Only the identity file (0600) and
  * the outputs whose job is to show a secret once (client add, POST /register) may hold one.
+ * The token stores are also searched for what they may keep only hashed: refresh tokens, the
+ * ids of tokens and families, and subjects.
  */
 import {spawnSync} from 'node:child_process'
+import {createHash} from 'node:crypto'
 import {mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import type {IssuedTokens} from '../../src/core/issuer.js'
 
 import {hasTool, jwtis, type RunResult, scratch} from '../helpers/cli.js'
 import {type RedisServer, startRedis} from '../helpers/redis.js'
@@ -50,6 +55,31 @@ describe.skipIf(!HAS_TOOLS)('no secret at rest or in output where it does not be
   const captured: Array<{text: string; what: string}> = []
   /** Secrets shown once by design, and those we know from outside. */
   const secrets = new Set<string>()
+  /** What the token stores may keep only as hashes (the answers of issue and renew show them). */
+  const hashedOnly = new Set<string>()
+  const families = new Set<string>()
+  /** Subjects: e-mail addresses, as they often are. */
+  const subject = (who: string) => {
+    const sub = `${who}.subject@example.org`
+    hashedOnly.add(sub)
+    return sub
+  }
+
+  /** Notes the ids and tokens of an issue or renew answer, and the refresh token's own `jti`. */
+  const issued = async (answer: IssuedTokens, vaultArg: string[] = []) => {
+    hashedOnly.add(answer.id)
+    if (answer.family) {
+      hashedOnly.add(answer.family)
+      families.add(answer.family)
+    }
+
+    if (!answer.refresh_token) return answer
+    hashedOnly.add(answer.refresh_token)
+    const inner = await cli(['jwe', 'decrypt', answer.refresh_token, ...vaultArg])
+    hashedOnly.add(JSON.parse(Buffer.from(inner.split('\n')[0].split('.')[1], 'base64url').toString()).jti)
+    return answer
+  }
+
   let redis: RedisServer
   let redisVault: string
 
@@ -79,9 +109,25 @@ describe.skipIf(!HAS_TOOLS)('no secret at rest or in output where it does not be
         await cli(['client', 'add', 'legacy', '--sig-alg', 'HS256', '--secret-file', secretFile], {showsSecret: true})
       ).trim(),
     )
-    const issued = JSON.parse(await cli(['token', 'issue', '--client', 'app', '--refresh', '--json']))
-    await cli(['token', 'renew', '--client', 'app', issued.refresh_token])
-    await cli(['token', 'verify', issued.access_token, '--check-revoked'])
+    const carol = subject('carol')
+    const first = await issued(
+      JSON.parse(await cli(['token', 'issue', '--client', 'app', '--refresh', '--json', '--sub', carol])),
+    )
+    await issued(
+      JSON.parse(
+        await cli([
+          'token',
+          'renew',
+          '--client',
+          'app',
+          first.refresh_token!,
+          '--json',
+          '--refresh-strategy',
+          'refreshBoth',
+        ]),
+      ),
+    )
+    await cli(['token', 'verify', first.access_token, '--check-revoked'])
     await cli(['token', 'issue', '--client', 'legacy', '--sub', 'x'])
     await cli(['keys', 'rotate', '--client', 'app'])
     await cli(['keys', 'export'])
@@ -90,16 +136,35 @@ describe.skipIf(!HAS_TOOLS)('no secret at rest or in output where it does not be
     await cli(['vault', 'status'])
     const sealed = await cli(['jwe', 'encrypt', 'hello', '--to', 'app'])
     await cli(['jwe', 'decrypt', sealed.trim()])
-    await cli(['token', 'revoke', '--client', 'app', '--sub', 'app'])
+    await cli(['token', 'revoke', '--client', 'app', '--sub', carol])
     await cli(['config', 'set', 'vault', vault])
 
     // a Redis vault and store
     await cli(['vault', 'copy', vault, redisVault])
     secrets.add((await cli(['client', 'add', 'r1', '--vault', redisVault], {showsSecret: true})).trim())
-    const fromRedis = JSON.parse(
-      await cli(['token', 'issue', '--client', 'r1', '--refresh', '--json', '--vault', redisVault]),
+    const erin = subject('erin')
+    const inRedis = ['--vault', redisVault]
+    const fromRedis = await issued(
+      JSON.parse(await cli(['token', 'issue', '--client', 'r1', '--refresh', '--json', '--sub', erin, ...inRedis])),
+      inRedis,
     )
-    await cli(['token', 'renew', '--client', 'r1', fromRedis.refresh_token, '--vault', redisVault])
+    await issued(
+      JSON.parse(
+        await cli([
+          'token',
+          'renew',
+          '--client',
+          'r1',
+          fromRedis.refresh_token!,
+          '--json',
+          '--refresh-strategy',
+          'refreshBoth',
+          ...inRedis,
+        ]),
+      ),
+      inRedis,
+    )
+    await cli(['token', 'revoke', '--client', 'r1', '--sub', erin, ...inRedis])
 
     // serve, with its access log
     const admin = 'admin-token-that-must-never-be-logged-0123456789'
@@ -107,17 +172,19 @@ describe.skipIf(!HAS_TOOLS)('no secret at rest or in output where it does not be
     const server = await serve(vault, {...env, JWTIS_ADMIN_TOKEN: admin}, ['--workers', '1'])
     const reg = await server.request('POST', '/register/web', {refresh_strategy: 'refreshBoth'}, admin)
     secrets.add(reg.body.client_token)
-    const web = await server.request('POST', '/issue_token', {claims: {sub: 'u'}, kid: 'web'}, reg.body.client_token)
-    await server.request(
+    const dave = subject('dave')
+    const web = await server.request('POST', '/issue_token', {claims: {sub: dave}, kid: 'web'}, reg.body.client_token)
+    const renewed = await server.request(
       'POST',
       '/renew_token',
       {kid: 'web', refresh_token: web.body.refresh_token},
       reg.body.client_token,
     )
-    await server.request('POST', '/logout', {kid: 'web', sub: 'u'}, reg.body.client_token)
+    await server.request('POST', '/logout', {kid: 'web', sub: dave}, reg.body.client_token)
     await server.request('POST', '/issue_token', {kid: 'web'}, 'jwtis_a-wrong-client-token-guess')
     await server.stop()
     captured.push({text: server.stderr(), what: 'serve stderr (the access log)'})
+    for (const answer of [web.body, renewed.body]) await issued(answer)
 
     // what is inside the vaults: every private key member
     const identityFile = join(s.config, 'identity.txt')
@@ -140,7 +207,25 @@ describe.skipIf(!HAS_TOOLS)('no secret at rest or in output where it does not be
     rmSync(outside, {force: true, recursive: true})
   })
 
-  const leaks = (text: string) => [...secrets].filter((secret) => text.includes(secret))
+  const leaks = (text: string, among: Set<string> = secrets) => [...among].filter((secret) => text.includes(secret))
+
+  /** Every Redis key with its value, as redis-cli prints it. */
+  const redisValues = () => {
+    const keys = spawnSync('redis-cli', ['-u', redis.url, '--scan'], {encoding: 'utf8'}).stdout.trim().split('\n')
+    return keys.map((key) => {
+      const type = spawnSync('redis-cli', ['-u', redis.url, 'TYPE', key], {encoding: 'utf8'}).stdout.trim()
+      const read = {
+        hash: ['HGETALL'],
+        list: ['LRANGE', key, '0', '-1'],
+        set: ['SMEMBERS'],
+        string: ['GET'],
+        zset: ['ZRANGE', key, '0', '-1', 'WITHSCORES'],
+      }[type]
+      expect(read, `${key} is a ${type}`).toBeDefined()
+      const args = read!.length === 1 ? [read![0], key] : read!
+      return {key, value: spawnSync('redis-cli', ['-u', redis.url, '--raw', ...args], {encoding: 'latin1'}).stdout}
+    })
+  }
 
   it('knows what to look for: every key of both vaults, the HMAC secret, tokens, the identity', () => {
     // private members: app's 4 keys (2 rotated out), legacy's secret and enc key, web's 2, r1's 2;
@@ -168,22 +253,24 @@ describe.skipIf(!HAS_TOOLS)('no secret at rest or in output where it does not be
   })
 
   it('no Redis value holds a secret', () => {
-    const keys = spawnSync('redis-cli', ['-u', redis.url, '--scan'], {encoding: 'utf8'}).stdout.trim().split('\n')
-    expect(keys.length).toBeGreaterThan(3)
-    for (const key of keys) {
-      const type = spawnSync('redis-cli', ['-u', redis.url, 'TYPE', key], {encoding: 'utf8'}).stdout.trim()
-      const read = {
-        hash: ['HGETALL'],
-        list: ['LRANGE', key, '0', '-1'],
-        set: ['SMEMBERS'],
-        string: ['GET'],
-        zset: ['ZRANGE', key, '0', '-1', 'WITHSCORES'],
-      }[type]
-      expect(read, `${key} is a ${type}`).toBeDefined()
-      const args = read!.length === 1 ? [read![0], key] : read!
-      const value = spawnSync('redis-cli', ['-u', redis.url, '--raw', ...args], {encoding: 'latin1'}).stdout
-      expect(leaks(value), key).toEqual([])
-    }
+    const values = redisValues()
+    expect(values.length).toBeGreaterThan(3)
+    for (const {key, value} of values) expect(leaks(value), key).toEqual([])
+  })
+
+  it('the token stores hold only hashes: no refresh token, token id, family id or subject', () => {
+    // 3 subjects; of 3 issues and 3 renewals (refreshBoth): 6 access token ids, 6 refresh tokens
+    // and their 6 ids, 3 family ids
+    expect(hashedOnly.size).toBe(24)
+    const store = walk(join(s.dir, 'data', 'vault.age.tokens')).filter((path) => statSync(path).isFile())
+    const stored = [
+      ...store.map((path) => ({text: readFileSync(path, 'latin1'), what: path})),
+      ...redisValues().map(({key, value}) => ({text: `${key}\n${value}`, what: `Redis ${key}`})),
+    ]
+    for (const {text, what} of stored) expect(leaks(text, hashedOnly), what).toEqual([])
+    // (what was searched is where the families are: each one's hashed id is there)
+    const all = stored.map((v) => v.text).join('\n')
+    for (const family of families) expect(all).toContain(createHash('sha256').update(family).digest('base64url'))
   })
 
   it('no output carries a secret, and the access log no token of any kind', () => {

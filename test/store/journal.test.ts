@@ -1,4 +1,5 @@
 import {spawn} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -9,6 +10,7 @@ import {FileStore} from '../../src/store/file.js'
 import {bootId} from '../../src/store/journal.js'
 import {ROOT} from '../helpers/cli.js'
 
+const KEY = randomBytes(32).toString('base64url')
 const dirs: string[] = []
 afterAll(() => {
   for (const d of dirs) rmSync(d, {force: true, recursive: true})
@@ -35,9 +37,9 @@ const family = (fam: string, now = Date.now()) => ({
 describe('file store group commit', () => {
   it('a journaled family is readable by another process at once, and durable after its checkpoint', async () => {
     const dir = storeDir()
-    const serving = new FileStore(dir, {groupCommit: true})
+    const serving = new FileStore(dir, {groupCommit: true, storeKey: KEY})
     await Promise.all(['f1', 'f2', 'f3'].map((f) => serving.create(family(f))))
-    const cli = new FileStore(dir)
+    const cli = new FileStore(dir, {storeKey: KEY})
     expect((await cli.get('f2'))?.current).toBe('cur')
     expect(await cli.check('f3', 'cur', Date.now())).toBe('ok')
     await serving.close() // flushes and checkpoints: the journal is gone
@@ -57,9 +59,9 @@ describe('file store group commit', () => {
     // a journal of this boot describes files that are in the page cache: never replayed
     const thisBoot = `journal-${bootId()}-4243.log`
     writeFileSync(join(dir, thisBoot), `${JSON.stringify(family('not-replayed'))}\n`)
-    await new FileStore(dir).create(kept) // kept's file survived the crash, with later state
+    await new FileStore(dir, {storeKey: KEY}).create(kept) // kept's file survived the crash, with later state
 
-    const store = new FileStore(dir)
+    const store = new FileStore(dir, {storeKey: KEY})
     expect(await store.get('lost')).toMatchObject({current: 'cur', fam: 'lost'})
     expect(await store.get('old')).toBeUndefined()
     expect((await store.get('kept'))?.current).toBe('rotated-since')
@@ -74,10 +76,10 @@ const logOf = (dir: string, fam: string) => join(dir, 'families', fam.slice(0, 2
 describe("file store: families made by serve live in their bucket's log until they change", () => {
   it('a new family is one log line, not a file; its first change gives it a file that wins', async () => {
     const dir = storeDir()
-    const serving = new FileStore(dir, {groupCommit: true})
+    const serving = new FileStore(dir, {groupCommit: true, storeKey: KEY})
     await serving.create(family('ab1'))
     expect(readdirSync(join(dir, 'families', 'ab'))).toEqual(['created.log'])
-    const cli = new FileStore(dir)
+    const cli = new FileStore(dir, {storeKey: KEY})
     expect(await cli.rotate('ab1', 'cur', 'next', Date.now())).toBe('ok')
     expect(readdirSync(join(dir, 'families', 'ab')).sort()).toEqual(['ab1.json', 'created.log'])
     expect(await serving.check('ab1', 'next', Date.now())).toBe('ok')
@@ -88,11 +90,11 @@ describe("file store: families made by serve live in their bucket's log until th
 
   it('compaction drops expired lines and keeps every line appended while it runs', async () => {
     const dir = storeDir()
-    const serving = new FileStore(dir, {groupCommit: true})
+    const serving = new FileStore(dir, {groupCommit: true, storeKey: KEY})
     const now = Date.now()
     const expired = Array.from({length: 200}, (_, i) => ({...family(`cd-old${i}`, now), sexp: now - 1}))
     await Promise.all(expired.map((f) => serving.create(f)))
-    const other = new FileStore(dir, {groupCommit: true})
+    const other = new FileStore(dir, {groupCommit: true, storeKey: KEY})
     // compactions of the bucket (from another store, as from another worker) race these creates
     const live = Array.from({length: 300}, (_, i) => family(`cd-new${i}`, now))
     const creating = (async () => {
@@ -101,7 +103,7 @@ describe("file store: families made by serve live in their bucket's log until th
     for (let i = 0; i < 20; i++) await other.compact(now)
     await creating
     await other.compact(now)
-    const cli = new FileStore(dir)
+    const cli = new FileStore(dir, {storeKey: KEY})
     for (const f of live) expect(await cli.check(f.fam, 'cur', now), f.fam).toBe('ok')
     for (const f of expired.slice(0, 5)) expect(await cli.get(f.fam)).toBeUndefined()
     const lines = readFileSync(logOf(dir, 'cd'), 'utf8').trim().split('\n')
@@ -115,7 +117,7 @@ describe("file store: families made by serve live in their bucket's log until th
     const now = Date.now()
     const script = `
       const {FileStore} = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/store/file.js')).href)})
-      const store = new FileStore(process.argv[1], {groupCommit: true})
+      const store = new FileStore(process.argv[1], {groupCommit: true, storeKey: '${KEY}'})
       for (let i = 0; i < 3000; i++)
         await store.create({client: 'app', created: ${now}, current: 'cur', fam: 'zz' + i, revoked: false, sexp: ${now} + 3600000, sub: 's'})
       await store.close()`
@@ -123,7 +125,7 @@ describe("file store: families made by serve live in their bucket's log until th
     const done = new Promise<null | number>((resolve) => {
       writer.once('exit', resolve)
     })
-    const compactor = new FileStore(dir)
+    const compactor = new FileStore(dir, {storeKey: KEY})
     let rounds = 0
     for (let finished = false; !finished; rounds++) {
       await compactor.compact(now)
@@ -137,17 +139,29 @@ describe("file store: families made by serve live in their bucket's log until th
 
     expect(await done).toBe(0)
     expect(rounds).toBeGreaterThan(10)
-    const cli = new FileStore(dir)
+    const cli = new FileStore(dir, {storeKey: KEY})
     for (let i = 0; i < 3000; i++) expect(await cli.check(`zz${i}`, 'cur', now), `zz${i}`).toBe('ok')
+  })
+
+  it('a torn line (a write a full disk cut short) hides neither an earlier line of its family nor a later line', async () => {
+    const dir = storeDir()
+    const [whole, later] = [family('gh-whole'), family('gh-later')]
+    mkdirSync(join(dir, 'families', 'gh'), {recursive: true})
+    // the family's line, then a torn copy of it (a re-append that landed short), then another family
+    const line = JSON.stringify(whole)
+    const torn = line.slice(0, line.indexOf('"revoked"'))
+    writeFileSync(logOf(dir, 'gh'), `\n${line}\n${torn}\n${JSON.stringify(later)}`)
+    const cli = new FileStore(dir, {storeKey: KEY})
+    for (const f of [whole, later]) expect(await cli.check(f.fam, 'cur', Date.now()), f.fam).toBe('ok')
   })
 
   it('a compaction killed after setting the log aside is finished by the next one, losing nothing', async () => {
     const dir = storeDir()
-    const serving = new FileStore(dir, {groupCommit: true})
+    const serving = new FileStore(dir, {groupCommit: true, storeKey: KEY})
     await serving.create(family('ef-a'))
     renameSync(logOf(dir, 'ef'), `${logOf(dir, 'ef')}.old`) // killed here
     await serving.create(family('ef-b'))
-    const cli = new FileStore(dir)
+    const cli = new FileStore(dir, {storeKey: KEY})
     expect(await cli.check('ef-a', 'cur', Date.now())).toBe('ok') // read from the aside log
     await cli.compact(Date.now())
     expect(existsSync(`${logOf(dir, 'ef')}.old`)).toBe(false)
@@ -159,7 +173,7 @@ describe("file store: families made by serve live in their bucket's log until th
 describe('file store compaction', () => {
   it('judges expiry by the caller\'s clock, never the wall clock: a family made "in the past" is kept', async () => {
     const dir = storeDir()
-    const store = new FileStore(dir)
+    const store = new FileStore(dir, {storeKey: KEY})
     const past = Date.parse('2020-01-01T00:00:00Z')
     // enough creates that the 1-in-32 sweep of the new family's own bucket surely runs
     const fams = Array.from({length: 400}, (_, i) => `a${String(i).padStart(3, '0')}`)

@@ -1,3 +1,4 @@
+import {randomBytes} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {RedisStore} from '../../src/store/redis.js'
@@ -11,7 +12,7 @@ describe.skipIf(!HAS_REDIS)('Redis store scripts', () => {
   let store: RedisStore
   beforeAll(async () => {
     redis = await startRedis()
-    store = await RedisStore.connect(redis.url, 'scripts')
+    store = await RedisStore.connect(redis.url, 'scripts', randomBytes(32).toString('base64url'))
   })
   afterAll(async () => {
     await store?.close()

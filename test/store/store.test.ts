@@ -1,4 +1,5 @@
-import {mkdtempSync} from 'node:fs'
+import {randomBytes} from 'node:crypto'
+import {appendFileSync, mkdirSync, mkdtempSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -8,11 +9,14 @@ import type {Family, TokenStore} from '../../src/store/store.js'
 import {FileStore} from '../../src/store/file.js'
 import {MemoryStore} from '../../src/store/memory.js'
 import {RedisStore} from '../../src/store/redis.js'
+import {subjectIds} from '../../src/store/store.js'
+import {newDocument, storeKeyOf} from '../../src/vault/format.js'
 import {hasTool} from '../helpers/cli.js'
 import {startRedis, startRedisCluster} from '../helpers/redis.js'
 
 const HAS_REDIS = hasTool('redis-server', ['--version'], 'the Redis store tests (apt-get install redis-server)')
 const T0 = 1_800_000_000_000
+const KEY = randomBytes(32).toString('base64url')
 let n = 0
 const family = (over: Partial<Family> = {}): Family => ({
   client: 'app',
@@ -39,17 +43,18 @@ afterAll(async () => Promise.all([redis?.stop(), cluster?.stop()]))
 
 const stores: Array<[string, () => Promise<TokenStore>]> = [
   ['memory', async () => new MemoryStore()],
-  ['file', async () => new FileStore(join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens'))],
+  ['file', async () => new FileStore(join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens'), {storeKey: KEY})],
   // as `serve` opens it: new families are journaled and logged per bucket, not one file each
   [
     'file (group commit)',
-    async () => new FileStore(join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens'), {groupCommit: true}),
+    async () =>
+      new FileStore(join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens'), {groupCommit: true, storeKey: KEY}),
   ],
 ]
 if (HAS_REDIS) {
   stores.push(
-    ['redis', async () => RedisStore.connect(redis!.url, `test-${n++}`)],
-    ['redis cluster', async () => RedisStore.connect(cluster!.url, `test-${n++}`)],
+    ['redis', async () => RedisStore.connect(redis!.url, `test-${n++}`, KEY)],
+    ['redis cluster', async () => RedisStore.connect(cluster!.url, `test-${n++}`, KEY)],
   )
 }
 
@@ -142,7 +147,7 @@ describe.skipIf(!HAS_REDIS)('Redis stores, single and cluster', () => {
   })
 
   it("spread families over the cluster's slots and masters (a hash tag per family)", async () => {
-    const store = await RedisStore.connect(cluster!.url, 'spread')
+    const store = await RedisStore.connect(cluster!.url, 'spread', KEY)
     const made = Array.from({length: 30}, () => family())
     for (const f of made) await store.create(f)
     const {createCluster} = await import('redis')
@@ -165,7 +170,7 @@ describe.skipIf(!HAS_REDIS)('Redis stores, single and cluster', () => {
 describe.skipIf(!HAS_REDIS)('a Redis store whose server went away', () => {
   it('fails fast with STORE_UNAVAILABLE instead of waiting for the server', async () => {
     const own = await startRedis()
-    const store = await RedisStore.connect(own.url, 'gone')
+    const store = await RedisStore.connect(own.url, 'gone', KEY)
     await store.ping()
     await own.stop()
     const started = Date.now()
@@ -173,5 +178,163 @@ describe.skipIf(!HAS_REDIS)('a Redis store whose server went away', () => {
     await expect(store.rotate('f', 'a', 'b', T0)).rejects.toMatchObject({code: 'STORE_UNAVAILABLE'})
     expect(Date.now() - started).toBeLessThan(5000) // no offline queue: nothing waits for a reconnect
     await store.close()
+  })
+})
+
+/** Everything a store keeps on disk or in Redis, as one text: what a reader of it would see. */
+async function dumpFiles(dir: string): Promise<string> {
+  const {readdir, readFile} = await import('node:fs/promises')
+  const names = await readdir(dir, {recursive: true, withFileTypes: true})
+  const files = names.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name))
+  return (await Promise.all(files.map((f) => readFile(f, 'latin1')))).join('\n')
+}
+
+async function dumpRedis(url: string): Promise<string> {
+  const {createClient} = await import('redis')
+  const admin = createClient({url})
+  await admin.connect()
+  let dump = ''
+  for await (const keys of admin.scanIterator()) {
+    for (const key of keys) dump += `${key} ${JSON.stringify(await admin.hGetAll(key))}\n`
+  }
+
+  await admin.close()
+  return dump
+}
+
+interface Persistent {
+  /** Everything the store keeps, as one text: what a reader of its files or of Redis would see. */
+  dump: () => Promise<string>
+  /** Writes families and cut-offs as jwtis did before subjects were hashed: subjects in clear. */
+  seedLegacy: (families: Family[], cutoffs: Record<string, number>) => Promise<void>
+  stop: () => Promise<void>
+  store: () => Promise<TokenStore>
+}
+
+const persistent: Array<[string, () => Promise<Persistent>]> = [
+  [
+    'file',
+    async () => {
+      const dir = join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens')
+      return {
+        dump: () => dumpFiles(dir),
+        async seedLegacy(families, cutoffs) {
+          for (const [i, f] of families.entries()) {
+            const bucket = join(dir, 'families', f.fam.slice(0, 2))
+            mkdirSync(bucket, {mode: 0o700, recursive: true})
+            // one made by serve (a log line), the next by the CLI (a file of its own), and so on
+            if (i % 2) writeFileSync(join(bucket, `${f.fam}.json`), JSON.stringify(f), {mode: 0o600})
+            else appendFileSync(join(bucket, 'created.log'), `${JSON.stringify(f)}\n`, {mode: 0o600})
+          }
+
+          writeFileSync(join(dir, 'cutoffs.json'), JSON.stringify(cutoffs), {mode: 0o600})
+        },
+        async stop() {},
+        store: async () => new FileStore(dir, {groupCommit: true, storeKey: KEY}),
+      }
+    },
+  ],
+]
+if (HAS_REDIS) {
+  persistent.push([
+    'redis',
+    async () => {
+      const own = await startRedis()
+      return {
+        dump: () => dumpRedis(own.url),
+        async seedLegacy(families, cutoffs) {
+          const {createClient} = await import('redis')
+          const admin = createClient({url: own.url})
+          await admin.connect()
+          for (const {fam, ...f} of families) {
+            await admin.hSet(`jwtis:subjects:fam:{${fam}}`, {...f, revoked: f.revoked ? '1' : '0'})
+          }
+
+          await admin.hSet('jwtis:subjects:cutoffs', cutoffs)
+          await admin.close()
+        },
+        stop: () => own.stop(),
+        store: () => RedisStore.connect(own.url, 'subjects', KEY),
+      }
+    },
+  ])
+}
+
+describe.each(persistent)('the %s store', (_name, open) => {
+  const alice = {client: 'app', sub: 'alice@example.com'}
+  const bob = {client: 'app', sub: 'bob@example.com'}
+
+  it('keeps subjects and their logouts only as keyed ids, and logout by subject still works', async () => {
+    const kept = await open()
+    const store = await kept.store()
+    const a = family({sub: alice.sub})
+    const b = family({sub: bob.sub})
+    for (const f of [a, b]) await store.create(f)
+    await store.revokeSubject('app', alice.sub, T0 + 1)
+    expect(await store.check(a.fam, 'j0', T0, undefined, alice)).toBe('revoked')
+    expect(await store.check(b.fam, 'j0', T0, undefined, bob)).toBe('ok')
+    expect(await store.cutoff('app', alice.sub)).toBe(T0 + 1)
+    expect(await store.cutoff('app', bob.sub)).toBe(0)
+    const seen = await kept.dump()
+    expect(seen).toContain(a.fam) // (the dump is the store's content)
+    expect(seen).not.toMatch(/alice|bob|example/)
+    // the id is keyed: under another vault's key the same subject is another id
+    const ids = [KEY, randomBytes(32).toString('base64url')].map((key) => subjectIds(key)('app', alice.sub))
+    expect(seen).toContain(ids[0])
+    expect(ids[1]).not.toBe(ids[0])
+    await store.close()
+    await kept.stop()
+  })
+
+  it('honours families and logouts recorded with subjects in clear, and rewrites them without', async () => {
+    const kept = await open()
+    const revokedThen = family({created: T0, sub: alice.sub})
+    const renewed = family({created: T0 + 2000, sub: alice.sub})
+    const loggedOutNow = family({created: T0, sub: bob.sub})
+    const aliceLogout = T0 + 1000
+    await kept.seedLegacy([revokedThen, renewed, loggedOutNow], {
+      [`app\u0000${alice.sub}`]: aliceLogout,
+      app: T0 - 5000,
+    })
+    const store = await kept.store()
+    // a logout recorded then still revokes what it did, and still answers online checks
+    expect(await store.check(revokedThen.fam, 'j0', T0, undefined, alice)).toBe('revoked')
+    expect(await store.cutoff('app', alice.sub)).toBe(aliceLogout)
+    // a family recorded then renews, and a logout by subject now reaches one recorded then
+    expect(await store.rotate(renewed.fam, 'j0', 'j1', T0, undefined, alice)).toBe('ok')
+    await store.revokeSubject('app', bob.sub, T0 + 500)
+    expect(await store.check(loggedOutNow.fam, 'j0', T0, undefined, bob)).toBe('revoked')
+    // nothing of them is left in clear once each was used (or, in files, compacted)
+    await store.compact(T0)
+    expect(await kept.dump()).not.toMatch(/alice|bob|example/)
+    await store.close()
+    // and a store opened afterwards reads them as before
+    const again = await kept.store()
+    expect(await again.cutoff('app', alice.sub)).toBe(aliceLogout)
+    expect(await again.check(renewed.fam, 'j1', T0, undefined, alice)).toBe('ok')
+    expect(await again.check(revokedThen.fam, 'j0', T0, undefined, alice)).toBe('revoked')
+    await again.close()
+    await kept.stop()
+  })
+})
+
+describe("the vault's store key", () => {
+  it('is 32 random bytes in every new vault, and derived from the secrets of a vault made before it', () => {
+    const [one, two] = [newDocument({name: 'a'}), newDocument({name: 'a'})]
+    expect(Buffer.from(one.storeKey!, 'base64url')).toHaveLength(32)
+    expect(one.storeKey).not.toBe(two.storeKey)
+    expect(storeKeyOf(one)).toBe(one.storeKey)
+    // without one: the same key for the same document in every process, another for other secrets
+    const old = {
+      ...one,
+      clients: {app: {keys: [{jwk: {d: 'secret-one'}}]}},
+      storeKey: undefined,
+    } as unknown as typeof one
+    const derived = storeKeyOf(old)
+    expect(Buffer.from(derived, 'base64url')).toHaveLength(32)
+    expect(storeKeyOf(structuredClone(old))).toBe(derived)
+    expect(storeKeyOf({...old, clients: {app: {keys: [{jwk: {d: 'secret-two'}}]}}} as unknown as typeof one)).not.toBe(
+      derived,
+    )
   })
 })

@@ -1,0 +1,14 @@
+/**
+ * The store's line files (the journals, the buckets' logs) hold one JSON record per line, each
+ * written newline first: a line torn by a full disk is then ended by the next append instead of
+ * swallowing its start, and readers skip it (a torn record never parses).
+ */
+export const toLines = (records: string[]): Buffer => Buffer.from(records.map((record) => `\n${record}`).join(''))
+
+/**
+ * What a write that landed short fails with: the disk took part of it and is full (or over
+ * quota). Its lines must not count as written, and the rest is never written after them, where
+ * another process's line may already follow.
+ */
+export const shortWrite = (): NodeJS.ErrnoException =>
+  Object.assign(new Error('no space left on device (short write)'), {code: 'ENOSPC'})
