@@ -9,9 +9,6 @@ import {registerSecret} from '../core/redact.js'
 import {publicBase} from '../server/public-url.js'
 import {LOG_LEVELS, type LogLevel} from '../server/schemas.js'
 
-/** 32 hex characters are 128 bits: more than any number of guesses can cover. */
-const MIN_ADMIN_TOKEN_LENGTH = 32
-
 export default class Serve extends VaultCommand<typeof Serve> {
   static override summary = 'Serve the HTTP API (JWTIS v0.1 routes) over the vault.'
   static override description = `Registration needs the admin token: JWTIS_ADMIN_TOKEN, or a random one printed once on stdout at start. Client routes need "Authorization: Bearer <client_token>". Vault changes made by the CLI while the server runs (new clients, key rotation) are picked up within a second. SIGTERM or SIGINT stops it gracefully: requests in flight finish, the token store is flushed.
@@ -118,11 +115,6 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
     const given = process.env.JWTIS_ADMIN_TOKEN
     const adminToken = given || `jwtis_admin_${randomBytes(32).toString('base64url')}`
     registerSecret(adminToken)
-    // The limiter never refuses a valid credential, so it cannot stop guessing: only length can.
-    if (given && given.length < MIN_ADMIN_TOKEN_LENGTH)
-      process.stderr.write(
-        `jwtis serve: WARNING: JWTIS_ADMIN_TOKEN has ${given.length} characters; failed guesses are limited per address, not stopped: use at least ${MIN_ADMIN_TOKEN_LENGTH} random ones (openssl rand -hex 32)\n`,
-      )
     const {runServer} = await import('../server/run.js')
     await runServer({
       adminToken,

@@ -138,8 +138,16 @@ function ready(options: RunOptions, port: number, vault: {issuer: string; path: 
     process.stderr.write(
       'jwtis serve: WARNING: --auth none: no admin or client token is checked (JWTIS v0.1 compatibility)\n',
     )
+  } else if (!options.printAdminToken && options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+    // The limiter never refuses a valid credential, so it cannot stop guessing: only length can.
+    process.stderr.write(
+      `jwtis serve: WARNING: JWTIS_ADMIN_TOKEN has ${options.adminToken.length} characters; failed guesses are limited per address, not stopped: use at least ${MIN_ADMIN_TOKEN_LENGTH} random ones (openssl rand -hex 32)\n`,
+    )
   }
 }
+
+/** 32 hex characters are 128 bits: more than any number of guesses can cover. */
+const MIN_ADMIN_TOKEN_LENGTH = 32
 
 function waitForSignal(log: (message: string) => void): Promise<void> {
   return new Promise((resolve) => {
