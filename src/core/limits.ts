@@ -17,6 +17,13 @@ export const MAX_CLAIM_DEPTH = 32
 export const MAX_CLAIMS_BYTES = 16 * 1024
 
 /**
+ * The largest vault jwtis reads from Redis (the armored age text). A client with its keys is a
+ * few KiB, so this holds thousands; it bounds what a server can make jwtis buffer (each reply is
+ * held whole, then decoded and decrypted into copies of about the same size).
+ */
+export const MAX_VAULT_BYTES = 16 * 1024 * 1024
+
+/**
  * How deep a parsed JSON value nests (an object or array counts one), computed without
  * recursion so that a hostile value cannot exhaust the stack here either. Stops early past `limit`.
  */

@@ -1,7 +1,9 @@
 import {createHash} from 'node:crypto'
 
 import {VaultError, type VaultErrorCode} from '../core/errors.js'
+import {MAX_VAULT_BYTES} from '../core/limits.js'
 import {redact, redactUrl} from '../core/redact.js'
+import {guardReplies, ReplyRefused} from './guard.js'
 
 /**
  * One connection to Redis, or to a Redis Cluster, shared by the token store and the Redis vault.
@@ -20,8 +22,10 @@ export class RedisLink {
     private readonly cluster: ClusterClient | undefined,
     /** host:port[/db], for messages: never the password. */
     readonly where: string,
-    private readonly failure: (message: string) => VaultError,
+    private readonly failure: (error: unknown) => VaultError,
     private readonly subscriber: () => Promise<Subscriber>,
+    /** Whether a refused reply closed the connection (then there is nothing to retry). */
+    private readonly refused: () => boolean,
   ) {}
 
   /**
@@ -42,18 +46,32 @@ export class RedisLink {
 
     u.search = '' // ?name= and the like are jwtis's, not the client's
     url = u.href
-    const failure = (message: string) => new VaultError(code, `${what} at ${where} failed: ${message}`)
-    const cannotUse = (error: unknown) =>
-      new VaultError(code, `cannot use ${what} at ${where}: ${redact(describeRedisError(error))}`)
+    // A reply the guard refused closes its connection for good (the stream can no longer be
+    // trusted, and a server trickling 2 GB would hold it forever): the commands waiting on it,
+    // and every later one, fail with that reason rather than the client's "closed".
+    let refused: ReplyRefused | undefined
+    const isRefused = () => refused !== undefined
+    const why = (error: unknown) => redact(describeRedisError(refused ?? error))
+    const failure = (error: unknown) => new VaultError(code, `${what} at ${where} failed: ${why(error)}`)
+    const cannotUse = (error: unknown) => new VaultError(code, `cannot use ${what} at ${where}: ${why(error)}`)
+    const closeOnRefusal = (connection: {destroy(): void}) => (error: unknown) => {
+      if (!(error instanceof ReplyRefused)) return // reconnects on its own; commands fail meanwhile and say so
+      refused ??= error
+      try {
+        connection.destroy()
+      } catch {} // already closed by an earlier refusal
+    }
+
     // Loaded here, not at the top: only a command that uses Redis pays for the client.
     const {createClient, createCluster} = await import('redis')
+    guardReplies(MAX_REPLY_BYTES)
     let connected = false
     const socket = {
       connectTimeout: CONNECT_TIMEOUT_MS,
       reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(retries * 100, 1000) : cause),
     }
     const client = createClient({disableOfflineQueue: true, socket, url})
-    client.on('error', () => {}) // reconnects on its own; commands fail meanwhile and say so
+    client.on('error', closeOnRefusal(client))
     let isCluster = false
     await withDeadline(
       async () => {
@@ -66,12 +84,19 @@ export class RedisLink {
     )
     connected = true
     if (!isCluster) {
-      return new RedisLink(client as SingleClient, undefined, where, failure, async () => {
-        const sub = client.duplicate()
-        sub.on('error', () => {})
-        await sub.connect()
-        return sub as unknown as Subscriber
-      })
+      return new RedisLink(
+        client as SingleClient,
+        undefined,
+        where,
+        failure,
+        async () => {
+          const sub = client.duplicate()
+          sub.on('error', closeOnRefusal(sub))
+          await sub.connect()
+          return sub as unknown as Subscriber
+        },
+        isRefused,
+      )
     }
 
     client.destroy()
@@ -85,7 +110,8 @@ export class RedisLink {
       },
       rootNodes: [{url: `${url.startsWith('rediss:') ? 'rediss' : 'redis'}://${hostname}:${port || 6379}`}],
     })
-    cluster.on('error', () => {})
+    // a node's connection reports on `node-error`; the cluster's own (slot discovery) on `error`
+    cluster.on('error', closeOnRefusal(cluster)).on('node-error', closeOnRefusal(cluster))
     await withDeadline(
       () => cluster.connect().then(() => {}),
       () => cluster.destroy(),
@@ -97,14 +123,16 @@ export class RedisLink {
       where,
       failure,
       async () => cluster as unknown as Subscriber,
+      isRefused,
     )
   }
 
   async close(): Promise<void> {
     const {client, cluster} = this
     this.subscribed?.then((s) => s !== (cluster as unknown) && s.destroy()).catch(() => {})
-    if (client) await client.close().catch(() => client.destroy())
-    if (cluster) await cluster.close().catch(() => cluster.destroy())
+    // closed already when a refused reply closed it
+    if (client?.isOpen) await client.close().catch(() => client.destroy())
+    if (cluster?.isOpen) await cluster.close().catch(() => cluster.destroy())
   }
 
   /**
@@ -161,9 +189,9 @@ export class RedisLink {
       try {
         return await op(send)
       } catch (error) {
-        if (isReplyError(error) && !TRANSIENT.test((error as Error).message))
-          throw this.failure(redact(describeRedisError(error)))
-        if (Date.now() >= deadline) throw this.failure(redact(describeRedisError(error)))
+        if (this.refused() || (isReplyError(error) && !TRANSIENT.test((error as Error).message)))
+          throw this.failure(error)
+        if (Date.now() >= deadline) throw this.failure(error)
         await new Promise((resolve) => {
           setTimeout(resolve, Math.min(50 * (attempt + 1), 250))
         })
@@ -172,6 +200,8 @@ export class RedisLink {
   }
 }
 
+/** The largest reply read from Redis: a vault of the largest size in an MGET reply, with its version and framing. */
+const MAX_REPLY_BYTES = MAX_VAULT_BYTES + 1024
 /** How long connecting (and authenticating) may take before Redis is reported unavailable. */
 const CONNECT_TIMEOUT_MS = 5000
 /** How long a cluster command is retried through a failover or a slot migration. */
@@ -181,11 +211,13 @@ const TRANSIENT = /^(CLUSTERDOWN|TRYAGAIN|MOVED|ASK|LOADING|MASTERDOWN|READONLY)
 type SingleClient = {
   close(): Promise<void>
   destroy(): void
+  readonly isOpen: boolean
   sendCommand(args: string[]): Promise<unknown>
 }
 type ClusterClient = {
   close(): Promise<void>
   destroy(): void
+  readonly isOpen: boolean
   sendCommand(key: string | undefined, readonly: boolean, args: string[]): Promise<unknown>
 }
 type Subscriber = {

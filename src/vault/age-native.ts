@@ -30,8 +30,16 @@ const TAG = 16
 const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex')
 const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex')
 
-const b64 = (text: string): Buffer | undefined =>
-  /^[A-Za-z0-9+/]*$/.test(text) ? Buffer.from(text, 'base64') : undefined
+/**
+ * age's base64 (Go's `RawStdEncoding.Strict()`): no padding, and the unused low bits of the last
+ * character zero, so each value has one spelling. Node's decoder takes any spelling; the MAC line
+ * is not covered by the MAC, so a lenient read would open files age refuses.
+ */
+function b64(text: string): Buffer | undefined {
+  if (!/^[A-Za-z0-9+/]*$/.test(text)) return undefined
+  const bytes = Buffer.from(text, 'base64')
+  return bytes.toString('base64').replace(/=+$/, '') === text ? bytes : undefined
+}
 
 function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string): Buffer {
   return Buffer.from(hkdfSync('sha256', ikm, salt, info, 32))
@@ -99,37 +107,42 @@ interface Stanza {
   type: string
 }
 
-/** Splits an age file into stanzas, the MAC'd header text, the MAC and the payload. */
-function parse(bytes: Buffer): undefined | {header: Buffer; mac: Buffer; payload: Buffer; stanzas: Stanza[]} {
-  if (bytes.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return undefined
+type Parsed = {header: Buffer; mac: Buffer; payload: Buffer; stanzas: Stanza[]}
+
+/** Splits an age file into stanzas, the MAC'd header text, the MAC and the payload, or says which line is malformed. */
+function parse(bytes: Buffer): Parsed | {malformed: number} {
+  if (bytes.subarray(0, MAGIC.length).toString('latin1') !== MAGIC) return {malformed: 1}
   const stanzas: Stanza[] = []
   let pos = MAGIC.length
+  let lineNo = 1
   const line = (): string | undefined => {
     const end = bytes.indexOf(0x0a, pos)
     if (end === -1) return undefined
     const text = bytes.subarray(pos, end).toString('latin1')
     pos = end + 1
+    lineNo++
     return text
   }
 
   for (;;) {
     const start = pos
     const text = line()
-    if (text === undefined) return undefined
+    if (text === undefined) return {malformed: lineNo + 1}
     if (text.startsWith('--- ')) {
       const mac = b64(text.slice(4))
-      if (!mac || mac.length !== 32) return undefined
+      if (!mac || mac.length !== 32) return {malformed: lineNo}
       return {header: bytes.subarray(0, start + 3), mac, payload: bytes.subarray(pos), stanzas}
     }
 
-    if (!text.startsWith('-> ')) return undefined
     const [type, ...args] = text.slice(3).split(' ')
+    // age's rule for the words of a stanza line: printable ASCII, none empty
+    if (!text.startsWith('-> ') || ![type, ...args].every((word) => /^[!-~]+$/.test(word))) return {malformed: lineNo}
     const chunks: Buffer[] = []
     for (;;) {
       const bodyLine = line()
-      if (bodyLine === undefined || bodyLine.length > 64) return undefined
-      const decoded = b64(bodyLine)
-      if (!decoded) return undefined
+      if (bodyLine === undefined) return {malformed: lineNo + 1}
+      const decoded = bodyLine.length > 64 ? undefined : b64(bodyLine)
+      if (!decoded) return {malformed: lineNo}
       chunks.push(decoded)
       if (bodyLine.length < 64) break // the last body line is short (or empty)
     }
@@ -138,9 +151,20 @@ function parse(bytes: Buffer): undefined | {header: Buffer; mac: Buffer; payload
   }
 }
 
-function unwrapX25519(stanza: Stanza, scalar: Buffer): Buffer | undefined {
-  const share = b64(stanza.args[0] ?? '')
-  if (stanza.args.length !== 1 || !share || share.length !== 32 || stanza.body.length !== 32) return undefined
+/** What unwrapping a stanza gave: the file key, nothing (not this key), or a reason the file is refused. */
+type Unwrapped = Buffer | undefined | {corrupt: string}
+
+/**
+ * The share of an X25519 stanza, or undefined when the stanza is malformed. age refuses the file
+ * when it meets one on its way to the stanza that opens; any is refused here, as no writer of age
+ * files makes one.
+ */
+function x25519Share(stanza: Stanza): Buffer | undefined {
+  const share = stanza.args.length === 1 ? b64(stanza.args[0]) : undefined
+  return share?.length === 32 && stanza.body.length === 32 ? share : undefined
+}
+
+function unwrapX25519(share: Buffer, body: Buffer, scalar: Buffer): Unwrapped {
   let privateKey: KeyObject
   try {
     privateKey = createPrivateKey({format: 'der', key: Buffer.concat([X25519_PKCS8, scalar]), type: 'pkcs8'})
@@ -150,20 +174,28 @@ function unwrapX25519(stanza: Stanza, scalar: Buffer): Buffer | undefined {
 
   const recipient = createPublicKey(privateKey).export({format: 'der', type: 'spki'}).subarray(-32)
   const peer = createPublicKey({format: 'der', key: Buffer.concat([X25519_SPKI, share]), type: 'spki'})
-  const shared = diffieHellman({privateKey, publicKey: peer})
-  if (shared.every((b) => b === 0)) return undefined
+  let shared: Buffer | undefined
+  try {
+    shared = diffieHellman({privateKey, publicKey: peer})
+  } catch {
+    // OpenSSL refuses the all-zero secret of a small-order share; the check below is for one that would not
+  }
+
+  if (!shared || shared.every((b) => b === 0)) return {corrupt: 'an X25519 stanza of its header has a low-order share'}
   const wrapKey = hkdf(shared, Buffer.concat([share, recipient]), 'age-encryption.org/v1/X25519')
-  return open(wrapKey, Buffer.alloc(12), stanza.body)
+  return open(wrapKey, Buffer.alloc(12), body)
 }
 
 /** scrypt work factors above this are refused, as age itself refuses them (a file could ask for hours). */
 const MAX_SCRYPT_LOG_N = 22
 
-function unwrapScrypt(stanza: Stanza, passphrase: string): 'too-costly' | Buffer | undefined {
-  const salt = b64(stanza.args[0] ?? '')
-  const logN = Number(stanza.args[1])
-  if (stanza.args.length !== 2 || !salt || salt.length !== 16 || !/^[1-9]\d*$/.test(stanza.args[1])) return undefined
-  if (logN > MAX_SCRYPT_LOG_N) return 'too-costly'
+function unwrapScrypt(stanza: Stanza, passphrase: string): Unwrapped {
+  const [saltText, work] = stanza.args
+  const salt = b64(saltText ?? '')
+  if (stanza.args.length !== 2 || salt?.length !== 16 || !/^[1-9]\d*$/.test(work) || stanza.body.length !== 32)
+    return {corrupt: 'its scrypt stanza is malformed'}
+  const logN = Number(work)
+  if (logN > MAX_SCRYPT_LOG_N) return {corrupt: 'its scrypt work factor is too high'}
   const key = scryptSync(passphrase, Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]), 32, {
     maxmem: 2 ** logN * 128 * 8 * 2,
     N: 2 ** logN,
@@ -194,18 +226,30 @@ function payload(fileKey: Buffer, data: Buffer): string | undefined {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+/** The file key for X25519 identities: the first stanza one of them opens, in header order as age tries them. */
+function unwrapX25519Stanzas(stanzas: Stanza[], scalars: Buffer[]): Unwrapped {
+  const x25519 = stanzas.filter((s) => s.type === 'X25519')
+  const shares = x25519.map((s) => x25519Share(s))
+  if (shares.includes(undefined)) return {corrupt: 'an X25519 stanza of its header is malformed'}
+  for (const [i, stanza] of x25519.entries()) {
+    for (const scalar of scalars) {
+      const opened = unwrapX25519(shares[i]!, stanza.body, scalar)
+      if (opened) return opened
+    }
+  }
+
+  return undefined
+}
+
 /** Decrypts an age file with X25519 identities or a passphrase, on node:crypto. */
 export function nativeDecrypt(bytes: Buffer, key: {identities: string[]} | {passphrase: string}): NativeResult {
   const file = parse(bytes)
-  if (!file) return {kind: 'unsupported'} // let typage name what is wrong with it
-  let fileKey: Buffer | undefined
+  if ('malformed' in file) return {kind: 'corrupt', reason: `its age header is malformed at line ${file.malformed}`}
+  let fileKey: Unwrapped
   if ('passphrase' in key) {
     const [stanza] = file.stanzas
     if (file.stanzas.length !== 1 || stanza.type !== 'scrypt') return {kind: 'unsupported'}
-    const opened = unwrapScrypt(stanza, key.passphrase)
-    if (opened === 'too-costly') return {kind: 'corrupt', reason: 'its scrypt work factor is too high'}
-    if (!opened) return {kind: 'no-match'}
-    fileKey = opened
+    fileKey = unwrapScrypt(stanza, key.passphrase)
   } else {
     const scalars = key.identities.map((id) => identityScalar(id))
     if (scalars.includes(undefined)) {
@@ -215,14 +259,11 @@ export function nativeDecrypt(bytes: Buffer, key: {identities: string[]} | {pass
     }
 
     if (file.stanzas.some((s) => s.type !== 'X25519' && s.type !== 'scrypt')) return {kind: 'unsupported'}
-    for (const stanza of file.stanzas.filter((s) => s.type === 'X25519')) {
-      for (const scalar of scalars) fileKey ??= unwrapX25519(stanza, scalar!)
-    }
-
-    if (!fileKey) return {kind: 'no-match'}
+    fileKey = unwrapX25519Stanzas(file.stanzas, scalars as Buffer[])
   }
 
-  if (fileKey.length !== 16) return {kind: 'corrupt', reason: 'its file key is malformed'}
+  if (!fileKey) return {kind: 'no-match'}
+  if ('corrupt' in fileKey) return {kind: 'corrupt', reason: fileKey.corrupt}
   const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header'))
     .update(file.header)
     .digest()
