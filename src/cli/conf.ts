@@ -45,3 +45,18 @@ export function normalizeSetting(name: SettingName, value: string): string {
     )
   return value
 }
+
+/**
+ * Adds `add` to the pinned vault ids (the `vault-id` setting) and drops `drop`: what `init
+ * --recipient` and `vault rekey` do for the holder adding others, so it reads their writes, and
+ * no longer trusts a vault key that a removed holder knows.
+ */
+export async function repin(configDir: string, change: {add?: string; drop?: string}): Promise<void> {
+  const settings = await openSettings(configDir)
+  const before = pinnedIds(settings.get('vault-id'))
+  const after = before.filter((id) => id !== change.drop)
+  if (change.add && !after.includes(change.add)) after.push(change.add)
+  if (after.length === before.length && after.every((id) => before.includes(id))) return
+  if (after.length > 0) settings.set('vault-id', after.join(','))
+  else settings.delete('vault-id')
+}

@@ -4,6 +4,7 @@ import {mkdir} from 'node:fs/promises'
 import {dirname, resolve} from 'node:path'
 
 import {clock, VaultCommand} from '../cli/base.js'
+import {repin} from '../cli/conf.js'
 import {settingsFlags, settingsInput} from '../cli/flags.js'
 import {readSettings} from '../cli/settings-file.js'
 import {formatDuration, parseDuration} from '../core/duration.js'
@@ -101,6 +102,8 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
       vault: vault.path,
       vault_id: vault.signer!.vaultId,
     }
+    // Writes by the other holders are signed under the vault id: this holder reads them by it.
+    if (extra.length > 0) await repin(this.config.configDir, {add: result.vault_id})
     if (!this.jsonEnabled()) this.report(result, reused, extra.length > 0)
     return result
   }
@@ -162,7 +165,7 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
     else this.logErr('Sealed with a passphrase: set JWTIS_PASSPHRASE to open it without a prompt')
     if (otherHolders)
       this.logErr(
-        `Vault id: ${result.vault_id}. Give it to the other holders: they set JWTIS_VAULT_ID or run \`jwtis config set vault-id ${result.vault_id}\`, or the vault is refused as not authentic.`,
+        `Vault id: ${result.vault_id} (pinned here in the vault-id setting). Give it to the other holders: they set JWTIS_VAULT_ID or run \`jwtis config set vault-id ${result.vault_id}\`, or the vault is refused as not authentic.`,
       )
     if (result.identity) this.print(result.identity)
   }

@@ -43,19 +43,21 @@ export interface ClientRecord {
 }
 
 /**
- * Who wrote the document (./authenticity.ts): an Ed25519 signature over the document without
- * `sig`, by the key whose seed is `key` and whose public half is `vault_id`. Format 2 on.
+ * Who wrote the document (./authenticity.ts): Ed25519 signatures over the document without them,
+ * `sig` by the vault key (seed `key`, public half `vault_id`) and `holder_sig` by the writer's
+ * holder key (public half `holder`). Format 2 on.
  */
 export interface VaultAuth {
   alg: 'Ed25519'
-  /** The signing key's 32-byte seed (base64url), so that every holder can sign its writes. */
+  /** The writer's holder key (base64url public key), derived from its identity or passphrase. */
+  holder: string
+  holder_sig?: string
+  /** The vault key's 32-byte seed (base64url), so that every holder can sign its writes. */
   key: string
-  /** HKDF salt of the holder-derived signing key (base64url, 32 bytes). */
-  salt: string
   /** Incremented by every write: a reader that saw serial n refuses an older copy. */
   serial: number
   sig?: string
-  /** `jwtis-vault-` + the base64url Ed25519 public key. */
+  /** `jwtis-vault-` + the vault key's base64url Ed25519 public key. */
   vault_id: string
 }
 

@@ -75,8 +75,8 @@ export class Vault {
   static async create(given: string, draft: NewDocument, key: VaultKey, options: VaultOptions = {}): Promise<Vault> {
     const storage = await openStorage(given, options)
     try {
-      const doc: VaultDocument = {...draft, auth: newAuth(key)}
-      signDocument(doc, 0)
+      const doc: VaultDocument = {...draft, auth: newAuth()}
+      signDocument(doc, 0, key)
       const version = await storage.create(await sealDocument(doc, key))
       if (version === undefined)
         throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${storage.location}; it was left as it is`)
@@ -213,15 +213,14 @@ export class Vault {
   /**
    * The one write path. The newest stored document is checked like any read before `change`
    * sees it (a forged document is never signed over); the result is signed as the next serial,
-   * with a new signing key when `newSigningKey()` says so after `change` (a re-key that removes
-   * someone) or when the document had none (an upgrade).
+   * by this holder and with a new vault key when `newSigningKey()` says so after `change` (a
+   * re-key that removes someone) or when the document had none (an upgrade).
    */
   private async write<T>(
     change: (doc: VaultDocument) => Promise<T> | T,
     sealWith: VaultKey,
     newSigningKey: () => boolean,
   ): Promise<T> {
-    let fresh = false
     let result: T
     let written: VaultDocument
     this.version = await this.storage.commit(async (version, bytes) => {
@@ -232,19 +231,14 @@ export class Vault {
       doc.storeKey ??= storeKeyOf(this.doc)
       result = await change(doc)
       const previous = (this.doc as Partial<VaultDocument>).auth?.serial ?? 0
-      fresh = newSigningKey() || !(this.doc as Partial<VaultDocument>).auth
-      if (fresh) doc.auth = newAuth(sealWith)
+      if (newSigningKey() || !(this.doc as Partial<VaultDocument>).auth) doc.auth = newAuth()
       doc.version = FORMAT_VERSION
-      signDocument(doc, previous)
+      signDocument(doc, previous, sealWith)
       written = doc
       return sealDocument(doc, sealWith)
     })
     this.doc = written!
-    this.authenticity = {
-      by: fresh ? 'derived' : this.authenticity!.by,
-      serial: written!.auth.serial,
-      vaultId: written!.auth.vault_id,
-    }
+    this.authenticity = {by: 'derived', serial: written!.auth.serial, vaultId: written!.auth.vault_id}
     return result!
   }
 

@@ -5,11 +5,12 @@
  * victim's audience) re-sealed with `age -a -r RECIPIENT` over the victim's vault.
  */
 import {spawnSync} from 'node:child_process'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {copyFileSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {signDocument} from '../../src/vault/authenticity.js'
 import {hasTool, json, jwtis, jwtisOk, scratch} from '../helpers/cli.js'
 import {type RedisServer, startRedis} from '../helpers/redis.js'
 import {serve, type Served} from '../helpers/serve.js'
@@ -32,6 +33,11 @@ async function holder(dir: string, name: string): Promise<Holder> {
   const recipient = /public key: (age1\w+)/.exec(readFileSync(identityFile, 'utf8'))![1]
   return {env: {JWTIS_AGE_KEY_FILE: identityFile, JWTIS_CONFIG_DIR: config}, identityFile, recipient}
 }
+
+const identityOf = (h: Holder): string =>
+  readFileSync(h.identityFile, 'utf8')
+    .split('\n')
+    .find((line) => line.startsWith('AGE-SECRET-KEY-'))!
 
 const plain = (vault: string, identityFile: string): string => {
   const out = spawnSync('age', ['-d', '-i', identityFile, vault], {encoding: 'utf8'})
@@ -149,7 +155,7 @@ describe.skipIf(!HAS_AGE)('several holders', () => {
     a = await holder(s.dir, 'a')
     b = await holder(s.dir, 'b')
     const init = await jwtisOk(['init', '--vault', vault, '--recipient', b.recipient], {env: a.env})
-    expect(init.stderr).toMatch(/Vault id: jwtis-vault-\S+\. Give it to the other holders/)
+    expect(init.stderr).toMatch(/Vault id: jwtis-vault-\S+ \(pinned here in the vault-id setting\)\. Give it to the other holders/)
     vaultId = json<{vault_id: string}>(
       await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env: a.env}),
     ).vault_id
@@ -174,10 +180,11 @@ describe.skipIf(!HAS_AGE)('several holders', () => {
       expect(names.sort()).toEqual(['from-a', 'from-b', 'from-b-again'])
     }
 
-    const statusB = json<{signed_by: string; vault_id: string}>(
-      await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env: b.env}),
-    )
-    expect(statusB).toMatchObject({signed_by: 'pinned', vault_id: vaultId})
+    // B wrote last: A knows that write by the vault id `init --recipient` pinned for it
+    const status = async (env: Record<string, string>) =>
+      json<{signed_by: string; vault_id: string}>(await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env}))
+    expect(await status(a.env)).toMatchObject({signed_by: 'pinned', vault_id: vaultId})
+    expect(await status(b.env)).toMatchObject({signed_by: 'derived', vault_id: vaultId})
   })
 
   it('refuse a forged document, both of them', async () => {
@@ -196,15 +203,30 @@ describe.skipIf(!HAS_AGE)('several holders', () => {
       await jwtisOk(['vault', 'rekey', '--add-recipient', c.recipient, '--vault', vault, '--json'], {env: a.env}),
     )
     expect(added.vault_id).toBe(vaultId)
+    copyFileSync(vault, join(s.dir, 'before-removal.age'))
     const removed = json<{vault_id: string}>(
       await jwtisOk(['vault', 'rekey', '--remove-recipient', b.recipient, '--vault', vault, '--json'], {env: a.env}),
     )
     expect(removed.vault_id).not.toBe(vaultId)
-    // The removed holder kept the old signing key (it was inside the document they could read):
-    // a document they sign with it and seal to the remaining recipients is refused.
     expect(json(await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env: a.env}))).toHaveLength(3)
     refused(await jwtis(['client', 'list', '--vault', vault, '--json'], {env: {...c.env, JWTIS_VAULT_ID: vaultId}}))
     await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env: {...c.env, JWTIS_VAULT_ID: removed.vault_id}})
+  })
+
+  it('a removed holder who kept the old vault key cannot sign for the vault any more', async () => {
+    // B read the vault while a holder: a copy from then, with the old vault key's seed in it.
+    const kept = JSON.parse(plain(join(s.dir, 'before-removal.age'), b.identityFile))
+    kept.clients.evil = kept.clients['from-a']
+    kept.age.recipients = [a.recipient]
+    signDocument(kept, 1000, {identities: [identityOf(b)]})
+    const genuine = readFileSync(vault, 'utf8')
+    writeFileSync(vault, seal(JSON.stringify(kept), [a.recipient]))
+    refused(await jwtis(['client', 'list', '--vault', vault, '--json'], {env: a.env}))
+    // nor with A's holder key named as the writer (B cannot make A's signature)
+    kept.auth.holder = JSON.parse(plain(join(s.dir, 'before-removal.age'), a.identityFile)).auth.holder
+    writeFileSync(vault, seal(JSON.stringify(kept), [a.recipient]))
+    refused(await jwtis(['client', 'list', '--vault', vault, '--json'], {env: a.env}))
+    writeFileSync(vault, genuine)
   })
 })
 
@@ -235,6 +257,27 @@ describe.skipIf(!HAS_AGE)('vaults written before vaults were signed', () => {
     expect(JSON.parse(plain(vault, me.identityFile)).storeKey).toMatch(/^[\w-]{43}$/)
     const again = await jwtisOk(['vault', 'upgrade', '--vault', vault], {env: me.env})
     expect(again.stderr).toMatch(/signed already/)
+  })
+
+  it('an upgrade talked into signing a forgery gives its forger no key the holder accepts later', async () => {
+    const me = await holder(s.dir, 'me2')
+    const mallory = await holder(s.dir, 'mallory')
+    const vault = join(s.dir, 'lured.age')
+    await jwtisOk(['init', '--vault', vault], {env: mallory.env})
+    // unsigned, and sealed (as it says) to the victim and to the forger
+    const forged = {...JSON.parse(plain(vault, mallory.identityFile)), version: 1}
+    delete forged.auth
+    forged.age.recipients = [me.recipient, mallory.recipient]
+    writeFileSync(vault, seal(JSON.stringify(forged), forged.age.recipients))
+    const upgrade = await jwtisOk(['vault', 'upgrade', '--vault', vault], {env: me.env})
+    expect(upgrade.stderr).toContain(mallory.recipient) // it says to whom it seals
+
+    // The forger reads the signed result, vault key and all, and signs a change with it.
+    const signed = JSON.parse(plain(vault, mallory.identityFile))
+    signed.issuer.name = 'changed later'
+    signDocument(signed, signed.auth.serial, {identities: [identityOf(mallory)]})
+    writeFileSync(vault, seal(JSON.stringify(signed), signed.age.recipients))
+    refused(await jwtis(['vault', 'status', '--vault', vault, '--json'], {env: me.env}))
   })
 })
 

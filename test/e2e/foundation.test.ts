@@ -206,7 +206,7 @@ describe.skipIf(!HAS_AGE)('the vault stays readable by Debian age', () => {
     const {env, init, vault} = await newVault()
     const added = json<any>(await jwtisOk(['client', 'add', 'billing', '--vault', vault, '--json'], {env}))
     const doc = ageDecrypt(init.identity_file, vault)
-    expect(doc.version).toBe(1)
+    expect(doc.version).toBe(2)
     const {keys} = doc.clients.billing
     expect(keys.map((k: any) => k.jwk.kid)).toEqual([added.pub_sig_key.kid, added.pub_enc_key.kid])
     expect(keys[0].jwk.d).toEqual(expect.any(String))
@@ -220,12 +220,14 @@ describe.skipIf(!HAS_AGE)('the vault stays readable by Debian age', () => {
     spawnSync('age-keygen', ['-o', keyFile])
     const recipient = /public key: (age1\w+)/.exec(readFileSync(keyFile, 'utf8'))![1]
     const vault = join(s.dir, 'v.age')
-    await jwtisOk(['init', '--vault', vault, '--recipient', recipient], {env: s.env})
+    const init = json<{vault_id: string}>(
+      await jwtisOk(['init', '--vault', vault, '--recipient', recipient, '--json'], {env: s.env}),
+    )
     await jwtisOk(['client', 'add', 'x', '--vault', vault], {env: s.env})
     expect(Object.keys(ageDecrypt(keyFile, vault).clients)).toEqual(['x'])
-    // and that key unlocks it for jwtis as well
+    // and that key unlocks it for jwtis as well, given the vault id (the other holder's writes are signed under it)
     const list = await jwtisOk(['client', 'list', '--vault', vault, '--json'], {
-      env: {JWTIS_AGE_KEY_FILE: keyFile, JWTIS_CONFIG_DIR: join(s.dir, 'none')},
+      env: {JWTIS_AGE_KEY_FILE: keyFile, JWTIS_CONFIG_DIR: join(s.dir, 'none'), JWTIS_VAULT_ID: init.vault_id},
     })
     expect(json<unknown[]>(list)).toHaveLength(1)
   })
@@ -235,7 +237,13 @@ describe.skipIf(!HAS_AGE)('the vault stays readable by Debian age', () => {
     const vault = join(s.dir, 'p.age')
     const pass = {JWTIS_PASSPHRASE: 'correct horse battery staple', ...s.env}
     const init = json<any>(await jwtisOk(['init', '--vault', vault, '--passphrase', '--json'], {env: pass}))
-    expect(init).toEqual({identity_file: null, is_default: true, recipient: null, vault})
+    expect(init).toEqual({
+      identity_file: null,
+      is_default: true,
+      recipient: null,
+      vault,
+      vault_id: expect.stringMatching(/^jwtis-vault-/),
+    })
     await jwtisOk(['client', 'add', 'p', '--vault', vault], {env: pass})
     const before = sha(vault)
     const wrong = await jwtis(['client', 'list', '--vault', vault, '--json'], {env: {...s.env, JWTIS_PSWD: 'wrong'}})
@@ -332,7 +340,7 @@ describe('unusable vaults exit 3 and are never modified', () => {
   it.skipIf(!HAS_AGE)('a vault with a newer format version is refused, not rewritten', async () => {
     const {env, init, vault} = await newVault()
     const doc = ageDecrypt(init.identity_file, vault)
-    doc.version = 2
+    doc.version = 3
     spawnSync('age', ['-r', init.recipient, '-o', vault], {input: JSON.stringify(doc)})
     const before = sha(vault)
     const result = await jwtis(['client', 'add', 'x', '--vault', vault, '--json'], {env})

@@ -5,6 +5,7 @@ import {dirname, resolve} from 'node:path'
 import type {VaultKey} from '../../vault/age.js'
 
 import {VaultCommand} from '../../cli/base.js'
+import {repin} from '../../cli/conf.js'
 import {ConflictError, UsageError} from '../../core/errors.js'
 
 export interface RekeyResult {
@@ -62,6 +63,7 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
     }
 
     const vault = await this.openVault()
+    const before = vault.signer!.vaultId
     let key: undefined | VaultKey
     let identityFile: string | undefined
     let made: undefined | {recipient: string}
@@ -120,6 +122,13 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
       key ?? vault.unlockKey(),
       {newSigningKey: () => removedSomeone},
     )
+    // The pin is what this holder reads the others' writes by: kept on the vault id while others
+    // hold the vault, and never left on a vault key that a removed holder knows.
+    const others = recipients.length > 1
+    await repin(this.config.configDir, {
+      add: others ? vault.signer!.vaultId : undefined,
+      drop: removedSomeone || !others ? before : undefined,
+    })
     const result: RekeyResult = {
       encryption: flags.passphrase ? 'passphrase' : 'x25519',
       recipients,
@@ -141,7 +150,7 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
       )
     if (what.newSigningKey)
       this.logErr(
-        `Signed with a new key: the vault id is now ${result.vault_id}. Holders who pinned the old one need the new one (JWTIS_VAULT_ID or \`jwtis config set vault-id\`); restart \`jwtis serve\`.`,
+        `Signed with a new vault key: the vault id is now ${result.vault_id}. Other holders need the new one (JWTIS_VAULT_ID or \`jwtis config set vault-id\`); restart \`jwtis serve\`.`,
       )
     else if (what.added)
       this.logErr(

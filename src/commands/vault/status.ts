@@ -14,7 +14,7 @@ export interface VaultStatus {
   keys_due: Array<{client: string; due: string; kid: string; use: string}>
   path: string
   recipients: string[]
-  /** How this reader knows a holder wrote it: `derived` from its own identity or passphrase, or a `pinned` vault id. */
+  /** How this reader knows a holder wrote it: `derived`, written by this identity or passphrase; `pinned`, by another holder under a pinned vault id. */
   signed_by: 'derived' | 'pinned'
   /** Writes so far: a copy with a lower number is an older one. */
   signed_serial: number
@@ -62,7 +62,7 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
           ['vault id', status.vault_id],
           [
             'signed',
-            `write ${status.signed_serial}, by a holder (${status.signed_by === 'derived' ? 'checked with the key that opened it' : 'checked against the pinned vault id'})`,
+            `write ${status.signed_serial}, ${status.signed_by === 'derived' ? 'by this identity (its own key)' : 'by another holder, under the pinned vault id'}`,
           ],
           ['issuer', status.issuer],
           [

@@ -22,9 +22,9 @@ Run it only on a vault you know was not replaced by someone who could write its 
     const vault = await this.openVault(undefined, {legacy: true})
     const upgraded = vault.signer === undefined
     if (upgraded) {
-      const {clients, issuer} = vault.document
+      const {age, clients, issuer} = vault.document
       this.logErr(
-        `Signing ${vault.path} (issuer ${issuer.name}; clients: ${Object.keys(clients).join(', ') || 'none'})`,
+        `Signing ${vault.path}: issuer ${issuer.name}; clients: ${Object.keys(clients).join(', ') || 'none'}; sealed to ${age.passphrase ? 'a passphrase' : age.recipients.join(', ')}`,
       )
     }
 
@@ -37,7 +37,7 @@ Run it only on a vault you know was not replaced by someone who could write its 
     }
     this.logErr(
       upgraded
-        ? `Signed: vault id ${signer.vaultId}. Other holders of this vault pin it with JWTIS_VAULT_ID or \`jwtis config set vault-id\`.`
+        ? `Signed: vault id ${signer.vaultId}. Other holders of this vault pin it (JWTIS_VAULT_ID or \`jwtis config set vault-id\`), and so do you to read their writes.`
         : `${vault.path} is signed already (vault id ${signer.vaultId}): nothing to do`,
     )
     return result
