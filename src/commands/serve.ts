@@ -75,7 +75,8 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
     }),
     store: storeFlag,
     'trust-proxy': Flags.boolean({
-      description: 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)',
+      description:
+        'take client addresses from the last X-Forwarded-For entry, the one your reverse proxy appends (only behind it)',
     }),
     workers: Flags.integer({
       description: 'processes serving requests (default: the number of cores; 1 with --store memory)',

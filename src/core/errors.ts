@@ -100,6 +100,8 @@ const UNAVAILABLE = new Set<VaultErrorCode>([
   'VAULT_LOCKED',
   // serve keeps the last authentic document; what it cannot do meanwhile (a write) waits for a holder
   'VAULT_NOT_AUTHENTIC',
+  // (to serve, which opened it at start: its storage lost it, e.g. a FLUSHALL)
+  'VAULT_NOT_FOUND',
   'VAULT_UNAVAILABLE',
   // a full disk or a read-only one: the service cannot take writes now, not a bug (503 over HTTP)
   'VAULT_UNWRITABLE',

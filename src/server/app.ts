@@ -94,7 +94,9 @@ export async function buildServer(options: ServerOptions) {
     // Our own 503 on closing (below), so that it has the contract's shape.
     return503OnClosing: false,
     routerOptions: {maxParamLength: 128},
-    trustProxy: options.trustProxy ?? false,
+    // One hop: the address the reverse proxy appended (the last X-Forwarded-For entry). Entries
+    // before it are whatever the caller sent, and would let one caller pass for many.
+    trustProxy: options.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
   })
   app.server.maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections
   let closing = false

@@ -155,7 +155,9 @@ describe.skipIf(!HAS_AGE)('several holders', () => {
     a = await holder(s.dir, 'a')
     b = await holder(s.dir, 'b')
     const init = await jwtisOk(['init', '--vault', vault, '--recipient', b.recipient], {env: a.env})
-    expect(init.stderr).toMatch(/Vault id: jwtis-vault-\S+ \(pinned here in the vault-id setting\)\. Give it to the other holders/)
+    expect(init.stderr).toMatch(
+      /Vault id: jwtis-vault-\S+ \(pinned here in the vault-id setting\)\. Give it to the other holders/,
+    )
     vaultId = json<{vault_id: string}>(
       await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env: a.env}),
     ).vault_id
@@ -377,6 +379,9 @@ describe.skipIf(!HAS_AGE || !HAS_REDIS)('serve, over a Redis vault someone else 
     expect(redisCli('FLUSHALL').status).toBe(0)
     await eventually(async () => (await health()).status === 503)
     expect((await health()).body.vault).toBe('degraded')
+    // what needs the stored vault waits for it (503), as when Redis is away, not an internal error
+    const register = await served.request('POST', '/register/newcomer', {}, served.admin)
+    expect([register.status, register.body.error.code]).toEqual([503, 'VAULT_NOT_FOUND'])
     setVault('not an age file')
     await sleep(1500)
     expect((await health()).body.vault).toBe('degraded')

@@ -101,7 +101,8 @@ describe('jwtis serve behind a proxy, with two workers', () => {
       headers: {
         authorization: `Bearer ${bearer}`,
         'content-type': 'application/json',
-        'x-forwarded-for': '198.51.100.7',
+        // what a caller sends, then what the proxy appends: the caller's first entry must not count
+        'x-forwarded-for': `10.0.${Math.floor(Math.random() * 250)}.1, 198.51.100.7`,
       },
       method: 'POST',
     })
