@@ -70,11 +70,34 @@ export async function fakeRedis(hostile: (command: string[]) => boolean): Promis
         fake.sent += TRICKLE.length
       }, 10)
       socket.on('close', () => clearInterval(timer))
-    } else if (name === 'INFO') {
-      const info = '# Cluster\r\ncluster_enabled:0\r\n'
-      socket.write(`$${info.length}\r\n${info}\r\n`)
-    } else if (name === 'PING') socket.write('+PONG\r\n')
-    else socket.write('+OK\r\n')
+    } else
+      switch (name) {
+        // the token store's one-time look for logouts recorded in clear, on connecting: none
+        case 'HEXISTS': {
+          socket.write(':0\r\n')
+          break
+        }
+
+        case 'HGETALL': {
+          socket.write('*0\r\n')
+          break
+        }
+
+        case 'INFO': {
+          const info = '# Cluster\r\ncluster_enabled:0\r\n'
+          socket.write(`$${info.length}\r\n${info}\r\n`)
+          break
+        }
+
+        case 'PING': {
+          socket.write('+PONG\r\n')
+          break
+        }
+
+        default: {
+          socket.write('+OK\r\n')
+        }
+      }
   }
 
   await new Promise<void>((resolve) => {
