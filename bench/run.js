@@ -27,11 +27,11 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 
 import {addClient} from '../dist/core/clients.js'
-import {encodedHeader, encryptCompact, signCompact} from '../dist/core/compact.js'
 import {Issuer} from '../dist/core/issuer.js'
+import {encodedHeader, encryptCompact, signCompact} from '../dist/jose/compact.js'
+import {newDocument, storeKeyOf} from '../dist/model/document.js'
 import {FileStore} from '../dist/store/file.js'
 import {newIdentity} from '../dist/vault/age.js'
-import {newDocument, storeKeyOf} from '../dist/vault/format.js'
 import {Vault} from '../dist/vault/vault.js'
 
 const HERE = dirname(fileURLToPath(import.meta.url))

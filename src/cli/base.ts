@@ -6,8 +6,8 @@ import type {VaultKey} from '../vault/age.js'
 import type {Vault} from '../vault/vault.js'
 import type {ActionContext} from './actions/context.js'
 
-import {UsageError} from '../core/errors.js'
-import {registerSecret, SECRET_ENV} from '../core/redact.js'
+import {UsageError} from '../common/errors.js'
+import {registerSecret, SECRET_ENV} from '../common/redact.js'
 import * as io from './io.js'
 import {canPrompt} from './output.js'
 

@@ -1,8 +1,24 @@
-import type {IssuedTokens, Issuer} from '../core/issuer.js'
-import type {BatchSetup} from './batch-worker.js'
+import type {IssuedTokens, Issuer, IssueRequest} from '../core/issuer.js'
+import type {VaultDocument} from '../model/document.js'
 
-import {buildClaimSet, parseClaimsJson} from '../core/claims.js'
-import {ClaimsError, isJwtisError} from '../core/errors.js'
+import {ClaimsError, isJwtisError} from '../common/errors.js'
+import {buildClaimSet, parseClaimsJson} from '../jose/claims.js'
+
+export interface BatchSetup {
+  base: Omit<IssueRequest, 'aud' | 'custom' | 'sub'>
+  client: string
+  doc: VaultDocument
+  explicit: {aud?: string[]; sub?: string}
+  store?: string
+  vaultPath: string
+}
+
+export interface BatchChunk {
+  /** Input line number (1-based) of lines[0]. */
+  first: number
+  lines: string[]
+  seq: number
+}
 
 /** How one `--batch` line is issued, the same on the main thread and on the worker threads. */
 export function lineIssuer(

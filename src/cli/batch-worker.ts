@@ -1,11 +1,9 @@
 import {parentPort, workerData} from 'node:worker_threads'
 
-import type {IssueRequest} from '../core/issuer.js'
-import type {VaultDocument} from '../vault/format.js'
 import type {Vault} from '../vault/vault.js'
 
 import {isRedisUrl} from '../redis/url.js'
-import {answerLine, lineIssuer} from './batch-line.js'
+import {answerLine, type BatchChunk, type BatchSetup, lineIssuer} from './batch-line.js'
 import {issuerOver} from './io.js'
 
 /**
@@ -13,21 +11,6 @@ import {issuerOver} from './io.js'
  * vault document the main thread opened (read only: any key rotation due was done before the
  * workers started) and answers one result line per input line.
  */
-export interface BatchSetup {
-  base: Omit<IssueRequest, 'aud' | 'custom' | 'sub'>
-  client: string
-  doc: VaultDocument
-  explicit: {aud?: string[]; sub?: string}
-  store?: string
-  vaultPath: string
-}
-
-export interface BatchChunk {
-  /** Input line number (1-based) of lines[0]. */
-  first: number
-  lines: string[]
-  seq: number
-}
 
 export interface BatchDone {
   failed: number

@@ -1,6 +1,6 @@
 import {resolve} from 'node:path'
 
-import {UsageError} from '../core/errors.js'
+import {UsageError} from '../common/errors.js'
 import {hasPassword, isRedisUrl} from '../redis/url.js'
 import {isVaultId, pinnedIds} from '../vault/authenticity.js'
 import {type SettingName, SETTINGS} from './settings-file.js'

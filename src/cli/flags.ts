@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import type {SettingsInput} from '../core/settings.js'
 
-import {ENC_ALGS, ENCS, REFRESH_STRATEGIES, SIG_ALGS} from '../core/algorithms.js'
+import {ENC_ALGS, ENCS, REFRESH_STRATEGIES, SIG_ALGS} from '../jose/algorithms.js'
 
 /** Client settings flags, shared by `init` (vault defaults) and `client add` (overrides). */
 export const settingsFlags = {
@@ -54,7 +54,7 @@ export const clientFlag = Flags.string({char: 'c', description: 'client name', r
 
 const durationBase = Flags.custom<number>({
   async parse(input, _ctx, opts) {
-    const {parseDuration} = await import('../core/duration.js')
+    const {parseDuration} = await import('../common/duration.js')
     return parseDuration(input, `--${opts.name}`)
   },
 })
@@ -67,6 +67,6 @@ const durationBase = Flags.custom<number>({
 export const durationFlag = ((options: {default?: unknown; defaultHelp?: unknown} = {}) => {
   const ms = options.default
   if (typeof ms !== 'number' || options.defaultHelp !== undefined) return durationBase(options as never)
-  const defaultHelp = async () => (await import('../core/duration.js')).formatDuration(ms)
+  const defaultHelp = async () => (await import('../common/duration.js')).formatDuration(ms)
   return durationBase({...options, defaultHelp} as never)
 }) as typeof durationBase

@@ -1,6 +1,6 @@
-import {tooLarge} from '../vault/fsutil.js'
+import {tooLarge} from '../fs/files.js'
 
-export {describeFsError, readBounded} from '../vault/fsutil.js'
+export {describeFsError, readBounded} from '../fs/files.js'
 
 /** The most any token, claim set or document argument may be: far above every honest input. */
 export const MAX_INPUT_BYTES = 1024 * 1024

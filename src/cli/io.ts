@@ -5,10 +5,10 @@ import type {Clock, Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {Vault, VaultOptions} from '../vault/vault.js'
 
-import {JwtisError, UsageError} from '../core/errors.js'
-import {redact} from '../core/redact.js'
+import {JwtisError, UsageError} from '../common/errors.js'
+import {redact} from '../common/redact.js'
+import {describeFsError} from '../fs/files.js'
 import {vaultLocation} from '../redis/url.js'
-import {describeFsError} from '../vault/fsutil.js'
 import {MAX_INPUT_BYTES, readBounded, readStdinBounded} from './input.js'
 import {colorEnabled, safeJson, sanitize} from './output.js'
 import {readSettings} from './settings-file.js'
@@ -163,7 +163,7 @@ export async function issuerOver(vault: Vault, store?: string, options: {groupCo
   const [{Issuer}, {openStore}, {storeKeyOf}] = await Promise.all([
     import('../core/issuer.js'),
     import('../store/index.js'),
-    import('../vault/format.js'),
+    import('../model/document.js'),
   ])
   return new Issuer(
     vault,

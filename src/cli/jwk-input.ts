@@ -1,6 +1,6 @@
 import type {JWK} from 'jose'
 
-import {UsageError} from '../core/errors.js'
+import {UsageError} from '../common/errors.js'
 import {readInput} from './io.js'
 
 /**
@@ -9,7 +9,7 @@ import {readInput} from './io.js'
  */
 export async function readOneKey(given: string | undefined): Promise<JWK> {
   const source = given === undefined || given === '-' || given.startsWith('@') ? given : `@${given}`
-  const [{Keyring}, {exportJWK}] = await Promise.all([import('../core/keyring.js'), import('jose')])
+  const [{Keyring}, {exportJWK}] = await Promise.all([import('../jose/keyring.js'), import('jose')])
   const text = await readInput(source, 'key')
   const {entries} = await Keyring.fromText(text, given && given !== '-' ? given.replace(/^@/, '') : 'stdin')
   if (entries.length !== 1) throw new UsageError(`that holds ${entries.length} keys: give one`, 'BAD_KEY')

@@ -1,7 +1,7 @@
-import type {Keyring} from '../core/keyring.js'
+import type {Keyring} from '../jose/keyring.js'
 
-import {UsageError, VaultError} from '../core/errors.js'
-import {redactUrl} from '../core/redact.js'
+import {UsageError, VaultError} from '../common/errors.js'
+import {redactUrl} from '../common/redact.js'
 import {readBounded, readResponseBounded} from './input.js'
 
 const MAX_KEY_FILE_BYTES = 1024 * 1024
@@ -10,7 +10,7 @@ const FETCH_TIMEOUT_MS = 10_000
 
 /** Keys from `--key FILE` (JWK, JWKS or PEM) or `--jwks FILE|URL`, for work without a vault. */
 export async function keyringFrom(source: string, what: string): Promise<Keyring> {
-  const {Keyring} = await import('../core/keyring.js')
+  const {Keyring} = await import('../jose/keyring.js')
   const text = /^https?:\/\//i.test(source)
     ? await fetchKeys(source, what)
     : (await readBounded(source, MAX_KEY_FILE_BYTES, what)).toString('utf8')

@@ -1,6 +1,6 @@
 import type {ChalkInstance} from 'chalk'
 
-import {describeTime} from '../core/time.js'
+import {describeTime} from '../common/time.js'
 
 /** Colour only when the stream is a terminal and NO_COLOR is unset (https://no-color.org). */
 export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {

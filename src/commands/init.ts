@@ -7,9 +7,9 @@ import {clock, VaultCommand} from '../cli/base.js'
 import {repin} from '../cli/conf.js'
 import {settingsFlags, settingsInput} from '../cli/flags.js'
 import {readSettings} from '../cli/settings-file.js'
-import {formatDuration, parseDuration} from '../core/duration.js'
-import {ConflictError, UsageError} from '../core/errors.js'
-import {DEFAULT_LIMITS} from '../core/limits.js'
+import {formatDuration, parseDuration} from '../common/duration.js'
+import {ConflictError, UsageError} from '../common/errors.js'
+import {DEFAULT_LIMITS} from '../common/limits.js'
 import {checkSettings, issuerLimits, normalizeSettings} from '../core/settings.js'
 import {hasPassword, isRedisUrl} from '../redis/url.js'
 
@@ -58,7 +58,7 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
     const [{Vault}, age, {newDocument}] = await Promise.all([
       import('../vault/vault.js'),
       import('../vault/age.js'),
-      import('../vault/format.js'),
+      import('../model/document.js'),
     ])
     const {flags} = this
     const path = this.vaultPath()
@@ -132,7 +132,7 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
       named ?? this.flags['identity-file'] ?? readSettings(this.config.configDir).identity ?? this.defaultIdentityFile,
     )
     if (existsSync(file)) return withRecipient(await firstIdentity(file), file, true)
-    const {writeFileAtomic} = await import('../vault/fsutil.js')
+    const {writeFileAtomic} = await import('../fs/files.js')
     const made = await age.newIdentity()
     await mkdir(dirname(file), {mode: 0o700, recursive: true})
     const created = await writeFileAtomic(file, age.identityFileText(made.identity, made.recipient, now), true)

@@ -4,8 +4,8 @@ import {availableParallelism} from 'node:os'
 
 import {VaultCommand} from '../cli/base.js'
 import {durationFlag, storeFlag} from '../cli/flags.js'
-import {UsageError} from '../core/errors.js'
-import {registerSecret} from '../core/redact.js'
+import {UsageError} from '../common/errors.js'
+import {registerSecret} from '../common/redact.js'
 import {publicBase} from '../server/public-url.js'
 import {LOG_LEVELS, type LogLevel} from '../server/schemas.js'
 

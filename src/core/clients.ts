@@ -1,12 +1,13 @@
 import type {JWK} from 'jose'
 
-import type {ClientRecord, ClientSettings, VaultDocument} from '../vault/format.js'
+import type {ClientRecord, ClientSettings, KeyRecord, VaultDocument} from '../model/document.js'
 import type {Vault} from '../vault/vault.js'
 
-import {ClaimsError, ConflictError, NotFoundError, UsageError} from './errors.js'
-import {activeKey, generateKey, type KeyRecord, publicJwk, secretKey} from './keys.js'
+import {ClaimsError, ConflictError, NotFoundError, UsageError} from '../common/errors.js'
+import {closest} from '../common/suggest.js'
+import {publicJwk} from '../jose/keys.js'
+import {activeKey, generateKey, secretKey} from './keys.js'
 import {hashSecret, newClientToken} from './secrets.js'
-import {closest} from './suggest.js'
 
 /** Client token hashes → client names, per vault document (a document is never changed in place). */
 const tokenIndexes = new WeakMap<object, Map<string, string>>()

@@ -1,13 +1,14 @@
 import type {JWK} from 'jose'
 import type {JsonWebKey, KeyObject} from 'node:crypto'
 
+import type {KeyUse} from '../jose/keys.js'
 import type {Vault} from '../vault/vault.js'
 
-import {isHmac} from './algorithms.js'
+import {ConflictError, UsageError} from '../common/errors.js'
+import {isHmac} from '../jose/algorithms.js'
+import {algorithmsForKey} from '../jose/keyring.js'
 import {clientSettings, getClient} from './clients.js'
-import {ConflictError, UsageError} from './errors.js'
-import {algorithmsForKey} from './keyring.js'
-import {keyRecord, type KeyUse, secretKey} from './keys.js'
+import {keyRecord, secretKey} from './keys.js'
 import {installKeys, type RotatedKey} from './rotation.js'
 
 /** RSA keys shorter than this are refused (NIST SP 800-131A; RFC 7518 §3.3 and §4.2 say the same). */

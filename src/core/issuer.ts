@@ -4,9 +4,10 @@ import type {TokenStore} from '../store/store.js'
 import type {Vault} from '../vault/vault.js'
 import type {EffectiveSettings} from './settings.js'
 
-import {type RefreshStrategy} from './algorithms.js'
-import {type Claims, type ClaimSet, claimVerdict} from './claims.js'
-import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
+import {ClaimsError, NotFoundError, TokenRejectedError, UsageError} from '../common/errors.js'
+import {checkClaimsSize, checkLifetime} from '../common/limits.js'
+import {type RefreshStrategy} from '../jose/algorithms.js'
+import {type Claims, type ClaimSet, claimVerdict} from '../jose/claims.js'
 import {
   decryptCompact,
   encodedHeader,
@@ -16,15 +17,15 @@ import {
   keyFor,
   signCompact,
   verifyBytes,
-} from './compact.js'
-import {ClaimsError, NotFoundError, TokenRejectedError, UsageError} from './errors.js'
-import {type Decrypted, decryptJwe, jweHeader} from './jwe.js'
-import {type KeyEntry, Keyring} from './keyring.js'
-import {checkClaimsSize, checkLifetime} from './limits.js'
-import {type TokenVerified, verifyToken} from './nested.js'
+} from '../jose/compact.js'
+import {type Decrypted, decryptJwe, jweHeader} from '../jose/jwe.js'
+import {type KeyEntry, Keyring} from '../jose/keyring.js'
+import {type TokenVerified, verifyToken} from '../jose/nested.js'
+import {checkType, jsonPart, protectedHeader, reject, selectKeys, type VerifyOptions} from '../jose/verify.js'
+import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
+import {vaultKeyring} from './lifecycle.js'
 import {rotateKeys, usesDue} from './rotation.js'
 import {issuerLimits} from './settings.js'
-import {checkType, jsonPart, protectedHeader, reject, selectKeys, type VerifyOptions} from './verify.js'
 
 /** The contract's `--json` result of issue and renew (JWTIS's `TokensResponse`, plus OAuth names). */
 export interface IssuedTokens {
@@ -227,7 +228,7 @@ export class Issuer {
     const doc = this.vault.document
     const now = this.now()
     if (this.cachedKeyring?.doc !== doc || now >= this.cachedKeyring.until) {
-      const keyring = Keyring.fromVault(doc, now)
+      const keyring = vaultKeyring(doc, now)
       const until = Math.min(
         ...Object.values(doc.clients).flatMap((c) =>
           c.keys.map((k) => (k.retireAfter ? Date.parse(k.retireAfter) : Infinity)),

@@ -1,10 +1,10 @@
 import type {JWK} from 'jose'
 
-import type {VaultDocument} from '../vault/format.js'
-import type {KeyRecord} from './keys.js'
+import type {KeyRecord, VaultDocument} from '../model/document.js'
 
+import {Keyring} from '../jose/keyring.js'
+import {isSecretKey, publicJwk} from '../jose/keys.js'
 import {clientSettings, getClient} from './clients.js'
-import {isSecretKey, publicJwk} from './keys.js'
 
 /**
  * The key rules every view of the keys shares (`keys list`, `vault status`, `keys export`,
@@ -90,4 +90,25 @@ export async function publicPem(jwk: JWK): Promise<string> {
   const key = await importJWK({...jwk, alg: undefined, use: undefined}, jwk.alg === 'EdDSA' ? 'Ed25519' : jwk.alg)
   const spki = (await exportSPKI(key as Parameters<typeof exportSPKI>[0])).trimEnd()
   return `# kid ${jwk.kid} ${jwk.use} ${jwk.alg}\n${spki}\n`
+}
+
+/**
+ * Every key of the vault that may still be used: active keys, and retired ones until their
+ * `retireAfter` (past it a key is treated as gone even before it is pruned from the file).
+ */
+export function vaultKeyring(doc: Readonly<VaultDocument>, now: number): Keyring {
+  const entries = Object.entries(doc.clients).flatMap(([client, record]) =>
+    record.keys
+      .filter((k) => !isGone(k, now))
+      .map((k) => ({
+        alg: k.jwk.alg,
+        client,
+        jwk: publicJwk(k.jwk),
+        kid: k.jwk.kid,
+        privateJwk: k.jwk,
+        state: k.state,
+        use: k.use,
+      })),
+  )
+  return new Keyring(entries)
 }

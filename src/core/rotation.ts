@@ -1,9 +1,10 @@
-import type {ClientRecord} from '../vault/format.js'
+import type {KeyUse} from '../jose/keys.js'
+import type {ClientRecord, KeyRecord} from '../model/document.js'
 import type {Vault} from '../vault/vault.js'
 import type {EffectiveSettings} from './settings.js'
 
 import {clientSettings, getClient} from './clients.js'
-import {generateKey, type KeyRecord, type KeyUse} from './keys.js'
+import {generateKey} from './keys.js'
 import {dueAt, isGone} from './lifecycle.js'
 
 /** Verification leeway granted on top of a token's lifetime before its key may go. */

@@ -1,9 +1,9 @@
-import type {ClientSettings, VaultDocument} from '../vault/format.js'
+import type {ClientSettings, VaultDocument} from '../model/document.js'
 
-import {parseEnc, parseEncAlg, parseRefreshStrategy, parseSigAlg} from './algorithms.js'
-import {formatDuration, parseDuration} from './duration.js'
-import {UsageError} from './errors.js'
-import {checkLifetime, DEFAULT_LIMITS, MAX_DURATION_MS} from './limits.js'
+import {formatDuration, parseDuration} from '../common/duration.js'
+import {UsageError} from '../common/errors.js'
+import {checkLifetime, DEFAULT_LIMITS, MAX_DURATION_MS} from '../common/limits.js'
+import {parseEnc, parseEncAlg, parseRefreshStrategy, parseSigAlg} from '../jose/algorithms.js'
 
 /** Settings as given by a user (flags, JSON): strings and numbers, any subset. */
 export interface SettingsInput {

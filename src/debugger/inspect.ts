@@ -4,9 +4,9 @@
  * WebCrypto, so that it runs in the browser, where the token stays, and in Node for the tests.
  * It never decrypts: a JWE's key stays in the vault (`jwtis jwe decrypt`).
  */
-import {checkClaims as checkClaimSet} from '../core/claims.js'
+import {checkClaims as checkClaimSet} from '../jose/claims.js'
 
-export {describeTime} from '../core/time.js'
+export {describeTime} from '../common/time.js'
 
 /** The same ceiling as `jwtis token verify`: larger inputs are refused before any parsing. */
 export const MAX_TOKEN_CHARS = 64 * 1024

@@ -12,7 +12,7 @@ import type {ActionContext} from '../cli/actions/context.js'
 
 import * as io from '../cli/io.js'
 import {canPrompt} from '../cli/output.js'
-import {registerSecret, SECRET_ENV} from '../core/redact.js'
+import {registerSecret, SECRET_ENV} from '../common/redact.js'
 
 type Spec = Record<string, 'boolean' | 'duration' | 'multiple' | 'string'>
 
@@ -56,7 +56,7 @@ async function parse(
 ): Promise<undefined | {flags: Record<string, unknown>; positionals: string[]}> {
   const flags: Record<string, unknown> = {}
   const positionals: string[] = []
-  const {parseDuration} = await import('../core/duration.js')
+  const {parseDuration} = await import('../common/duration.js')
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
     if (!arg.startsWith('-') || arg === '-') {

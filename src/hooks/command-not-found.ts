@@ -1,8 +1,8 @@
 import type {Hook} from '@oclif/core'
 
 import {reportError} from '../cli/io.js'
-import {UsageError} from '../core/errors.js'
-import {closest} from '../core/suggest.js'
+import {UsageError} from '../common/errors.js'
+import {closest} from '../common/suggest.js'
 
 /**
  * An unknown command is a usage error (exit 2) like any other: one line naming the closest

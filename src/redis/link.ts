@@ -1,8 +1,8 @@
 import {createHash} from 'node:crypto'
 
-import {VaultError, type VaultErrorCode} from '../core/errors.js'
-import {MAX_VAULT_BYTES} from '../core/limits.js'
-import {redact, redactUrl} from '../core/redact.js'
+import {VaultError, type VaultErrorCode} from '../common/errors.js'
+import {MAX_VAULT_BYTES} from '../common/limits.js'
+import {redact, redactUrl} from '../common/redact.js'
 import {guardReplies, ReplyRefused} from './guard.js'
 
 /**

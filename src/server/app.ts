@@ -1,7 +1,7 @@
 import type {Issuer} from '../core/issuer.js'
 import type {LogLevel} from './schemas.js'
 
-import {textDepth} from '../core/limits.js'
+import {textDepth} from '../common/limits.js'
 import {createAuth} from './auth.js'
 import {clientErrorHandler, errorHandler, frameworkErrors, HttpError, notFound} from './errors.js'
 import {Metrics} from './metrics.js'

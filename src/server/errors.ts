@@ -3,8 +3,8 @@ import type {Socket} from 'node:net'
 
 import type {Metrics} from './metrics.js'
 
-import {JwtisError, TokenRejectedError} from '../core/errors.js'
-import {redact} from '../core/redact.js'
+import {JwtisError, TokenRejectedError} from '../common/errors.js'
+import {redact} from '../common/redact.js'
 
 /** Failures that exist only over HTTP (authentication, rate limits, shutdown); never reach the CLI. */
 export class HttpError extends JwtisError {

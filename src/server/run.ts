@@ -4,7 +4,7 @@ import type {Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {ServerOptions} from './app.js'
 
-import {redact} from '../core/redact.js'
+import {redact} from '../common/redact.js'
 import {SERVER_DEFAULTS} from './app.js'
 import {Metrics, type MetricsSnapshot} from './metrics.js'
 import {publicBase} from './public-url.js'

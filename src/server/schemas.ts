@@ -1,5 +1,5 @@
-import {ENC_ALGS, ENCS, REFRESH_STRATEGIES, SIG_ALGS} from '../core/algorithms.js'
-import {durationFromJson} from '../core/duration.js'
+import {durationFromJson} from '../common/duration.js'
+import {ENC_ALGS, ENCS, REFRESH_STRATEGIES, SIG_ALGS} from '../jose/algorithms.js'
 
 /**
  * JSON schemas of the HTTP API, derived from the core's lists so that the CLI's `--sig-alg`

@@ -16,9 +16,9 @@ import {join} from 'node:path'
 
 import type {Journal} from './journal.js'
 
-import {VaultError} from '../core/errors.js'
-import {checkPrivateDir, makePrivateDir, unwritable, writeFileAtomic} from '../vault/fsutil.js'
-import {FileLock} from '../vault/lock.js'
+import {VaultError} from '../common/errors.js'
+import {checkPrivateDir, makePrivateDir, unwritable, writeFileAtomic} from '../fs/files.js'
+import {FileLock} from '../fs/lock.js'
 import {shortWrite, toLines} from './lines.js'
 import {
   cutoffKey,

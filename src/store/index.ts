@@ -1,7 +1,7 @@
 import type {TokenStore} from './store.js'
 
-import {UsageError} from '../core/errors.js'
-import {redactUrl} from '../core/redact.js'
+import {UsageError} from '../common/errors.js'
+import {redactUrl} from '../common/redact.js'
 import {isRedisUrl, redisUrl} from '../redis/url.js'
 
 export * from './store.js'

@@ -1,5 +1,5 @@
-import {VaultError} from '../core/errors.js'
-import {redact} from '../core/redact.js'
+import {VaultError} from '../common/errors.js'
+import {redact} from '../common/redact.js'
 
 /** How an age file's key is wrapped: to X25519 recipients, or with an scrypt passphrase. */
 export type AgeKind = 'scrypt' | 'x25519'

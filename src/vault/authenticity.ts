@@ -1,9 +1,9 @@
 import {createPrivateKey, createPublicKey, hkdfSync, type KeyObject, randomBytes, sign, verify} from 'node:crypto'
 
+import type {VaultAuth, VaultDocument} from '../model/document.js'
 import type {VaultKey} from './age.js'
-import type {VaultAuth, VaultDocument} from './format.js'
 
-import {VaultError} from '../core/errors.js'
+import {VaultError} from '../common/errors.js'
 import {identityScalar} from './age-native.js'
 
 /**

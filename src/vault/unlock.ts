@@ -2,9 +2,9 @@ import {existsSync} from 'node:fs'
 
 import type {KeyResolver} from './vault.js'
 
-import {UsageError, VaultError} from '../core/errors.js'
+import {UsageError, VaultError} from '../common/errors.js'
+import {readBounded} from '../fs/files.js'
 import {type AgeKind, parseIdentities, type VaultKey} from './age.js'
-import {readBounded} from './fsutil.js'
 
 /** An identity file is a few lines; anything larger is not one (and is not read whole). */
 const MAX_IDENTITY_FILE_BYTES = 64 * 1024

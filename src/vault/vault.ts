@@ -1,10 +1,12 @@
-import {ConflictError, VaultError} from '../core/errors.js'
+import type {StorageOptions, VaultStorage} from './storage.js'
+
+import {ConflictError, VaultError} from '../common/errors.js'
+import {FORMAT_VERSION, type NewDocument, parseDocument, storeKeyOf, type VaultDocument} from '../model/document.js'
 import {ageDecrypt, ageEncrypt, type AgeKind, ageKind, type VaultKey} from './age.js'
 import {type Authenticity, checkAuthenticity, newAuth, signDocument} from './authenticity.js'
-import {FORMAT_VERSION, type NewDocument, parseDocument, storeKeyOf, type VaultDocument} from './format.js'
-import {openStorage, type StorageOptions, type VaultStorage} from './storage.js'
+import {openStorage} from './open-storage.js'
 
-export {resolveVaultPath} from './storage.js'
+export {resolveVaultPath} from './file-storage.js'
 
 /** Finds the key for a vault once its kind is known (so a passphrase is only asked for when needed). */
 export type KeyResolver = (kind: AgeKind, path: string) => Promise<VaultKey>

@@ -4,8 +4,8 @@ import {beforeEach, describe, expect, it} from 'vitest'
 import type {SettingsInput} from '../../src/core/settings.js'
 import type {TokenStore} from '../../src/store/store.js'
 
+import {parseDuration as d} from '../../src/common/duration.js'
 import {addClient} from '../../src/core/clients.js'
-import {parseDuration as d} from '../../src/core/duration.js'
 import {Issuer} from '../../src/core/issuer.js'
 import {rotateKeys} from '../../src/core/rotation.js'
 import {FileStore} from '../../src/store/file.js'
@@ -245,7 +245,7 @@ describe('verify', () => {
   it('refuses the inside of a refresh token presented as an access token', async () => {
     const {issuer} = ctx
     const rt = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
-    const {decryptJwe} = await import('../../src/core/jwe.js')
+    const {decryptJwe} = await import('../../src/jose/jwe.js')
     const inner = new TextDecoder().decode((await decryptJwe(rt, {keyring: issuer.keyring()})).plaintext)
     expect(await code(issuer.verify(inner, {leewayMs: 0}))).toBe('WRONG_TYPE')
     // inside its JWE too: only a caller asking for rt+jwt gets it

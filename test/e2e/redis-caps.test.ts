@@ -9,7 +9,7 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {MAX_VAULT_BYTES} from '../../src/core/limits.js'
+import {MAX_VAULT_BYTES} from '../../src/common/limits.js'
 import {BIN, cleanEnv, hasTool, json, jwtis, jwtisOk, NODE, type RunResult, scratch} from '../helpers/cli.js'
 import {fakeRedis} from '../helpers/fake-redis.js'
 import {startRedis} from '../helpers/redis.js'

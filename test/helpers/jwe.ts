@@ -9,7 +9,7 @@ import {
   randomBytes,
 } from 'node:crypto'
 
-import {concatKdf} from '../../src/core/compact.js'
+import {concatKdf} from '../../src/jose/compact.js'
 
 const b64 = (bytes: Buffer) => bytes.toString('base64url')
 

@@ -3,8 +3,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll} from 'vitest'
 
+import {newDocument} from '../../src/model/document.js'
 import {newIdentity} from '../../src/vault/age.js'
-import {newDocument} from '../../src/vault/format.js'
 import {Vault} from '../../src/vault/vault.js'
 
 /** A real vault file in a temporary directory, for tests that drive src/core in-process. */

@@ -6,11 +6,11 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {Family, TokenStore} from '../../src/store/store.js'
 
+import {newDocument, storeKeyOf} from '../../src/model/document.js'
 import {FileStore} from '../../src/store/file.js'
 import {MemoryStore} from '../../src/store/memory.js'
 import {RedisStore} from '../../src/store/redis.js'
 import {subjectIds} from '../../src/store/store.js'
-import {newDocument, storeKeyOf} from '../../src/vault/format.js'
 import {hasTool} from '../helpers/cli.js'
 import {startRedis, startRedisCluster} from '../helpers/redis.js'
 

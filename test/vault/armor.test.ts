@@ -2,8 +2,8 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {describe, expect, it} from 'vitest'
 
 import {addClient} from '../../src/core/clients.js'
+import {FORMAT_VERSION} from '../../src/model/document.js'
 import {ageDecrypt, dearmor} from '../../src/vault/age.js'
-import {FORMAT_VERSION} from '../../src/vault/format.js'
 import {Vault} from '../../src/vault/vault.js'
 import {tempVault} from '../helpers/vault.js'
 

@@ -4,11 +4,12 @@ import {once} from 'node:events'
 import {createInterface} from 'node:readline'
 
 import type {IssuedTokens, Issuer, IssueRequest} from '../../core/issuer.js'
-import type {BatchChunk, BatchDone, BatchSetup} from '../batch-worker.js'
+import type {BatchChunk, BatchSetup} from '../batch-line.js'
+import type {BatchDone} from '../batch-worker.js'
 import type {ActionContext} from './context.js'
 
-import {UsageError} from '../../core/errors.js'
-import {parseWhen} from '../../core/time.js'
+import {UsageError} from '../../common/errors.js'
+import {parseWhen} from '../../common/time.js'
 import {printTokens} from '../output.js'
 
 /** `token issue`'s flags, parsed (durations in ms). */
@@ -31,7 +32,7 @@ export interface IssueFlags {
 
 /** `jwtis token issue`: one access token (and refresh token), or with --batch one per NDJSON line. */
 export async function issueAction(ctx: ActionContext, flags: IssueFlags): Promise<IssuedTokens | undefined> {
-  const {buildClaimSet, parseClaimArg, parseClaimsJson} = await import('../../core/claims.js')
+  const {buildClaimSet, parseClaimArg, parseClaimsJson} = await import('../../jose/claims.js')
   const issuer = await ctx.openIssuer(flags.store)
   try {
     const nbf = flags.nbf === undefined ? undefined : await parseWhen(flags.nbf, issuer.now(), '--nbf')

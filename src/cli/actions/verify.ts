@@ -1,4 +1,4 @@
-import type {TokenVerified} from '../../core/nested.js'
+import type {TokenVerified} from '../../jose/nested.js'
 import type {ActionContext} from './context.js'
 
 import {clock, unwrapToken} from '../io.js'
@@ -47,7 +47,7 @@ export async function verifyAction(
   const keySource = flags.key ?? flags.jwks
   if (keySource) {
     const [{verifyToken}, {keyringFrom}] = await Promise.all([
-      import('../../core/nested.js'),
+      import('../../jose/nested.js'),
       import('../keys-input.js'),
     ])
     const keyring = await keyringFrom(keySource, flags.key ? '--key' : '--jwks')

@@ -71,7 +71,7 @@ HS256, HS384 and HS512 clients sign with a shared secret of the hash's full size
       return bytes.subarray(0, end)
     }
 
-    const {isHmac} = await import('../../core/algorithms.js')
+    const {isHmac} = await import('../../jose/algorithms.js')
     const fromEnv = process.env.JWTIS_CLIENT_SECRET
     return fromEnv && isHmac(sigAlg) ? Buffer.from(fromEnv, 'utf8') : undefined
   }

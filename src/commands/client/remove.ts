@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {VaultCommand} from '../../cli/base.js'
 import {canPrompt} from '../../cli/output.js'
-import {UsageError} from '../../core/errors.js'
+import {UsageError} from '../../common/errors.js'
 
 export default class ClientRemove extends VaultCommand<typeof ClientRemove> {
   static override aliases = ['client rm']

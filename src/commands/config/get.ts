@@ -3,7 +3,7 @@ import {Args} from '@oclif/core'
 import {BaseCommand} from '../../cli/base.js'
 import {checkSettingName} from '../../cli/conf.js'
 import {readSettings} from '../../cli/settings-file.js'
-import {NotFoundError} from '../../core/errors.js'
+import {NotFoundError} from '../../common/errors.js'
 
 export default class ConfigGet extends BaseCommand<typeof ConfigGet> {
   static override args = {name: Args.string({description: 'setting name', required: true})}

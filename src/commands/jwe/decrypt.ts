@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import type {Decrypted} from '../../core/jwe.js'
-import type {Keyring} from '../../core/keyring.js'
+import type {Decrypted} from '../../jose/jwe.js'
+import type {Keyring} from '../../jose/keyring.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
 import {keyringFrom} from '../../cli/keys-input.js'
@@ -40,8 +40,8 @@ export default class JweDecrypt extends VaultCommand<typeof JweDecrypt> {
   async run(): Promise<DecryptResult> {
     const {flags} = this
     const [{decryptJwe}, {verifyInner}] = await Promise.all([
-      import('../../core/jwe.js'),
-      import('../../core/nested.js'),
+      import('../../jose/jwe.js'),
+      import('../../jose/nested.js'),
     ])
     const jwe = await this.readToken(this.args.token, 'JWE')
     // read up front: a --verify-key that cannot be used is a mistake whatever the JWE holds

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {VaultCommand} from '../../cli/base.js'
 import {keyringFrom} from '../../cli/keys-input.js'
-import {JWE_ENCS} from '../../core/jwe.js'
+import {JWE_ENCS} from '../../jose/jwe.js'
 
 export default class JweEncrypt extends VaultCommand<typeof JweEncrypt> {
   static override args = {plaintext: Args.string({description: 'plaintext, - for stdin, or @file'})}
@@ -24,7 +24,7 @@ export default class JweEncrypt extends VaultCommand<typeof JweEncrypt> {
 
   async run(): Promise<{jwe: string}> {
     const {flags} = this
-    const [{encryptJwe}, {Keyring}] = await Promise.all([import('../../core/jwe.js'), import('../../core/keyring.js')])
+    const [{encryptJwe}, {Keyring}] = await Promise.all([import('../../jose/jwe.js'), import('../../jose/keyring.js')])
     const plaintext = new TextEncoder().encode(await this.readInput(this.args.plaintext, 'plaintext', true))
     let keyring
     let {enc} = flags

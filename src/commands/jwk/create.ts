@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 import {writeFile} from 'node:fs/promises'
 
 import {BaseCommand} from '../../cli/base.js'
-import {ENC_ALGS, SIG_ALGS} from '../../core/algorithms.js'
+import {ENC_ALGS, SIG_ALGS} from '../../jose/algorithms.js'
 
 export default class JwkCreate extends BaseCommand<typeof JwkCreate> {
   static override summary = 'Create a key as a private JWK (kid: its RFC 7638 thumbprint) on stdout.'
@@ -22,8 +22,9 @@ export default class JwkCreate extends BaseCommand<typeof JwkCreate> {
 
   async run(): Promise<JWK> {
     const {flags} = this
-    const [{generateKey, publicJwk}, {jwkToPem}] = await Promise.all([
+    const [{generateKey}, {publicJwk}, {jwkToPem}] = await Promise.all([
       import('../../core/keys.js'),
+      import('../../jose/keys.js'),
       import('../../cli/jwk-input.js'),
     ])
     const use = (ENC_ALGS as readonly string[]).includes(flags.alg) ? 'enc' : 'sig'

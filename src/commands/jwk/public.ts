@@ -18,8 +18,8 @@ export default class JwkPublic extends BaseCommand<typeof JwkPublic> {
   async run(): Promise<JWK> {
     const [{jwkToPem, readOneKey}, {publicJwk}, {UsageError}] = await Promise.all([
       import('../../cli/jwk-input.js'),
-      import('../../core/keys.js'),
-      import('../../core/errors.js'),
+      import('../../jose/keys.js'),
+      import('../../common/errors.js'),
     ])
     const jwk = await readOneKey(this.args.key)
     if (jwk.kty === 'oct') throw new UsageError('a secret (kty oct) has no public half', 'BAD_KEY')

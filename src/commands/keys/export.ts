@@ -4,7 +4,7 @@ import {Flags} from '@oclif/core'
 
 import {clock, VaultCommand} from '../../cli/base.js'
 import {canPrompt} from '../../cli/output.js'
-import {UsageError} from '../../core/errors.js'
+import {UsageError} from '../../common/errors.js'
 
 export default class KeysExport extends VaultCommand<typeof KeysExport> {
   static override summary = 'Print public keys (never private ones): a JWKS, or PEM (SPKI) blocks.'

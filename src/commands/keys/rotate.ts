@@ -1,11 +1,11 @@
 import {Flags} from '@oclif/core'
 
-import type {KeyUse} from '../../core/keys.js'
 import type {RotatedKey} from '../../core/rotation.js'
+import type {KeyUse} from '../../jose/keys.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
 import {durationFlag} from '../../cli/flags.js'
-import {UsageError} from '../../core/errors.js'
+import {UsageError} from '../../common/errors.js'
 
 export default class KeysRotate extends VaultCommand<typeof KeysRotate> {
   static override summary = 'Give clients new active keys.'

@@ -1,6 +1,6 @@
 import {Args} from '@oclif/core'
 
-import type {Decoded} from '../../core/decode.js'
+import type {Decoded} from '../../jose/decode.js'
 
 import {BaseCommand, clock} from '../../cli/base.js'
 import {chalkFor, colorJson, timeLines} from '../../cli/output.js'
@@ -20,7 +20,7 @@ export default class TokenDecode extends BaseCommand<typeof TokenDecode> {
 
   async run(): Promise<DecodeResult> {
     const token = await this.readToken(this.args.token, 'token')
-    const {decodeToken} = await import('../../core/decode.js')
+    const {decodeToken} = await import('../../jose/decode.js')
     const result = decodeToken(token)
     if (this.jsonEnabled()) return result
     // Into a pipe, stdout is data: the JSON (as with --json), the warning on stderr, so that

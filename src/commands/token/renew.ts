@@ -5,7 +5,7 @@ import type {IssuedTokens} from '../../core/issuer.js'
 import {VaultCommand} from '../../cli/base.js'
 import {clientFlag, storeFlag} from '../../cli/flags.js'
 import {printTokens} from '../../cli/output.js'
-import {REFRESH_STRATEGIES, type RefreshStrategy} from '../../core/algorithms.js'
+import {REFRESH_STRATEGIES, type RefreshStrategy} from '../../jose/algorithms.js'
 
 export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
   static override args = {token: Args.string({description: 'refresh token, - for stdin, or @file'})}

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {VaultCommand} from '../../cli/base.js'
 import {storeFlag} from '../../cli/flags.js'
-import {UsageError} from '../../core/errors.js'
+import {UsageError} from '../../common/errors.js'
 
 export interface RevokeResult {
   client?: string

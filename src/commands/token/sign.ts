@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand, clock} from '../../cli/base.js'
-import {SIG_ALGS} from '../../core/algorithms.js'
-import {UsageError} from '../../core/errors.js'
+import {UsageError} from '../../common/errors.js'
+import {SIG_ALGS} from '../../jose/algorithms.js'
 
 export interface SignResult {
   header: Record<string, unknown>
@@ -42,9 +42,9 @@ export default class TokenSign extends BaseCommand<typeof TokenSign> {
   async run(): Promise<SignResult> {
     const {flags} = this
     const [{signJwt}, {parseWhen}, {parseClaimArg, parseClaimsJson}] = await Promise.all([
-      import('../../core/sign.js'),
-      import('../../core/time.js'),
-      import('../../core/claims.js'),
+      import('../../jose/sign.js'),
+      import('../../common/time.js'),
+      import('../../jose/claims.js'),
     ])
     const now = clock()()
     const claims: Record<string, unknown> = flags.claims
@@ -75,7 +75,7 @@ export default class TokenSign extends BaseCommand<typeof TokenSign> {
     return {header, payload: claims, token}
   }
 
-  private async signingKey(): Promise<import('../../core/sign.js').SigningKey> {
+  private async signingKey(): Promise<import('../../jose/sign.js').SigningKey> {
     const {flags} = this
     if (flags.secret !== undefined) {
       if (flags.secret !== '-' && !flags.secret.startsWith('@'))

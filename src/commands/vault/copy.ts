@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {ConflictError, VaultError} from '../../core/errors.js'
+import {ConflictError, VaultError} from '../../common/errors.js'
 import {vaultLocation} from '../../redis/url.js'
 
 export interface VaultCopyResult {
@@ -30,7 +30,7 @@ export default class VaultCopyCommand extends BaseCommand<typeof VaultCopyComman
 
   async run(): Promise<VaultCopyResult> {
     const [{openStorage}, {ageKind}] = await Promise.all([
-      import('../../vault/storage.js'),
+      import('../../vault/open-storage.js'),
       import('../../vault/age.js'),
     ])
     const {args, flags} = this

@@ -6,7 +6,7 @@ import type {VaultKey} from '../../vault/age.js'
 
 import {VaultCommand} from '../../cli/base.js'
 import {repin} from '../../cli/conf.js'
-import {ConflictError, UsageError} from '../../core/errors.js'
+import {ConflictError, UsageError} from '../../common/errors.js'
 
 export interface RekeyResult {
   encryption: 'passphrase' | 'x25519'
@@ -76,7 +76,7 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
           this.defaultIdentityFile.replace(/\.txt$/, `-${new Date().toISOString().slice(0, 10)}.txt`),
       )
       const identity = await age.newIdentity()
-      const {writeFileAtomic} = await import('../../vault/fsutil.js')
+      const {writeFileAtomic} = await import('../../fs/files.js')
       await mkdir(dirname(identityFile), {mode: 0o700, recursive: true})
       if (
         !(await writeFileAtomic(

@@ -6,9 +6,9 @@ import {createHash} from 'node:crypto'
 import type {Issuer} from '../../core/issuer.js'
 import type {Metrics} from '../metrics.js'
 
-import {ENC_ALGS, ENCS, SIG_ALGS} from '../../core/algorithms.js'
+import {redact} from '../../common/redact.js'
 import {publishedKeys} from '../../core/lifecycle.js'
-import {redact} from '../../core/redact.js'
+import {ENC_ALGS, ENCS, SIG_ALGS} from '../../jose/algorithms.js'
 import {publicBase} from '../public-url.js'
 
 const up = () => ({error: undefined, state: 'ok'})

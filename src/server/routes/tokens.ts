@@ -1,11 +1,11 @@
 import type {FastifyInstance} from 'fastify'
 
-import type {RefreshStrategy} from '../../core/algorithms.js'
 import type {Issuer} from '../../core/issuer.js'
+import type {RefreshStrategy} from '../../jose/algorithms.js'
 import type {Metrics} from '../metrics.js'
 
-import {buildClaimSet} from '../../core/claims.js'
-import {isJwtisError} from '../../core/errors.js'
+import {isJwtisError} from '../../common/errors.js'
+import {buildClaimSet} from '../../jose/claims.js'
 import {requireOwnKid} from '../auth.js'
 import {body, duration, fingerprint, kid, ms, strategy, token} from '../schemas.js'
 

@@ -3,8 +3,8 @@ import {link, readFile, rename, stat, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {VaultError} from '../core/errors.js'
-import {checkOwnFile, processAlive, unwritable} from './fsutil.js'
+import {VaultError} from '../common/errors.js'
+import {checkOwnFile, processAlive, unwritable} from './files.js'
 
 interface Holder {
   host: string

@@ -1,9 +1,9 @@
 import type {JWTHeaderParameters, JWTPayload} from 'jose'
 
+import {JwtisError, type RejectionCode, TokenRejectedError, UsageError} from '../common/errors.js'
+import {jsonDepth, MAX_CLAIM_DEPTH} from '../common/limits.js'
 import {claimVerdict} from './claims.js'
-import {JwtisError, type RejectionCode, TokenRejectedError, UsageError} from './errors.js'
 import {entryAllows, type KeyEntry, type Keyring} from './keyring.js'
-import {jsonDepth, MAX_CLAIM_DEPTH} from './limits.js'
 
 /** Larger inputs are refused before any parsing: no honest token comes near it. */
 export const MAX_TOKEN_BYTES = 64 * 1024

@@ -2,7 +2,7 @@ import type {CompactJWEHeaderParameters} from 'jose'
 
 import type {KeyEntry, Keyring} from './keyring.js'
 
-import {UsageError} from './errors.js'
+import {UsageError} from '../common/errors.js'
 import {canonicalBase64url, fromJose, protectedHeader, reject, selectKeys} from './verify.js'
 
 /** Key management algorithms accepted for decryption: everything jose supports but RSA1_5 (RFC 8725 §3.2). */

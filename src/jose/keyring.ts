@@ -1,11 +1,8 @@
 import type {CryptoKey, JWK} from 'jose'
 import type {KeyObject} from 'node:crypto'
 
-import type {VaultDocument} from '../vault/format.js'
-
-import {UsageError} from './errors.js'
-import {type KeyState, type KeyUse, publicJwk} from './keys.js'
-import {isGone} from './lifecycle.js'
+import {UsageError} from '../common/errors.js'
+import {type KeyUse, publicJwk} from './keys.js'
 
 export type KeyMaterial = CryptoKey | KeyObject | Uint8Array
 
@@ -21,7 +18,8 @@ export interface KeyEntry {
   kid?: string
   /** Private JWK (vault keys, or a private JWK file), for decryption and signing. */
   privateJwk?: JWK
-  state?: KeyState
+  /** Vault keys: `retired` keys verify and decrypt only. */
+  state?: 'active' | 'retired'
   use?: KeyUse
 }
 
@@ -108,30 +106,6 @@ export class Keyring {
   private readonly imported = new Map<string, Promise<KeyMaterial>>()
 
   constructor(readonly entries: KeyEntry[]) {}
-
-  /**
-   * Every key of the vault that may still be used: active keys, and retired ones until their
-   * `retireAfter` (past it a key is treated as gone even before it is pruned from the file).
-   */
-  static fromVault(doc: Readonly<VaultDocument>, now: number): Keyring {
-    const entries: KeyEntry[] = []
-    for (const [client, record] of Object.entries(doc.clients)) {
-      for (const k of record.keys) {
-        if (isGone(k, now)) continue
-        entries.push({
-          alg: k.jwk.alg,
-          client,
-          jwk: publicJwk(k.jwk),
-          kid: k.jwk.kid,
-          privateJwk: k.jwk,
-          state: k.state,
-          use: k.use,
-        })
-      }
-    }
-
-    return new Keyring(entries)
-  }
 
   /** Reads a JWK, a JWKS, or PEM (SPKI/X.509 public key, PKCS#8 or SEC1/PKCS#1 private key). */
   static async fromText(text: string, source: string): Promise<Keyring> {

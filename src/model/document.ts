@@ -1,9 +1,11 @@
+import type {JWK} from 'jose'
+
 import {hkdfSync, randomBytes} from 'node:crypto'
 
-import type {Enc, EncAlg, RefreshStrategy, SigAlg} from '../core/algorithms.js'
-import type {KeyRecord} from '../core/keys.js'
+import type {Enc, EncAlg, RefreshStrategy, SigAlg} from '../jose/algorithms.js'
+import type {KeyUse} from '../jose/keys.js'
 
-import {VaultError} from '../core/errors.js'
+import {VaultError} from '../common/errors.js'
 
 /**
  * The vault is one JSON document, encrypted with age. This is its plaintext, as
@@ -11,6 +13,20 @@ import {VaultError} from '../core/errors.js'
  * jwtis could misread; a newer version is refused, never rewritten.
  */
 export const FORMAT_VERSION = 2
+
+export type KeyState = 'active' | 'retired'
+
+/** One key of a client, as stored in the vault: a private JWK plus its lifecycle. */
+export interface KeyRecord {
+  /** ISO time the key was made. */
+  created: string
+  /** Private JWK with `kid` (RFC 7638 thumbprint), `alg` and `use`. */
+  jwk: JWK & {alg: string; kid: string; use: KeyUse}
+  /** ISO time after which a retired key is dropped; null while active. */
+  retireAfter: null | string
+  state: KeyState
+  use: KeyUse
+}
 
 export interface ClientSettings {
   /** Access token lifetime (Go duration). */

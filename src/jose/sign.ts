@@ -1,11 +1,11 @@
 import type {JWK, JWTPayload} from 'jose'
 import type {KeyObject} from 'node:crypto'
 
+import {UsageError} from '../common/errors.js'
+import {jsonDepth, MAX_CLAIM_DEPTH} from '../common/limits.js'
 import {hmacKeyBytes, isHmac, SIG_ALGS} from './algorithms.js'
-import {UsageError} from './errors.js'
 import {algorithmsForKey} from './keyring.js'
 import {publicJwk} from './keys.js'
-import {jsonDepth, MAX_CLAIM_DEPTH} from './limits.js'
 
 /** A signing key given by hand (`token sign`): a private key, or an HMAC secret. */
 export type SigningKey = {jwk?: JWK; key: KeyObject} | {secret: Uint8Array}

@@ -1,4 +1,4 @@
-import {UsageError} from './errors.js'
+import {UsageError} from '../common/errors.js'
 
 /** JWS algorithms a client may sign with (RFC 7518 §3, RFC 8037). */
 export const SIG_ALGS = [

@@ -1,4 +1,4 @@
-import {jsonDepth, MAX_CLAIM_DEPTH} from './limits.js'
+import {jsonDepth, MAX_CLAIM_DEPTH} from '../common/limits.js'
 import {jsonPart, protectedHeader, reject} from './verify.js'
 
 /** A token's parts as `jwtis token decode` shows them: nothing in it is verified. */

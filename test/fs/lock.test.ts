@@ -4,8 +4,8 @@ import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {VaultError} from '../../src/core/errors.js'
-import {FileLock} from '../../src/vault/lock.js'
+import {VaultError} from '../../src/common/errors.js'
+import {FileLock} from '../../src/fs/lock.js'
 
 const deadPid = (): number => {
   const child = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {encoding: 'utf8'})

@@ -1,7 +1,7 @@
 import {randomBytes} from 'node:crypto'
 
-import {VaultError} from '../core/errors.js'
-import {redactUrl} from '../core/redact.js'
+import {VaultError} from '../common/errors.js'
+import {redactUrl} from '../common/redact.js'
 import {RedisLink} from '../redis/link.js'
 import {ARMOR_BEGIN} from './age.js'
 import {DEFAULT_LOCK_TIMEOUT_MS, type StorageOptions, type VaultStorage} from './storage.js'

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 import {access, constants, link, lstat, mkdir, open, readdir, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
-import {UsageError, VaultError} from '../core/errors.js'
+import {UsageError, VaultError} from '../common/errors.js'
 
 /** Whether a process with this pid is running on this host (EPERM: it is, under another user). */
 export function processAlive(pid: number): boolean {

@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseDuration} from '../../src/core/duration.js'
-import {jsonDepth, MAX_DURATION_MS, textDepth} from '../../src/core/limits.js'
-import {redact, redactUrl, registerSecret} from '../../src/core/redact.js'
+import {parseDuration} from '../../src/common/duration.js'
+import {jsonDepth, MAX_DURATION_MS, textDepth} from '../../src/common/limits.js'
+import {redact, redactUrl, registerSecret} from '../../src/common/redact.js'
 
 describe('durations', () => {
   it('are finite and at most 10 years', () => {

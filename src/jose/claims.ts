@@ -1,7 +1,7 @@
-import {formatDuration} from './duration.js'
-import {ClaimsError, type RejectionCode} from './errors.js'
-import {MAX_CLAIM_DEPTH, textDepth} from './limits.js'
-import {describeTime} from './time.js'
+import {formatDuration} from '../common/duration.js'
+import {ClaimsError, type RejectionCode} from '../common/errors.js'
+import {MAX_CLAIM_DEPTH, textDepth} from '../common/limits.js'
+import {describeTime} from '../common/time.js'
 
 /** Claims the issuer sets itself (RFC 7519 §4.1, RFC 9068 §2.2): a claim set may not carry them. */
 export const RESERVED_CLAIMS = ['iss', 'exp', 'iat', 'nbf', 'jti', 'client_id'] as const

@@ -17,7 +17,7 @@ import {spawnSync} from 'node:child_process'
 import {createECDH, type KeyObject, randomBytes} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
 
-import {ENC_ALGS, ENCS, SIG_ALGS} from '../../src/core/algorithms.js'
+import {ENC_ALGS, ENCS, SIG_ALGS} from '../../src/jose/algorithms.js'
 import {
   agreementWith,
   decryptCompact,
@@ -26,7 +26,7 @@ import {
   keyFor,
   signCompact,
   verifyBytes,
-} from '../../src/core/compact.js'
+} from '../../src/jose/compact.js'
 import {hasTool, PYTHON} from '../helpers/cli.js'
 import {ephemeralFor, sealByHand} from '../helpers/jwe.js'
 import {hasPythonJose, python} from '../helpers/tools.js'

@@ -1,7 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {durationFromJson, formatDuration, parseDuration} from '../../src/core/duration.js'
-import {UsageError} from '../../src/core/errors.js'
+import {durationFromJson, formatDuration, parseDuration} from '../../src/common/duration.js'
+import {UsageError} from '../../src/common/errors.js'
 
 describe('Go durations', () => {
   it.each([
