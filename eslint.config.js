@@ -1,6 +1,32 @@
 import oclif from 'eslint-config-oclif'
 import prettier from 'eslint-config-prettier'
 
+// The folders are the layers (README, "Architecture"): a folder imports only the folders below it.
+// An import that runs up the diagram, or sideways where no arrow is, fails `npm run lint`.
+const LAYERS = {
+  cli: ['core', 'vault', 'store', 'jose', 'model', 'fs', 'redis', 'common'],
+  commands: ['cli', 'server', 'core', 'vault', 'store', 'jose', 'model', 'fs', 'redis', 'common'],
+  common: [],
+  core: ['vault', 'store', 'jose', 'model', 'fs', 'redis', 'common'],
+  debugger: ['jose', 'common'],
+  fast: ['cli', 'core', 'vault', 'store', 'jose', 'model', 'fs', 'redis', 'common'],
+  fs: ['common'],
+  hooks: ['cli', 'core', 'common'],
+  jose: ['common'],
+  model: ['jose', 'common'],
+  redis: ['common'],
+  server: ['core', 'vault', 'store', 'jose', 'model', 'fs', 'redis', 'common'],
+  store: ['model', 'jose', 'fs', 'redis', 'common'],
+  vault: ['model', 'jose', 'fs', 'redis', 'common'],
+}
+const layerZones = Object.entries(LAYERS).map(([layer, below]) => ({
+  from: Object.keys(LAYERS)
+    .filter((other) => other !== layer && !below.includes(other))
+    .map((other) => `./src/${other}`),
+  message: `src/${layer} may import only ${below.length > 0 ? below.map((b) => `src/${b}`).join(', ') : 'node and packages'} (the layers: README, "Architecture").`,
+  target: `./src/${layer}`,
+}))
+
 export default [
   {ignores: ['dist', 'node_modules', 'coverage']},
   ...oclif,
@@ -20,6 +46,14 @@ export default [
       'unicorn/import-style': 'off',
       // Commands load their modules lazily (`await import`) so that each pays only for what it uses.
       'unicorn/no-await-expression-member': 'off',
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    rules: {
+      'import/no-cycle': 'error',
+      'import/no-restricted-paths': ['error', {zones: layerZones}],
+      'max-lines-per-function': ['error', {max: 80}],
     },
   },
   {
