@@ -1,17 +1,12 @@
 import {Flags} from '@oclif/core'
-import {existsSync} from 'node:fs'
-import {mkdir} from 'node:fs/promises'
-import {dirname, resolve} from 'node:path'
+import {resolve} from 'node:path'
 
 import {clock, VaultCommand} from '../cli/base.js'
 import {repin} from '../cli/conf.js'
 import {settingsFlags, settingsInput} from '../cli/flags.js'
 import {readSettings} from '../cli/settings-file.js'
-import {formatDuration, parseDuration} from '../common/duration.js'
-import {ConflictError, UsageError} from '../common/errors.js'
 import {DEFAULT_LIMITS} from '../common/limits.js'
-import {checkSettings, issuerLimits, normalizeSettings} from '../core/settings.js'
-import {hasPassword, isRedisUrl} from '../redis/url.js'
+import {hasPassword} from '../redis/url.js'
 
 export interface InitResult {
   identity?: string
@@ -55,56 +50,32 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
   }
 
   async run(): Promise<InitResult> {
-    const [{Vault}, age, {newDocument}] = await Promise.all([
-      import('../vault/vault.js'),
-      import('../vault/age.js'),
-      import('../model/document.js'),
-    ])
+    const {initVault} = await import('../core/vault-admin.js')
     const {flags} = this
     const path = this.vaultPath()
-    if (!isRedisUrl(path) && existsSync(path))
-      throw new ConflictError('VAULT_EXISTS', `a vault already exists at ${path}; it was left as it is`)
     const extra = flags.recipient ?? []
-    for (const r of extra)
-      if (!age.isRecipient(r)) throw new UsageError(`--recipient ${r} is not an age X25519 public key (age1…)`)
-    if (flags.passphrase && extra.length > 0)
-      throw new UsageError('--recipient cannot be combined with --passphrase (age seals a file with one or the other)')
-    const defaults = normalizeSettings(settingsInput(flags))
-    const limits = {
-      maxAccessTtl: formatDuration(parseDuration(flags['max-access-ttl'], '--max-access-ttl')),
-      maxSessionTtl: formatDuration(parseDuration(flags['max-session-ttl'], '--max-session-ttl')),
-    }
-    const now = new Date(clock()())
-    const draft = newDocument({defaults, limits, name: flags.name, now})
-    checkSettings(draft.issuer.defaults, issuerLimits(draft))
-
-    const sealed = flags.passphrase
-      ? {
-          passphrase: await this.newPassphrase('--passphrase', ['JWTIS_PASSPHRASE', 'JWTIS_PSWD']),
-        }
-      : await this.identity(now)
-    const {identity, identityFile = null, recipient = null, reused = false} = 'identity' in sealed ? sealed : {}
-    const key = 'passphrase' in sealed ? {passphrase: sealed.passphrase} : {identities: [sealed.identity]}
-
-    const recipients = recipient ? [recipient, ...extra] : []
-    const vault = await Vault.create(
-      path,
-      newDocument({defaults, limits, name: flags.name, now, passphrase: flags.passphrase, recipients}),
-      key,
-    )
-    await vault.close()
-
+    const created = await initVault({
+      defaults: settingsInput(flags),
+      limits: {maxAccessTtl: flags['max-access-ttl'], maxSessionTtl: flags['max-session-ttl']},
+      location: path,
+      name: flags.name,
+      now: new Date(clock()()),
+      recipients: extra,
+      seal: flags.passphrase
+        ? {passphrase: () => this.newPassphrase('--passphrase', ['JWTIS_PASSPHRASE', 'JWTIS_PSWD'])}
+        : this.identitySource(),
+    })
     const result: InitResult = {
-      ...(flags['print-identity'] && identity ? {identity} : {}),
-      identity_file: identityFile,
+      ...(flags['print-identity'] && created.identity ? {identity: created.identity} : {}),
+      identity_file: created.identityFile ?? null,
       is_default: await this.recordAsDefault(path),
-      recipient,
-      vault: vault.path,
-      vault_id: vault.signer!.vaultId,
+      recipient: created.recipient ?? null,
+      vault: created.location,
+      vault_id: created.vaultId,
     }
     // Writes by the other holders are signed under the vault id: this holder reads them by it.
     if (extra.length > 0) await repin(this.config.configDir, {add: result.vault_id})
-    if (!this.jsonEnabled()) this.report(result, reused, extra.length > 0)
+    if (!this.jsonEnabled()) this.report(result, created.newIdentity, extra.length > 0)
     return result
   }
 
@@ -113,31 +84,19 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
    * JWTIS_AGE_KEY), else the saved identity file. A file is made only when it does not exist yet:
    * an identity file is never overwritten, as that would lock the user out of other vaults.
    */
-  private async identity(
-    now: Date,
-  ): Promise<{identity: string; identityFile?: string; recipient: string; reused: boolean}> {
-    const age = await import('../vault/age.js')
-    const withRecipient = async (identity: string, identityFile: string | undefined, reused: boolean) => {
-      const recipient = await age.recipientOf(identity).catch(() => {
-        throw new UsageError('the identity is not a valid age X25519 identity (AGE-SECRET-KEY-1…)')
-      })
-      return {identity, identityFile, recipient, reused}
-    }
-
+  private identitySource(): {identity: string} | {identityFile: string} {
     // An identity named with --identity or JWTIS_AGE_KEY_FILE is used when it exists, and made
     // there when it does not (as `age-keygen -o` would).
     const named = this.flags.identity ?? process.env.JWTIS_AGE_KEY_FILE
-    if (!named && process.env.JWTIS_AGE_KEY) return withRecipient(process.env.JWTIS_AGE_KEY.trim(), undefined, true)
-    const file = resolve(
-      named ?? this.flags['identity-file'] ?? readSettings(this.config.configDir).identity ?? this.defaultIdentityFile,
-    )
-    if (existsSync(file)) return withRecipient(await firstIdentity(file), file, true)
-    const {writeFileAtomic} = await import('../fs/files.js')
-    const made = await age.newIdentity()
-    await mkdir(dirname(file), {mode: 0o700, recursive: true})
-    const created = await writeFileAtomic(file, age.identityFileText(made.identity, made.recipient, now), true)
-    // Another process saved one first: use that one.
-    return created ? {...made, identityFile: file, reused: false} : withRecipient(await firstIdentity(file), file, true)
+    if (!named && process.env.JWTIS_AGE_KEY) return {identity: process.env.JWTIS_AGE_KEY.trim()}
+    return {
+      identityFile: resolve(
+        named ??
+          this.flags['identity-file'] ??
+          readSettings(this.config.configDir).identity ??
+          this.defaultIdentityFile,
+      ),
+    }
   }
 
   /**
@@ -152,12 +111,12 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
     return true
   }
 
-  private report(result: InitResult, reused: boolean, otherHolders: boolean): void {
+  private report(result: InitResult, newIdentity: boolean, otherHolders: boolean): void {
     this.logErr(
       `Created vault ${result.vault}${result.is_default ? ' (now the default vault: `jwtis config get vault`)' : ''}`,
     )
     if (result.identity_file) {
-      const how = reused ? 'Using existing' : 'Saved new'
+      const how = newIdentity ? 'Saved new' : 'Using existing'
       this.logErr(`${how} identity ${result.identity_file} (keep it: without it the vault cannot be opened)`)
     }
 
@@ -169,9 +128,4 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
       )
     if (result.identity) this.print(result.identity)
   }
-}
-
-async function firstIdentity(file: string): Promise<string> {
-  const {readIdentityFile} = await import('../vault/unlock.js')
-  return (await readIdentityFile(file))[0]
 }

@@ -1,13 +1,19 @@
 import type {Issuer} from '../core/issuer.js'
 import type {LogLevel} from './schemas.js'
 
-import {textDepth} from '../common/limits.js'
 import {createAuth} from './auth.js'
-import {clientErrorHandler, errorHandler, frameworkErrors, HttpError, notFound} from './errors.js'
+import {clientErrorHandler, errorHandler, frameworkErrors, notFound} from './errors.js'
 import {Metrics} from './metrics.js'
+import {accessLog} from './plugins/access-log.js'
+import {bodyParsers} from './plugins/body.js'
+import {requestGate} from './plugins/gate.js'
 import {clientRoutes} from './routes/clients.js'
-import {metaRoutes} from './routes/meta.js'
-import {tokenRoutes} from './routes/tokens.js'
+import {healthRoutes} from './routes/health.js'
+import {introspectRoutes} from './routes/introspect.js'
+import {issueRoutes} from './routes/issue.js'
+import {keyRoutes} from './routes/keys.js'
+import {renewRoutes} from './routes/renew.js'
+import {revokeRoutes} from './routes/revoke.js'
 
 export interface ServerOptions {
   /** Compared in constant time; registration needs it. */
@@ -50,14 +56,12 @@ export const SERVER_DEFAULTS = {
   requestTimeoutMs: 10_000,
 } as const
 
-/** Request bodies nest no deeper than this: checked on the text, before any parser recurses. */
-const MAX_BODY_DEPTH = 40
-
 /**
  * The HTTP API of `jwtis serve`: JWTIS v0.1's routes and bodies over the same Issuer the CLI
  * uses. Every route has a JSON schema; unknown fields are rejected; authentication happens on
  * the headers, before any body is read; every error is `{"error":{"code","message"}}` without
- * a stack. Route groups live in ./routes, authentication in ./auth.ts.
+ * a stack. What every request goes through is in ./plugins, one route plugin per resource in
+ * ./routes, authentication in ./auth.ts; starting and stopping the server is ./run.ts.
  */
 export async function buildServer(options: ServerOptions) {
   const {fastify, LogController} = await import('fastify')
@@ -70,10 +74,47 @@ export async function buildServer(options: ServerOptions) {
     mode: options.auth ?? 'token',
   })
   metrics.sample = () => metrics.limited.set(auth.limiter.size)
-  const requestTimeout = options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs
   const logLevel = options.logLevel ?? 'silent'
-  const accessLog = logLevel === 'info' || logLevel === 'debug' || logLevel === 'trace'
   const app = fastify({
+    ...fastifyOptions(options, logLevel),
+    // fastify's own request lines would be two per request and carry the query string: ours
+    // (./plugins/access-log.ts) is one, and says only what is safe to keep.
+    logController: new LogController({disableRequestLogging: true}),
+  })
+  app.server.maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections
+
+  bodyParsers(app)
+  const {beginClose} = requestGate(app, {auth, issuer})
+  accessLog(app, {accessLog: logLevel === 'info' || logLevel === 'debug' || logLevel === 'trace', metrics})
+  app.setNotFoundHandler(notFound)
+  app.setErrorHandler(errorHandler(metrics, logLevel !== 'silent'))
+
+  await app.register(clientRoutes, {issuer})
+  await app.register(keyRoutes, {issuer, publicUrl: options.publicUrl})
+  await app.register(issueRoutes, {issuer, metrics})
+  await app.register(renewRoutes, {issuer, metrics})
+  await app.register(revokeRoutes, {issuer})
+  await app.register(introspectRoutes, {issuer})
+  const {metricsText} = options
+  await app.register(healthRoutes, {issuer, metrics, metricsText: metricsText && (() => metricsText(metrics))})
+  if (options.debugPage) {
+    const {debugRoutes} = await import('./routes/debug.js')
+    await app.register(debugRoutes, {issuer})
+  }
+
+  return {
+    app,
+    /** From now on every new request answers 503 SHUTTING_DOWN (requests in flight finish). */
+    beginClose,
+    limiter: auth.limiter,
+    metrics,
+  }
+}
+
+/** The fastify instance's own settings: timeouts, limits, logger, proxy trust. */
+function fastifyOptions(options: ServerOptions, logLevel: LogLevel) {
+  const requestTimeout = options.requestTimeoutMs ?? SERVER_DEFAULTS.requestTimeoutMs
+  return {
     ajv: {customOptions: {coerceTypes: false, removeAdditional: false}},
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     clientErrorHandler,
@@ -86,99 +127,13 @@ export async function buildServer(options: ServerOptions) {
       requestTimeout,
     },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs,
-    // fastify's own request lines would be two per request and carry the query string: ours
-    // (onResponse) is one, and says only what is safe to keep.
-    logController: new LogController({disableRequestLogging: true}),
     logger: logLevel === 'silent' ? false : {base: {pid: process.pid}, level: logLevel, stream: process.stderr},
     requestTimeout,
-    // Our own 503 on closing (below), so that it has the contract's shape.
+    // Our own 503 on closing (./plugins/gate.ts), so that it has the contract's shape.
     return503OnClosing: false,
     routerOptions: {maxParamLength: 128},
     // One hop: the address the reverse proxy appended (the last X-Forwarded-For entry). Entries
     // before it are whatever the caller sent, and would let one caller pass for many.
     trustProxy: options.trustProxy ? (_address: string, hop: number) => hop === 0 : false,
-  })
-  app.server.maxConnections = options.maxConnections ?? SERVER_DEFAULTS.maxConnections
-  let closing = false
-
-  // JSON, and form-encoded for RFC 7662 introspection; a text body is refused (415). JSON is
-  // checked for depth on its text first; fastify's own parser then refuses __proto__ and
-  // constructor.prototype keys.
-  app.removeContentTypeParser('text/plain')
-  const parseJson = app.getDefaultJsonParser('error', 'error')
-  app.addContentTypeParser('application/json', {parseAs: 'string'}, (request, text, done) => {
-    if (textDepth(text as string, MAX_BODY_DEPTH) > MAX_BODY_DEPTH) {
-      done(new HttpError(400, 'USAGE', `the JSON body nests deeper than ${MAX_BODY_DEPTH} levels`))
-      return
-    }
-
-    parseJson(request, text as string, done)
-  })
-  app.addContentTypeParser('application/x-www-form-urlencoded', {parseAs: 'string'}, (_request, text, done) => {
-    const form: Record<string, string> = Object.create(null)
-    for (const [name, value] of new URLSearchParams(text as string)) form[name] = value
-    done(null, form)
-  })
-
-  app.addHook('onRequest', async (request, reply) => {
-    ;(request as {startedAt?: bigint}).startedAt = process.hrtime.bigint()
-    if (closing) {
-      reply.header('connection', 'close')
-      throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down: retry on another instance')
-    }
-
-    // Read-your-writes across workers and processes: a client registered or a key rotated a
-    // moment ago elsewhere is seen by this request. A vault that fails to re-read keeps the
-    // last good snapshot (the reload loop in run.ts reports it).
-    if (issuer.vault.changedElsewhere()) await issuer.vault.reload().catch(() => {})
-    auth.authenticate(request)
-  })
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched'
-    metrics.requests.inc({method: request.method, route, status: String(reply.statusCode)})
-    const started = (request as {startedAt?: bigint}).startedAt ?? process.hrtime.bigint()
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9
-    metrics.duration.observe({route}, seconds)
-    if (accessLog) {
-      const query = request.url.indexOf('?')
-      request.log.info(
-        {
-          client: request.client,
-          method: request.method,
-          ms: Math.round(seconds * 1e4) / 10,
-          path: (query === -1 ? request.url : request.url.slice(0, query)).slice(0, 200),
-          remote: request.ip,
-          route,
-          status: reply.statusCode,
-        },
-        'request',
-      )
-    }
-  })
-  app.setNotFoundHandler(notFound)
-  app.setErrorHandler(errorHandler(metrics, logLevel !== 'silent'))
-
-  await app.register(clientRoutes, {issuer})
-  await app.register(tokenRoutes, {issuer, metrics})
-  const {metricsText} = options
-  await app.register(metaRoutes, {
-    issuer,
-    metrics,
-    metricsText: metricsText && (() => metricsText(metrics)),
-    publicUrl: options.publicUrl,
-  })
-  if (options.debugPage) {
-    const {debugRoutes} = await import('./routes/debug.js')
-    await app.register(debugRoutes, {issuer})
-  }
-
-  return {
-    app,
-    /** From now on every new request answers 503 SHUTTING_DOWN (requests in flight finish). */
-    beginClose() {
-      closing = true
-    },
-    limiter: auth.limiter,
-    metrics,
   }
 }

@@ -1,16 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../cli/base.js'
-import {ConflictError, VaultError} from '../../common/errors.js'
-import {vaultLocation} from '../../redis/url.js'
+import type {CopyVaultResult} from '../../core/vault-admin.js'
 
-export interface VaultCopyResult {
-  bytes: number
-  from: string
-  to: string
-  /** The version the copy has in its new place (a file's is its inode, mtime and size). */
-  version: string
-}
+import {BaseCommand} from '../../cli/base.js'
 
 export default class VaultCopyCommand extends BaseCommand<typeof VaultCopyCommand> {
   static override args = {
@@ -28,42 +20,10 @@ export default class VaultCopyCommand extends BaseCommand<typeof VaultCopyComman
     force: Flags.boolean({description: 'replace a vault already at the target'}),
   }
 
-  async run(): Promise<VaultCopyResult> {
-    const [{openStorage}, {ageKind}] = await Promise.all([
-      import('../../vault/open-storage.js'),
-      import('../../vault/age.js'),
-    ])
-    const {args, flags} = this
-    const source = await openStorage(vaultLocation(args.from))
-    try {
-      const {bytes} = await source.read()
-      if (!ageKind(bytes))
-        throw new VaultError(
-          'VAULT_CORRUPT',
-          `${source.location} is not an age-encrypted jwtis vault: nothing was copied`,
-        )
-      const target = await openStorage(vaultLocation(args.to))
-      try {
-        if (target.location === source.location)
-          throw new ConflictError('VAULT_EXISTS', `${target.location} is the vault being copied: nothing to do`)
-        let version = await target.create(bytes)
-        if (version === undefined) {
-          if (!flags.force)
-            throw new ConflictError(
-              'VAULT_EXISTS',
-              `a vault already exists at ${target.location}; it was left as it is (--force replaces it)`,
-            )
-          version = await target.commit(async () => bytes)
-        }
-
-        const result = {bytes: bytes.length, from: source.location, to: target.location, version}
-        this.logErr(`Copied ${source.location} to ${target.location} (${bytes.length} bytes, still sealed)`)
-        return result
-      } finally {
-        await target.close()
-      }
-    } finally {
-      await source.close()
-    }
+  async run(): Promise<CopyVaultResult> {
+    const {copyVault} = await import('../../core/vault-admin.js')
+    const result = await copyVault(this.args.from, this.args.to, {force: this.flags.force})
+    this.logErr(`Copied ${result.from} to ${result.to} (${result.bytes} bytes, still sealed)`)
+    return result
   }
 }

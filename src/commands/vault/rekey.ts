@@ -1,12 +1,8 @@
 import {Flags} from '@oclif/core'
-import {mkdir} from 'node:fs/promises'
-import {dirname, resolve} from 'node:path'
-
-import type {VaultKey} from '../../vault/age.js'
+import {resolve} from 'node:path'
 
 import {VaultCommand} from '../../cli/base.js'
 import {repin} from '../../cli/conf.js'
-import {ConflictError, UsageError} from '../../common/errors.js'
 
 export interface RekeyResult {
   encryption: 'passphrase' | 'x25519'
@@ -50,93 +46,34 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
   }
 
   async run(): Promise<RekeyResult> {
+    const {rekeyVault} = await import('../../core/vault-admin.js')
     const {flags} = this
-    const age = await import('../../vault/age.js')
-    const add = flags['add-recipient'] ?? []
-    const remove = flags['remove-recipient'] ?? []
-    for (const r of [...add, ...remove])
-      if (!age.isRecipient(r)) throw new UsageError(`${r} is not an age X25519 public key (age1…)`)
-    if (!flags.passphrase && !flags['new-identity'] && add.length === 0 && remove.length === 0) {
-      throw new UsageError(
-        'nothing to change: give --add-recipient, --remove-recipient, --new-identity or --passphrase',
-      )
-    }
-
-    const vault = await this.openVault()
-    const before = vault.signer!.vaultId
-    let key: undefined | VaultKey
-    let identityFile: string | undefined
-    let made: undefined | {recipient: string}
-    let replaced: string[] = []
-    if (flags.passphrase) {
-      key = {passphrase: await this.newPassphrase('--passphrase', ['JWTIS_NEW_PASSPHRASE'])}
-    } else if (flags['new-identity']) {
-      identityFile = resolve(
-        flags['identity-file'] ??
-          this.defaultIdentityFile.replace(/\.txt$/, `-${new Date().toISOString().slice(0, 10)}.txt`),
-      )
-      const identity = await age.newIdentity()
-      const {writeFileAtomic} = await import('../../fs/files.js')
-      await mkdir(dirname(identityFile), {mode: 0o700, recursive: true})
-      if (
-        !(await writeFileAtomic(
-          identityFile,
-          age.identityFileText(identity.identity, identity.recipient, new Date()),
-          true,
-        ))
-      ) {
-        throw new ConflictError(
-          'IDENTITY_EXISTS',
-          `${identityFile} exists; it is never overwritten: pass another --identity-file`,
-        )
-      }
-
-      made = identity
-      replaced = await vault.openedBy()
-      key = {identities: [identity.identity]}
-    } else if (vault.kind === 'scrypt') {
-      throw new UsageError('this vault is sealed with a passphrase: use --new-identity to move it to identities')
-    }
-
-    // Worked out from the newest document, inside the write: a recipient another process added
-    // a moment ago stays.
-    const next = (current: string[]): string[] => {
-      if (flags.passphrase) return []
-      const kept = made ? [made.recipient, ...current.filter((r) => !replaced.includes(r))] : current
-      const recipients = [...new Set([...add, ...kept])].filter((r) => !remove.includes(r))
-      if (recipients.length === 0) throw new UsageError('that would leave no recipient able to open the vault')
-      return recipients
-    }
-
-    // Whoever leaves may have kept the signing key (it is inside the document they could read):
-    // a re-key that removes anyone signs with a new key, derived from the secret sealing it now.
-    let recipients: string[] = []
-    let removedSomeone = false
-    await vault.rekey(
-      (doc) => {
-        const before = doc.age.passphrase ? [] : doc.age.recipients
-        recipients = next(before)
-        removedSomeone = Boolean(flags.passphrase) || doc.age.passphrase || before.some((r) => !recipients.includes(r))
-        doc.age = {passphrase: Boolean(flags.passphrase), recipients}
-      },
-      key ?? vault.unlockKey(),
-      {newSigningKey: () => removedSomeone},
-    )
+    const rekeyed = await rekeyVault(() => this.openVault(), {
+      add: flags['add-recipient'],
+      newIdentityFile: flags['new-identity']
+        ? resolve(
+            flags['identity-file'] ??
+              this.defaultIdentityFile.replace(/\.txt$/, `-${new Date().toISOString().slice(0, 10)}.txt`),
+          )
+        : undefined,
+      passphrase: flags.passphrase ? () => this.newPassphrase('--passphrase', ['JWTIS_NEW_PASSPHRASE']) : undefined,
+      remove: flags['remove-recipient'],
+    })
     // The pin is what this holder reads the others' writes by: kept on the vault id while others
     // hold the vault, and never left on a vault key that a removed holder knows.
-    const others = recipients.length > 1
+    const others = rekeyed.recipients.length > 1
     await repin(this.config.configDir, {
-      add: others ? vault.signer!.vaultId : undefined,
-      drop: removedSomeone || !others ? before : undefined,
+      add: others ? rekeyed.vaultId : undefined,
+      drop: rekeyed.newSigningKey || !others ? rekeyed.previousVaultId : undefined,
     })
     const result: RekeyResult = {
-      encryption: flags.passphrase ? 'passphrase' : 'x25519',
-      recipients,
-      vault: vault.path,
-      vault_id: vault.signer!.vaultId,
-      ...(identityFile ? {identity_file: identityFile} : {}),
+      encryption: rekeyed.encryption,
+      recipients: rekeyed.recipients,
+      vault: rekeyed.location,
+      vault_id: rekeyed.vaultId,
+      ...(rekeyed.identityFile ? {identity_file: rekeyed.identityFile} : {}),
     }
-    this.report(result, {added: add.length > 0, newSigningKey: removedSomeone})
+    this.report(result, {added: (flags['add-recipient'] ?? []).length > 0, newSigningKey: rekeyed.newSigningKey})
     return result
   }
 

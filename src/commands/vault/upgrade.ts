@@ -19,27 +19,23 @@ Run it only on a vault you know was not replaced by someone who could write its 
   ]
 
   async run(): Promise<UpgradeResult> {
+    const {upgradeVault} = await import('../../core/vault-admin.js')
     const vault = await this.openVault(undefined, {legacy: true})
-    const upgraded = vault.signer === undefined
-    if (upgraded) {
-      const {age, clients, issuer} = vault.document
+    const upgrade = await upgradeVault(vault, (what) =>
       this.logErr(
-        `Signing ${vault.path}: issuer ${issuer.name}; clients: ${Object.keys(clients).join(', ') || 'none'}; sealed to ${age.passphrase ? 'a passphrase' : age.recipients.join(', ')}`,
-      )
-    }
-
-    const signer = upgraded ? await vault.upgrade() : vault.signer!
-    const result: UpgradeResult = {
-      format_version: vault.document.version,
-      upgraded,
-      vault: vault.path,
-      vault_id: signer.vaultId,
-    }
-    this.logErr(
-      upgraded
-        ? `Signed: vault id ${signer.vaultId}. Other holders of this vault pin it (JWTIS_VAULT_ID or \`jwtis config set vault-id\`), and so do you to read their writes.`
-        : `${vault.path} is signed already (vault id ${signer.vaultId}): nothing to do`,
+        `Signing ${what.location}: issuer ${what.issuer}; clients: ${what.clients.join(', ') || 'none'}; sealed to ${what.passphrase ? 'a passphrase' : what.recipients.join(', ')}`,
+      ),
     )
-    return result
+    this.logErr(
+      upgrade.upgraded
+        ? `Signed: vault id ${upgrade.vaultId}. Other holders of this vault pin it (JWTIS_VAULT_ID or \`jwtis config set vault-id\`), and so do you to read their writes.`
+        : `${upgrade.location} is signed already (vault id ${upgrade.vaultId}): nothing to do`,
+    )
+    return {
+      format_version: upgrade.formatVersion,
+      upgraded: upgrade.upgraded,
+      vault: upgrade.location,
+      vault_id: upgrade.vaultId,
+    }
   }
 }

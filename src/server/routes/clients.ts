@@ -2,8 +2,7 @@ import type {FastifyInstance} from 'fastify'
 
 import type {Issuer} from '../../core/issuer.js'
 
-import {addClient, clientKeysView, getClient} from '../../core/clients.js'
-import {publishedKeys} from '../../core/lifecycle.js'
+import {addClient} from '../../core/clients.js'
 import {body, duration, encAlg, kidParam, ms, sigAlg, strategy} from '../schemas.js'
 
 interface RegisterBody {
@@ -20,7 +19,7 @@ interface RegisterBody {
   sig_bits?: number
 }
 
-/** JWTIS's client routes: register a client (admin), and read its public keys (anyone). */
+/** JWTIS's `POST /register/{kid}`: a new client with its own keys (admin only). */
 export async function clientRoutes(app: FastifyInstance, {issuer}: {issuer: Issuer}): Promise<void> {
   app.post<{Body: RegisterBody; Params: {kid: string}}>(
     '/register/:kid',
@@ -69,18 +68,4 @@ export async function clientRoutes(app: FastifyInstance, {issuer}: {issuer: Issu
       return reply.code(201).send(result)
     },
   )
-
-  app.get<{Params: {kid: string}}>('/keys/:kid', {schema: kidParam}, async (request) => {
-    const doc = issuer.vault.document
-    const view = clientKeysView(doc, request.params.kid, new Date(issuer.now()))
-    const {refreshStrategy} = {...doc.issuer.defaults, ...getClient(doc, request.params.kid).settings}
-    return {
-      enc: view.pub_enc_key,
-      expiry: view.expiry,
-      jwks: {keys: publishedKeys(doc, issuer.now(), {client: request.params.kid})},
-      refresh_strategy: refreshStrategy,
-      sig: view.pub_sig_key,
-      valid: view.valid,
-    }
-  })
 }

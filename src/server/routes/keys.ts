@@ -4,19 +4,12 @@ import type {AddressInfo} from 'node:net'
 import {createHash} from 'node:crypto'
 
 import type {Issuer} from '../../core/issuer.js'
-import type {Metrics} from '../metrics.js'
 
-import {redact} from '../../common/redact.js'
+import {clientKeysView, getClient} from '../../core/clients.js'
 import {publishedKeys} from '../../core/lifecycle.js'
 import {ENC_ALGS, ENCS, SIG_ALGS} from '../../jose/algorithms.js'
 import {publicBase} from '../public-url.js'
-
-const up = () => ({error: undefined, state: 'ok'})
-const failed = (state: 'degraded' | 'unavailable') => (error: Error & {code?: string}) => ({
-  error: {code: error.code ?? 'INTERNAL', message: redact(error.message)},
-  state,
-})
-const down = failed('unavailable')
+import {kidParam} from '../schemas.js'
 
 /** The address the server listens on, as a URL: a request came in on it, so it is listening. */
 function listenBase(address: AddressInfo | null | string): string {
@@ -24,16 +17,25 @@ function listenBase(address: AddressInfo | null | string): string {
   return `http://${family === 'IPv6' ? `[${host}]` : host}:${port}`
 }
 
-/** What anyone may read: the JWKS, liveness, health and metrics (public keys and counters only). */
-export async function metaRoutes(
-  app: FastifyInstance,
-  {
-    issuer,
-    metrics,
-    metricsText,
-    publicUrl,
-  }: {issuer: Issuer; metrics: Metrics; metricsText?: () => Promise<string>; publicUrl?: string},
-) {
+/**
+ * The public keys, which anyone may read: one client's (JWTIS's `GET /keys/{kid}`), the JWKS of
+ * all, and the discovery document that tells verifiers where they are.
+ */
+export async function keyRoutes(app: FastifyInstance, {issuer, publicUrl}: {issuer: Issuer; publicUrl?: string}) {
+  app.get<{Params: {kid: string}}>('/keys/:kid', {schema: kidParam}, async (request) => {
+    const doc = issuer.vault.document
+    const view = clientKeysView(doc, request.params.kid, new Date(issuer.now()))
+    const {refreshStrategy} = {...doc.issuer.defaults, ...getClient(doc, request.params.kid).settings}
+    return {
+      enc: view.pub_enc_key,
+      expiry: view.expiry,
+      jwks: {keys: publishedKeys(doc, issuer.now(), {client: request.params.kid})},
+      refresh_strategy: refreshStrategy,
+      sig: view.pub_sig_key,
+      valid: view.valid,
+    }
+  })
+
   app.get('/.well-known/jwks.json', async (request, reply) => {
     const text = JSON.stringify({keys: publishedKeys(issuer.vault.document, issuer.now())})
     const etag = `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"`
@@ -62,32 +64,4 @@ export async function metaRoutes(
       token_endpoint_auth_methods_supported: ['bearer'],
     }
   })
-
-  app.get('/ping', async (_request, reply) => reply.type('text/plain').send('pong'))
-  // Which part is down, if any: the token store, or the vault's storage (a Redis vault; the
-  // document in memory keeps serving meanwhile), or the stored vault is one serve refused (not
-  // authentic, an older copy, gone, damaged: it keeps the last good one). 503 with the first
-  // failure as the error.
-  app.get('/health', async (_request, reply) => {
-    const [store, vault] = await Promise.all([
-      issuer
-        .store()
-        .then((s) => s.ping())
-        .then(up, down),
-      issuer.vault.ping().then(() => (issuer.vault.failure ? failed('degraded')(issuer.vault.failure) : up()), down),
-    ])
-    const failure = store.error ?? vault.error
-    return reply.code(failure ? 503 : 200).send({
-      clients: Object.keys(issuer.vault.document.clients).length,
-      ...(failure ? {error: failure} : {}),
-      status: failure ? 'degraded' : 'ok',
-      store: store.state,
-      uptime_seconds: Math.round(process.uptime()),
-      vault: vault.state,
-    })
-  })
-  // With several workers, metricsText asks the primary for the sum over all of them.
-  app.get('/metrics', async (_request, reply) =>
-    reply.type('text/plain; version=0.0.4').send(metricsText ? await metricsText() : metrics.render()),
-  )
 }
