@@ -6,18 +6,9 @@ import type {EffectiveSettings} from './settings.js'
 
 import {ClaimsError, NotFoundError, TokenRejectedError, UsageError} from '../common/errors.js'
 import {checkClaimsSize, checkLifetime} from '../common/limits.js'
-import {type RefreshStrategy} from '../jose/algorithms.js'
+import {FAST_JWE_ALGS, FAST_JWE_ENCS, type RefreshStrategy} from '../jose/algorithms.js'
 import {type Claims, type ClaimSet, claimVerdict} from '../jose/claims.js'
-import {
-  decryptCompact,
-  encodedHeader,
-  encryptCompact,
-  FAST_JWE_ALGS,
-  FAST_JWE_ENCS,
-  keyFor,
-  signCompact,
-  verifyBytes,
-} from '../jose/compact.js'
+import {decryptCompact, encodedHeader, encryptCompact, keyFor, signCompact, verifyBytes} from '../jose/compact.js'
 import {type Decrypted, decryptJwe, jweHeader} from '../jose/jwe.js'
 import {type KeyEntry, Keyring} from '../jose/keyring.js'
 import {type TokenVerified, verifyToken} from '../jose/nested.js'

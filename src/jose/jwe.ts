@@ -3,30 +3,9 @@ import type {CompactJWEHeaderParameters} from 'jose'
 import type {KeyEntry, Keyring} from './keyring.js'
 
 import {UsageError} from '../common/errors.js'
+import {ECDH_CURVES, JWE_ALGS, JWE_ENCS} from './algorithms.js'
 import {canonicalBase64url, fromJose, protectedHeader, reject, selectKeys} from './verify.js'
 
-/** Key management algorithms accepted for decryption: everything jose supports but RSA1_5 (RFC 8725 §3.2). */
-export const JWE_ALGS = [
-  'RSA-OAEP',
-  'RSA-OAEP-256',
-  'RSA-OAEP-384',
-  'RSA-OAEP-512',
-  'ECDH-ES',
-  'ECDH-ES+A128KW',
-  'ECDH-ES+A192KW',
-  'ECDH-ES+A256KW',
-  'A128KW',
-  'A192KW',
-  'A256KW',
-  'A128GCMKW',
-  'A192GCMKW',
-  'A256GCMKW',
-  'dir',
-  'PBES2-HS256+A128KW',
-  'PBES2-HS384+A192KW',
-  'PBES2-HS512+A256KW',
-]
-export const JWE_ENCS = ['A128GCM', 'A192GCM', 'A256GCM', 'A128CBC-HS256', 'A192CBC-HS384', 'A256CBC-HS512']
 /**
  * The most PBES2 iterations an input may demand. Each decryption costs p2c HMACs chosen by the
  * sender, so the cap bounds the work an attacker can ask for (a few tens of ms here).
@@ -68,7 +47,6 @@ export function jweHeader(jwe: string): CompactJWEHeaderParameters {
   return header
 }
 
-const EPK_CURVES: Record<string, string[]> = {EC: ['P-256', 'P-384', 'P-521'], OKP: ['X25519', 'X448']}
 /** Members of a private or secret JWK (RFC 7518 §6): an ephemeral key carrying one is refused, as jose does. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 
@@ -79,7 +57,7 @@ function isEphemeralKey(epk: unknown): boolean {
   return (
     typeof kty === 'string' &&
     typeof crv === 'string' &&
-    (EPK_CURVES[kty] ?? []).includes(crv) &&
+    ((ECDH_CURVES as Record<string, readonly string[]>)[kty] ?? []).includes(crv) &&
     typeof x === 'string' &&
     (kty === 'OKP' ? y === undefined : typeof y === 'string') &&
     !PRIVATE_MEMBERS.some((member) => Object.hasOwn(epk, member))

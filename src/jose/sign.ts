@@ -3,8 +3,7 @@ import type {KeyObject} from 'node:crypto'
 
 import {UsageError} from '../common/errors.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from '../common/limits.js'
-import {hmacKeyBytes, isHmac, SIG_ALGS} from './algorithms.js'
-import {algorithmsForKey} from './keyring.js'
+import {algorithmsForKey, hmacKeyBytes, isHmac, SIG_ALGS} from './algorithms.js'
 import {publicJwk} from './keys.js'
 
 /** A signing key given by hand (`token sign`): a private key, or an HMAC secret. */
