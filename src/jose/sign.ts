@@ -4,6 +4,7 @@ import type {KeyObject} from 'node:crypto'
 import {UsageError} from '../common/errors.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from '../common/limits.js'
 import {algorithmsForKey, hmacKeyBytes, isHmac, SIG_ALGS} from './algorithms.js'
+import {encodedHeader, keyFor, signCompact} from './compact.js'
 import {publicJwk} from './keys.js'
 
 /** A signing key given by hand (`token sign`): a private key, or an HMAC secret. */
@@ -58,4 +59,21 @@ export async function signJwt(
   const header = {alg, ...(kid === undefined ? {} : {kid}), typ: request.typ ?? 'JWT'}
   const token = await new SignJWT(request.claims).setProtectedHeader(header).sign(material)
   return {header, token}
+}
+
+/** A vault key to sign with: its private JWK, the `alg` it is bound to, and the header's `kid` and `typ`. */
+export interface SignWith {
+  alg: string
+  jwk: JWK
+  kid?: string
+  typ: string
+}
+
+/**
+ * The issuer's signature: every JWS algorithm of the table on node:crypto (compact.ts), the key
+ * imported once by its kid and the header encoded once, so issuing is synchronous.
+ */
+export function signJws(payload: unknown, key: SignWith): string {
+  const header64 = encodedHeader({alg: key.alg, ...(key.kid === undefined ? {} : {kid: key.kid}), typ: key.typ})
+  return signCompact(header64, payload, key.alg, keyFor(key.jwk, 'private'))
 }
