@@ -1,5 +1,5 @@
 import type {JWK, JWTPayload} from 'jose'
-import type {KeyObject} from 'node:crypto'
+import type {JsonWebKey, KeyObject} from 'node:crypto'
 
 import {UsageError} from '../common/errors.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from '../common/limits.js'
@@ -9,6 +9,18 @@ import {publicJwk} from './keys.js'
 
 /** A signing key given by hand (`token sign`): a private key, or an HMAC secret. */
 export type SigningKey = {jwk?: JWK; key: KeyObject} | {secret: Uint8Array}
+
+/** A JWK given by hand as a signing key: an `oct` key's secret, or a private key; `source` names it in errors. */
+export async function signingKeyOf(jwk: JWK, source: string): Promise<SigningKey> {
+  if (jwk.kty === 'oct') return {secret: Buffer.from(jwk.k ?? '', 'base64url')}
+  if (!jwk.d) throw new UsageError('the key is a public key: signing needs the private key', 'BAD_KEY')
+  const {createPrivateKey} = await import('node:crypto')
+  try {
+    return {jwk, key: createPrivateKey({format: 'jwk', key: jwk as JsonWebKey})}
+  } catch (error) {
+    throw new UsageError(`${source} is not a usable private key: ${(error as Error).message}`, 'BAD_KEY')
+  }
+}
 
 export interface SignRequest {
   /** Default: the key's own `alg`, else the one its type implies (HS256 for a secret). */
