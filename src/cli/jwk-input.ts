@@ -1,4 +1,4 @@
-import type {JWK} from 'jose'
+import type {JWK} from '../jose/index.js'
 
 import {UsageError} from '../common/errors.js'
 import {readInput} from './io.js'
@@ -9,21 +9,11 @@ import {readInput} from './io.js'
  */
 export async function readOneKey(given: string | undefined): Promise<JWK> {
   const source = given === undefined || given === '-' || given.startsWith('@') ? given : `@${given}`
-  const [{Keyring}, {exportJWK}] = await Promise.all([import('../jose/keyring.js'), import('jose')])
+  const {jwkOf, Keyring} = await import('../jose/index.js')
   const text = await readInput(source, 'key')
   const {entries} = await Keyring.fromText(text, given && given !== '-' ? given.replace(/^@/, '') : 'stdin')
   if (entries.length !== 1) throw new UsageError(`that holds ${entries.length} keys: give one`, 'BAD_KEY')
   const [entry] = entries
-  if (entry.keyObject) return exportJWK(entry.keyObject)
+  if (entry.keyObject) return jwkOf(entry.keyObject)
   return entry.privateJwk ?? entry.jwk!
-}
-
-/** A JWK as PEM: PKCS#8 for a private key, SPKI for a public one (no PEM form for a secret). */
-export async function jwkToPem(jwk: JWK): Promise<string> {
-  if (jwk.kty === 'oct') throw new UsageError('a secret (kty oct) has no PEM form: use --format jwk', 'BAD_KEY')
-  const {createPrivateKey, createPublicKey} = await import('node:crypto')
-  const key = jwk.d
-    ? createPrivateKey({format: 'jwk', key: jwk as import('node:crypto').JsonWebKey})
-    : createPublicKey({format: 'jwk', key: jwk as import('node:crypto').JsonWebKey})
-  return key.export({format: 'pem', type: jwk.d ? 'pkcs8' : 'spki'}).toString()
 }

@@ -1,5 +1,4 @@
-import type {JWK} from 'jose'
-
+import type {JWK} from '../jose/keys.js'
 import type {ClientRecord, ClientSettings, KeyRecord, VaultDocument} from '../model/document.js'
 import type {Vault} from '../vault/vault.js'
 

@@ -1,12 +1,10 @@
-import type {JWK} from 'jose'
 import type {JsonWebKey, KeyObject} from 'node:crypto'
 
-import type {KeyUse} from '../jose/keys.js'
+import type {JWK,KeyUse} from '../jose/keys.js'
 import type {Vault} from '../vault/vault.js'
 
 import {ConflictError, UsageError} from '../common/errors.js'
-import {isHmac} from '../jose/algorithms.js'
-import {algorithmsForKey} from '../jose/keyring.js'
+import {algorithmsForKey, isHmac} from '../jose/algorithms.js'
 import {clientSettings, getClient} from './clients.js'
 import {keyRecord, secretKey} from './keys.js'
 import {installKeys, type RotatedKey} from './rotation.js'

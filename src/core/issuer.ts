@@ -1,27 +1,29 @@
-import {createHash, createHmac, type KeyObject, randomBytes} from 'node:crypto'
+import {createHash, createHmac, randomBytes} from 'node:crypto'
 
 import type {TokenStore} from '../store/store.js'
 import type {Vault} from '../vault/vault.js'
 import type {EffectiveSettings} from './settings.js'
 
 import {ClaimsError, NotFoundError, TokenRejectedError, UsageError} from '../common/errors.js'
-import {checkClaimsSize, checkLifetime} from '../common/limits.js'
-import {type RefreshStrategy} from '../jose/algorithms.js'
-import {type Claims, type ClaimSet, claimVerdict} from '../jose/claims.js'
+import {checkClaimsSize, checkLifetime, MAX_CLAIM_DEPTH} from '../common/limits.js'
 import {
-  decryptCompact,
-  encodedHeader,
-  encryptCompact,
-  FAST_JWE_ALGS,
-  FAST_JWE_ENCS,
-  keyFor,
-  signCompact,
-  verifyBytes,
-} from '../jose/compact.js'
-import {type Decrypted, decryptJwe, jweHeader} from '../jose/jwe.js'
-import {type KeyEntry, Keyring} from '../jose/keyring.js'
-import {type TokenVerified, verifyToken} from '../jose/nested.js'
-import {checkType, jsonPart, protectedHeader, reject, selectKeys, type VerifyOptions} from '../jose/verify.js'
+  type Claims,
+  type ClaimSet,
+  decodeToken,
+  type KeyEntry,
+  Keyring,
+  protectedHeader,
+  type RefreshStrategy,
+  reject,
+  sealJwe,
+  sealNested,
+  type SealTo,
+  signJws,
+  type SignWith,
+  type TokenVerified,
+  type VerifyOptions,
+  verifyToken,
+} from '../jose/index.js'
 import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
 import {vaultKeyring} from './lifecycle.js'
 import {rotateKeys, usesDue} from './rotation.js'
@@ -388,10 +390,15 @@ export class Issuer {
     return verified
   }
 
-  /** Decrypts and verifies a refresh token of `client`; `anyTime` skips the expiry checks (for revocation). */
+  /**
+   * Opens a refresh token of `client` (decrypted, its signature checked, only then its claims
+   * read): `typ: rt+jwt`, this vault's issuer, `exp`, `nbf` and `iat` with no leeway, their
+   * times unless `anyTime` (for revocation).
+   */
   private async openRefresh(client: string, token: string, anyTime: boolean): Promise<RefreshClaims> {
     getClient(this.vault.document, client)
-    if (token.split('.').length === 3 && isJws(token)) {
+    if (token.split('.').length === 3) {
+      protectedHeader(token) // garbage is refused as such, not as a wrong type
       throw reject(
         'WRONG_TYPE',
         'this is a signed JWT (an access token?), not a refresh token: pass the refresh_token that was issued with it',
@@ -399,9 +406,20 @@ export class Issuer {
     }
 
     const own = this.clientKeyring(client)
-    let decrypted
+    const now = this.now()
+    let opened: TokenVerified
     try {
-      decrypted = await openJwe(token, own)
+      opened = await verifyToken(token, {
+        // the custom claims sit one level down, in `cl`
+        claimDepth: MAX_CLAIM_DEPTH + 1,
+        decryptWith: own,
+        issuer: this.vault.document.issuer.name,
+        keyring: own,
+        leewayMs: 0,
+        nestedKind: 'a refresh token',
+        now: anyTime ? undefined : now,
+        typ: 'rt+jwt',
+      })
     } catch (error) {
       if ((error as TokenRejectedError).code === 'UNKNOWN_KID' && this.ownerOf(token, false)) {
         throw reject('WRONG_CLIENT', `this refresh token belongs to another client, not ${client}`)
@@ -410,14 +428,7 @@ export class Issuer {
       throw error
     }
 
-    if (String(decrypted.header.cty).toUpperCase() !== 'JWT')
-      throw reject('MALFORMED_TOKEN', 'not a refresh token (cty is not JWT)')
-    const now = this.now()
-    const rt = openRefreshJws(Buffer.from(decrypted.plaintext).toString('utf8'), own, {
-      anyTime,
-      issuer: this.vault.document.issuer.name,
-      now,
-    })
+    const rt = opened.payload as unknown as RefreshClaims
     if (rt.client_id !== client)
       throw reject('WRONG_CLIENT', `this refresh token belongs to ${rt.client_id}, not ${client}`)
     if (typeof rt.fam !== 'string' || typeof rt.jti !== 'string' || typeof rt.sexp !== 'number') {
@@ -431,9 +442,9 @@ export class Issuer {
 
   /** The client whose encryption key a JWE names. */
   private ownerOf(token: string, required = true): string {
-    let kid: string | undefined
+    let kid: unknown
     try {
-      kid = JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')).kid
+      kid = decodeToken(token).header.kid
     } catch {}
 
     const entry: KeyEntry | undefined = this.keyring().entries.find((e) => e.use === 'enc' && e.kid === kid)
@@ -449,25 +460,21 @@ export class Issuer {
     if (due.length > 0) await rotateKeys(this.vault, [client], due, {now: this.now()})
   }
 
-  /** A JWT nested in a JWE (RFC 7519 §11.2): encrypted to the client's active encryption key, `cty: JWT`. */
-  private async seal(client: string, s: EffectiveSettings, jwt: string): Promise<string> {
-    const enc = this.activeKey(client, 'enc')
-    return encryptCompact(
-      jwt,
-      {alg: s.encAlg, cty: 'JWT', enc: s.enc, kid: enc.kid},
-      keyFor(enc.jwk!, 'public') as KeyObject,
-    )
+  /** How `client`'s tokens are sealed: to its active encryption key, with its algorithms. */
+  private sealTo(client: string, s: EffectiveSettings): SealTo {
+    const key = this.activeKey(client, 'enc')
+    return {alg: s.encAlg, enc: s.enc, jwk: key.jwk!, kid: key.kid}
   }
 
+  /** How `client`'s tokens of type `typ` are signed: with its active signing key. */
+  private signWith(client: string, s: EffectiveSettings, typ: string): SignWith {
+    const key = this.activeKey(client, 'sig')
+    return {alg: s.sigAlg, jwk: key.privateJwk!, kid: key.kid, typ}
+  }
+
+  /** A refresh token: its claims signed (`typ: rt+jwt`), then sealed to the client (a nested JWT). */
   private async sealRefresh(client: string, s: EffectiveSettings, claims: RefreshClaims): Promise<string> {
-    const sig = this.activeKey(client, 'sig')
-    const inner = signCompact(
-      encodedHeader({alg: s.sigAlg, kid: sig.kid, typ: 'rt+jwt'}),
-      claims,
-      s.sigAlg,
-      keyFor(sig.privateJwk!, 'private'),
-    )
-    return this.seal(client, s, inner)
+    return sealNested(claims, this.signWith(client, s, 'rt+jwt'), this.sealTo(client, s))
   }
 
   private activeKey(client: string, use: 'enc' | 'sig'): KeyEntry {
@@ -488,14 +495,12 @@ export class Issuer {
     options: {encrypt: boolean; fingerprint?: string; nbf?: number; ttlMs?: number},
   ): Promise<IssuedTokens> {
     const {nbf = now, ttlMs = s.accessTtlMs} = options
-    const key = this.activeKey(client, 'sig')
     const jti = newId()
     const exp = now + ttlMs
     const aud = claims.aud!.length === 1 ? claims.aud![0] : claims.aud
     // Registered claims first, so the token reads in the usual order; buildClaimSet has
     // already refused custom claims that would collide with them.
-    const token = signCompact(
-      encodedHeader({alg: s.sigAlg, kid: key.kid, typ: 'at+jwt'}),
+    const token = signJws(
       {
         aud,
         client_id: client,
@@ -510,77 +515,14 @@ export class Issuer {
           ? {}
           : {cnf: {[CNF_FINGERPRINT]: fingerprintThumbprint(options.fingerprint)}}),
       },
-      s.sigAlg,
-      keyFor(key.privateJwk!, 'private'),
+      this.signWith(client, s, 'at+jwt'),
     )
     return {
-      access_token: options.encrypt ? await this.seal(client, s, token) : token,
+      access_token: options.encrypt ? await sealJwe(token, this.sealTo(client, s), 'JWT') : token,
       expires_in: Math.round(ttlMs / 1000),
       expiry: seconds(exp),
       id: jti,
       token_type: 'Bearer',
     }
-  }
-}
-
-/**
- * Opens a JWE sealed to one of `keyring`'s vault keys: on node:crypto for the algorithms the
- * issuer seals with, through jose for anything else (an old token, a foreign algorithm).
- */
-async function openJwe(token: string, keyring: Keyring): Promise<Decrypted> {
-  // a JWE no path opens (zip, a foreign alg, a malformed epk, apu or apv) is refused here
-  const header = jweHeader(token) as Record<string, unknown> & {alg: string; enc: string}
-  if (!FAST_JWE_ALGS.has(header.alg) || !FAST_JWE_ENCS.has(header.enc)) return decryptJwe(token, {keyring})
-  const [key] = selectKeys(keyring, header, 'enc')
-  if (!key.privateJwk) return decryptJwe(token, {keyring})
-  const plaintext = decryptCompact(token.split('.'), header, keyFor(key.privateJwk, 'private') as KeyObject)
-  if (!plaintext) throw reject('DECRYPT_FAILED', 'decryption failed: wrong key, or the JWE was altered')
-  return {header: header as unknown as Decrypted['header'], key, plaintext}
-}
-
-/**
- * Verifies the JWS inside a refresh token: signature by one of the client's keys, `typ:
- * rt+jwt`, then the claims as `token verify` checks them: the issuer, and `exp`, `nbf` and `iat`
- * with no leeway (their times unless `anyTime`, for revocation).
- */
-function openRefreshJws(
-  jws: string,
-  keyring: Keyring,
-  options: {anyTime: boolean; issuer: string; now: number},
-): RefreshClaims {
-  const parts = jws.split('.')
-  if (parts.length !== 3) throw reject('MALFORMED_TOKEN', 'the JWE does not hold a JWT')
-  // size, JSON object, no alg "none", no crit: the checks every token's header gets
-  const header = protectedHeader(jws)
-  let payload: unknown
-  try {
-    payload = jsonPart(parts[1])
-  } catch {
-    throw reject('MALFORMED_TOKEN', 'the refresh token does not hold a JSON JWT')
-  }
-
-  const signed = Buffer.from(`${parts[0]}.${parts[1]}`)
-  const signature = Buffer.from(parts[2], 'base64url')
-  const ok = selectKeys(keyring, header, 'sig').some(
-    (key) => key.privateJwk && verifyBytes(header.alg, signed, signature, keyFor(key.privateJwk, 'public')),
-  )
-  if (!ok) throw reject('BAD_SIGNATURE', 'signature verification failed')
-  checkType(header, 'rt+jwt')
-  const refusal = claimVerdict(payload, {
-    issuer: options.issuer,
-    leewayMs: 0,
-    now: options.anyTime ? undefined : options.now,
-  })
-  if (refusal) throw reject(refusal.code, refusal.message)
-  return payload as RefreshClaims
-}
-
-/** Whether a three-part token has a JWS header at all (else it is garbage, not a wrong type). */
-function isJws(token: string): boolean {
-  try {
-    protectedHeader(token)
-    return true
-  } catch {
-    return false
   }
 }

@@ -1,10 +1,8 @@
-import type {JWK} from 'jose'
-
 import type {KeyRecord} from '../model/document.js'
 
 import {UsageError} from '../common/errors.js'
 import {type EncAlg, hmacKeyBytes, isHmac, type SigAlg} from '../jose/algorithms.js'
-import {generateJwk, type KeyUse, thumbprint} from '../jose/keys.js'
+import {generateJwk, type JWK, type KeyUse, thumbprint} from '../jose/keys.js'
 
 /** A new key of a client for `alg`, with the RFC 7638 thumbprint as `kid`. */
 export async function generateKey(

@@ -1,9 +1,7 @@
-import type {JWK} from 'jose'
-
 import type {KeyRecord, VaultDocument} from '../model/document.js'
 
 import {Keyring} from '../jose/keyring.js'
-import {isSecretKey, publicJwk} from '../jose/keys.js'
+import {isSecretKey, type JWK, publicJwk, spkiPem} from '../jose/keys.js'
 import {clientSettings, getClient} from './clients.js'
 
 /**
@@ -86,9 +84,7 @@ export function publishedKeys(doc: Readonly<VaultDocument>, now: number, options
  * newline after its END line, so that a file of several stays readable by `openssl pkey`.
  */
 export async function publicPem(jwk: JWK): Promise<string> {
-  const {exportSPKI, importJWK} = await import('jose')
-  const key = await importJWK({...jwk, alg: undefined, use: undefined}, jwk.alg === 'EdDSA' ? 'Ed25519' : jwk.alg)
-  const spki = (await exportSPKI(key as Parameters<typeof exportSPKI>[0])).trimEnd()
+  const spki = (await spkiPem(jwk)).trimEnd()
   return `# kid ${jwk.kid} ${jwk.use} ${jwk.alg}\n${spki}\n`
 }
 

@@ -3,12 +3,13 @@ import type {ClientRecord, KeyRecord} from '../model/document.js'
 import type {Vault} from '../vault/vault.js'
 import type {EffectiveSettings} from './settings.js'
 
+import {DEFAULT_LEEWAY_MS} from '../jose/claims.js'
 import {clientSettings, getClient} from './clients.js'
 import {generateKey} from './keys.js'
 import {dueAt, isGone} from './lifecycle.js'
 
 /** Verification leeway granted on top of a token's lifetime before its key may go. */
-export const ROTATION_LEEWAY_MS = 30_000
+export const ROTATION_LEEWAY_MS = DEFAULT_LEEWAY_MS
 
 export interface RotatedKey {
   client: string

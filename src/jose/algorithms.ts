@@ -1,42 +1,149 @@
 import {UsageError} from '../common/errors.js'
 
-/** JWS algorithms a client may sign with (RFC 7518 §3, RFC 8037). */
-export const SIG_ALGS = [
-  'ES256',
-  'ES384',
-  'ES512',
-  'EdDSA',
-  'RS256',
-  'RS384',
-  'RS512',
-  'PS256',
-  'PS384',
-  'PS512',
-  'HS256',
-  'HS384',
-  'HS512',
-] as const
+/**
+ * Every algorithm jwtis knows, once: what key it takes, whether a client may be set up with it
+ * (`client`: the CLI's options, the HTTP enums, discovery) and whether the node:crypto fast path
+ * (compact.ts) implements it (`fast`). Every other list (per key type, JWE allowlists, the
+ * debugger's, the fast path's) is derived from these tables. This module imports nothing of
+ * Node's: the debugger page's bundle uses it.
+ */
+interface KeyFit {
+  /** A key of exactly this many bytes (an `oct` key). */
+  bytes?: number
+  /** Curves the key may be on; any when absent. */
+  crv?: readonly string[]
+  /** Key types that serve the algorithm; none for a password (PBES2). */
+  kty: readonly string[]
+}
+
+/** A hash of the SHA-2 family, by its output bits. */
+export type HashBits = 256 | 384 | 512
+
+interface JwsSpec extends KeyFit {
+  client?: true
+  family: 'ECDSA' | 'EdDSA' | 'HMAC' | 'RSA-PSS' | 'RSASSA-PKCS1-v1_5'
+  hash?: HashBits
+}
+
+/* eslint-disable perfectionist/sort-objects -- a table's order is its lists' order (options, a key's default) */
+
+/** JWS algorithms (RFC 7518 §3, RFC 8037, RFC 9864 for `Ed25519`), in the order a key's default is picked. */
+export const JWS = {
+  ES256: {client: true, crv: ['P-256'], family: 'ECDSA', hash: 256, kty: ['EC']},
+  ES384: {client: true, crv: ['P-384'], family: 'ECDSA', hash: 384, kty: ['EC']},
+  ES512: {client: true, crv: ['P-521'], family: 'ECDSA', hash: 512, kty: ['EC']},
+  EdDSA: {client: true, crv: ['Ed25519', 'Ed448'], family: 'EdDSA', kty: ['OKP']},
+  RS256: {client: true, family: 'RSASSA-PKCS1-v1_5', hash: 256, kty: ['RSA']},
+  RS384: {client: true, family: 'RSASSA-PKCS1-v1_5', hash: 384, kty: ['RSA']},
+  RS512: {client: true, family: 'RSASSA-PKCS1-v1_5', hash: 512, kty: ['RSA']},
+  PS256: {client: true, family: 'RSA-PSS', hash: 256, kty: ['RSA']},
+  PS384: {client: true, family: 'RSA-PSS', hash: 384, kty: ['RSA']},
+  PS512: {client: true, family: 'RSA-PSS', hash: 512, kty: ['RSA']},
+  HS256: {bytes: 32, client: true, family: 'HMAC', hash: 256, kty: ['oct']},
+  HS384: {bytes: 48, client: true, family: 'HMAC', hash: 384, kty: ['oct']},
+  HS512: {bytes: 64, client: true, family: 'HMAC', hash: 512, kty: ['oct']},
+  Ed25519: {crv: ['Ed25519', 'Ed448'], family: 'EdDSA', kty: ['OKP']},
+} as const satisfies Record<string, JwsSpec>
+
+/** The curves an ECDH-ES key (and so a JWE's `epk`) may be on. */
+export const ECDH_CURVES = {EC: ['P-256', 'P-384', 'P-521'], OKP: ['X25519', 'X448']} as const
+const ECDH = {crv: [...ECDH_CURVES.EC, ...ECDH_CURVES.OKP], kty: ['EC', 'OKP']} as const
+
+interface KeyManagementSpec extends KeyFit {
+  client?: true
+  fast?: true
+  /** The AES key wrap key an ECDH-ES+AxxxKW agreement derives, in bytes. */
+  kwBytes?: number
+}
+
+/** JWE key management algorithms accepted for decryption (RFC 7518 §4): all jose has but RSA1_5 (RFC 8725 §3.2). */
+export const KEY_MANAGEMENT = {
+  'ECDH-ES': {...ECDH, client: true, fast: true},
+  'ECDH-ES+A128KW': {...ECDH, client: true, fast: true, kwBytes: 16},
+  'ECDH-ES+A192KW': {...ECDH, client: true, fast: true, kwBytes: 24},
+  'ECDH-ES+A256KW': {...ECDH, client: true, fast: true, kwBytes: 32},
+  'RSA-OAEP': {client: true, fast: true, kty: ['RSA']},
+  'RSA-OAEP-256': {client: true, fast: true, kty: ['RSA']},
+  'RSA-OAEP-384': {kty: ['RSA']},
+  'RSA-OAEP-512': {kty: ['RSA']},
+  A128KW: {bytes: 16, kty: ['oct']},
+  A192KW: {bytes: 24, kty: ['oct']},
+  A256KW: {bytes: 32, kty: ['oct']},
+  A128GCMKW: {bytes: 16, kty: ['oct']},
+  A192GCMKW: {bytes: 24, kty: ['oct']},
+  A256GCMKW: {bytes: 32, kty: ['oct']},
+  dir: {kty: ['oct']},
+  'PBES2-HS256+A128KW': {kty: []},
+  'PBES2-HS384+A192KW': {kty: []},
+  'PBES2-HS512+A256KW': {kty: []},
+} as const satisfies Record<string, KeyManagementSpec>
+
+interface ContentEncryptionSpec {
+  /** The content encryption key's length. */
+  cekBytes: number
+  client?: true
+  fast?: true
+}
+
+/** JWE content encryption algorithms (RFC 7518 §5); refresh tokens use the AES-GCM ones. */
+export const CONTENT_ENCRYPTION = {
+  A128GCM: {cekBytes: 16, client: true, fast: true},
+  A192GCM: {cekBytes: 24, client: true, fast: true},
+  A256GCM: {cekBytes: 32, client: true, fast: true},
+  'A128CBC-HS256': {cekBytes: 32},
+  'A192CBC-HS384': {cekBytes: 48},
+  'A256CBC-HS512': {cekBytes: 64},
+} as const satisfies Record<string, ContentEncryptionSpec>
+/* eslint-enable perfectionist/sort-objects */
+
+/** The names in `table` whose spec has `flag` set. */
+type Flagged<T, F extends string> = {[K in keyof T]: T[K] extends Record<F, true> ? K : never}[keyof T]
+const flagged = <T extends object, F extends string>(table: T, flag: F) =>
+  Object.keys(table).filter((name) => flag in (table as Record<string, object>)[name]) as Array<Flagged<T, F> & string>
+
+export type SigAlg = Flagged<typeof JWS, 'client'>
+export type EncAlg = Flagged<typeof KEY_MANAGEMENT, 'client'>
+export type Enc = Flagged<typeof CONTENT_ENCRYPTION, 'client'>
+
+/** JWS algorithms a client may sign with. */
+export const SIG_ALGS: readonly SigAlg[] = flagged(JWS, 'client')
 /** HMAC algorithms: a secret shared with the verifiers, never published. */
-export const HMAC_ALGS = ['HS256', 'HS384', 'HS512'] as const
-export const isHmac = (alg: string): boolean => (HMAC_ALGS as readonly string[]).includes(alg)
+export const HMAC_ALGS = Object.keys(JWS).filter((alg) => JWS[alg as keyof typeof JWS].family === 'HMAC')
+export const isHmac = (alg: string): boolean => HMAC_ALGS.includes(alg)
 /** RFC 7518 §3.2: an HMAC key is at least as long as the hash output. */
 export const hmacKeyBytes = (alg: string): number => Number(alg.slice(2)) / 8
-/** JWE key management algorithms a client's encryption key may use (RFC 7518 §4). */
-export const ENC_ALGS = [
-  'ECDH-ES',
-  'ECDH-ES+A128KW',
-  'ECDH-ES+A192KW',
-  'ECDH-ES+A256KW',
-  'RSA-OAEP',
-  'RSA-OAEP-256',
-] as const
+/** JWE key management algorithms a client's encryption key may use. */
+export const ENC_ALGS: readonly EncAlg[] = flagged(KEY_MANAGEMENT, 'client')
 /** JWE content encryption algorithms for refresh tokens. */
-export const ENCS = ['A128GCM', 'A192GCM', 'A256GCM'] as const
+export const ENCS: readonly Enc[] = flagged(CONTENT_ENCRYPTION, 'client')
+/** Every key management algorithm and content encryption a JWE may name. */
+export const JWE_ALGS = Object.keys(KEY_MANAGEMENT)
+export const JWE_ENCS = Object.keys(CONTENT_ENCRYPTION)
+/** What the node:crypto fast path seals and opens. */
+export const FAST_JWE_ALGS: ReadonlySet<string> = new Set(flagged(KEY_MANAGEMENT, 'fast'))
+export const FAST_JWE_ENCS: ReadonlySet<string> = new Set(flagged(CONTENT_ENCRYPTION, 'fast'))
+
+const fits = (spec: KeyFit, kty: string | undefined, crv: string | undefined, octBytes: number): boolean =>
+  (spec.kty as readonly (string | undefined)[]).includes(kty) &&
+  (spec.crv === undefined || (spec.crv as readonly (string | undefined)[]).includes(crv)) &&
+  (spec.bytes === undefined || spec.bytes === octBytes)
+
+/**
+ * The algorithms a key can serve when it does not name one, from its type and curve (an `oct`
+ * key: its length; HMAC takes a longer one for any hash). A public RSA or EC key never yields an
+ * HMAC algorithm, which closes the classic "HS256 with the public key as secret" confusion.
+ */
+export function algorithmsForKey(kty: string | undefined, crv?: string, octBytes = 0): string[] {
+  const hmacAny = kty === 'oct' && octBytes > 64
+  const jws = Object.entries(JWS).filter(
+    ([, spec]) => fits(spec, kty, crv, octBytes) || (hmacAny && spec.family === 'HMAC'),
+  )
+  const jwe = Object.entries(KEY_MANAGEMENT).filter(([, spec]) => fits(spec, kty, crv, octBytes))
+  return [...jws, ...jwe].map(([alg]) => alg)
+}
+
 export const REFRESH_STRATEGIES = ['noRefresh', 'refreshOnExpire', 'refreshBoth'] as const
 
-export type SigAlg = (typeof SIG_ALGS)[number]
-export type EncAlg = (typeof ENC_ALGS)[number]
-export type Enc = (typeof ENCS)[number]
 export type RefreshStrategy = (typeof REFRESH_STRATEGIES)[number]
 
 export const DEFAULT_RSA_BITS = 2048

@@ -6,6 +6,9 @@ import {describeTime} from '../common/time.js'
 /** Claims the issuer sets itself (RFC 7519 §4.1, RFC 9068 §2.2): a claim set may not carry them. */
 export const RESERVED_CLAIMS = ['iss', 'exp', 'iat', 'nbf', 'jti', 'client_id'] as const
 
+/** Clock skew allowed on exp, nbf and iat unless told otherwise: `token verify`'s default --leeway. */
+export const DEFAULT_LEEWAY_MS = 30_000
+
 export type Claims = Record<string, unknown>
 
 export interface ClaimSet {

@@ -23,6 +23,8 @@ import {
   verify,
 } from 'node:crypto'
 
+import {CONTENT_ENCRYPTION, KEY_MANAGEMENT} from './algorithms.js'
+
 /**
  * Compact JWS (RFC 7515) and JWE (RFC 7516) for the algorithms jwtis issues with, written
  * directly on node:crypto: synchronous, keys imported once as KeyObjects, protected headers
@@ -165,17 +167,13 @@ export function signCompact(header64: string, payload: unknown, alg: string, key
 // ---------------------------------------------------------------------------------------------
 // JWE
 
-const CEK_BYTES: Record<string, number> = {A128GCM: 16, A192GCM: 24, A256GCM: 32}
-const KW_BYTES: Record<string, number> = {
-  'ECDH-ES+A128KW': 16,
-  'ECDH-ES+A192KW': 24,
-  'ECDH-ES+A256KW': 32,
-}
+const CEK_BYTES: Record<string, number> = Object.fromEntries(
+  Object.entries(CONTENT_ENCRYPTION).map(([enc, spec]) => [enc, spec.cekBytes]),
+)
+const KW_BYTES: Record<string, number> = Object.fromEntries(
+  Object.entries(KEY_MANAGEMENT).flatMap(([alg, spec]) => ('kwBytes' in spec ? [[alg, spec.kwBytes]] : [])),
+)
 const AES_KW_IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex')
-
-/** Key management and content encryption algorithms this module seals and opens. */
-export const FAST_JWE_ALGS = new Set(['ECDH-ES', 'RSA-OAEP', 'RSA-OAEP-256', ...Object.keys(KW_BYTES)])
-export const FAST_JWE_ENCS = new Set(Object.keys(CEK_BYTES))
 
 const uint32 = (n: number): Buffer => {
   const out = Buffer.alloc(4)

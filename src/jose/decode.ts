@@ -1,5 +1,5 @@
 import {jsonDepth, MAX_CLAIM_DEPTH} from '../common/limits.js'
-import {jsonPart, protectedHeader, reject} from './verify.js'
+import {jsonPart, protectedHeader, reject} from './header.js'
 
 /** A token's parts as `jwtis token decode` shows them: nothing in it is verified. */
 export interface Decoded {

@@ -1,32 +1,14 @@
-import type {CompactJWEHeaderParameters} from 'jose'
+import type {CompactJWEHeaderParameters, JWK} from 'jose'
+import type {KeyObject} from 'node:crypto'
 
 import type {KeyEntry, Keyring} from './keyring.js'
 
 import {UsageError} from '../common/errors.js'
-import {canonicalBase64url, fromJose, protectedHeader, reject, selectKeys} from './verify.js'
+import {ECDH_CURVES, FAST_JWE_ALGS, FAST_JWE_ENCS, JWE_ALGS, JWE_ENCS} from './algorithms.js'
+import {decryptCompact, encryptCompact, keyFor} from './compact.js'
+import {canonicalBase64url, protectedHeader, reject} from './header.js'
+import {fromJose, selectKeys} from './verify.js'
 
-/** Key management algorithms accepted for decryption: everything jose supports but RSA1_5 (RFC 8725 §3.2). */
-export const JWE_ALGS = [
-  'RSA-OAEP',
-  'RSA-OAEP-256',
-  'RSA-OAEP-384',
-  'RSA-OAEP-512',
-  'ECDH-ES',
-  'ECDH-ES+A128KW',
-  'ECDH-ES+A192KW',
-  'ECDH-ES+A256KW',
-  'A128KW',
-  'A192KW',
-  'A256KW',
-  'A128GCMKW',
-  'A192GCMKW',
-  'A256GCMKW',
-  'dir',
-  'PBES2-HS256+A128KW',
-  'PBES2-HS384+A192KW',
-  'PBES2-HS512+A256KW',
-]
-export const JWE_ENCS = ['A128GCM', 'A192GCM', 'A256GCM', 'A128CBC-HS256', 'A192CBC-HS384', 'A256CBC-HS512']
 /**
  * The most PBES2 iterations an input may demand. Each decryption costs p2c HMACs chosen by the
  * sender, so the cap bounds the work an attacker can ask for (a few tens of ms here).
@@ -42,7 +24,7 @@ export interface Decrypted {
 
 /**
  * The protected header of a compact JWE, refusing before any key is touched what this tool never
- * decrypts: every path that opens a JWE (jose's and the issuer's node:crypto one) starts here.
+ * decrypts: both paths that open a JWE (jose's and node:crypto's) start here.
  */
 export function jweHeader(jwe: string): CompactJWEHeaderParameters {
   const header = protectedHeader(jwe) as unknown as CompactJWEHeaderParameters & {p2c?: unknown; zip?: unknown}
@@ -68,7 +50,6 @@ export function jweHeader(jwe: string): CompactJWEHeaderParameters {
   return header
 }
 
-const EPK_CURVES: Record<string, string[]> = {EC: ['P-256', 'P-384', 'P-521'], OKP: ['X25519', 'X448']}
 /** Members of a private or secret JWK (RFC 7518 §6): an ephemeral key carrying one is refused, as jose does. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv']
 
@@ -79,7 +60,7 @@ function isEphemeralKey(epk: unknown): boolean {
   return (
     typeof kty === 'string' &&
     typeof crv === 'string' &&
-    (EPK_CURVES[kty] ?? []).includes(crv) &&
+    ((ECDH_CURVES as Record<string, readonly string[]>)[kty] ?? []).includes(crv) &&
     typeof x === 'string' &&
     (kty === 'OKP' ? y === undefined : typeof y === 'string') &&
     !PRIVATE_MEMBERS.some((member) => Object.hasOwn(epk, member))
@@ -113,6 +94,16 @@ function openFailure(error: unknown): Error {
   return fromJose(error)
 }
 
+/**
+ * Opens a JWE sealed to a vault key with an algorithm the issuer seals with, on node:crypto
+ * (keys imported once, synchronous); jose opens anything else (an old token, a file's key).
+ */
+function decryptFast(jwe: string, header: CompactJWEHeaderParameters, key: KeyEntry): Decrypted {
+  const plaintext = decryptCompact(jwe.split('.'), header, keyFor(key.privateJwk!, 'private') as KeyObject)
+  if (!plaintext) throw reject('DECRYPT_FAILED', 'decryption failed: wrong key, or the JWE was altered')
+  return {header, key, plaintext}
+}
+
 /** Decrypts a compact JWE with a key from `keyring` (by `kid`, bound to `alg`) or a password (PBES2). */
 export async function decryptJwe(jwe: string, source: {keyring: Keyring} | {password: string}): Promise<Decrypted> {
   const header = jweHeader(jwe)
@@ -133,8 +124,11 @@ export async function decryptJwe(jwe: string, source: {keyring: Keyring} | {pass
     }
   }
 
+  const keys = selectKeys(source.keyring, header, 'enc')
+  if (FAST_JWE_ALGS.has(header.alg) && FAST_JWE_ENCS.has(header.enc) && keys[0].client !== undefined)
+    return decryptFast(jwe, header, keys[0])
   let lastError: unknown
-  for (const key of selectKeys(source.keyring, header, 'enc')) {
+  for (const key of keys) {
     try {
       const material = await source.keyring.material(key, header.alg, 'private')
       const {plaintext, protectedHeader} = await compactDecrypt(jwe, material, options)
@@ -171,4 +165,30 @@ export async function encryptJwe(
       ...(options.cty ? {cty: options.cty} : {}),
     })
     .encrypt(material)
+}
+
+/**
+ * Whom a JWE is sealed to and how: the recipient's public JWK (an `oct` key's secret), the key
+ * management `alg` (ECDH-ES or RSA-OAEP to a client's key today; the caller's choice, so an
+ * issuer's own key-wrap key fits too) and the content encryption `enc`.
+ */
+export interface SealTo {
+  alg: string
+  enc: string
+  jwk: JWK
+  kid?: string
+}
+
+/**
+ * A compact JWE of `plaintext`: on node:crypto (compact.ts) for the algorithms the issuer seals
+ * with, through jose for any other pair.
+ */
+export async function sealJwe(plaintext: string, to: SealTo, cty?: string): Promise<string> {
+  const header = {alg: to.alg, ...(cty ? {cty} : {}), enc: to.enc, ...(to.kid === undefined ? {} : {kid: to.kid})}
+  if (FAST_JWE_ALGS.has(to.alg) && FAST_JWE_ENCS.has(to.enc))
+    return encryptCompact(plaintext, header, keyFor(to.jwk, 'public') as KeyObject)
+  const {CompactEncrypt, importJWK} = await import('jose')
+  return new CompactEncrypt(new TextEncoder().encode(plaintext))
+    .setProtectedHeader(header)
+    .encrypt(await importJWK(to.jwk, to.alg))
 }

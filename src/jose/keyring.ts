@@ -2,6 +2,7 @@ import type {CryptoKey, JWK} from 'jose'
 import type {KeyObject} from 'node:crypto'
 
 import {UsageError} from '../common/errors.js'
+import {algorithmsForKey, CONTENT_ENCRYPTION} from './algorithms.js'
 import {type KeyUse, publicJwk} from './keys.js'
 
 export type KeyMaterial = CryptoKey | KeyObject | Uint8Array
@@ -23,54 +24,10 @@ export interface KeyEntry {
   use?: KeyUse
 }
 
-const RSA_SIG = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
-const RSA_ENC = ['RSA-OAEP', 'RSA-OAEP-256', 'RSA-OAEP-384', 'RSA-OAEP-512']
-const ECDH = ['ECDH-ES', 'ECDH-ES+A128KW', 'ECDH-ES+A192KW', 'ECDH-ES+A256KW']
-const EC_SIG: Record<string, string> = {'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512'}
-const OCT_BY_BYTES: Record<number, string[]> = {
-  16: ['A128KW', 'A128GCMKW', 'dir'],
-  24: ['A192KW', 'A192GCMKW', 'dir'],
-  32: ['A256KW', 'A256GCMKW', 'HS256', 'dir'],
-  48: ['HS384', 'dir'],
-  64: ['HS512', 'dir'],
-}
-
-/**
- * The algorithms a key can serve when it does not name one, from its type and curve. A public
- * RSA or EC key never yields an HMAC algorithm, which closes the classic "HS256 with the public
- * key as secret" confusion.
- */
-export function algorithmsForKey(kty: string | undefined, crv?: string, octBytes = 0): string[] {
-  switch (kty) {
-    case 'EC': {
-      return [...(EC_SIG[crv ?? ''] ? [EC_SIG[crv!]] : []), ...ECDH]
-    }
-
-    case 'oct': {
-      return OCT_BY_BYTES[octBytes] ?? (octBytes > 64 ? ['HS256', 'HS384', 'HS512', 'dir'] : ['dir'])
-    }
-
-    case 'OKP': {
-      if (crv === 'Ed25519' || crv === 'Ed448') return ['EdDSA', 'Ed25519']
-      return ECDH // X25519, X448
-    }
-
-    case 'RSA': {
-      return [...RSA_SIG, ...RSA_ENC]
-    }
-
-    default: {
-      return []
-    }
-  }
-}
-
-/** Content encryption algorithms: a `dir` key's JWK may name one as its `alg` (RFC 7520 §5.6). */
-const CONTENT_ENCRYPTION = new Set(['A128CBC-HS256', 'A128GCM', 'A192CBC-HS384', 'A192GCM', 'A256CBC-HS512', 'A256GCM'])
-
 export function entryAllows(entry: KeyEntry, alg: string): boolean {
   if (entry.alg) {
-    if (alg === 'dir' && CONTENT_ENCRYPTION.has(entry.alg)) return true
+    // a `dir` key's JWK may name its content encryption as its `alg` (RFC 7520 §5.6)
+    if (alg === 'dir' && Object.hasOwn(CONTENT_ENCRYPTION, entry.alg)) return true
     return entry.alg === alg || (entry.alg === 'EdDSA' && alg === 'Ed25519')
   }
 

@@ -1,6 +1,10 @@
 import type {JWK} from 'jose'
+import type {JsonWebKey, KeyObject} from 'node:crypto'
 
+import {UsageError} from '../common/errors.js'
 import {type EncAlg, hmacKeyBytes, isHmac, keyGenOptions, type SigAlg} from './algorithms.js'
+
+export type {JWK} from 'jose'
 
 /** What a key is for (RFC 7517 §4.2). */
 export type KeyUse = 'enc' | 'sig'
@@ -31,6 +35,29 @@ export async function generateJwk(alg: EncAlg | SigAlg, bits?: number): Promise<
 export async function thumbprint(jwk: JWK): Promise<string> {
   const {calculateJwkThumbprint} = await import('jose')
   return calculateJwkThumbprint(jwk, 'sha256')
+}
+
+/** A key read from PEM as a JWK, private members kept when it has them. */
+export async function jwkOf(key: KeyObject): Promise<JWK> {
+  const {exportJWK} = await import('jose')
+  return exportJWK(key)
+}
+
+/** A JWK as PEM: PKCS#8 for a private key, SPKI for a public one (no PEM form for a secret). */
+export async function jwkToPem(jwk: JWK): Promise<string> {
+  if (jwk.kty === 'oct') throw new UsageError('a secret (kty oct) has no PEM form: use --format jwk', 'BAD_KEY')
+  const {createPrivateKey, createPublicKey} = await import('node:crypto')
+  const key = jwk.d
+    ? createPrivateKey({format: 'jwk', key: jwk as JsonWebKey})
+    : createPublicKey({format: 'jwk', key: jwk as JsonWebKey})
+  return key.export({format: 'pem', type: jwk.d ? 'pkcs8' : 'spki'}).toString()
+}
+
+/** A vault key's public half as an SPKI PEM block, through jose (which takes the key's `alg`). */
+export async function spkiPem(jwk: JWK): Promise<string> {
+  const {exportSPKI, importJWK} = await import('jose')
+  const key = await importJWK({...jwk, alg: undefined, use: undefined}, jwk.alg === 'EdDSA' ? 'Ed25519' : jwk.alg)
+  return exportSPKI(key as Parameters<typeof exportSPKI>[0])
 }
 
 /** Whether a key is a shared secret (never published, exported only on request). */

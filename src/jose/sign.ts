@@ -1,14 +1,26 @@
 import type {JWK, JWTPayload} from 'jose'
-import type {KeyObject} from 'node:crypto'
+import type {JsonWebKey, KeyObject} from 'node:crypto'
 
 import {UsageError} from '../common/errors.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from '../common/limits.js'
-import {hmacKeyBytes, isHmac, SIG_ALGS} from './algorithms.js'
-import {algorithmsForKey} from './keyring.js'
+import {algorithmsForKey, hmacKeyBytes, isHmac, SIG_ALGS} from './algorithms.js'
+import {encodedHeader, keyFor, signCompact} from './compact.js'
 import {publicJwk} from './keys.js'
 
 /** A signing key given by hand (`token sign`): a private key, or an HMAC secret. */
 export type SigningKey = {jwk?: JWK; key: KeyObject} | {secret: Uint8Array}
+
+/** A JWK given by hand as a signing key: an `oct` key's secret, or a private key; `source` names it in errors. */
+export async function signingKeyOf(jwk: JWK, source: string): Promise<SigningKey> {
+  if (jwk.kty === 'oct') return {secret: Buffer.from(jwk.k ?? '', 'base64url')}
+  if (!jwk.d) throw new UsageError('the key is a public key: signing needs the private key', 'BAD_KEY')
+  const {createPrivateKey} = await import('node:crypto')
+  try {
+    return {jwk, key: createPrivateKey({format: 'jwk', key: jwk as JsonWebKey})}
+  } catch (error) {
+    throw new UsageError(`${source} is not a usable private key: ${(error as Error).message}`, 'BAD_KEY')
+  }
+}
 
 export interface SignRequest {
   /** Default: the key's own `alg`, else the one its type implies (HS256 for a secret). */
@@ -59,4 +71,21 @@ export async function signJwt(
   const header = {alg, ...(kid === undefined ? {} : {kid}), typ: request.typ ?? 'JWT'}
   const token = await new SignJWT(request.claims).setProtectedHeader(header).sign(material)
   return {header, token}
+}
+
+/** A vault key to sign with: its private JWK, the `alg` it is bound to, and the header's `kid` and `typ`. */
+export interface SignWith {
+  alg: string
+  jwk: JWK
+  kid?: string
+  typ: string
+}
+
+/**
+ * The issuer's signature: every JWS algorithm of the table on node:crypto (compact.ts), the key
+ * imported once by its kid and the header encoded once, so issuing is synchronous.
+ */
+export function signJws(payload: unknown, key: SignWith): string {
+  const header64 = encodedHeader({alg: key.alg, ...(key.kid === undefined ? {} : {kid: key.kid}), typ: key.typ})
+  return signCompact(header64, payload, key.alg, keyFor(key.jwk, 'private'))
 }

@@ -1,12 +1,11 @@
 import type {JWTHeaderParameters, JWTPayload} from 'jose'
 
-import {JwtisError, type RejectionCode, TokenRejectedError, UsageError} from '../common/errors.js'
+import {JwtisError, UsageError} from '../common/errors.js'
 import {jsonDepth, MAX_CLAIM_DEPTH} from '../common/limits.js'
 import {claimVerdict} from './claims.js'
+import {keyFor, verifyBytes} from './compact.js'
+import {type Header, jsonPart, protectedHeader, reject} from './header.js'
 import {entryAllows, type KeyEntry, type Keyring} from './keyring.js'
-
-/** Larger inputs are refused before any parsing: no honest token comes near it. */
-export const MAX_TOKEN_BYTES = 64 * 1024
 
 export interface VerifyOptions {
   /** Allowlist of `alg` values (RFC 8725 §3.1); when absent, the key's own algorithm decides. */
@@ -14,11 +13,14 @@ export interface VerifyOptions {
   /** Accept a token without `exp` (one that never expires); refused by default. */
   allowNoExp?: boolean
   audience?: string[]
+  /** How deep the claims may nest (default MAX_CLAIM_DEPTH). */
+  claimDepth?: number
   issuer?: string
   keyring: Keyring
   leewayMs: number
   maxAgeMs?: number
-  now: number
+  /** Without it, no time is compared (revoking an expired token). */
+  now?: number
   subject?: string
   /**
    * Required `typ` (compared as media types: case-insensitive, `application/` optional). When
@@ -55,72 +57,6 @@ export interface Verified {
   header: JWTHeaderParameters
   key: KeyEntry
   payload: JWTPayload
-}
-
-export const reject = (code: RejectionCode, message: string): TokenRejectedError =>
-  new TokenRejectedError(code, message)
-
-function checkSize(token: string): void {
-  if (Buffer.byteLength(token) > MAX_TOKEN_BYTES)
-    throw reject('TOKEN_TOO_LARGE', `token is over ${MAX_TOKEN_BYTES / 1024} KiB`)
-}
-
-/**
- * RFC 7515 §2 and RFC 4648 §3.5: base64url without padding, and canonical (the unused low bits
- * of the last character zero). Decoders ignore those bits, so without this check one signature
- * could be written several ways: a token altered in them would still verify.
- */
-export function canonicalBase64url(part: string): boolean {
-  if (!/^[\w-]*$/.test(part) || part.length % 4 === 1) return false
-  // Only the last character can carry unused bits (4 of them after 2 characters of a group, 2
-  // after 3): checked there, rather than by decoding and re-encoding the whole part.
-  const unused = [0, 0, 0b1111, 0b11][part.length % 4]
-  return (BASE64URL.indexOf(part.at(-1) ?? 'A') & unused) === 0
-}
-
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-
-const utf8 = new TextDecoder('utf8', {fatal: true})
-
-/**
- * A header or payload part as JSON. Its bytes must be UTF-8 (RFC 7515 §5.2), decoded strictly as
- * jose decodes them: a lenient decoder would let bytes that are no text read as U+FFFD, so that
- * two different tokens could carry the same header or claims.
- */
-export function jsonPart(part: string): unknown {
-  return JSON.parse(utf8.decode(Buffer.from(part, 'base64url')))
-}
-
-/** The protected header of a compact JWS or JWE, refusing what can never be accepted. */
-export function protectedHeader(token: string): JWTHeaderParameters & Record<string, unknown> {
-  checkSize(token)
-  const parts = token.split('.')
-  if (parts.length !== 3 && parts.length !== 5)
-    throw reject('MALFORMED_TOKEN', 'not a compact JWS (3 parts) or JWE (5 parts)')
-  if (!parts.every((part) => canonicalBase64url(part)))
-    throw reject('MALFORMED_TOKEN', 'a part of the token is not canonical base64url')
-  let header
-  try {
-    header = jsonPart(parts[0]) as JWTHeaderParameters & Record<string, unknown>
-  } catch {
-    throw reject('MALFORMED_TOKEN', 'the protected header is not base64url UTF-8 JSON')
-  }
-
-  if (typeof header !== 'object' || header === null || Array.isArray(header))
-    throw reject('MALFORMED_TOKEN', 'the protected header is not a JSON object')
-
-  if (typeof header.alg !== 'string' || header.alg.toLowerCase() === 'none') {
-    throw reject('ALG_NOT_ALLOWED', 'unsecured tokens (alg "none") are never accepted')
-  }
-
-  if (header.crit !== undefined) {
-    throw reject(
-      'UNSUPPORTED_CRIT',
-      `the token requires header extensions this verifier does not implement: ${JSON.stringify(header.crit)}`,
-    )
-  }
-
-  return header
 }
 
 /**
@@ -177,8 +113,9 @@ export function selectKeys(keyring: Keyring, header: {alg?: string; kid?: string
 
 /**
  * Verifies a compact JWS JWT. Order: size cap, header, `alg` allowlist against the key found
- * by `kid`, signature (jose's), `typ`, then the claims with leeway (jwtis's one claims checker,
- * which the issuer's refresh tokens and the debugger page go through too).
+ * by `kid`, signature, `typ`, and only then the claims, with leeway (jwtis's one claims checker,
+ * which the debugger page goes through too). A vault key's signature is checked on node:crypto
+ * (compact.ts: keys imported once, synchronous); any other key's (a file, a JWKS) through jose.
  */
 export async function verifyJws(token: string, options: VerifyOptions): Promise<Verified> {
   const header = protectedHeader(token)
@@ -188,24 +125,41 @@ export async function verifyJws(token: string, options: VerifyOptions): Promise<
     throw reject('ALG_NOT_ALLOWED', `alg ${header.alg} is not in the allowed list (${options.algorithms.join(', ')})`)
   }
 
+  const key = await signatureKey(token, header, options.keyring)
+  checkType(header, options.typ)
+  return {header: header as JWTHeaderParameters, key, payload: claimsOf(parts[1], options)}
+}
+
+/** The key whose signature `token` carries, tried by `kid`; BAD_SIGNATURE (or jose's verdict) when none. */
+async function signatureKey(token: string, header: Header, keyring: Keyring): Promise<KeyEntry> {
+  const keys = selectKeys(keyring, header, 'sig')
+  const vaultKeys = keys.filter((key) => key.client !== undefined)
+  if (vaultKeys.length === keys.length) {
+    const dot = token.lastIndexOf('.')
+    const signed = Buffer.from(token.slice(0, dot))
+    const signature = Buffer.from(token.slice(dot + 1), 'base64url')
+    const found = vaultKeys.find((key) => verifyBytes(header.alg, signed, signature, vaultKey(key)))
+    if (found) return found
+    throw reject('BAD_SIGNATURE', 'signature verification failed')
+  }
+
   const {compactVerify} = await import('jose')
   let lastError: unknown
-  for (const key of selectKeys(options.keyring, header, 'sig')) {
-    const material = await options.keyring.material(key, header.alg, 'public')
+  for (const key of keys) {
+    const material = await keyring.material(key, header.alg, 'public')
     const verified = await compactVerify(token, material, {algorithms: [header.alg]}).catch((error: unknown) => {
       lastError = error
     })
-    if (verified) {
-      checkType(header, options.typ)
-      return {header, key, payload: claimsOf(parts[1], options)}
-    }
-
+    if (verified) return key
     // Another key with the same kid (a JWKS without kids) may still verify it.
     if ((lastError as {code?: string}).code !== 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED') break
   }
 
   throw fromJose(lastError)
 }
+
+/** A vault key as node:crypto verifies with it: the public key, or an HMAC key's secret. */
+const vaultKey = (key: KeyEntry) => keyFor((key.jwk?.kty === 'oct' ? key.privateJwk : key.jwk)!, 'public')
 
 /** The claims of a verified JWS, refused unless they pass every check `options` asks for. */
 function claimsOf(part: string, options: VerifyOptions): JWTPayload {
@@ -222,7 +176,7 @@ function claimsOf(part: string, options: VerifyOptions): JWTPayload {
     throw reject(refusal.code, refusal.message + hint)
   }
 
-  if (jsonDepth(payload, MAX_CLAIM_DEPTH) > MAX_CLAIM_DEPTH)
-    throw reject('MALFORMED_TOKEN', `the claims nest deeper than ${MAX_CLAIM_DEPTH} levels`)
+  const depth = options.claimDepth ?? MAX_CLAIM_DEPTH
+  if (jsonDepth(payload, depth) > depth) throw reject('MALFORMED_TOKEN', `the claims nest deeper than ${depth} levels`)
   return payload
 }

@@ -6,16 +6,8 @@
 import {exportJWK, generateKeyPair, generateSecret, SignJWT} from 'jose'
 import {describe, expect, it} from 'vitest'
 
-import {
-  checkClaims,
-  chooseKey,
-  decode,
-  encodeUnsigned,
-  type KeyInfo,
-  parsePastedKey,
-  SUPPORTED_ALGS,
-  verifySignature,
-} from '../../src/debugger/inspect.js'
+import {checkClaims, decode, encodeUnsigned} from '../../src/debugger/inspect.js'
+import {chooseKey, type KeyInfo, parsePastedKey, SUPPORTED_ALGS, verifySignature} from '../../src/jose/webcrypto.js'
 
 const now = Date.parse('2026-06-01T00:00:00Z')
 const at = now / 1000

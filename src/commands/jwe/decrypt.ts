@@ -5,6 +5,7 @@ import type {Keyring} from '../../jose/keyring.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
 import {keyringFrom} from '../../cli/keys-input.js'
+import {DEFAULT_LEEWAY_MS} from '../../jose/claims.js'
 
 export interface DecryptResult {
   header: Record<string, unknown>
@@ -73,7 +74,11 @@ export default class JweDecrypt extends VaultCommand<typeof JweDecrypt> {
     if (!this.jsonEnabled()) process.stdout.write(decrypted.plaintext)
     if (utf8 && isCompactJws(text, decrypted.header.cty)) {
       if (verifyWith) {
-        const inner = await verifyInner(text, {keyring: await verifyWith(), leewayMs: 30_000, now: clock()()})
+        const inner = await verifyInner(text, {
+          keyring: await verifyWith(),
+          leewayMs: DEFAULT_LEEWAY_MS,
+          now: clock()(),
+        })
         result.nested = {header: {...inner.header}, payload: {...inner.payload}, valid: true}
         result.verified = true
         this.logErr(

@@ -2,7 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {VaultCommand} from '../../cli/base.js'
 import {keyringFrom} from '../../cli/keys-input.js'
-import {JWE_ENCS} from '../../jose/jwe.js'
+import {JWE_ENCS} from '../../jose/algorithms.js'
 
 export default class JweEncrypt extends VaultCommand<typeof JweEncrypt> {
   static override args = {plaintext: Args.string({description: 'plaintext, - for stdin, or @file'})}

@@ -1,7 +1,7 @@
-import type {JWK} from 'jose'
-
 import {Flags} from '@oclif/core'
 import {writeFile} from 'node:fs/promises'
+
+import type {JWK} from '../../jose/keys.js'
 
 import {BaseCommand} from '../../cli/base.js'
 import {ENC_ALGS, SIG_ALGS} from '../../jose/algorithms.js'
@@ -22,10 +22,9 @@ export default class JwkCreate extends BaseCommand<typeof JwkCreate> {
 
   async run(): Promise<JWK> {
     const {flags} = this
-    const [{generateKey}, {publicJwk}, {jwkToPem}] = await Promise.all([
+    const [{generateKey}, {jwkToPem, publicJwk}] = await Promise.all([
       import('../../core/keys.js'),
       import('../../jose/keys.js'),
-      import('../../cli/jwk-input.js'),
     ])
     const use = (ENC_ALGS as readonly string[]).includes(flags.alg) ? 'enc' : 'sig'
     const {jwk} = await generateKey(use, flags.alg as (typeof SIG_ALGS)[number], flags.bits, new Date())

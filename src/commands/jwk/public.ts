@@ -1,6 +1,6 @@
-import type {JWK} from 'jose'
-
 import {Args, Flags} from '@oclif/core'
+
+import type {JWK} from '../../jose/keys.js'
 
 import {BaseCommand} from '../../cli/base.js'
 
@@ -16,7 +16,7 @@ export default class JwkPublic extends BaseCommand<typeof JwkPublic> {
   }
 
   async run(): Promise<JWK> {
-    const [{jwkToPem, readOneKey}, {publicJwk}, {UsageError}] = await Promise.all([
+    const [{readOneKey}, {jwkToPem, publicJwk}, {UsageError}] = await Promise.all([
       import('../../cli/jwk-input.js'),
       import('../../jose/keys.js'),
       import('../../common/errors.js'),

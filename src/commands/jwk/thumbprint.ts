@@ -12,11 +12,8 @@ export default class JwkThumbprint extends BaseCommand<typeof JwkThumbprint> {
   ]
 
   async run(): Promise<{thumbprint: string}> {
-    const [{readOneKey}, {calculateJwkThumbprint}] = await Promise.all([
-      import('../../cli/jwk-input.js'),
-      import('jose'),
-    ])
-    const thumbprint = await calculateJwkThumbprint(await readOneKey(this.args.key))
+    const [{readOneKey}, keys] = await Promise.all([import('../../cli/jwk-input.js'), import('../../jose/keys.js')])
+    const thumbprint = await keys.thumbprint(await readOneKey(this.args.key))
     if (!this.jsonEnabled()) this.print(thumbprint)
     return {thumbprint}
   }

@@ -1,6 +1,6 @@
-import type {JWK} from 'jose'
-
 import {Flags} from '@oclif/core'
+
+import type {JWK} from '../../jose/keys.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
 import {canPrompt} from '../../cli/output.js'

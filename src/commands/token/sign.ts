@@ -85,17 +85,10 @@ export default class TokenSign extends BaseCommand<typeof TokenSign> {
       return {secret: new TextEncoder().encode(text.replace(/\r?\n$/, ''))}
     }
 
-    const [{readOneKey}, {createPrivateKey}] = await Promise.all([
+    const [{readOneKey}, {signingKeyOf}] = await Promise.all([
       import('../../cli/jwk-input.js'),
-      import('node:crypto'),
+      import('../../jose/sign.js'),
     ])
-    const jwk = await readOneKey(flags.key)
-    if (jwk.kty === 'oct') return {secret: Buffer.from(jwk.k ?? '', 'base64url')}
-    if (!jwk.d) throw new UsageError('the key is a public key: signing needs the private key', 'BAD_KEY')
-    try {
-      return {jwk, key: createPrivateKey({format: 'jwk', key: jwk as import('node:crypto').JsonWebKey})}
-    } catch (error) {
-      throw new UsageError(`--key ${flags.key} is not a usable private key: ${(error as Error).message}`, 'BAD_KEY')
-    }
+    return signingKeyOf(await readOneKey(flags.key), `--key ${flags.key}`)
   }
 }

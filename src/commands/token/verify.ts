@@ -4,6 +4,7 @@ import type {VerifyResult} from '../../cli/actions/verify.js'
 
 import {VaultCommand} from '../../cli/base.js'
 import {durationFlag, storeFlag} from '../../cli/flags.js'
+import {DEFAULT_LEEWAY_MS} from '../../jose/claims.js'
 
 export default class TokenVerify extends VaultCommand<typeof TokenVerify> {
   static override args = {token: Args.string({description: 'JWS or nested JWE, - for stdin, or @file'})}
@@ -36,7 +37,7 @@ A rejected token exits 1 with a reason code: TOKEN_EXPIRED TOKEN_NOT_YET_VALID B
       description: 'JWK, JWKS or PEM file to verify (and for nested JWTs, decrypt) with; no vault needed',
     }),
     leeway: durationFlag({
-      default: 30_000,
+      default: DEFAULT_LEEWAY_MS,
       description: 'clock skew allowed on exp, nbf and iat (a duration: 30s, 2m)',
     }),
     'max-age': durationFlag({description: 'reject tokens issued (iat) longer ago than this'}),

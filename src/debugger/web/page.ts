@@ -4,18 +4,14 @@
  * The only requests it makes are the two key documents at load; the token is never sent.
  */
 import {
-  checkClaims,
   chooseKey,
-  decode,
-  type Decoded,
-  describeTime,
-  encodeUnsigned,
   type Finding,
   type Json,
   type KeyInfo,
   parsePastedKey,
   verifySignature,
-} from '../inspect.js'
+} from '../../jose/webcrypto.js'
+import {checkClaims, decode, type Decoded, describeTime, encodeUnsigned} from '../inspect.js'
 
 interface KeyMeta {
   alg: string
