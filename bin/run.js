@@ -5,21 +5,18 @@ import module from 'node:module'
 module.enableCompileCache?.()
 
 const argv = process.argv.slice(2)
+const fastOn = process.env.JWTIS_FAST !== '0'
 
 // The hot paths start without oclif, whose import costs more than the rest of the command:
-// --version here, `token issue` and `token verify` in the fast entry (dist/fast/cli.js), which
-// hands back anything it does not fully understand. Everything else is oclif's (and all of it
-// with JWTIS_FAST=0, to compare or to rule the fast entry out).
-if (argv.length === 1 && argv[0] === '--version') {
+// --version here, the commands the fast entry has a body for in dist/fast/cli.js, which parses
+// them from the oclif commands' own definitions and hands back anything it does not fully
+// understand. Everything else is oclif's (and all of it with JWTIS_FAST=0, to compare or to
+// rule the fast entry out).
+if (fastOn && argv.length === 1 && argv[0] === '--version') {
   const {readFileSync} = await import('node:fs')
   const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
   process.stdout.write(`jwtis/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
-} else if (
-  process.env.JWTIS_FAST !== '0' &&
-  argv[0] === 'token' &&
-  (argv[1] === 'issue' || argv[1] === 'verify') &&
-  (await fast(argv))
-) {
+} else if (fastOn && (await fast(argv))) {
   // done
 } else {
   const {execute} = await import('@oclif/core')

@@ -3,6 +3,7 @@ import {Flags} from '@oclif/core'
 import type {SettingsInput} from '../core/settings.js'
 
 import {ENC_ALGS, ENCS, REFRESH_STRATEGIES, SIG_ALGS} from '../jose/algorithms.js'
+import {type ValueKind, valueParsers} from './flag-values.js'
 
 /** Client settings flags, shared by `init` (vault defaults) and `client add` (overrides). */
 export const settingsFlags = {
@@ -52,12 +53,12 @@ export const storeFlag = Flags.string({
 
 export const clientFlag = Flags.string({char: 'c', description: 'client name', required: true})
 
-const durationBase = Flags.custom<number>({
-  async parse(input, _ctx, opts) {
-    const {parseDuration} = await import('../common/duration.js')
-    return parseDuration(input, `--${opts.name}`)
-  },
-})
+const parseDurationFlag = (input: string, _ctx: unknown, opts: {name: string}) =>
+  valueParsers.duration(input, opts.name)
+const durationBase = Flags.custom<number>({parse: parseDurationFlag})
+
+/** The kind of each custom flag parser here, by which the fast entry finds the same parser (./flag-values.ts). */
+export const valueKinds = new Map<unknown, ValueKind>([[parseDurationFlag, 'duration']])
 
 /**
  * A Go duration flag, parsed to milliseconds (usage error, exit 2, when malformed); its default
