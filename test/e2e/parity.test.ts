@@ -63,8 +63,7 @@ describe('1. HMAC clients', () => {
     }
   }, 60_000)
 
-  it('generates a secret of the full hash size, kept as an oct JWK in the vault', () => {
-    if (!HAS_AGE) return
+  it.skipIf(!HAS_AGE)('generates a secret of the full hash size, kept as an oct JWK in the vault', () => {
     const doc = ageDecrypt(identityFile, vault)
     for (const alg of HS) {
       const key = doc.clients[`h-${alg}`].keys.find((k: any) => k.use === 'sig')
@@ -141,7 +140,7 @@ describe('1. HMAC clients', () => {
 })
 
 describe.skipIf(!HAS_OPENSSL)('2. keys import', () => {
-  it('an encrypted PKCS#8 key made by openssl signs tokens that PyJWT verifies with its public key', async () => {
+  it('an encrypted PKCS#8 key made by openssl signs tokens that PyJWT verifies with its public key', async ({skip}) => {
     const key = join(dir, 'ec.pem')
     const encrypted = join(dir, 'ec-enc.pem')
     openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key)
@@ -161,10 +160,9 @@ describe.skipIf(!HAS_OPENSSL)('2. keys import', () => {
 
     const token = (await ok(['token', 'issue', '--client', 'app', '--sub', 'alice'])).stdout.trim()
     expect(headerOf(token).kid).toBe(imported.kid)
-    if (HAS_PY) {
-      const claims = python<any>('verify_pem.py', {alg: 'ES256', aud: 'https://api.test', iss: ISS, pem: pub, token})
-      expect(claims).toMatchObject({client_id: 'app', sub: 'alice'})
-    }
+    skip(!HAS_PY, 'PyJWT is not installed')
+    const claims = python<any>('verify_pem.py', {alg: 'ES256', aud: 'https://api.test', iss: ISS, pem: pub, token})
+    expect(claims).toMatchObject({client_id: 'app', sub: 'alice'})
   })
 
   it('takes SEC1, PKCS#1 and JWK keys, for sig and enc', async () => {
@@ -274,7 +272,9 @@ describe('4. subject logout and online checks', () => {
 })
 
 describe('5. encrypted access tokens', () => {
-  it('are nested JWTs the vault verifies, jwe decrypt opens, and jwcrypto reads with the client key', async () => {
+  it('are nested JWTs the vault verifies, jwe decrypt opens, and jwcrypto reads with the client key', async ({
+    skip,
+  }) => {
     await ok(['client', 'add', 'secretive', '--encrypt-access', '--aud', 'https://api.test'])
     const byFlag = (await ok(['token', 'issue', '--client', 'app', '--encrypt', '--sub', 'erin'])).stdout.trim()
     const issued = json<any>(
@@ -302,25 +302,24 @@ describe('5. encrypted access tokens', () => {
     const blind = await jwtis(['token', 'verify', issued.access_token, '--key', pem, '--json'])
     expect([blind.code, json<any>(blind).error.code]).toEqual([2, 'BAD_KEY'])
 
-    if (HAS_PY && HAS_AGE) {
-      const doc = ageDecrypt(identityFile, vault)
-      const keyOf = (use: string) =>
-        doc.clients.secretive.keys.find((k: any) => k.use === use && k.state === 'active').jwk
-      const result = python<any>('jwe.py', {
-        clients: [
-          {
-            alg: 'ECDH-ES+A256KW',
-            enc: 'A256GCM',
-            enc_jwk: keyOf('enc'),
-            name: 'secretive',
-            refresh_token: issued.access_token,
-            sig_jwk: {...keyOf('sig'), d: undefined},
-          },
-        ],
-        plaintext: 'x',
-      })
-      expect(result.opened.secretive).toMatchObject({client_id: 'secretive', sub: 'erin'})
-    }
+    skip(!HAS_PY || !HAS_AGE, 'jwcrypto or age is not installed')
+    const doc = ageDecrypt(identityFile, vault)
+    const keyOf = (use: string) =>
+      doc.clients.secretive.keys.find((k: any) => k.use === use && k.state === 'active').jwk
+    const result = python<any>('jwe.py', {
+      clients: [
+        {
+          alg: 'ECDH-ES+A256KW',
+          enc: 'A256GCM',
+          enc_jwk: keyOf('enc'),
+          name: 'secretive',
+          refresh_token: issued.access_token,
+          sig_jwk: {...keyOf('sig'), d: undefined},
+        },
+      ],
+      plaintext: 'x',
+    })
+    expect(result.opened.secretive).toMatchObject({client_id: 'secretive', sub: 'erin'})
   })
 })
 
@@ -341,8 +340,7 @@ describe('6. interop fixes', () => {
     expect(out.stdout).toBe('Live long and prosper.')
   })
 
-  it('a nested JWT opened with --key alone is printed, marked NOT verified, exit 0', async () => {
-    if (!HAS_AGE) return
+  it.skipIf(!HAS_AGE)('a nested JWT opened with --key alone is printed, marked NOT verified, exit 0', async () => {
     const doc = ageDecrypt(identityFile, vault)
     const enc = doc.clients.app.keys.find((k: any) => k.use === 'enc' && k.state === 'active').jwk
     const keyFile = join(dir, 'enc.jwk')

@@ -10,7 +10,7 @@ import {jwtisOk, scratch} from '../helpers/cli.js'
 import {renewWithDeadline, serve, serveRotatingClient, workersOf} from '../helpers/serve.js'
 
 describe('serve --workers 2', () => {
-  it('a worker killed under load is replaced; every acknowledged rotation still renews', async () => {
+  it('a worker killed under load is replaced; only the requests it held go unanswered; every acknowledged rotation still renews', async () => {
     const {chains, server, token} = await serveRotatingClient(['--workers', '2'], 8)
     try {
       const primary = server.child.pid!
@@ -18,7 +18,8 @@ describe('serve --workers 2', () => {
       expect(before).toHaveLength(2)
       const state = {stop: false}
       let acks = 0
-      let failures = 0
+      let unanswered = 0
+      const wrong: unknown[] = []
       const loops = chains.map(async (chain) => {
         while (!state.stop) {
           chain.inFlight = true
@@ -30,9 +31,11 @@ describe('serve --workers 2', () => {
             chain.inFlight = false
             acks++
           } else {
-            // the request died with the worker (or its rotation was committed unanswered and
-            // this chain's retry would be a reuse): this chain stops here
-            failures++
+            // The request died with the worker (and its rotation may have been committed
+            // unanswered, so that a retry would be a reuse): this chain stops here. Any answer
+            // but 201 is wrong: each chain renews only its own token, which nobody else spends.
+            if (res) wrong.push(res)
+            else unanswered++
             return
           }
         }
@@ -43,6 +46,9 @@ describe('serve --workers 2', () => {
       state.stop = true
       await Promise.all(loops)
       expect(acks).toBeGreaterThan(20)
+      expect(wrong).toEqual([])
+      // the kill landed on requests in flight, not on an idle worker
+      expect(unanswered).toBeGreaterThanOrEqual(1)
 
       // the primary started another worker, and the server still answers
       for (let i = 0; i < 50 && workersOf(primary).length < 2; i++) await sleep(100)
@@ -60,8 +66,51 @@ describe('serve --workers 2', () => {
 
         expect(res.status, JSON.stringify(res.body)).toBe(201)
       }
+    } finally {
+      await server.stop()
+    }
+  })
 
-      expect(failures).toBeLessThanOrEqual(chains.length)
+  it('of concurrent renewals of one refresh token spread over both workers, exactly one wins: the other worker sees the reuse', async () => {
+    const {server, token} = await serveRotatingClient(['--workers', '2', '--log-level', 'info'], 0)
+    // the access log: which worker (pid) answered each renewal, and how
+    const logged = () =>
+      server
+        .stderr()
+        .split('\n')
+        .filter((line) => line.includes('"route":"/renew_token"'))
+        .map((line) => JSON.parse(line) as {pid: number; status: number})
+    const renew = async (refresh: string) => {
+      // a new connection each, so that the primary hands them to both workers in turn
+      const res = await fetch(`${server.url}/renew_token`, {
+        body: JSON.stringify({kid: 'app', refresh_token: refresh}),
+        headers: {authorization: `Bearer ${token}`, connection: 'close', 'content-type': 'application/json'},
+        method: 'POST',
+      })
+      const body = (await res.json()) as {error?: {code: string}}
+      return res.status === 201 ? 'won' : `${res.status} ${body.error?.code}`
+    }
+
+    try {
+      for (let round = 0; round < 10; round++) {
+        const refresh = (await server.request('POST', '/issue_token', {kid: 'app'}, token)).body.refresh_token
+        const seen = logged().length
+        const results = await Promise.all(Array.from({length: 8}, async () => renew(refresh)))
+        expect(
+          results.filter((r) => r === 'won'),
+          `round ${round}: ${results}`,
+        ).toHaveLength(1)
+        for (const r of results.filter((r) => r !== 'won'))
+          expect(['403 REFRESH_REUSED', '403 TOKEN_REVOKED']).toContain(r)
+        // (each answer is logged just after it is sent)
+        for (let i = 0; i < 50 && logged().length < seen + 8; i++) await sleep(100)
+        const answers = logged().slice(seen)
+        const winner = answers.find((a) => a.status === 201)!.pid
+        expect(
+          answers.filter((a) => a.status === 403 && a.pid !== winner),
+          `round ${round}`,
+        ).not.toEqual([])
+      }
     } finally {
       await server.stop()
     }

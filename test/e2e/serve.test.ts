@@ -39,7 +39,9 @@ describe('jwtis serve over real HTTP', () => {
   })
   afterAll(async () => server?.stop())
 
-  it('a token issued over HTTP verifies with `jwtis token verify`, with the JWKS URL, and with PyJWT', async () => {
+  it('a token issued over HTTP verifies with `jwtis token verify`, with the JWKS URL, and with PyJWT', async ({
+    skip,
+  }) => {
     const issued = await server.request('POST', '/issue_token', {claims: {role: 'r', sub: 'u1'}, kid: 'web'}, token)
     expect(issued.status).toBe(201)
     const at = issued.body.access_token
@@ -59,7 +61,7 @@ describe('jwtis serve over real HTTP', () => {
       {env: {JWTIS_CONFIG_DIR: join(v.dir, 'none')}},
     )
     expect(withUrl.code, withUrl.stderr).toBe(0)
-    if (!HAS_PY) return
+    skip(!HAS_PY, 'PyJWT is not installed')
     const script = `
 import json, sys, urllib.request, jwt
 jwks = json.load(urllib.request.urlopen(sys.argv[1]))

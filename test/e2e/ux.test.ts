@@ -303,8 +303,11 @@ describe('exit codes fit', () => {
 describe('a no-vault mode: token sign and jwk', () => {
   const HAS_PY = hasPythonJose()
   const HAS_JOSE = hasTool('jose', ['alg'], 'the jwk thumbprint cross-check (apt-get install jose)')
+  const HAS_OPENSSL = hasTool('openssl', ['version'], 'reading jwk public --format pem with openssl')
 
-  it('token sign with keys from jwk create (each algorithm family) verifies with PyJWT and jwcrypto, and with token verify --key', async () => {
+  it('token sign with keys from jwk create (each algorithm family) verifies with PyJWT and jwcrypto, and with token verify --key', async ({
+    skip,
+  }) => {
     const s = scratch()
     const tokens = []
     const keys = []
@@ -339,7 +342,7 @@ describe('a no-vault mode: token sign and jwk', () => {
       expect(verified.code, alg).toBe(0)
     }
 
-    if (!HAS_PY) return
+    skip(!HAS_PY, 'PyJWT or jwcrypto is not installed')
     const results = python<Record<string, Record<string, any>>>('verify_jws.py', {jwks: {keys}, tokens})
     for (const {alg} of tokens) {
       expect(results[alg].pyjwt, alg).toMatchObject({n: 3, sub: 'alice'})
@@ -347,7 +350,7 @@ describe('a no-vault mode: token sign and jwk', () => {
     }
   })
 
-  it('HMAC from a secret file or stdin, never from the command line; too short a secret is refused', async () => {
+  it('HMAC from a secret file or stdin, never from the command line; too short a secret is refused', async ({skip}) => {
     const s = scratch()
     const secret = join(s.dir, 'secret')
     writeFileSync(secret, 'a secret long enough for hmac sha-256!!\n')
@@ -378,7 +381,7 @@ describe('a no-vault mode: token sign and jwk', () => {
     expect(literal.stderr).not.toContain('hunter2')
     const short = await jwtis(['token', 'sign', '--secret', '-', '--alg', 'HS512'], {input: 'too short'})
     expect([short.code, short.stderr]).toEqual([2, expect.stringContaining('at least 64 bytes')])
-    if (!HAS_PY) return
+    skip(!HAS_PY, 'PyJWT or jwcrypto is not installed')
     const k = Buffer.from('a secret long enough for hmac sha-256!!').toString('base64url')
     const results = python<Record<string, Record<string, any>>>('verify_jws.py', {
       jwks: {keys: [{k, kid: 'h1', kty: 'oct'}]},
@@ -405,7 +408,9 @@ describe('a no-vault mode: token sign and jwk', () => {
     expect([wrong.code, wrong.stderr]).toEqual([2, expect.stringContaining('does not fit')])
   })
 
-  it('jwk thumbprint is RFC 7638 (as jose jwk thp computes it), from JWK or PEM, private or public; jwk public --format pem reads in openssl', async () => {
+  it('jwk thumbprint is RFC 7638 (as jose jwk thp computes it), from JWK or PEM, private or public; jwk public --format pem reads in openssl', async ({
+    skip,
+  }) => {
     const s = scratch()
     const priv = join(s.dir, 'k.jwk')
     const pub = join(s.dir, 'k.pub.jwk')
@@ -419,14 +424,10 @@ describe('a no-vault mode: token sign and jwk', () => {
       expect(out.stdout.trim(), source[0]).toBe(kid)
     }
 
-    if (HAS_JOSE) {
-      const thp = spawnSync('jose', ['jwk', 'thp', '-i', pub], {encoding: 'utf8'})
-      expect(thp.stdout.trim()).toBe(kid)
-    }
-
-    if (hasTool('openssl', ['version'], 'reading jwk public --format pem with openssl')) {
-      expect(spawnSync('openssl', ['pkey', '-pubin', '-in', pem, '-noout']).status).toBe(0)
-    }
+    skip(!HAS_JOSE || !HAS_OPENSSL, 'the jose CLI or openssl is not installed')
+    const thp = spawnSync('jose', ['jwk', 'thp', '-i', pub], {encoding: 'utf8'})
+    expect(thp.stdout.trim()).toBe(kid)
+    expect(spawnSync('openssl', ['pkey', '-pubin', '-in', pem, '-noout']).status).toBe(0)
   })
 
   it('token verify without --aud warns that the audience was not checked', async () => {

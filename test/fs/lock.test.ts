@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
@@ -48,6 +48,7 @@ describe('FileLock', () => {
       JSON.stringify({host: hostname(), nonce: 'thief', pid: process.pid, since: new Date().toISOString()}),
     )
     await expect(lock.assertHeld()).rejects.toMatchObject({code: 'VAULT_LOCKED'})
+    await expect(FileLock.acquire(path, 100)).rejects.toMatchObject({code: 'VAULT_LOCKED'})
     await lock.release()
     expect(existsSync(path)).toBe(true) // release leaves a lock that is not ours alone
   })
@@ -56,5 +57,11 @@ describe('FileLock', () => {
     const path = join(dir, 'd.lock')
     writeFileSync(path, '')
     await expect(FileLock.acquire(path, 100)).rejects.toMatchObject({code: 'VAULT_LOCKED'})
+    // as if it had been left 6 s ago: past the 5 s a lock file may take to get its holder
+    const before = new Date(Date.now() - 6000)
+    utimesSync(path, before, before)
+    const lock = await FileLock.acquire(path, 100)
+    expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid)
+    await lock.release()
   })
 })

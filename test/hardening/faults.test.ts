@@ -7,7 +7,7 @@
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {createHash} from 'node:crypto'
 import {readdirSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {basename, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -205,8 +205,44 @@ function prng(seed: number): () => number {
   }
 }
 
-/** Starts the CLI and SIGKILLs it after `ms` unless it finished first; says how it ended. */
-async function killedAfter(args: string[], env: Record<string, string>, ms: number) {
+const walk = (dir: string): string[] =>
+  readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
+  )
+
+/**
+ * Where process `pid` is in a write, read from the files under `dir`: a lock file naming it
+ * means it is inside a locked read-modify-write; a temp file of its own, inside an atomic
+ * write, before the rename. Read just after its death (before the next writer starts and
+ * cleans up), it says where the kill landed.
+ */
+function writeState(dir: string, pid: number): {locked: boolean; temp: boolean} {
+  const files = walk(dir)
+  const holds = (file: string) => {
+    try {
+      return (JSON.parse(readFileSync(file, 'utf8')) as {pid: number}).pid === pid
+    } catch {
+      return false
+    }
+  }
+
+  return {
+    locked: files.some((file) => file.endsWith('.lock') && holds(file)),
+    temp: files.some((file) => file.endsWith('.tmp') && basename(file).includes(`.${pid}.`)),
+  }
+}
+
+/**
+ * Starts the CLI and SIGKILLs it `ms` after its start or, given `aim`, `ms` after it is seen
+ * holding the lock or writing its temp file under `aim.dir` (a kill timed from the start
+ * mostly lands in start-up on a busy machine); says how it ended and, if aimed, where it died.
+ */
+async function killedAfter(
+  args: string[],
+  env: Record<string, string>,
+  ms: number,
+  aim?: {at: 'locked' | 'temp'; dir: string},
+) {
   const child: ChildProcess = spawn(NODE, [BIN, ...args], {env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe']})
   let stdout = ''
   child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -215,19 +251,40 @@ async function killedAfter(args: string[], env: Record<string, string>, ms: numb
   const ended = new Promise<{code: null | number; signal: NodeJS.Signals | null}>((resolve) => {
     child.on('exit', (code, signal) => resolve({code, signal}))
   })
-  const timer = setTimeout(() => child.kill('SIGKILL'), ms)
+  const kill = () => child.kill('SIGKILL')
+  let timer: NodeJS.Timeout | undefined
+  const killOnceInWrite = () => {
+    timer = writeState(aim!.dir, child.pid!)[aim!.at] ? setTimeout(kill, ms) : setTimeout(killOnceInWrite, 1)
+  }
+
+  if (aim === undefined) timer = setTimeout(kill, ms)
+  else killOnceInWrite()
   const {code, signal} = await ended
   clearTimeout(timer)
-  return {acknowledged: code === 0, killed: signal === 'SIGKILL', stdout}
+  const killed = signal === 'SIGKILL'
+  const where = killed && aim !== undefined ? writeState(aim.dir, child.pid!) : undefined
+  return {acknowledged: code === 0, killed, stdout, where}
 }
 
-const walk = (dir: string): string[] =>
-  readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
-    e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)],
-  )
+/**
+ * The kills aimed at writes must show that they landed in one: some with the lock held, and
+ * some of those with a temp file not yet renamed into place (a kill aimed a moment after the
+ * lock was taken may still find the process gone past its write, on a fast machine).
+ */
+function expectKillsInWrites(where: Array<ReturnType<typeof writeState>>): void {
+  const locked = where.filter((w) => w.locked).length
+  const temp = where.filter((w) => w.temp).length
+  const summary = `of ${where.length} kills aimed at writes, ${locked} held the lock, ${temp} had a temp file`
+  console.log(summary)
+  expect(locked, summary).toBeGreaterThanOrEqual(10)
+  expect(temp, summary).toBeGreaterThanOrEqual(1)
+}
 
 describe('200 SIGKILLs at random moments', () => {
   const random = prng(20_261_123)
+  /** A kill aimed at a write under `dir`: a moment after it takes the lock, or as it writes its temp file. */
+  const killedInWrite = (args: string[], env: Record<string, string>, dir: string, at: 'locked' | 'temp') =>
+    killedAfter(args, env, at === 'locked' ? random() * 30 : 0, {at, dir})
 
   it('100 during vault writes: the vault always opens, with every acknowledged write', async () => {
     const s = scratch()
@@ -238,11 +295,17 @@ describe('200 SIGKILLs at random moments', () => {
     const identity = join(s.config, 'identity.txt')
     const added: string[] = []
     const kids: string[] = []
+    const inWrite: Array<ReturnType<typeof writeState>> = []
     let killed = 0
     for (let i = 0; i < 100; i++) {
       const args = i % 2 ? ['keys', 'rotate', '--client', 'app', '--json'] : ['client', 'add', `k${i}`]
-      const out = await killedAfter(args, env, 60 + random() * 360)
+      // every other pair of kills is aimed at the write itself
+      const out =
+        i % 4 < 2
+          ? await killedAfter(args, env, 60 + random() * 360)
+          : await killedInWrite(args, env, s.dir, (i >> 2) % 2 ? 'temp' : 'locked')
       if (out.killed) killed++
+      if (out.where) inWrite.push(out.where)
       if (out.acknowledged) {
         if (i % 2) kids.push(...(JSON.parse(out.stdout) as Array<{kid: string}>).map((k) => k.kid))
         else added.push(`k${i}`)
@@ -256,13 +319,14 @@ describe('200 SIGKILLs at random moments', () => {
     }
 
     expect(killed).toBeGreaterThan(30)
+    expectKillsInWrites(inWrite)
     const listed = new Set(
       json<Array<{kid: string}>>(await jwtisOk(['keys', 'list', '--json'], {env})).map((k) => k.kid),
     )
     for (const kid of kids) expect(listed.has(kid), `acknowledged rotation ${kid}`).toBe(true)
     // nothing left behind that blocks the next writer
     await jwtisOk(['client', 'add', 'after-the-kills'], {env})
-  }, 300_000)
+  }, 600_000)
 
   it('80 during refresh-token rotations in the file store: no family half-written, no acknowledged rotation lost', async () => {
     const s = scratch()
@@ -274,11 +338,18 @@ describe('200 SIGKILLs at random moments', () => {
       json<{refresh_token: string}>(await jwtisOk(['token', 'issue', '--client', 'app', '--refresh', '--json'], {env}))
         .refresh_token
     let current = await issue()
+    const inWrite: Array<ReturnType<typeof writeState>> = []
     let killed = 0
     let reused = 0
     for (let i = 0; i < 80; i++) {
-      const out = await killedAfter(['token', 'renew', '--client', 'app', current, '--json'], env, 60 + random() * 300)
+      const args = ['token', 'renew', '--client', 'app', current, '--json']
+      // every other kill is aimed at the store write itself
+      const out =
+        i % 2
+          ? await killedAfter(args, env, 60 + random() * 300)
+          : await killedInWrite(args, env, `${vault}.tokens`, (i >> 1) % 2 ? 'temp' : 'locked')
       if (out.killed) killed++
+      if (out.where) inWrite.push(out.where)
       for (const file of walk(`${vault}.tokens`)) {
         if (file.endsWith('.json')) expect(() => JSON.parse(readFileSync(file, 'utf8')), file).not.toThrow()
       }
@@ -300,10 +371,11 @@ describe('200 SIGKILLs at random moments', () => {
     }
 
     expect(killed).toBeGreaterThan(20)
+    expectKillsInWrites(inWrite)
     expect(reused).toBeLessThanOrEqual(killed)
     // the last acknowledged token renews
     await jwtisOk(['token', 'renew', '--client', 'app', current], {env})
-  }, 300_000)
+  }, 600_000)
 
   it('20 serve workers under load: replaced each time, every acknowledged rotation renews', async () => {
     const {renewWithDeadline, serveRotatingClient, workersOf} = await import('../helpers/serve.js')

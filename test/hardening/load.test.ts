@@ -194,10 +194,12 @@ describe('serve under hostile load', () => {
         }),
       )
     // the first half fills every limiter to its capacity; the second must not make memory grow on
+    const rss = () => workersOf(server.child.pid!).map((pid) => rssMb(pid))
+    const cold = rss()
     await attack(FAILED_AUTHS / 2)
-    const warm = workersOf(server.child.pid!).map((pid) => rssMb(pid))
+    const warm = rss()
     await attack(FAILED_AUTHS)
-    const after = workersOf(server.child.pid!).map((pid) => rssMb(pid))
+    const after = rss()
     expect([...statuses.keys()].sort()).toEqual([401])
     const metrics = await (await fetch(`${server.url}/metrics`)).text()
     const tracked = Number(/^jwtis_auth_limiter_addresses (\d+)$/m.exec(metrics)?.[1])
@@ -205,10 +207,17 @@ describe('serve under hostile load', () => {
     expect(tracked).toBeGreaterThan(1000)
     expect(tracked).toBeLessThanOrEqual(20_000)
     process.stdout.write(
-      `worker RSS (MB) after ${FAILED_AUTHS / 2} failed authentications: ${warm.map((mb) => mb.toFixed(0)).join(', ')}; after ${FAILED_AUTHS}: ${after.map((mb) => mb.toFixed(0)).join(', ')}\n`,
+      `worker RSS (MB) before: ${cold.map((mb) => mb.toFixed(0)).join(', ')}; after ${FAILED_AUTHS / 2} failed authentications: ${warm.map((mb) => mb.toFixed(0)).join(', ')}; after ${FAILED_AUTHS}: ${after.map((mb) => mb.toFixed(0)).join(', ')}\n`,
     )
-    // The limiter's own memory is its entry count (the gauge above); RSS, which V8 grows and gives
-    // back lazily with other tests running beside this one, only gets a loose sanity bound.
+    // The limiter's own memory is its entry count (the gauge above). A leak, or buffering without
+    // bound, grows memory with every request: the second half, which finds the limiters full
+    // and the code warm, may grow a worker by half what the first half did, or by 24 MB of V8's
+    // lazy collection, not more.
+    for (const [i, mb] of after.entries()) {
+      const growth = `worker ${i}: ${cold[i].toFixed(0)} → ${warm[i].toFixed(0)} → ${mb.toFixed(0)} MB`
+      expect(mb - warm[i], growth).toBeLessThanOrEqual(Math.max(24, (warm[i] - cold[i]) / 2))
+    }
+
     expect(Math.max(...after)).toBeLessThan(400)
 
     // 30 guesses from 30 addresses of one /64: one block, limited like one address

@@ -80,5 +80,14 @@ describe('age on node:crypto', () => {
             )
       expect(nativeDecrypt(binary, {identities: [identity]})).toEqual({kind: 'ok', plaintext: text})
     }
+
+    const armored = await ageEncrypt(text, {recipients: [recipient]})
+    for (const sealed of [armored, dearmor(armored)!]) {
+      const file = join(dir, 'typage.age')
+      writeFileSync(file, sealed)
+      const opened = spawnSync('age', ['-d', '-i', idFile, file], {encoding: 'utf8'})
+      expect(opened.status, opened.stderr).toBe(0)
+      expect(opened.stdout).toBe(text)
+    }
   })
 })
