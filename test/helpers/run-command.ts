@@ -14,6 +14,8 @@ import {cleanEnv, ROOT, type RunOptions, type RunResult} from './cli.js'
  * Runs are queued: they share process.env, stdio and the working directory.
  */
 export function cli(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  // (serve forks its workers and exits the process when it stops)
+  if (args[0] === 'serve' && !args.includes('--help')) throw new Error('serve runs as a subprocess: use jwtis()')
   const result = queue.then(() => runHere(args, options))
   queue = result.catch(() => {})
   return result
