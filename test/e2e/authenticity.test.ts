@@ -11,8 +11,9 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {signDocument} from '../../src/vault/authenticity.js'
-import {hasTool, json, jwtis, jwtisOk, scratch} from '../helpers/cli.js'
+import {hasTool, json, type RunResult, scratch} from '../helpers/cli.js'
 import {type RedisServer, startRedis} from '../helpers/redis.js'
+import {cli, cliOk} from '../helpers/run-command.js'
 import {serve, type Served} from '../helpers/serve.js'
 
 const HAS_AGE = hasTool('age', ['--version'], 'the vault forgery tests (apt-get install age)')
@@ -51,7 +52,7 @@ const seal = (text: string, recipients: string[]): string => {
   return out.stdout
 }
 
-const refused = (result: Awaited<ReturnType<typeof jwtis>>) => {
+const refused = (result: RunResult) => {
   expect(result.code, result.stderr).toBe(3)
   expect(JSON.parse(result.stdout).error.code).toBe('VAULT_NOT_AUTHENTIC')
   expect(result.stderr).not.toMatch(/\n\s+at /) // one line, no stack
@@ -69,24 +70,24 @@ describe.skipIf(!HAS_AGE)('a vault that none of its holders wrote', () => {
   beforeAll(async () => {
     victim = await holder(s.dir, 'victim')
     attacker = await holder(s.dir, 'attacker')
-    await jwtisOk(['init', '--vault', vault], {env: victim.env})
-    await jwtisOk(['client', 'add', 'app', '--aud', 'api', '--vault', vault], {env: victim.env})
+    await cliOk(['init', '--vault', vault], {env: victim.env})
+    await cliOk(['client', 'add', 'app', '--aud', 'api', '--vault', vault], {env: victim.env})
     accessToken = (
-      await jwtisOk(['token', 'issue', '--client', 'app', '--sub', 'u1', '--vault', vault], {env: victim.env})
+      await cliOk(['token', 'issue', '--client', 'app', '--sub', 'u1', '--vault', vault], {env: victim.env})
     ).stdout.trim()
     genuine = readFileSync(vault, 'utf8')
 
     // The attacker's own, perfectly valid jwtis vault, re-sealed to the victim's public recipient.
     const theirs = join(s.dir, 'attacker.age')
-    await jwtisOk(['init', '--vault', theirs], {env: attacker.env})
-    await jwtisOk(['client', 'add', 'evil', '--aud', 'api', '--vault', theirs], {env: attacker.env})
+    await cliOk(['init', '--vault', theirs], {env: attacker.env})
+    await cliOk(['client', 'add', 'evil', '--aud', 'api', '--vault', theirs], {env: attacker.env})
     forged = seal(plain(theirs, attacker.identityFile), [victim.recipient])
   })
 
   it('is refused by every command (exit 3, VAULT_NOT_AUTHENTIC), and the file is left as it is', async () => {
     writeFileSync(vault, forged)
     const evilToken = (
-      await jwtis(['token', 'issue', '--client', 'evil', '--sub', 'x', '--vault', join(s.dir, 'attacker.age')], {
+      await cli(['token', 'issue', '--client', 'evil', '--sub', 'x', '--vault', join(s.dir, 'attacker.age')], {
         env: attacker.env,
       })
     ).stdout.trim()
@@ -98,15 +99,14 @@ describe.skipIf(!HAS_AGE)('a vault that none of its holders wrote', () => {
       ['keys', 'export'],
       ['client', 'add', 'another'], // a write never signs over a forged document
     ]) {
-      refused(await jwtis([...args, '--vault', vault, '--json'], {env: victim.env}))
+      refused(await cli([...args, '--vault', vault, '--json'], {env: victim.env}))
     }
 
     expect(readFileSync(vault, 'utf8')).toBe(forged)
     writeFileSync(vault, genuine)
     expect(
-      json(
-        await jwtisOk(['token', 'verify', '--aud', 'api', '--json', accessToken, '--vault', vault], {env: victim.env}),
-      ).valid,
+      json(await cliOk(['token', 'verify', '--aud', 'api', '--json', accessToken, '--vault', vault], {env: victim.env}))
+        .valid,
     ).toBe(true)
   })
 
@@ -114,7 +114,7 @@ describe.skipIf(!HAS_AGE)('a vault that none of its holders wrote', () => {
     const doc = JSON.parse(plain(vault, victim.identityFile))
     doc.clients.app.settings.aud = ['api', 'elsewhere']
     writeFileSync(vault, seal(JSON.stringify(doc), [victim.recipient]))
-    const altered = await jwtis(['client', 'list', '--vault', vault, '--json'], {env: victim.env})
+    const altered = await cli(['client', 'list', '--vault', vault, '--json'], {env: victim.env})
     refused(altered)
     expect(JSON.parse(altered.stdout).error.message).toMatch(/signature does not verify/)
 
@@ -122,7 +122,7 @@ describe.skipIf(!HAS_AGE)('a vault that none of its holders wrote', () => {
     const unsigned = {...JSON.parse(plain(join(s.dir, 'attacker.age'), attacker.identityFile)), version: 1}
     delete unsigned.auth
     writeFileSync(vault, seal(JSON.stringify(unsigned), [victim.recipient]))
-    const downgraded = await jwtis(['token', 'issue', '--client', 'evil', '--vault', vault, '--json'], {
+    const downgraded = await cli(['token', 'issue', '--client', 'evil', '--vault', vault, '--json'], {
       env: victim.env,
     })
     refused(downgraded)
@@ -135,11 +135,9 @@ describe.skipIf(!HAS_AGE)('a vault that none of its holders wrote', () => {
       .split('\n')
       .find((l) => l.startsWith('AGE-SECRET-KEY-'))!
     const env = {JWTIS_AGE_KEY: key, JWTIS_CONFIG_DIR: join(s.dir, 'ci-config')}
-    expect(json<{clients: number}>(await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env})).clients).toBe(
-      1,
-    )
+    expect(json<{clients: number}>(await cliOk(['vault', 'status', '--vault', vault, '--json'], {env})).clients).toBe(1)
     writeFileSync(vault, forged)
-    refused(await jwtis(['vault', 'status', '--vault', vault, '--json'], {env}))
+    refused(await cli(['vault', 'status', '--vault', vault, '--json'], {env}))
     writeFileSync(vault, genuine)
   })
 })
@@ -154,37 +152,37 @@ describe.skipIf(!HAS_AGE)('several holders', () => {
   beforeAll(async () => {
     a = await holder(s.dir, 'a')
     b = await holder(s.dir, 'b')
-    const init = await jwtisOk(['init', '--vault', vault, '--recipient', b.recipient], {env: a.env})
+    const init = await cliOk(['init', '--vault', vault, '--recipient', b.recipient], {env: a.env})
     expect(init.stderr).toMatch(
       /Vault id: jwtis-vault-\S+ \(pinned here in the vault-id setting\)\. Give it to the other holders/,
     )
     vaultId = json<{vault_id: string}>(
-      await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env: a.env}),
+      await cliOk(['vault', 'status', '--vault', vault, '--json'], {env: a.env}),
     ).vault_id
     expect(vaultId).toMatch(/^jwtis-vault-[\w-]{43}$/)
   })
 
   it("write in turn and each reads the other's writes, B with the one vault id A gave", async () => {
-    const unpinned = await jwtis(['client', 'list', '--vault', vault, '--json'], {env: b.env})
+    const unpinned = await cli(['client', 'list', '--vault', vault, '--json'], {env: b.env})
     refused(unpinned)
     expect(JSON.parse(unpinned.stdout).error.message).toMatch(/JWTIS_VAULT_ID/)
 
     const bEnv = {...b.env, JWTIS_VAULT_ID: vaultId}
-    await jwtisOk(['client', 'add', 'from-b', '--vault', vault], {env: bEnv})
-    await jwtisOk(['client', 'add', 'from-a', '--vault', vault], {env: a.env})
+    await cliOk(['client', 'add', 'from-b', '--vault', vault], {env: bEnv})
+    await cliOk(['client', 'add', 'from-a', '--vault', vault], {env: a.env})
     // the pin kept as a setting instead of the environment
-    await jwtisOk(['config', 'set', 'vault-id', vaultId], {env: b.env})
-    await jwtisOk(['client', 'add', 'from-b-again', '--vault', vault], {env: b.env})
+    await cliOk(['config', 'set', 'vault-id', vaultId], {env: b.env})
+    await cliOk(['client', 'add', 'from-b-again', '--vault', vault], {env: b.env})
     for (const env of [a.env, b.env]) {
-      const names = json<Array<{name: string}>>(
-        await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env}),
-      ).map((c) => c.name)
+      const names = json<Array<{name: string}>>(await cliOk(['client', 'list', '--vault', vault, '--json'], {env})).map(
+        (c) => c.name,
+      )
       expect(names.sort()).toEqual(['from-a', 'from-b', 'from-b-again'])
     }
 
     // B wrote last: A knows that write by the vault id `init --recipient` pinned for it
     const status = async (env: Record<string, string>) =>
-      json<{signed_by: string; vault_id: string}>(await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env}))
+      json<{signed_by: string; vault_id: string}>(await cliOk(['vault', 'status', '--vault', vault, '--json'], {env}))
     expect(await status(a.env)).toMatchObject({signed_by: 'pinned', vault_id: vaultId})
     expect(await status(b.env)).toMatchObject({signed_by: 'derived', vault_id: vaultId})
   })
@@ -193,26 +191,26 @@ describe.skipIf(!HAS_AGE)('several holders', () => {
     const genuine = readFileSync(vault, 'utf8')
     const mallory = await holder(s.dir, 'mallory')
     const theirs = join(s.dir, 'mallory.age')
-    await jwtisOk(['init', '--vault', theirs], {env: mallory.env})
+    await cliOk(['init', '--vault', theirs], {env: mallory.env})
     writeFileSync(vault, seal(plain(theirs, mallory.identityFile), [a.recipient, b.recipient]))
-    for (const env of [a.env, b.env]) refused(await jwtis(['client', 'list', '--vault', vault, '--json'], {env}))
+    for (const env of [a.env, b.env]) refused(await cli(['client', 'list', '--vault', vault, '--json'], {env}))
     writeFileSync(vault, genuine)
   })
 
   it('a re-key that removes a holder signs with a new key; adding one keeps the vault id', async () => {
     const c = await holder(s.dir, 'c')
     const added = json<{vault_id: string}>(
-      await jwtisOk(['vault', 'rekey', '--add-recipient', c.recipient, '--vault', vault, '--json'], {env: a.env}),
+      await cliOk(['vault', 'rekey', '--add-recipient', c.recipient, '--vault', vault, '--json'], {env: a.env}),
     )
     expect(added.vault_id).toBe(vaultId)
     copyFileSync(vault, join(s.dir, 'before-removal.age'))
     const removed = json<{vault_id: string}>(
-      await jwtisOk(['vault', 'rekey', '--remove-recipient', b.recipient, '--vault', vault, '--json'], {env: a.env}),
+      await cliOk(['vault', 'rekey', '--remove-recipient', b.recipient, '--vault', vault, '--json'], {env: a.env}),
     )
     expect(removed.vault_id).not.toBe(vaultId)
-    expect(json(await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env: a.env}))).toHaveLength(3)
-    refused(await jwtis(['client', 'list', '--vault', vault, '--json'], {env: {...c.env, JWTIS_VAULT_ID: vaultId}}))
-    await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env: {...c.env, JWTIS_VAULT_ID: removed.vault_id}})
+    expect(json(await cliOk(['client', 'list', '--vault', vault, '--json'], {env: a.env}))).toHaveLength(3)
+    refused(await cli(['client', 'list', '--vault', vault, '--json'], {env: {...c.env, JWTIS_VAULT_ID: vaultId}}))
+    await cliOk(['client', 'list', '--vault', vault, '--json'], {env: {...c.env, JWTIS_VAULT_ID: removed.vault_id}})
   })
 
   it('a removed holder who kept the old vault key cannot sign for the vault any more', async () => {
@@ -223,11 +221,11 @@ describe.skipIf(!HAS_AGE)('several holders', () => {
     signDocument(kept, 1000, {identities: [identityOf(b)]})
     const genuine = readFileSync(vault, 'utf8')
     writeFileSync(vault, seal(JSON.stringify(kept), [a.recipient]))
-    refused(await jwtis(['client', 'list', '--vault', vault, '--json'], {env: a.env}))
+    refused(await cli(['client', 'list', '--vault', vault, '--json'], {env: a.env}))
     // nor with A's holder key named as the writer (B cannot make A's signature)
     kept.auth.holder = JSON.parse(plain(join(s.dir, 'before-removal.age'), a.identityFile)).auth.holder
     writeFileSync(vault, seal(JSON.stringify(kept), [a.recipient]))
-    refused(await jwtis(['client', 'list', '--vault', vault, '--json'], {env: a.env}))
+    refused(await cli(['client', 'list', '--vault', vault, '--json'], {env: a.env}))
     writeFileSync(vault, genuine)
   })
 })
@@ -237,27 +235,27 @@ describe.skipIf(!HAS_AGE)('vaults written before vaults were signed', () => {
   it('are refused until `vault upgrade` signs them, which a signed vault does not need', async () => {
     const me = await holder(s.dir, 'me')
     const vault = join(s.dir, 'old.age')
-    await jwtisOk(['init', '--vault', vault], {env: me.env})
-    await jwtisOk(['client', 'add', 'app', '--vault', vault], {env: me.env})
+    await cliOk(['init', '--vault', vault], {env: me.env})
+    await cliOk(['client', 'add', 'app', '--vault', vault], {env: me.env})
     // What jwtis wrote before format 2: the same document without its signature block.
     const old = {...JSON.parse(plain(vault, me.identityFile)), version: 1}
     delete old.auth
     delete old.storeKey
     writeFileSync(vault, seal(JSON.stringify(old, null, 2), [me.recipient]))
 
-    const before = await jwtis(['client', 'list', '--vault', vault, '--json'], {env: me.env})
+    const before = await cli(['client', 'list', '--vault', vault, '--json'], {env: me.env})
     refused(before)
     expect(JSON.parse(before.stdout).error.message).toMatch(/format 1.*`jwtis vault upgrade`/)
-    const upgrade = await jwtisOk(['vault', 'upgrade', '--vault', vault, '--json'], {env: me.env})
+    const upgrade = await cliOk(['vault', 'upgrade', '--vault', vault, '--json'], {env: me.env})
     expect(json(upgrade)).toMatchObject({format_version: 2, upgraded: true})
     expect(upgrade.stderr).toBe('') // --json: nothing for people
     const status = json<{clients: number; format_version: number}>(
-      await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env: me.env}),
+      await cliOk(['vault', 'status', '--vault', vault, '--json'], {env: me.env}),
     )
     expect(status).toMatchObject({clients: 1, format_version: 2})
     // the upgrade also gives it the key the token store hashes subjects under
     expect(JSON.parse(plain(vault, me.identityFile)).storeKey).toMatch(/^[\w-]{43}$/)
-    const again = await jwtisOk(['vault', 'upgrade', '--vault', vault], {env: me.env})
+    const again = await cliOk(['vault', 'upgrade', '--vault', vault], {env: me.env})
     expect(again.stderr).toMatch(/signed already/)
   })
 
@@ -265,13 +263,13 @@ describe.skipIf(!HAS_AGE)('vaults written before vaults were signed', () => {
     const me = await holder(s.dir, 'me2')
     const mallory = await holder(s.dir, 'mallory')
     const vault = join(s.dir, 'lured.age')
-    await jwtisOk(['init', '--vault', vault], {env: mallory.env})
+    await cliOk(['init', '--vault', vault], {env: mallory.env})
     // unsigned, and sealed (as it says) to the victim and to the forger
     const forged = {...JSON.parse(plain(vault, mallory.identityFile)), version: 1}
     delete forged.auth
     forged.age.recipients = [me.recipient, mallory.recipient]
     writeFileSync(vault, seal(JSON.stringify(forged), forged.age.recipients))
-    const upgrade = await jwtisOk(['vault', 'upgrade', '--vault', vault], {env: me.env})
+    const upgrade = await cliOk(['vault', 'upgrade', '--vault', vault], {env: me.env})
     expect(upgrade.stderr).toContain(mallory.recipient) // it says to whom it seals
 
     // The forger reads the signed result, vault key and all, and signs a change with it.
@@ -279,7 +277,7 @@ describe.skipIf(!HAS_AGE)('vaults written before vaults were signed', () => {
     signed.issuer.name = 'changed later'
     signDocument(signed, signed.auth.serial, {identities: [identityOf(mallory)]})
     writeFileSync(vault, seal(JSON.stringify(signed), signed.age.recipients))
-    refused(await jwtis(['vault', 'status', '--vault', vault, '--json'], {env: me.env}))
+    refused(await cli(['vault', 'status', '--vault', vault, '--json'], {env: me.env}))
   })
 })
 
@@ -315,15 +313,15 @@ describe.skipIf(!HAS_AGE || !HAS_REDIS)('serve, over a Redis vault someone else 
     redis = await startRedis()
     url = `${redis.url}`
     victim = await holder(s.dir, 'victim')
-    await jwtisOk(['init', '--vault', url], {env: victim.env})
+    await cliOk(['init', '--vault', url], {env: victim.env})
     clientToken = json<{client_token: string}>(
-      await jwtisOk(['client', 'add', 'app', '--aud', 'api', '--vault', url, '--json'], {env: victim.env}),
+      await cliOk(['client', 'add', 'app', '--aud', 'api', '--vault', url, '--json'], {env: victim.env}),
     ).client_token
     const attacker = await holder(s.dir, 'attacker')
     const theirs = join(s.dir, 'attacker.age')
-    await jwtisOk(['init', '--vault', theirs], {env: attacker.env})
+    await cliOk(['init', '--vault', theirs], {env: attacker.env})
     evilToken = json<{client_token: string}>(
-      await jwtisOk(['client', 'add', 'evil', '--aud', 'api', '--vault', theirs, '--json'], {env: attacker.env}),
+      await cliOk(['client', 'add', 'evil', '--aud', 'api', '--vault', theirs, '--json'], {env: attacker.env}),
     ).client_token
     forged = seal(plain(theirs, attacker.identityFile), [victim.recipient])
     served = await serve(url, victim.env, ['--store', 'memory'])
@@ -364,7 +362,7 @@ describe.skipIf(!HAS_AGE || !HAS_REDIS)('serve, over a Redis vault someone else 
 
   it('never goes back to an older authentic copy than one it has served', async () => {
     const old = redisCli('--raw', 'GET', key).stdout.trimEnd()
-    await jwtisOk(['client', 'add', 'later', '--vault', url], {env: victim.env})
+    await cliOk(['client', 'add', 'later', '--vault', url], {env: victim.env})
     await eventually(async () => (await served.request('GET', '/keys/later')).status === 200)
     const newest = redisCli('--raw', 'GET', key).stdout.trimEnd()
     setVault(old) // replayed: from before `later` was added

@@ -6,19 +6,20 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {describe, expect, it} from 'vitest'
 
-import {jwtis, jwtisOk, jwtisTty, scratch} from '../helpers/cli.js'
+import {jwtis, jwtisTty, scratch} from '../helpers/cli.js'
+import {cli, cliOk} from '../helpers/run-command.js'
 
 describe('token issue --batch across threads', () => {
   it('3,000 lines: in order, every token for its own line, bad lines answered in place', async () => {
     const s = scratch()
     const vault = join(s.dir, 'vault.age')
-    await jwtisOk(['init', '--vault', vault], {env: s.env})
-    await jwtisOk(['client', 'add', 'app', '--vault', vault], {env: s.env})
+    await cliOk(['init', '--vault', vault], {env: s.env})
+    await cliOk(['client', 'add', 'app', '--vault', vault], {env: s.env})
     const bad = new Set([1, 700, 1999, 2999])
     const input = Array.from({length: 3000}, (_, i) =>
       bad.has(i) ? (i % 2 ? '{"exp":1}' : 'not json') : JSON.stringify({n: i, sub: `u${i}`}),
     ).join('\n')
-    const out = await jwtis(['token', 'issue', '--client', 'app', '--vault', vault, '--batch'], {env: s.env, input})
+    const out = await cli(['token', 'issue', '--client', 'app', '--vault', vault, '--batch'], {env: s.env, input})
     expect(out.code).toBe(2)
     const lines = out.stdout
       .trim()
@@ -42,8 +43,8 @@ describe('token issue --batch across threads', () => {
   it('a progress line on a terminal (count, rate, how far, time left); --quiet says nothing; a pipe gets the summary alone', async () => {
     const s = scratch()
     const vault = join(s.dir, 'vault.age')
-    await jwtisOk(['init', '--vault', vault], {env: s.env})
-    await jwtisOk(['client', 'add', 'app', '--vault', vault], {env: s.env})
+    await cliOk(['init', '--vault', vault], {env: s.env})
+    await cliOk(['client', 'add', 'app', '--vault', vault], {env: s.env})
     const input = join(s.dir, 'in.ndjson')
     const lines = 60_000
     writeFileSync(input, Array.from({length: lines}, (_, i) => `{"sub":"u${i}"}\n`).join(''))
@@ -63,11 +64,12 @@ describe('token issue --batch across threads', () => {
     const quiet = await jwtisTty([...args, '--quiet'], {env: s.env, redirect: {stdin: input, stdout: output}})
     expect(quiet).toMatchObject({code: 0, stdout: ''})
 
-    const piped = await jwtis(args, {env: s.env, input: '{"sub":"a"}\n{"sub":"b"}\n'})
+    const piped = await cli(args, {env: s.env, input: '{"sub":"a"}\n{"sub":"b"}\n'})
     expect(piped.stderr).toBe('2 issued, 0 failed\n')
+    // (a subprocess: the first drawing waits for the process's first second, which this one is long past)
     const forced = await jwtis([...args, '--progress'], {env: s.env, input: '{"sub":"a"}\n'})
     expect(forced.stderr).toMatch(/^1 line · [\d,]+\/s\n1 issued, 0 failed\n$/)
-    const alone = await jwtis(['token', 'issue', '--client', 'app', '--vault', vault, '--quiet'], {env: s.env})
+    const alone = await cli(['token', 'issue', '--client', 'app', '--vault', vault, '--quiet'], {env: s.env})
     expect(alone.code).toBe(2)
   })
 })

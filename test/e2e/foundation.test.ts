@@ -5,7 +5,8 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, hasTool, json, jwtis, jwtisOk, NODE, scratch} from '../helpers/cli.js'
+import {BIN, cleanEnv, hasTool, json, jwtis, NODE, scratch} from '../helpers/cli.js'
+import {cli, cliOk} from '../helpers/run-command.js'
 import {ageDecrypt} from '../helpers/tools.js'
 
 const HAS_AGE = hasTool('age', ['--version'], 'the tests that open the vault with Debian age')
@@ -34,7 +35,7 @@ async function newVault(extraArgs: string[] = [], env: Record<string, string> = 
   const s = scratch()
   const vault = join(s.dir, 'data', 'vault.age')
   const init = json<{identity_file: string; recipient: string; vault: string}>(
-    await jwtisOk(['init', '--vault', vault, '--json', ...extraArgs], {env: {...s.env, ...env}}),
+    await cliOk(['init', '--vault', vault, '--json', ...extraArgs], {env: {...s.env, ...env}}),
   )
   return {...s, init, vault}
 }
@@ -53,7 +54,7 @@ describe('init', () => {
   it('refuses to overwrite an existing vault (exit 5) and leaves it as it was', async () => {
     const {env, vault} = await newVault()
     const before = sha(vault)
-    const again = await jwtis(['init', '--vault', vault, '--json'], {env})
+    const again = await cli(['init', '--vault', vault, '--json'], {env})
     expect(again.code).toBe(5)
     expect(json(again)).toEqual({error: {code: 'VAULT_EXISTS', message: expect.stringContaining(vault)}})
     expect(sha(vault)).toBe(before)
@@ -62,9 +63,7 @@ describe('init', () => {
   it('reuses the saved identity for a second vault instead of overwriting it', async () => {
     const {dir, env, init} = await newVault()
     const identityBefore = readFileSync(init.identity_file, 'utf8')
-    const second = json<{recipient: string}>(
-      await jwtisOk(['init', '--vault', join(dir, 'other.age'), '--json'], {env}),
-    )
+    const second = json<{recipient: string}>(await cliOk(['init', '--vault', join(dir, 'other.age'), '--json'], {env}))
     expect(second.recipient).toBe(init.recipient)
     expect(readFileSync(init.identity_file, 'utf8')).toBe(identityBefore)
   })
@@ -73,7 +72,7 @@ describe('init', () => {
     const s = scratch()
     const vault = join(s.dir, 'v.age')
     const mine = join(s.dir, 'keys', 'mine.txt')
-    const init = json<any>(await jwtisOk(['init', '--vault', vault, '--identity', mine, '--json'], {env: s.env}))
+    const init = json<any>(await cliOk(['init', '--vault', vault, '--identity', mine, '--json'], {env: s.env}))
     expect(init.identity_file).toBe(mine)
     expect(statSync(mine).mode & 0o777).toBe(0o600)
     const other = join(s.dir, 'other.txt')
@@ -81,7 +80,7 @@ describe('init', () => {
     const right = readFileSync(mine, 'utf8').match(/AGE-SECRET-KEY-\w+/)![0]
     const wrong = readFileSync(other, 'utf8').match(/AGE-SECRET-KEY-\w+/)![0]
     const list = (args: string[], env: Record<string, string>) =>
-      jwtis(['client', 'list', '--vault', vault, '--json', ...args], {env: {...s.env, ...env}})
+      cli(['client', 'list', '--vault', vault, '--json', ...args], {env: {...s.env, ...env}})
     // --identity first, then JWTIS_AGE_KEY, then JWTIS_AGE_KEY_FILE; the first found wins
     expect((await list(['--identity', mine], {JWTIS_AGE_KEY: wrong, JWTIS_AGE_KEY_FILE: other})).code).toBe(0)
     expect((await list([], {JWTIS_AGE_KEY: right, JWTIS_AGE_KEY_FILE: other})).code).toBe(0)
@@ -95,18 +94,18 @@ describe('init', () => {
 
   it('prints the identity only with --print-identity', async () => {
     const s = scratch()
-    const quiet = await jwtisOk(['init', '--vault', join(s.dir, 'a.age')], {env: s.env})
+    const quiet = await cliOk(['init', '--vault', join(s.dir, 'a.age')], {env: s.env})
     expect(quiet.stdout).toBe('')
     expect(quiet.stderr).toContain('identity')
     expect(quiet.stderr).not.toContain('AGE-SECRET-KEY')
-    const shown = await jwtisOk(['init', '--vault', join(s.dir, 'b.age'), '--print-identity', '--json'], {env: s.env})
+    const shown = await cliOk(['init', '--vault', join(s.dir, 'b.age'), '--print-identity', '--json'], {env: s.env})
     const saved = readFileSync(join(s.config, 'identity.txt'), 'utf8')
     expect(saved).toContain(json<{identity: string}>(shown).identity)
   })
 
   it('asks for nothing without a terminal: --passphrase needs JWTIS_PASSPHRASE (usage error)', async () => {
     const s = scratch()
-    const result = await jwtis(['init', '--vault', join(s.dir, 'v.age'), '--passphrase'], {env: s.env})
+    const result = await cli(['init', '--vault', join(s.dir, 'v.age'), '--passphrase'], {env: s.env})
     expect(result.code).toBe(2)
     expect(result.stderr).toMatch(/JWTIS_PASSPHRASE/)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
@@ -123,11 +122,11 @@ describe('init', () => {
       '1h30m',
     ])
     const status = json<{defaults: Record<string, string>; issuer: string}>(
-      await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env}),
+      await cliOk(['vault', 'status', '--vault', vault, '--json'], {env}),
     )
     expect(status.issuer).toBe('https://auth.example')
     expect(status.defaults).toMatchObject({access_ttl: '1h30m', sig_alg: 'EdDSA'})
-    const bad = await jwtis(['init', '--vault', `${vault}.2`, '--refresh-ttl', 'soon', '--json'], {env})
+    const bad = await cli(['init', '--vault', `${vault}.2`, '--refresh-ttl', 'soon', '--json'], {env})
     expect(bad.code).toBe(2)
     expect(json(bad)).toMatchObject({error: {code: 'USAGE'}})
   })
@@ -144,7 +143,7 @@ describe('client add/list/show/remove', () => {
     ]
     for (const [i, [sig, encAlg, enc]] of algs.entries()) {
       const out = json<any>(
-        await jwtisOk(
+        await cliOk(
           ['client', 'add', `c${i}`, '--vault', vault, '--sig-alg', sig, '--enc-alg', encAlg, '--enc', enc, '--json'],
           {env},
         ),
@@ -162,49 +161,49 @@ describe('client add/list/show/remove', () => {
       const {calculateJwkThumbprint} = await import('jose')
       expect(out.pub_sig_key.kid).toBe(await calculateJwkThumbprint(out.pub_sig_key))
       expect(out.pub_enc_key.kid).toBe(await calculateJwkThumbprint(out.pub_enc_key))
-      const shown = json<any>(await jwtisOk(['client', 'show', `c${i}`, '--vault', vault, '--json'], {env}))
+      const shown = json<any>(await cliOk(['client', 'show', `c${i}`, '--vault', vault, '--json'], {env}))
       expect(shown.client_token).toBeUndefined()
       expect(shown.pub_sig_key).toEqual(out.pub_sig_key)
       expect(JSON.stringify(shown)).not.toMatch(/"d":/)
     }
 
-    const list = json<Array<{kid: string}>>(await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env}))
+    const list = json<Array<{kid: string}>>(await cliOk(['client', 'list', '--vault', vault, '--json'], {env}))
     expect(list.map((c) => c.kid)).toEqual(['c0', 'c1', 'c2', 'c3'])
   })
 
   it('prints the client token alone on stdout in human mode', async () => {
     const {env, vault} = await newVault()
-    const out = await jwtisOk(['client', 'add', 'billing', '--vault', vault], {env})
+    const out = await cliOk(['client', 'add', 'billing', '--vault', vault], {env})
     expect(out.stdout).toMatch(/^jwtis_[\w-]{43}\n$/)
   })
 
   it('answers CLIENT_EXISTS (5), CLIENT_NOT_FOUND (4) and a bad name (2)', async () => {
     const {env, vault} = await newVault()
-    await jwtisOk(['client', 'add', 'a', '--vault', vault], {env})
-    const dup = await jwtis(['client', 'add', 'a', '--vault', vault, '--json'], {env})
+    await cliOk(['client', 'add', 'a', '--vault', vault], {env})
+    const dup = await cli(['client', 'add', 'a', '--vault', vault, '--json'], {env})
     expect([dup.code, json<any>(dup).error.code]).toEqual([5, 'CLIENT_EXISTS'])
-    const missing = await jwtis(['client', 'show', 'nobody', '--vault', vault, '--json'], {env})
+    const missing = await cli(['client', 'show', 'nobody', '--vault', vault, '--json'], {env})
     expect([missing.code, json<any>(missing).error.code]).toEqual([4, 'CLIENT_NOT_FOUND'])
-    const bad = await jwtis(['client', 'add', '../etc', '--vault', vault], {env})
+    const bad = await cli(['client', 'add', '../etc', '--vault', vault], {env})
     expect(bad.code).toBe(2)
     expect(bad.stderr).toMatch(/^Error: invalid client name/)
   })
 
   it('removes a client only with --yes when there is no terminal', async () => {
     const {env, vault} = await newVault()
-    await jwtisOk(['client', 'add', 'gone', '--vault', vault], {env})
-    const refused = await jwtis(['client', 'remove', 'gone', '--vault', vault], {env})
+    await cliOk(['client', 'add', 'gone', '--vault', vault], {env})
+    const refused = await cli(['client', 'remove', 'gone', '--vault', vault], {env})
     expect(refused.code).toBe(2)
     expect(refused.stderr).toContain('--yes')
-    await jwtisOk(['client', 'remove', 'gone', '--yes', '--vault', vault], {env})
-    expect(json<unknown[]>(await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env}))).toEqual([])
+    await cliOk(['client', 'remove', 'gone', '--yes', '--vault', vault], {env})
+    expect(json<unknown[]>(await cliOk(['client', 'list', '--vault', vault, '--json'], {env}))).toEqual([])
   })
 })
 
 describe.skipIf(!HAS_AGE)('the vault stays readable by Debian age', () => {
   it('opens with `age -d -i IDENTITY` and holds the client with its private keys as JWKs', async () => {
     const {env, init, vault} = await newVault()
-    const added = json<any>(await jwtisOk(['client', 'add', 'billing', '--vault', vault, '--json'], {env}))
+    const added = json<any>(await cliOk(['client', 'add', 'billing', '--vault', vault, '--json'], {env}))
     const doc = ageDecrypt(init.identity_file, vault)
     expect(doc.version).toBe(2)
     const {keys} = doc.clients.billing
@@ -221,12 +220,12 @@ describe.skipIf(!HAS_AGE)('the vault stays readable by Debian age', () => {
     const recipient = /public key: (age1\w+)/.exec(readFileSync(keyFile, 'utf8'))![1]
     const vault = join(s.dir, 'v.age')
     const init = json<{vault_id: string}>(
-      await jwtisOk(['init', '--vault', vault, '--recipient', recipient, '--json'], {env: s.env}),
+      await cliOk(['init', '--vault', vault, '--recipient', recipient, '--json'], {env: s.env}),
     )
-    await jwtisOk(['client', 'add', 'x', '--vault', vault], {env: s.env})
+    await cliOk(['client', 'add', 'x', '--vault', vault], {env: s.env})
     expect(Object.keys(ageDecrypt(keyFile, vault).clients)).toEqual(['x'])
     // and that key unlocks it for jwtis as well, given the vault id (the other holder's writes are signed under it)
-    const list = await jwtisOk(['client', 'list', '--vault', vault, '--json'], {
+    const list = await cliOk(['client', 'list', '--vault', vault, '--json'], {
       env: {JWTIS_AGE_KEY_FILE: keyFile, JWTIS_CONFIG_DIR: join(s.dir, 'none'), JWTIS_VAULT_ID: init.vault_id},
     })
     expect(json<unknown[]>(list)).toHaveLength(1)
@@ -236,7 +235,7 @@ describe.skipIf(!HAS_AGE)('the vault stays readable by Debian age', () => {
     const s = scratch()
     const vault = join(s.dir, 'p.age')
     const pass = {JWTIS_PASSPHRASE: 'correct horse battery staple', ...s.env}
-    const init = json<any>(await jwtisOk(['init', '--vault', vault, '--passphrase', '--json'], {env: pass}))
+    const init = json<any>(await cliOk(['init', '--vault', vault, '--passphrase', '--json'], {env: pass}))
     expect(init).toEqual({
       identity_file: null,
       is_default: true,
@@ -244,12 +243,12 @@ describe.skipIf(!HAS_AGE)('the vault stays readable by Debian age', () => {
       vault,
       vault_id: expect.stringMatching(/^jwtis-vault-/),
     })
-    await jwtisOk(['client', 'add', 'p', '--vault', vault], {env: pass})
+    await cliOk(['client', 'add', 'p', '--vault', vault], {env: pass})
     const before = sha(vault)
-    const wrong = await jwtis(['client', 'list', '--vault', vault, '--json'], {env: {...s.env, JWTIS_PSWD: 'wrong'}})
+    const wrong = await cli(['client', 'list', '--vault', vault, '--json'], {env: {...s.env, JWTIS_PSWD: 'wrong'}})
     expect([wrong.code, json<any>(wrong).error.code]).toEqual([3, 'VAULT_BAD_KEY'])
     expect(sha(vault)).toBe(before)
-    const none = await jwtis(['client', 'list', '--vault', vault], {env: s.env})
+    const none = await cli(['client', 'list', '--vault', vault], {env: s.env})
     expect(none.code).toBe(2)
     expect(none.stderr).toContain('JWTIS_PASSPHRASE')
     // age reads a passphrase only from a terminal: feed it one through `script`.
@@ -310,7 +309,7 @@ describe('unusable vaults exit 3 and are never modified', () => {
 
   it.skipIf(!HAS_AGE).each(cases)('%s', async (_name, damage, code) => {
     const {dir, env, vault} = await newVault()
-    await jwtisOk(['client', 'add', 'a', '--vault', vault], {env})
+    await cliOk(['client', 'add', 'a', '--vault', vault], {env})
     const extra = damage(vault, dir)
     const before = sha(vault)
     for (const args of [
@@ -318,20 +317,20 @@ describe('unusable vaults exit 3 and are never modified', () => {
       ['client', 'add', 'b'],
       ['vault', 'status'],
     ]) {
-      const result = await jwtis([...args, '--vault', vault, '--json'], {env: {...env, ...extra}})
+      const result = await cli([...args, '--vault', vault, '--json'], {env: {...env, ...extra}})
       expect(result.code).toBe(3)
       expect(json<any>(result).error.code).toBe(code)
       expect(result.stderr).not.toMatch(/at .*\.js:\d+/)
     }
 
-    const human = await jwtis(['client', 'add', 'b', '--vault', vault], {env: {...env, ...extra}})
+    const human = await cli(['client', 'add', 'b', '--vault', vault], {env: {...env, ...extra}})
     expect(human.stderr.trim().split('\n')).toHaveLength(1)
     expect(sha(vault)).toBe(before)
   })
 
   it('a missing vault is VAULT_NOT_FOUND and nothing is created', async () => {
     const s = scratch()
-    const result = await jwtis(['client', 'list', '--vault', join(s.dir, 'nope.age'), '--json'], {env: s.env})
+    const result = await cli(['client', 'list', '--vault', join(s.dir, 'nope.age'), '--json'], {env: s.env})
     expect([result.code, json<any>(result).error.code]).toEqual([3, 'VAULT_NOT_FOUND'])
     expect(json<any>(result).error.message).toContain('jwtis init')
     expect(readdirSync(s.dir)).toEqual([])
@@ -343,7 +342,7 @@ describe('unusable vaults exit 3 and are never modified', () => {
     doc.version = 3
     spawnSync('age', ['-r', init.recipient, '-o', vault], {input: JSON.stringify(doc)})
     const before = sha(vault)
-    const result = await jwtis(['client', 'add', 'x', '--vault', vault, '--json'], {env})
+    const result = await cli(['client', 'add', 'x', '--vault', vault, '--json'], {env})
     expect([result.code, json<any>(result).error.code]).toEqual([3, 'VAULT_TOO_NEW'])
     expect(sha(vault)).toBe(before)
   })
@@ -356,7 +355,7 @@ describe('concurrency and crashes', () => {
       Array.from({length: 8}, (_, i) => jwtis(['client', 'add', `p${i}`, '--vault', vault], {env})),
     )
     expect(results.map((r) => r.code)).toEqual(Array.from({length: 8}, () => 0))
-    const list = json<Array<{kid: string}>>(await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env}))
+    const list = json<Array<{kid: string}>>(await cliOk(['client', 'list', '--vault', vault, '--json'], {env}))
     expect(list.map((c) => c.kid).sort()).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7'])
     expect(readdirSync(join(vault, '..')).sort()).toEqual(['vault.age'])
   })
@@ -376,13 +375,13 @@ describe('concurrency and crashes', () => {
       await killMidway(['--input-type=module', '-e', writer, vault], cleanEnv({ID: identity}), 500, 1000)
       // The vault opens (old or new content), a stale lock does not block the next writer,
       // and the next writer's change lands.
-      const status = json<{issuer: string}>(await jwtisOk(['vault', 'status', '--vault', vault, '--json'], {env}))
+      const status = json<{issuer: string}>(await cliOk(['vault', 'status', '--vault', vault, '--json'], {env}))
       names.add(status.issuer)
-      await jwtisOk(['client', 'add', `k${round}`, '--vault', vault], {env})
+      await cliOk(['client', 'add', `k${round}`, '--vault', vault], {env})
     }
 
     expect(names.size).toBeGreaterThan(1) // the writer really did write before it was killed
-    const list = json<Array<{kid: string}>>(await jwtisOk(['client', 'list', '--vault', vault, '--json'], {env}))
+    const list = json<Array<{kid: string}>>(await cliOk(['client', 'list', '--vault', vault, '--json'], {env}))
     expect(list).toHaveLength(12)
     expect(readdirSync(join(vault, '..')).filter((f) => f.endsWith('.tmp'))).toEqual([])
     // (12 rounds of start, write, kill: on two cores shared with the rest of the suite that can take a minute)
@@ -397,7 +396,7 @@ describe('concurrency and crashes', () => {
         300,
         600,
       )
-      await jwtisOk(['client', 'list', '--vault', vault], {env})
+      await cliOk(['client', 'list', '--vault', vault], {env})
     }
   })
 })
@@ -407,7 +406,7 @@ describe('secrets stay secret', () => {
     const {config, dir, env, init, vault} = await newVault()
     const tokens: string[] = []
     for (const name of ['a', 'b'])
-      tokens.push(json<any>(await jwtisOk(['client', 'add', name, '--vault', vault, '--json'], {env})).client_token)
+      tokens.push(json<any>(await cliOk(['client', 'add', name, '--vault', vault, '--json'], {env})).client_token)
     const doc = ageDecrypt(init.identity_file, vault)
     const secrets = [
       ...tokens,

@@ -9,7 +9,8 @@ import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {hasTool, json, jwtis, jwtisOk, scratch} from '../helpers/cli.js'
+import {hasTool, json, scratch} from '../helpers/cli.js'
+import {cli, cliOk} from '../helpers/run-command.js'
 import {ageDecrypt, hasPythonJose, python} from '../helpers/tools.js'
 
 const HAS_PY =
@@ -34,7 +35,7 @@ let dir: string
 let vault: string
 let identityFile: string
 const run = (args: string[], extra: Record<string, string | undefined> = {}, input?: string) =>
-  jwtis([...args, '--vault', vault], {env: {...env, ...extra}, input})
+  cli([...args, '--vault', vault], {env: {...env, ...extra}, input})
 const ok = async (args: string[], extra: Record<string, string | undefined> = {}) => {
   const out = await run(args, extra)
   if (out.code !== 0) throw new Error(`jwtis ${args.join(' ')} exited ${out.code}: ${out.stdout}${out.stderr}`)
@@ -47,9 +48,9 @@ beforeAll(async () => {
   dir = s.dir
   vault = join(dir, 'vault.age')
   identityFile = json<{identity_file: string}>(
-    await jwtisOk(['init', '--vault', vault, '--name', ISS, '--json'], {env}),
+    await cliOk(['init', '--vault', vault, '--name', ISS, '--json'], {env}),
   ).identity_file
-  await jwtisOk(['client', 'add', 'app', '--vault', vault, '--aud', 'https://api.test'], {env})
+  await cliOk(['client', 'add', 'app', '--vault', vault, '--aud', 'https://api.test'], {env})
 }, 60_000)
 
 describe('1. HMAC clients', () => {
@@ -299,7 +300,7 @@ describe('5. encrypted access tokens', () => {
       pem,
       (await ok(['keys', 'export', '--client', 'secretive', '--use', 'sig', '--format', 'pem'])).stdout,
     )
-    const blind = await jwtis(['token', 'verify', issued.access_token, '--key', pem, '--json'])
+    const blind = await cli(['token', 'verify', issued.access_token, '--key', pem, '--json'])
     expect([blind.code, json<any>(blind).error.code]).toEqual([2, 'BAD_KEY'])
 
     skip(!HAS_PY || !HAS_AGE, 'jwcrypto or age is not installed')
@@ -335,7 +336,7 @@ describe('6. interop fixes', () => {
       keyFile,
       JSON.stringify({alg: 'A128GCM', k: k.toString('base64url'), kid: 'rfc7520-5.6', kty: 'oct', use: 'enc'}),
     )
-    const out = await jwtis(['jwe', 'decrypt', jwe, '--key', keyFile])
+    const out = await cli(['jwe', 'decrypt', jwe, '--key', keyFile])
     expect(out.code, out.stderr).toBe(0)
     expect(out.stdout).toBe('Live long and prosper.')
   })
@@ -346,11 +347,11 @@ describe('6. interop fixes', () => {
     const keyFile = join(dir, 'enc.jwk')
     writeFileSync(keyFile, JSON.stringify(enc))
     const refresh = json<any>(await ok(['token', 'issue', '--client', 'app', '--refresh', '--json'])).refresh_token
-    const human = await jwtis(['jwe', 'decrypt', refresh, '--key', keyFile])
+    const human = await cli(['jwe', 'decrypt', refresh, '--key', keyFile])
     expect(human.code, human.stderr).toBe(0)
     expect(human.stdout.split('.')).toHaveLength(3)
     expect(human.stderr).toContain('NOT verified')
-    const out = await jwtis(['jwe', 'decrypt', refresh, '--key', keyFile, '--json'])
+    const out = await cli(['jwe', 'decrypt', refresh, '--key', keyFile, '--json'])
     expect(out.code).toBe(0)
     expect(json<any>(out)).toMatchObject({nested: {valid: false}, verified: false})
   })
@@ -366,7 +367,7 @@ describe('6. interop fixes', () => {
     for (const [name, text] of Object.entries(cases)) {
       const file = join(dir, name)
       writeFileSync(file, text)
-      const out = await jwtis(['token', 'verify', token, '--key', file, '--json'])
+      const out = await cli(['token', 'verify', token, '--key', file, '--json'])
       expect(out.code, `${name}: ${out.stdout}`).toBe(2)
       expect(json<any>(out).error.code, name).toBe('BAD_KEY')
     }

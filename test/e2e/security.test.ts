@@ -1,6 +1,8 @@
 /**
  * Regression tests for the weaknesses and robustness defects of issue 8, each through the built
- * CLI as an attacker or a careless user would meet it.
+ * CLI's commands as an attacker or a careless user would meet them: in this process (`cli`), and
+ * as a subprocess where the process is part of the case (a terminal, stdin that never ends, a
+ * Redis connection).
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, chownSync, lstatSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs'
@@ -8,8 +10,9 @@ import {createServer, type Server} from 'node:http'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, hasTool, json, jwtis, jwtisOk, jwtisTty, NODE, scratch} from '../helpers/cli.js'
+import {BIN, cleanEnv, hasTool, json, jwtis, jwtisTty, NODE, scratch} from '../helpers/cli.js'
 import {startRedis} from '../helpers/redis.js'
+import {cli, cliOk} from '../helpers/run-command.js'
 import {signWithVaultKey} from '../helpers/vault.js'
 
 let env: Record<string, string>
@@ -17,7 +20,7 @@ let dir: string
 let vault: string
 let identityFile: string
 const run = (args: string[], extra: Record<string, string | undefined> = {}, input?: string) =>
-  jwtis([...args, '--vault', vault], {env: {...env, ...extra}, input})
+  cli([...args, '--vault', vault], {env: {...env, ...extra}, input})
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
 const deep = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`
 const now = () => Math.floor(Date.now() / 1000)
@@ -40,9 +43,9 @@ beforeAll(async () => {
   dir = s.dir
   vault = join(dir, 'vault.age')
   identityFile = join(s.config, 'identity.txt')
-  await jwtisOk(['init', '--vault', vault, '--name', 'https://issuer.test'], {env})
-  await jwtisOk(['client', 'add', 'alice', '--vault', vault], {env})
-  await jwtisOk(['client', 'add', 'bob', '--vault', vault, '--aud', 'https://bob.api'], {env})
+  await cliOk(['init', '--vault', vault, '--name', 'https://issuer.test'], {env})
+  await cliOk(['client', 'add', 'alice', '--vault', vault], {env})
+  await cliOk(['client', 'add', 'bob', '--vault', vault, '--aud', 'https://bob.api'], {env})
 }, 60_000)
 
 describe('1. no secret in any message', () => {
@@ -68,8 +71,8 @@ describe('1. no secret in any message', () => {
   it('a wrong passphrase, a Redis password and an admin token are never printed', async () => {
     const s = scratch()
     const pv = join(s.dir, 'p.age')
-    await jwtisOk(['init', '--passphrase', '--vault', pv], {env: {...s.env, JWTIS_PASSPHRASE: 'right-passphrase-1'}})
-    const wrong = await jwtis(['client', 'list', '--vault', pv, '--json'], {
+    await cliOk(['init', '--passphrase', '--vault', pv], {env: {...s.env, JWTIS_PASSPHRASE: 'right-passphrase-1'}})
+    const wrong = await cli(['client', 'list', '--vault', pv, '--json'], {
       env: {...s.env, JWTIS_PASSPHRASE: 'wrong-passphrase-2'},
     })
     expect(wrong.code).toBe(3)
@@ -88,7 +91,7 @@ describe('3. a refresh token is not an access token', () => {
   it('token verify refuses a refresh token as WRONG_TYPE with a hint, before and after revocation', async () => {
     const issued = json<any>(await run(['token', 'issue', '--client', 'alice', '--refresh', '--json']))
     for (const step of ['live', 'revoked']) {
-      if (step === 'revoked') await jwtisOk(['token', 'revoke', issued.refresh_token, '--vault', vault], {env})
+      if (step === 'revoked') await cliOk(['token', 'revoke', issued.refresh_token, '--vault', vault], {env})
       const out = await run(['token', 'verify', issued.refresh_token, '--json'])
       expect(out.code, step).toBe(1)
       expect(json<any>(out).error.code).toBe('WRONG_TYPE')
@@ -135,7 +138,7 @@ describe('4. a client issues only for its own audiences', () => {
   })
 
   it('client update --aud changes what a client may issue for', async () => {
-    await jwtisOk(['client', 'add', 'carol', '--vault', vault], {env})
+    await cliOk(['client', 'add', 'carol', '--vault', vault], {env})
     expect((await run(['token', 'issue', '--client', 'carol', '--aud', 'https://c.api'])).code).toBe(2)
     const updated = json<any>(await run(['client', 'update', 'carol', '--aud', 'https://c.api', '--json']))
     expect(updated.aud).toEqual(['https://c.api'])
@@ -154,7 +157,7 @@ describe('6. files another user owns or can write are refused', () => {
     const open = join(s.dir, 'open')
     mkdirSync(open)
     chmodSync(open, 0o777)
-    const out = await jwtis(['init', '--vault', join(open, 'v.age'), '--json'], {env: s.env})
+    const out = await cli(['init', '--vault', join(open, 'v.age'), '--json'], {env: s.env})
     expect(out.code).toBe(3)
     expect(json<any>(out).error.code).toBe('VAULT_UNSAFE')
     expect(json<any>(out).error.message).toContain('mkdir -m 700')
@@ -163,21 +166,21 @@ describe('6. files another user owns or can write are refused', () => {
   it.runIf(isRoot)('a lock file or token store owned by another user is refused at once, not waited on', async () => {
     const s = scratch()
     const v = join(s.dir, 'v.age')
-    await jwtisOk(['init', '--vault', v], {env: s.env})
+    await cliOk(['init', '--vault', v], {env: s.env})
     writeFileSync(`${v}.lock`, '{}')
     chownSync(`${v}.lock`, 65_534, 65_534)
     const started = Date.now()
-    const out = await jwtis(['client', 'add', 'x', '--vault', v, '--json'], {env: s.env})
+    const out = await cli(['client', 'add', 'x', '--vault', v, '--json'], {env: s.env})
     expect(out.code).toBe(3)
     expect(json<any>(out).error.code).toBe('VAULT_UNSAFE')
     expect(Date.now() - started).toBeLessThan(5000)
 
     const w = join(s.dir, 'w.age')
-    await jwtisOk(['init', '--vault', w], {env: s.env})
-    await jwtisOk(['client', 'add', 'x', '--vault', w], {env: s.env})
+    await cliOk(['init', '--vault', w], {env: s.env})
+    await cliOk(['client', 'add', 'x', '--vault', w], {env: s.env})
     mkdirSync(`${w}.tokens`, {mode: 0o700})
     chownSync(`${w}.tokens`, 65_534, 65_534)
-    const issued = await jwtis(['token', 'issue', '--client', 'x', '--refresh', '--vault', w, '--json'], {env: s.env})
+    const issued = await cli(['token', 'issue', '--client', 'x', '--refresh', '--vault', w, '--json'], {env: s.env})
     expect(issued.code).toBe(3)
     expect(json<any>(issued).error.message).toContain('another user')
   })
@@ -190,8 +193,8 @@ describe('7. store URLs', () => {
   it.skipIf(!HAS_REDIS)('a Redis:// scheme in any case is accepted', async () => {
     const redis = await startRedis()
     try {
-      const out = await run(['token', 'issue', '--client', 'alice', '--refresh', '--json'], {
-        JWTIS_STORE: redis.url.replace('redis://', 'REDIS://'),
+      const out = await jwtis(['token', 'issue', '--client', 'alice', '--refresh', '--json', '--vault', vault], {
+        env: {...env, JWTIS_STORE: redis.url.replace('redis://', 'REDIS://')},
       })
       expect(out.code, out.stderr).toBe(0)
       expect(json<any>(out).refresh_token).toBeTruthy()
@@ -212,14 +215,14 @@ describe('8. nothing from a token acts on the terminal', () => {
     expect(verify.stderr).not.toMatch(TERMINAL_CONTROL)
     expect(verify.stderr).toContain(String.raw`\u001b[2J`)
     for (const args of [[], ['--json']]) {
-      const decode = await (args.length === 0 ? jwtisTty : jwtis)(['token', 'decode', evil, ...args])
+      const decode = await (args.length === 0 ? jwtisTty : cli)(['token', 'decode', evil, ...args])
       expect(decode.code).toBe(0)
       expect(decode.stdout + decode.stderr).not.toMatch(TERMINAL_CONTROL)
       expect(decode.stdout).not.toContain('\u202E')
     }
 
     // --json output is still the same JSON value
-    const decoded = json<any>(await jwtis(['token', 'decode', evil, '--json']))
+    const decoded = json<any>(await cli(['token', 'decode', evil, '--json']))
     expect(decoded.header.kid).toBe('\u001B[2J\u001B[HFAKE VALID\r\u0007')
     expect(decoded.payload.name).toBe('x\u009B2Jy\u202Ez')
   })
@@ -247,11 +250,11 @@ describe('9. lifetimes are bounded, exp is required, iat is not in the future', 
   it('init takes other ceilings', async () => {
     const s = scratch()
     const v = join(s.dir, 'v.age')
-    await jwtisOk(['init', '--vault', v, '--max-access-ttl', '48h'], {env: s.env})
-    await jwtisOk(['client', 'add', 'long', '--vault', v, '--access-ttl', '36h'], {env: s.env})
+    await cliOk(['init', '--vault', v, '--max-access-ttl', '48h'], {env: s.env})
+    await cliOk(['client', 'add', 'long', '--vault', v, '--access-ttl', '36h'], {env: s.env})
     expect(
       (
-        await jwtis(['init', '--vault', join(s.dir, 'w.age'), '--access-ttl', '2h', '--max-access-ttl', '1h'], {
+        await cli(['init', '--vault', join(s.dir, 'w.age'), '--access-ttl', '2h', '--max-access-ttl', '1h'], {
           env: s.env,
         })
       ).code,
@@ -356,11 +359,11 @@ describe('14. a symlinked vault stays a symlink', () => {
     mkdirSync(linkDir, {mode: 0o700})
     const real = join(realDir, 'vault.age')
     const link = join(linkDir, 'vault.age')
-    await jwtisOk(['init', '--vault', real], {env: s.env})
+    await cliOk(['init', '--vault', real], {env: s.env})
     symlinkSync(real, link)
-    await jwtisOk(['client', 'add', 'via-link', '--vault', link], {env: s.env})
+    await cliOk(['client', 'add', 'via-link', '--vault', link], {env: s.env})
     expect(lstatSync(link).isSymbolicLink()).toBe(true)
-    const listed = json<any[]>(await jwtisOk(['client', 'list', '--vault', real, '--json'], {env: s.env}))
+    const listed = json<any[]>(await cliOk(['client', 'list', '--vault', real, '--json'], {env: s.env}))
     expect(listed.map((c) => c.kid)).toEqual(['via-link'])
   })
 })
@@ -418,7 +421,7 @@ describe('15. inputs are not read past their cap', () => {
     it('an endless or oversized JWKS body is refused at the cap, quickly', async () => {
       for (const path of ['/endless', '/huge-declared']) {
         const started = Date.now()
-        const out = await jwtis(['token', 'verify', 'a.b.c', '--jwks', `${url}${path}`, '--json'])
+        const out = await cli(['token', 'verify', 'a.b.c', '--jwks', `${url}${path}`, '--json'])
         expect(out.code, out.stdout).toBe(2)
         expect(json<any>(out).error.message).toContain('over 1024 KiB')
         expect(Date.now() - started).toBeLessThan(8000)
@@ -430,7 +433,7 @@ describe('15. inputs are not read past their cap', () => {
 describe('16. keys export --format pem', () => {
   const HAS_OPENSSL = hasTool('openssl', ['version'], 'the PEM export test')
   it.skipIf(!HAS_OPENSSL)('every block is well formed and read by openssl', async () => {
-    await jwtisOk(['client', 'add', 'rsa', '--sig-alg', 'RS256', '--enc-alg', 'RSA-OAEP-256', '--vault', vault], {env})
+    await cliOk(['client', 'add', 'rsa', '--sig-alg', 'RS256', '--enc-alg', 'RSA-OAEP-256', '--vault', vault], {env})
     const pem = (await run(['keys', 'export', '--format', 'pem'])).stdout
     expect(pem.endsWith('-----END PUBLIC KEY-----\n')).toBe(true)
     expect(pem).not.toMatch(/-----[^\n]*#/)

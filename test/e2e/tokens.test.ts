@@ -3,7 +3,8 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {json, jwtis, jwtisOk, jwtisTty, scratch} from '../helpers/cli.js'
+import {json, jwtisTty, scratch} from '../helpers/cli.js'
+import {cli, cliOk} from '../helpers/run-command.js'
 
 const b64 = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url')
 const parts = (t: string) => t.split('.')
@@ -17,15 +18,15 @@ let vault: string
 let dir: string
 let good: string
 const run = (args: string[], extra: Record<string, string> = {}, input?: string) =>
-  jwtis([...args, '--vault', vault], {env: {...env, ...extra}, input})
+  cli([...args, '--vault', vault], {env: {...env, ...extra}, input})
 
 beforeAll(async () => {
   const s = scratch()
   env = s.env
   dir = s.dir
   vault = join(s.dir, 'vault.age')
-  await jwtisOk(['init', '--vault', vault, '--name', 'https://issuer.test'], {env})
-  await jwtisOk(
+  await cliOk(['init', '--vault', vault, '--name', 'https://issuer.test'], {env})
+  await cliOk(
     [
       'client',
       'add',
@@ -42,7 +43,7 @@ beforeAll(async () => {
     {env},
   )
   good = (
-    await jwtisOk(['token', 'issue', '--client', 'app', '--sub', 'alice', '--aud', 'https://api', '--vault', vault], {
+    await cliOk(['token', 'issue', '--client', 'app', '--sub', 'alice', '--aud', 'https://api', '--vault', vault], {
       env,
     })
   ).stdout.trim()
@@ -87,7 +88,7 @@ describe('token verify', () => {
       ['--key', pem],
       ['--jwks', jwks],
     ]) {
-      const out = await jwtis(['token', 'verify', good, ...flag, '--json'], {
+      const out = await cli(['token', 'verify', good, ...flag, '--json'], {
         env: {JWTIS_CONFIG_DIR: join(dir, 'nothing')},
       })
       expect(out.code, out.stderr).toBe(0)
@@ -282,15 +283,15 @@ describe('token renew, revoke and decode', () => {
     expect(out.stdout).toContain('NOT VERIFIED')
     expect(out.stdout).toMatch(/exp\s+\d{4}-\d\d-\d\dT.*\((in|.* ago)/)
     // Into a pipe: only JSON on stdout (what `| jq .` needs), the warning on stderr.
-    const piped = await jwtisOk(['token', 'decode', good], {env})
+    const piped = await cliOk(['token', 'decode', good], {env})
     expect(JSON.parse(piped.stdout)).toMatchObject({payload: {sub: 'alice'}, verified: false})
     expect(piped.stderr).toContain('NOT VERIFIED')
-    expect(json<any>(await jwtisOk(['token', 'decode', good, '--json'], {env}))).toMatchObject({
+    expect(json<any>(await cliOk(['token', 'decode', good, '--json'], {env}))).toMatchObject({
       encrypted: false,
       payload: {sub: 'alice'},
       verified: false,
     })
-    const none = await jwtisOk(['token', 'decode', `${b64({alg: 'none'})}.${b64({a: 1})}.`, '--json'], {env})
+    const none = await cliOk(['token', 'decode', `${b64({alg: 'none'})}.${b64({a: 1})}.`, '--json'], {env})
     expect(json<any>(none).header.alg).toBe('none')
   })
 })
@@ -319,14 +320,14 @@ describe('jwe encrypt and decrypt', () => {
       .setProtectedHeader({alg: 'PBES2-HS256+A128KW', enc: 'A128CBC-HS256', p2c: 4096})
       .encrypt(new TextEncoder().encode('hunter2 but longer'))
     const noVault = {JWTIS_CONFIG_DIR: join(dir, 'none')}
-    expect((await jwtis(['jwe', 'decrypt', pbes, '--password-file', pw], {env: noVault})).stdout).toBe('pbes2!')
+    expect((await cli(['jwe', 'decrypt', pbes, '--password-file', pw], {env: noVault})).stdout).toBe('pbes2!')
     const k = Buffer.alloc(32, 7).toString('base64url')
     const keyFile = join(dir, 'oct.json')
     writeFileSync(keyFile, JSON.stringify({k, kty: 'oct'}))
     const kw = await new CompactEncrypt(new TextEncoder().encode('kw!'))
       .setProtectedHeader({alg: 'A256KW', enc: 'A192GCM'})
       .encrypt(Buffer.alloc(32, 7))
-    expect((await jwtis(['jwe', 'decrypt', kw, '--key', keyFile], {env: noVault})).stdout).toBe('kw!')
+    expect((await cli(['jwe', 'decrypt', kw, '--key', keyFile], {env: noVault})).stdout).toBe('kw!')
   })
 
   it.each([
@@ -356,7 +357,7 @@ describe('keys rotate, list, export', () => {
     const s = scratch()
     const v = join(s.dir, 'v.age')
     const r = (args: string[], extra: Record<string, string> = {}) =>
-      jwtis([...args, '--vault', v], {env: {...s.env, ...extra}})
+      cli([...args, '--vault', v], {env: {...s.env, ...extra}})
     await r(['init'])
     await r(['client', 'add', 'svc'])
     const before = (await r(['token', 'issue', '--client', 'svc'])).stdout.trim()

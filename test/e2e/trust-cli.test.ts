@@ -8,7 +8,8 @@ import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {json, jwtis, jwtisOk, jwtisTty, scratch} from '../helpers/cli.js'
+import {json, jwtisTty, scratch} from '../helpers/cli.js'
+import {cli, cliOk} from '../helpers/run-command.js'
 import {hasPythonJose, python} from '../helpers/tools.js'
 
 const HAS_PY = hasPythonJose()
@@ -19,7 +20,7 @@ let env: Record<string, string>
 let dir: string
 let vault: string
 const run = (args: string[], extra: Record<string, string> = {}) =>
-  jwtis([...args, '--vault', vault], {env: {...env, ...extra}})
+  cli([...args, '--vault', vault], {env: {...env, ...extra}})
 const ok = async (args: string[], extra: Record<string, string> = {}) => {
   const out = await run(args, extra)
   if (out.code !== 0) throw new Error(`jwtis ${args.join(' ')} exited ${out.code}: ${out.stdout}${out.stderr}`)
@@ -58,7 +59,7 @@ beforeAll(async () => {
   env = s.env
   dir = s.dir
   vault = join(dir, 'vault.age')
-  await jwtisOk(['init', '--vault', vault, '--name', ISS], {env})
+  await cliOk(['init', '--vault', vault, '--name', ISS], {env})
   await ok(['client', 'add', 'app', '--aud', AUD])
   await ok(['client', 'add', 'ed', '--sig-alg', 'EdDSA', '--aud', AUD])
   await ok(['client', 'add', 'rsa', '--sig-alg', 'RS256', '--enc-alg', 'RSA-OAEP-256', '--aud', AUD])
@@ -256,7 +257,7 @@ describe('token issue --refresh and token renew put both tokens on stdout', () =
   it('issue without --refresh prints one line; --batch still prints one JSON result per line', async () => {
     const plain = await ok(['token', 'issue', '--client', 'app'])
     expect(lines(plain.stdout)).toHaveLength(1)
-    const batch = await jwtis(
+    const batch = await cli(
       ['token', 'issue', '--client', 'both', '--refresh', '--batch', '--quiet', '--vault', vault],
       {
         env,

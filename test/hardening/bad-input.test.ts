@@ -10,7 +10,8 @@ import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, jwtisOk, NODE, ROOT, scratch} from '../helpers/cli.js'
+import {BIN, cleanEnv, NODE, ROOT, scratch} from '../helpers/cli.js'
+import {cli, cliOk} from '../helpers/run-command.js'
 
 interface FlagSpec {
   options?: string[]
@@ -51,10 +52,14 @@ interface Outcome {
   stdout: string
 }
 
-/** Runs the CLI with stdin closed (or fed `input`). */
+/**
+ * Runs the command with stdin closed (or fed `input`): in this process, but `serve` as a
+ * subprocess, which a bad input it took would leave listening.
+ */
 function run(args: string[], env: Record<string, string>, input?: string): Promise<Outcome> {
+  if (args[0] !== 'serve') return cli(args, {env, input})
   return new Promise((resolve, reject) => {
-    // (a command that took its bad input and went on, serve above all, is stopped and reported)
+    // (a server that took its bad input and went on is stopped and reported)
     const child = spawn(NODE, [BIN, ...args], {
       cwd: ROOT,
       env: cleanEnv(env),
@@ -99,12 +104,10 @@ describe('bad input to every command', () => {
   const hash = () => createHash('sha256').update(readFileSync(vault)).digest('hex')
 
   beforeAll(async () => {
-    await jwtisOk(['init', '--vault', vault], {env: s.env})
-    await jwtisOk(['client', 'add', 'app'], {env})
-    const issued = JSON.parse(
-      (await jwtisOk(['token', 'issue', '--client', 'app', '--refresh', '--json'], {env})).stdout,
-    )
-    const jwe = (await jwtisOk(['jwe', 'encrypt', 'x', '--to', 'app'], {env})).stdout.trim()
+    await cliOk(['init', '--vault', vault], {env: s.env})
+    await cliOk(['client', 'add', 'app'], {env})
+    const issued = JSON.parse((await cliOk(['token', 'issue', '--client', 'app', '--refresh', '--json'], {env})).stdout)
+    const jwe = (await cliOk(['jwe', 'encrypt', 'x', '--to', 'app'], {env})).stdout.trim()
     tokens = {access: issued.access_token, jwe, refresh: issued.refresh_token}
     files.dir = join(s.dir, 'a-directory')
     mkdirSync(files.dir)
@@ -114,7 +117,7 @@ describe('bad input to every command', () => {
     files.huge = join(s.dir, 'huge.txt')
     writeFileSync(files.huge, 'A'.repeat(10 * 1024 * 1024))
     files.key = join(s.dir, 'key.jwk')
-    writeFileSync(files.key, (await jwtisOk(['jwk', 'create', '--alg', 'ES256'], {env})).stdout)
+    writeFileSync(files.key, (await cliOk(['jwk', 'create', '--alg', 'ES256'], {env})).stdout)
   }, 60_000)
 
   /** What each command needs to get as far as its flags: the mistake under test is the only one. */

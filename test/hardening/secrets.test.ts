@@ -16,8 +16,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {IssuedTokens} from '../../src/core/issuer.js'
 
-import {hasTool, jwtis, type RunResult, scratch} from '../helpers/cli.js'
+import {hasTool, type RunResult, scratch} from '../helpers/cli.js'
 import {type RedisServer, startRedis} from '../helpers/redis.js'
+import {cli as runCommand} from '../helpers/run-command.js'
 import {serve} from '../helpers/serve.js'
 
 const HAS_TOOLS =
@@ -87,7 +88,7 @@ describe.skipIf(!HAS_TOOLS)('no secret at rest or in output where it does not be
     args: string[],
     options: {env?: Record<string, string>; input?: string; showsSecret?: boolean} = {},
   ) => {
-    const out: RunResult = await jwtis(args, {env: options.env ?? env, input: options.input})
+    const out: RunResult = await runCommand(args, {env: options.env ?? env, input: options.input})
     expect(out.code, `${args.join(' ')}: ${out.stderr}`).toBe(0)
     captured.push({text: out.stderr, what: `stderr of ${args[0]} ${args[1] ?? ''}`})
     if (!options.showsSecret) captured.push({text: out.stdout, what: `stdout of ${args[0]} ${args[1] ?? ''}`})
