@@ -27,7 +27,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: ArgsOf<T>
   protected flags!: FlagsOf<T>
 
-  protected override async catch(err: Error & {exitCode?: number}): Promise<void> {
+  protected override async catch(err: Error): Promise<void> {
     if (err instanceof Errors.ExitError) throw err
     io.reportError(err, this.jsonEnabled())
   }

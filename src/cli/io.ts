@@ -9,6 +9,7 @@ import {JwtisError, UsageError} from '../common/errors.js'
 import {redact} from '../common/redact.js'
 import {describeFsError} from '../fs/files.js'
 import {vaultLocation} from '../redis/url.js'
+import {EXIT_CODES, exitCodeOf} from './exit-codes.js'
 import {MAX_INPUT_BYTES, readBounded, readStdinBounded} from './input.js'
 import {colorEnabled, safeJson, sanitize} from './output.js'
 import {readSettings} from './settings-file.js'
@@ -189,48 +190,52 @@ export interface ErrorReport {
  * parse errors as usage errors; anything else a bug (exit 70). Messages are one line and
  * carry no secret.
  */
-export function toReport(err: Error & {exitCode?: number}): ErrorReport {
+export function toReport(err: Error): ErrorReport {
   const report = rawReport(err)
   return {...report, message: redact(report.message)}
 }
 
 const FS_REFUSALS = new Set(['EACCES', 'EDQUOT', 'EIO', 'ENOSPC', 'EPERM', 'EROFS'])
 
-function rawReport(err: Error & {exitCode?: number}): ErrorReport {
-  if (err instanceof JwtisError) return {code: err.code, exit: err.exitCode, message: oneLine(err.message)}
+function rawReport(err: Error): ErrorReport {
+  if (err instanceof JwtisError) return {code: err.code, exit: exitCodeOf(err.code), message: oneLine(err.message)}
   // oclif's flag and argument errors (without importing oclif: the fast entry runs without it)
   // (a flag without its value is a plain CLIError: any oclif error that got here is the user's)
   if ('oclif' in err) {
-    return {code: 'USAGE', exit: 2, message: `${oneLine(err.message)} (see --help)`}
+    return {code: 'USAGE', exit: EXIT_CODES.USAGE, message: `${oneLine(err.message)} (see --help)`}
   }
 
   const errno = err as NodeJS.ErrnoException & {address?: string; port?: number}
   if (errno.code === 'EADDRINUSE' || errno.code === 'EADDRNOTAVAIL') {
     const where = errno.address ? `${errno.address}:${errno.port}` : 'the --listen address'
     const why = errno.code === 'EADDRINUSE' ? 'is in use' : 'is not an address of this host'
-    return {code: 'USAGE', exit: 2, message: `${where} ${why}: pick another with --listen`}
+    return {code: 'USAGE', exit: EXIT_CODES.USAGE, message: `${where} ${why}: pick another with --listen`}
   }
 
   if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
-    return {code: 'USAGE', exit: 2, message: 'cancelled'}
+    return {code: 'USAGE', exit: EXIT_CODES.USAGE, message: 'cancelled'}
   }
 
   // The file system refused (full, read-only, no permission, failing): the machine's state, not a
   // bug, wherever in the code it surfaced.
   if (FS_REFUSALS.has(errno.code ?? '')) {
     const where = errno.path ? `${errno.path}: ` : ''
-    return {code: 'VAULT_UNWRITABLE', exit: 3, message: `cannot write ${where}${describeFsError(err)}`}
+    return {
+      code: 'VAULT_UNWRITABLE',
+      exit: EXIT_CODES.VAULT_UNWRITABLE,
+      message: `cannot write ${where}${describeFsError(err)}`,
+    }
   }
 
   return {
     code: 'INTERNAL',
-    exit: 70,
+    exit: EXIT_CODES.INTERNAL,
     message: `internal error: ${oneLine(err.message)} (a bug: rerun with DEBUG=1 and report it)`,
   }
 }
 
 /** Writes a failure the contract's way and sets the exit code. */
-export function reportError(err: Error & {exitCode?: number}, json: boolean): void {
+export function reportError(err: Error, json: boolean): void {
   const report = toReport(err)
   process.exitCode = report.exit
   if (json) {
@@ -240,7 +245,8 @@ export function reportError(err: Error & {exitCode?: number}, json: boolean): vo
 
   const label = colorEnabled(process.stderr) ? '\u001B[31mError:\u001B[39m' : 'Error:'
   process.stderr.write(`${label} ${sanitize(report.message)}\n`)
-  if (report.exit === 70 && process.env.DEBUG && err.stack) process.stderr.write(`${redact(err.stack)}\n`)
+  if (report.exit === EXIT_CODES.INTERNAL && process.env.DEBUG && err.stack)
+    process.stderr.write(`${redact(err.stack)}\n`)
 }
 
 /**

@@ -4,6 +4,8 @@ import type {Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {ServerOptions} from './app.js'
 
+import {exitCodeOf} from '../cli/exit-codes.js'
+import {isJwtisError} from '../common/errors.js'
 import {redact} from '../common/redact.js'
 import {SERVER_DEFAULTS} from './app.js'
 import {Metrics, type MetricsSnapshot} from './metrics.js'
@@ -343,13 +345,8 @@ async function runWorker(options: RunOptions): Promise<void> {
     )
     local = server.metrics
   } catch (error) {
-    const {address, code, exitCode, message, port} = error as {
-      address?: string
-      code?: string
-      exitCode?: number
-      message: string
-      port?: number
-    }
+    const {address, code, message, port} = error as {address?: string; code?: string; message: string; port?: number}
+    const exitCode = isJwtisError(error) ? exitCodeOf(error.code) : undefined
     process.send!({error: {address, code, exitCode, message: redact(message), port}, type: 'failed'} satisfies Message)
     // A worker is a process of its own: its exit code is what the primary sees.
     // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit

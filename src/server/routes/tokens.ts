@@ -4,7 +4,7 @@ import type {Issuer} from '../../core/issuer.js'
 import type {RefreshStrategy} from '../../jose/algorithms.js'
 import type {Metrics} from '../metrics.js'
 
-import {isJwtisError} from '../../common/errors.js'
+import {TokenRejectedError} from '../../common/errors.js'
 import {buildClaimSet} from '../../jose/claims.js'
 import {requireOwnKid} from '../auth.js'
 import {body, duration, fingerprint, kid, ms, strategy, token} from '../schemas.js'
@@ -123,7 +123,7 @@ export async function tokenRoutes(app: FastifyInstance, {issuer, metrics}: {issu
         // `token_type`, ...) must not change what the answer says about the token.
         return {...payload, active: true, client_id: key.client, token_type: 'Bearer'}
       } catch (error) {
-        if (isJwtisError(error) && error.exitCode === 1) return {active: false}
+        if (error instanceof TokenRejectedError) return {active: false}
         throw error
       }
     },
