@@ -5,6 +5,7 @@ import type {Clock, Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {Vault, VaultOptions} from '../vault/vault.js'
 
+import {env} from '../common/config.js'
 import {JwtisError, UsageError} from '../common/errors.js'
 import {redact} from '../common/redact.js'
 import {describeFsError} from '../fs/files.js'
@@ -24,7 +25,7 @@ export const DEFAULT_VAULT = join('data', 'vault.age')
 
 /** oclif's config directory for this CLI: JWTIS_CONFIG_DIR, else $XDG_CONFIG_HOME/jwtis or ~/.config/jwtis. */
 export function configDir(): string {
-  return process.env.JWTIS_CONFIG_DIR || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'jwtis')
+  return env('JWTIS_CONFIG_DIR') || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'jwtis')
 }
 
 /**
@@ -32,7 +33,7 @@ export function configDir(): string {
  * faketime would: for tests and for reproducing a user's report, never needed otherwise.
  */
 export function clock(): Clock {
-  const pinned = process.env.JWTIS_NOW
+  const pinned = env('JWTIS_NOW')
   if (!pinned) return Date.now
   const ms = /^\d+$/.test(pinned) ? Number(pinned) * 1000 : Date.parse(pinned)
   if (Number.isNaN(ms)) throw new UsageError(`JWTIS_NOW=${pinned} is neither RFC 3339 nor seconds since the epoch`)
@@ -103,7 +104,7 @@ export function printJson(value: unknown): void {
 
 /** The vault a command uses: --vault, JWTIS_VAULT, the `vault` setting, ./data/vault.age. */
 export function vaultPath(dir: string, flag?: string): string {
-  return vaultLocation(flag ?? process.env.JWTIS_VAULT ?? readSettings(dir).vault ?? DEFAULT_VAULT)
+  return vaultLocation(flag ?? env('JWTIS_VAULT') ?? readSettings(dir).vault ?? DEFAULT_VAULT)
 }
 
 export interface VaultFlags {
@@ -122,7 +123,7 @@ export async function openVault(
     import('../vault/unlock.js'),
     import('../vault/authenticity.js'),
   ])
-  const trust = {legacy: options.legacy, pinned: pinnedIds(process.env.JWTIS_VAULT_ID, readSettings(dir)['vault-id'])}
+  const trust = {legacy: options.legacy, pinned: pinnedIds(env('JWTIS_VAULT_ID'), readSettings(dir)['vault-id'])}
   const vault = options.key
     ? await Vault.open(vaultPath(dir, flags.vault), async () => options.key!, trust)
     : await openWithSources(Vault, dir, flags, keyResolver, trust, options.promptPassphrase)
@@ -151,7 +152,7 @@ async function openWithSources(
     vaultPath(dir, flags.vault),
     keyResolver({
       defaultIdentityFile: settings.identity ?? join(dir, 'identity.txt'),
-      env: process.env,
+      env,
       identityFile: flags.identity,
       promptPassphrase,
     }),
@@ -159,9 +160,9 @@ async function openWithSources(
   )
 }
 
-/** The issuer over a vault and its token store (`--store`, else JWTIS_STORE, else the file store). */
+/** The issuer over a vault and its token store (`--store`, else JWTIS_STORE...: see storeChoice). */
 export async function issuerOver(vault: Vault, store?: string, options: {groupCommit?: boolean} = {}): Promise<Issuer> {
-  const [{Issuer}, {openStore}, {storeKeyOf}] = await Promise.all([
+  const [{Issuer}, {openStore, storeChoice}, {storeKeyOf}] = await Promise.all([
     import('../core/issuer.js'),
     import('../store/index.js'),
     import('../model/document.js'),
@@ -169,12 +170,10 @@ export async function issuerOver(vault: Vault, store?: string, options: {groupCo
   return new Issuer(
     vault,
     () =>
-      openStore(
-        store ?? process.env.JWTIS_STORE ?? (vault.inRedis ? vault.source : undefined),
-        vault.path,
-        vault.document.issuer.name,
-        {...options, storeKey: storeKeyOf(vault.document)},
-      ),
+      openStore(storeChoice(store, vault), vault.path, vault.document.issuer.name, {
+        ...options,
+        storeKey: storeKeyOf(vault.document),
+      }),
     clock(),
   )
 }

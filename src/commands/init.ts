@@ -7,6 +7,7 @@ import {clock, VaultCommand} from '../cli/base.js'
 import {repin} from '../cli/conf.js'
 import {settingsFlags, settingsInput} from '../cli/flags.js'
 import {readSettings} from '../cli/settings-file.js'
+import {env} from '../common/config.js'
 import {formatDuration, parseDuration} from '../common/duration.js'
 import {ConflictError, UsageError} from '../common/errors.js'
 import {DEFAULT_LIMITS} from '../common/limits.js'
@@ -126,8 +127,9 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
 
     // An identity named with --identity or JWTIS_AGE_KEY_FILE is used when it exists, and made
     // there when it does not (as `age-keygen -o` would).
-    const named = this.flags.identity ?? process.env.JWTIS_AGE_KEY_FILE
-    if (!named && process.env.JWTIS_AGE_KEY) return withRecipient(process.env.JWTIS_AGE_KEY.trim(), undefined, true)
+    const named = this.flags.identity ?? env('JWTIS_AGE_KEY_FILE')
+    const inline = env('JWTIS_AGE_KEY')
+    if (!named && inline) return withRecipient(inline.trim(), undefined, true)
     const file = resolve(
       named ?? this.flags['identity-file'] ?? readSettings(this.config.configDir).identity ?? this.defaultIdentityFile,
     )

@@ -12,7 +12,8 @@ import type {ActionContext} from '../cli/actions/context.js'
 
 import * as io from '../cli/io.js'
 import {canPrompt} from '../cli/output.js'
-import {registerSecret, SECRET_ENV} from '../common/redact.js'
+import {env, SECRET_VARIABLES} from '../common/config.js'
+import {registerSecret} from '../common/redact.js'
 
 type Spec = Record<string, 'boolean' | 'duration' | 'multiple' | 'string'>
 
@@ -135,7 +136,7 @@ export async function run(argv: string[]): Promise<boolean> {
   }
 
   if (!parsed) return false
-  for (const name of SECRET_ENV) registerSecret(process.env[name])
+  for (const name of SECRET_VARIABLES) registerSecret(env(name))
   const json = parsed.flags.json === true
   const dir = io.configDir()
   const vaultFlags = parsed.flags as io.VaultFlags

@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs'
 
+import type {VariableName} from '../common/config.js'
 import type {KeyResolver} from './vault.js'
 
 import {UsageError, VaultError} from '../common/errors.js'
@@ -12,7 +13,8 @@ const MAX_IDENTITY_FILE_BYTES = 64 * 1024
 export interface UnlockSources {
   /** The identity file `init` saved, tried after the explicit sources. */
   defaultIdentityFile: string
-  env: NodeJS.ProcessEnv
+  /** Reads a JWTIS_* variable (../common/config.ts's `env`). */
+  env: (name: VariableName) => string | undefined
   /** `--identity FILE`. */
   identityFile?: string
   /** Asks for a passphrase on the terminal; absent when prompting is not allowed (no TTY, CI). */
@@ -45,23 +47,22 @@ export function keyResolver(sources: UnlockSources): KeyResolver {
   const {env} = sources
   return async (kind: AgeKind, path: string): Promise<VaultKey> => {
     if (kind === 'scrypt') {
-      const passphrase = env.JWTIS_PASSPHRASE ?? env.JWTIS_PSWD
+      const passphrase = env('JWTIS_PASSPHRASE') ?? env('JWTIS_PSWD')
       if (passphrase !== undefined && passphrase !== '') return {passphrase}
       if (sources.promptPassphrase) return {passphrase: await sources.promptPassphrase(path)}
       throw new UsageError(`vault ${path} is passphrase-protected: set JWTIS_PASSPHRASE (no prompt without a terminal)`)
     }
 
     if (sources.identityFile) return {identities: await readIdentityFile(sources.identityFile)}
-    const inline = env.JWTIS_AGE_KEY?.trim()
+    const inline = env('JWTIS_AGE_KEY')?.trim()
     if (inline) {
       if (!inline.startsWith('AGE-SECRET-KEY-'))
         throw new UsageError('JWTIS_AGE_KEY must hold an AGE-SECRET-KEY-1… identity')
       return {identities: [inline]}
     }
 
-    if (env.JWTIS_AGE_KEY_FILE) {
-      return {identities: await readIdentityFile(env.JWTIS_AGE_KEY_FILE, 'JWTIS_AGE_KEY_FILE')}
-    }
+    const file = env('JWTIS_AGE_KEY_FILE')
+    if (file) return {identities: await readIdentityFile(file, 'JWTIS_AGE_KEY_FILE')}
 
     const saved = await identitiesFrom(sources.defaultIdentityFile, 'identity file', false)
     if (saved) return {identities: saved}
