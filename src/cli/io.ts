@@ -152,7 +152,7 @@ async function openWithSources(
     vaultPath(dir, flags.vault),
     keyResolver({
       defaultIdentityFile: settings.identity ?? join(dir, 'identity.txt'),
-      env,
+      env: process.env,
       identityFile: flags.identity,
       promptPassphrase,
     }),

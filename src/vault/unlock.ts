@@ -13,8 +13,8 @@ const MAX_IDENTITY_FILE_BYTES = 64 * 1024
 export interface UnlockSources {
   /** The identity file `init` saved, tried after the explicit sources. */
   defaultIdentityFile: string
-  /** Reads a JWTIS_* variable (../common/config.ts's `env`). */
-  env: (name: VariableName) => string | undefined
+  /** The environment (process.env for the CLI): the JWTIS_* variables of ../common/config.ts it holds. */
+  env: Readonly<Partial<Record<VariableName, string>>>
   /** `--identity FILE`. */
   identityFile?: string
   /** Asks for a passphrase on the terminal; absent when prompting is not allowed (no TTY, CI). */
@@ -47,21 +47,21 @@ export function keyResolver(sources: UnlockSources): KeyResolver {
   const {env} = sources
   return async (kind: AgeKind, path: string): Promise<VaultKey> => {
     if (kind === 'scrypt') {
-      const passphrase = env('JWTIS_PASSPHRASE') ?? env('JWTIS_PSWD')
+      const passphrase = env.JWTIS_PASSPHRASE ?? env.JWTIS_PSWD
       if (passphrase !== undefined && passphrase !== '') return {passphrase}
       if (sources.promptPassphrase) return {passphrase: await sources.promptPassphrase(path)}
       throw new UsageError(`vault ${path} is passphrase-protected: set JWTIS_PASSPHRASE (no prompt without a terminal)`)
     }
 
     if (sources.identityFile) return {identities: await readIdentityFile(sources.identityFile)}
-    const inline = env('JWTIS_AGE_KEY')?.trim()
+    const inline = env.JWTIS_AGE_KEY?.trim()
     if (inline) {
       if (!inline.startsWith('AGE-SECRET-KEY-'))
         throw new UsageError('JWTIS_AGE_KEY must hold an AGE-SECRET-KEY-1… identity')
       return {identities: [inline]}
     }
 
-    const file = env('JWTIS_AGE_KEY_FILE')
+    const file = env.JWTIS_AGE_KEY_FILE
     if (file) return {identities: await readIdentityFile(file, 'JWTIS_AGE_KEY_FILE')}
 
     const saved = await identitiesFrom(sources.defaultIdentityFile, 'identity file', false)
