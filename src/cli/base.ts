@@ -6,8 +6,9 @@ import type {VaultKey} from '../vault/age.js'
 import type {Vault} from '../vault/vault.js'
 import type {ActionContext} from './actions/context.js'
 
+import {env, SECRET_VARIABLES, type VariableName} from '../common/config.js'
 import {UsageError} from '../common/errors.js'
-import {registerSecret, SECRET_ENV} from '../common/redact.js'
+import {registerSecret} from '../common/redact.js'
 import * as io from './io.js'
 import {canPrompt} from './output.js'
 
@@ -27,7 +28,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: ArgsOf<T>
   protected flags!: FlagsOf<T>
 
-  protected override async catch(err: Error & {exitCode?: number}): Promise<void> {
+  protected override async catch(err: Error): Promise<void> {
     if (err instanceof Errors.ExitError) throw err
     io.reportError(err, this.jsonEnabled())
   }
@@ -39,7 +40,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   }
 
   public override async init(): Promise<void> {
-    for (const name of SECRET_ENV) registerSecret(process.env[name])
+    for (const name of SECRET_VARIABLES) registerSecret(env(name))
     await super.init()
     // Parsed, even when parsing fails: that failure is reported as a usage error, and oclif's
     // "did not parse its arguments" warning (NODE_ENV=test or development) would only add noise.
@@ -132,8 +133,8 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
   }
 
   /** A new passphrase: from the first of `envVars` set, else asked twice on a terminal; a usage error otherwise. */
-  protected async newPassphrase(flag: string, envVars: string[]): Promise<string> {
-    const fromEnv = envVars.map((name) => process.env[name]).find(Boolean)
+  protected async newPassphrase(flag: string, envVars: VariableName[]): Promise<string> {
+    const fromEnv = envVars.map((name) => env(name)).find(Boolean)
     if (fromEnv) return fromEnv
     if (!canPrompt()) throw new UsageError(`${flag} needs ${envVars[0]} when there is no terminal to ask on`)
     const first = await this.promptPassphrase('New vault passphrase:')

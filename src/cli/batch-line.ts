@@ -3,6 +3,7 @@ import type {VaultDocument} from '../model/document.js'
 
 import {ClaimsError, isJwtisError} from '../common/errors.js'
 import {buildClaimSet, parseClaimsJson} from '../jose/claims.js'
+import {exitCodeOf} from './exit-codes.js'
 
 export interface BatchSetup {
   base: Omit<IssueRequest, 'aud' | 'custom' | 'sub'>
@@ -48,9 +49,9 @@ export async function answerLine(
     if (line === '') throw new ClaimsError(`line ${n} is blank: expected a JSON object of claims`)
     return {out: `${JSON.stringify(await issue(line, `line ${n}`))}\n`}
   } catch (error) {
-    const {code, exitCode, message} = isJwtisError(error)
+    const {code, message} = isJwtisError(error)
       ? error
-      : {code: 'INTERNAL', exitCode: 70, message: `internal error: ${(error as Error).message}`}
-    return {exitCode, out: `${JSON.stringify({error: {code, message}, line: n})}\n`}
+      : {code: 'INTERNAL', message: `internal error: ${(error as Error).message}`}
+    return {exitCode: exitCodeOf(code), out: `${JSON.stringify({error: {code, message}, line: n})}\n`}
   }
 }

@@ -5,10 +5,12 @@ import type {Clock, Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {Vault, VaultOptions} from '../vault/vault.js'
 
+import {env} from '../common/config.js'
 import {JwtisError, UsageError} from '../common/errors.js'
 import {redact} from '../common/redact.js'
 import {describeFsError} from '../fs/files.js'
 import {vaultLocation} from '../redis/url.js'
+import {EXIT_CODES, exitCodeOf} from './exit-codes.js'
 import {MAX_INPUT_BYTES, readBounded, readStdinBounded} from './input.js'
 import {colorEnabled, safeJson, sanitize} from './output.js'
 import {readSettings} from './settings-file.js'
@@ -23,7 +25,7 @@ export const DEFAULT_VAULT = join('data', 'vault.age')
 
 /** oclif's config directory for this CLI: JWTIS_CONFIG_DIR, else $XDG_CONFIG_HOME/jwtis or ~/.config/jwtis. */
 export function configDir(): string {
-  return process.env.JWTIS_CONFIG_DIR || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'jwtis')
+  return env('JWTIS_CONFIG_DIR') || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'jwtis')
 }
 
 /**
@@ -31,7 +33,7 @@ export function configDir(): string {
  * faketime would: for tests and for reproducing a user's report, never needed otherwise.
  */
 export function clock(): Clock {
-  const pinned = process.env.JWTIS_NOW
+  const pinned = env('JWTIS_NOW')
   if (!pinned) return Date.now
   const ms = /^\d+$/.test(pinned) ? Number(pinned) * 1000 : Date.parse(pinned)
   if (Number.isNaN(ms)) throw new UsageError(`JWTIS_NOW=${pinned} is neither RFC 3339 nor seconds since the epoch`)
@@ -102,7 +104,7 @@ export function printJson(value: unknown): void {
 
 /** The vault a command uses: --vault, JWTIS_VAULT, the `vault` setting, ./data/vault.age. */
 export function vaultPath(dir: string, flag?: string): string {
-  return vaultLocation(flag ?? process.env.JWTIS_VAULT ?? readSettings(dir).vault ?? DEFAULT_VAULT)
+  return vaultLocation(flag ?? env('JWTIS_VAULT') ?? readSettings(dir).vault ?? DEFAULT_VAULT)
 }
 
 export interface VaultFlags {
@@ -121,7 +123,7 @@ export async function openVault(
     import('../vault/unlock.js'),
     import('../vault/authenticity.js'),
   ])
-  const trust = {legacy: options.legacy, pinned: pinnedIds(process.env.JWTIS_VAULT_ID, readSettings(dir)['vault-id'])}
+  const trust = {legacy: options.legacy, pinned: pinnedIds(env('JWTIS_VAULT_ID'), readSettings(dir)['vault-id'])}
   const vault = options.key
     ? await Vault.open(vaultPath(dir, flags.vault), async () => options.key!, trust)
     : await openWithSources(Vault, dir, flags, keyResolver, trust, options.promptPassphrase)
@@ -158,9 +160,9 @@ async function openWithSources(
   )
 }
 
-/** The issuer over a vault and its token store (`--store`, else JWTIS_STORE, else the file store). */
+/** The issuer over a vault and its token store (`--store`, else JWTIS_STORE...: see storeChoice). */
 export async function issuerOver(vault: Vault, store?: string, options: {groupCommit?: boolean} = {}): Promise<Issuer> {
-  const [{Issuer}, {openStore}, {storeKeyOf}] = await Promise.all([
+  const [{Issuer}, {openStore, storeChoice}, {storeKeyOf}] = await Promise.all([
     import('../core/issuer.js'),
     import('../store/index.js'),
     import('../model/document.js'),
@@ -168,12 +170,10 @@ export async function issuerOver(vault: Vault, store?: string, options: {groupCo
   return new Issuer(
     vault,
     () =>
-      openStore(
-        store ?? process.env.JWTIS_STORE ?? (vault.inRedis ? vault.source : undefined),
-        vault.path,
-        vault.document.issuer.name,
-        {...options, storeKey: storeKeyOf(vault.document)},
-      ),
+      openStore(storeChoice(store, vault), vault.path, vault.document.issuer.name, {
+        ...options,
+        storeKey: storeKeyOf(vault.document),
+      }),
     clock(),
   )
 }
@@ -189,48 +189,56 @@ export interface ErrorReport {
  * parse errors as usage errors; anything else a bug (exit 70). Messages are one line and
  * carry no secret.
  */
-export function toReport(err: Error & {exitCode?: number}): ErrorReport {
+export function toReport(err: Error): ErrorReport {
   const report = rawReport(err)
   return {...report, message: redact(report.message)}
 }
 
 const FS_REFUSALS = new Set(['EACCES', 'EDQUOT', 'EIO', 'ENOSPC', 'EPERM', 'EROFS'])
 
-function rawReport(err: Error & {exitCode?: number}): ErrorReport {
-  if (err instanceof JwtisError) return {code: err.code, exit: err.exitCode, message: oneLine(err.message)}
+function rawReport(err: Error): ErrorReport {
+  if (err instanceof JwtisError) return {code: err.code, exit: exitCodeOf(err.code), message: oneLine(err.message)}
+  // a JwtisError that crossed a process boundary (a serve worker that could not start) keeps its code
+  const {code} = err as {code?: unknown}
+  if (typeof code === 'string' && Object.hasOwn(EXIT_CODES, code) && code !== 'INTERNAL')
+    return {code, exit: exitCodeOf(code), message: oneLine(err.message)}
   // oclif's flag and argument errors (without importing oclif: the fast entry runs without it)
   // (a flag without its value is a plain CLIError: any oclif error that got here is the user's)
   if ('oclif' in err) {
-    return {code: 'USAGE', exit: 2, message: `${oneLine(err.message)} (see --help)`}
+    return {code: 'USAGE', exit: EXIT_CODES.USAGE, message: `${oneLine(err.message)} (see --help)`}
   }
 
   const errno = err as NodeJS.ErrnoException & {address?: string; port?: number}
   if (errno.code === 'EADDRINUSE' || errno.code === 'EADDRNOTAVAIL') {
     const where = errno.address ? `${errno.address}:${errno.port}` : 'the --listen address'
     const why = errno.code === 'EADDRINUSE' ? 'is in use' : 'is not an address of this host'
-    return {code: 'USAGE', exit: 2, message: `${where} ${why}: pick another with --listen`}
+    return {code: 'USAGE', exit: EXIT_CODES.USAGE, message: `${where} ${why}: pick another with --listen`}
   }
 
   if (err.name === 'ExitPromptError' || err.name === 'AbortPromptError') {
-    return {code: 'USAGE', exit: 2, message: 'cancelled'}
+    return {code: 'USAGE', exit: EXIT_CODES.USAGE, message: 'cancelled'}
   }
 
   // The file system refused (full, read-only, no permission, failing): the machine's state, not a
   // bug, wherever in the code it surfaced.
   if (FS_REFUSALS.has(errno.code ?? '')) {
     const where = errno.path ? `${errno.path}: ` : ''
-    return {code: 'VAULT_UNWRITABLE', exit: 3, message: `cannot write ${where}${describeFsError(err)}`}
+    return {
+      code: 'VAULT_UNWRITABLE',
+      exit: EXIT_CODES.VAULT_UNWRITABLE,
+      message: `cannot write ${where}${describeFsError(err)}`,
+    }
   }
 
   return {
     code: 'INTERNAL',
-    exit: 70,
+    exit: EXIT_CODES.INTERNAL,
     message: `internal error: ${oneLine(err.message)} (a bug: rerun with DEBUG=1 and report it)`,
   }
 }
 
 /** Writes a failure the contract's way and sets the exit code. */
-export function reportError(err: Error & {exitCode?: number}, json: boolean): void {
+export function reportError(err: Error, json: boolean): void {
   const report = toReport(err)
   process.exitCode = report.exit
   if (json) {
@@ -240,7 +248,8 @@ export function reportError(err: Error & {exitCode?: number}, json: boolean): vo
 
   const label = colorEnabled(process.stderr) ? '\u001B[31mError:\u001B[39m' : 'Error:'
   process.stderr.write(`${label} ${sanitize(report.message)}\n`)
-  if (report.exit === 70 && process.env.DEBUG && err.stack) process.stderr.write(`${redact(err.stack)}\n`)
+  if (report.exit === EXIT_CODES.INTERNAL && process.env.DEBUG && err.stack)
+    process.stderr.write(`${redact(err.stack)}\n`)
 }
 
 /**

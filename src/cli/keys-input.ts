@@ -1,6 +1,6 @@
 import type {Keyring} from '../jose/keyring.js'
 
-import {UsageError, VaultError} from '../common/errors.js'
+import {JwksError, UsageError} from '../common/errors.js'
 import {redactUrl} from '../common/redact.js'
 import {readBounded, readResponseBounded} from './input.js'
 
@@ -28,18 +28,18 @@ async function fetchKeys(url: string, what: string): Promise<string> {
     })
     if (!response.ok) {
       await response.body?.cancel().catch(() => {})
-      throw new VaultError('JWKS_UNAVAILABLE', `cannot fetch ${what} ${shown}: HTTP ${response.status}`)
+      throw new JwksError('JWKS_UNAVAILABLE', `cannot fetch ${what} ${shown}: HTTP ${response.status}`)
     }
 
     return await readResponseBounded(response, MAX_KEY_FILE_BYTES, `${what} ${shown}`)
   } catch (error) {
-    if (error instanceof UsageError || error instanceof VaultError) throw error
+    if (error instanceof UsageError || error instanceof JwksError) throw error
     const reason =
       (error as Error).name === 'TimeoutError'
         ? `no answer within ${FETCH_TIMEOUT_MS / 1000}s`
         : describeFetchError(error)
     // The keys cannot be had (exit 3, like a vault that cannot be used), not a mistyped command.
-    throw new VaultError('JWKS_UNAVAILABLE', `cannot fetch ${what} ${shown}: ${reason}`)
+    throw new JwksError('JWKS_UNAVAILABLE', `cannot fetch ${what} ${shown}: ${reason}`)
   }
 }
 

@@ -5,6 +5,7 @@ import {clock, VaultCommand} from '../cli/base.js'
 import {repin} from '../cli/conf.js'
 import {settingsFlags, settingsInput} from '../cli/flags.js'
 import {readSettings} from '../cli/settings-file.js'
+import {env} from '../common/config.js'
 import {DEFAULT_LIMITS} from '../common/limits.js'
 import {hasPassword} from '../redis/url.js'
 
@@ -87,8 +88,9 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
   private identitySource(): {identity: string} | {identityFile: string} {
     // An identity named with --identity or JWTIS_AGE_KEY_FILE is used when it exists, and made
     // there when it does not (as `age-keygen -o` would).
-    const named = this.flags.identity ?? process.env.JWTIS_AGE_KEY_FILE
-    if (!named && process.env.JWTIS_AGE_KEY) return {identity: process.env.JWTIS_AGE_KEY.trim()}
+    const named = this.flags.identity ?? env('JWTIS_AGE_KEY_FILE')
+    const inline = env('JWTIS_AGE_KEY')
+    if (!named && inline) return {identity: inline.trim()}
     return {
       identityFile: resolve(
         named ??

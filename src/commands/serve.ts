@@ -4,10 +4,12 @@ import {availableParallelism} from 'node:os'
 
 import {VaultCommand} from '../cli/base.js'
 import {durationFlag, storeFlag} from '../cli/flags.js'
+import {CONFIG, env, type VariableName} from '../common/config.js'
 import {UsageError} from '../common/errors.js'
 import {registerSecret} from '../common/redact.js'
 import {publicBase} from '../server/public-url.js'
 import {LOG_LEVELS, type LogLevel} from '../server/schemas.js'
+import {storeChoice} from '../store/index.js'
 
 export default class Serve extends VaultCommand<typeof Serve> {
   static override summary = 'Serve the HTTP API (JWTIS v0.1 routes) over the vault.'
@@ -47,11 +49,15 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
       default: 5000,
       description: 'how long an idle keep-alive connection stays open (Go duration)',
     }),
-    listen: Flags.string({default: '127.0.0.1:4456', description: 'address:port to listen on', env: 'JWTIS_ADDRESS'}),
+    listen: Flags.string({
+      default: CONFIG.JWTIS_ADDRESS.default,
+      description: 'address:port to listen on',
+      env: 'JWTIS_ADDRESS' satisfies VariableName,
+    }),
     'log-level': Flags.string({
-      default: 'info',
+      default: CONFIG.JWTIS_LOG_LEVEL.default,
       description: 'stderr log: info writes one JSON line per request (never a token); error only failures',
-      env: 'JWTIS_LOG_LEVEL',
+      env: 'JWTIS_LOG_LEVEL' satisfies VariableName,
       options: [...LOG_LEVELS],
     }),
     'max-auth-failures': Flags.integer({
@@ -67,7 +73,7 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
     'public-url': Flags.string({
       description:
         'where verifiers reach this server (http(s) URL, no query): the base of the URLs in /.well-known/openid-configuration; default: the issuer when it is a URL, else the listen address',
-      env: 'JWTIS_PUBLIC_URL',
+      env: 'JWTIS_PUBLIC_URL' satisfies VariableName,
     }),
     'request-timeout': durationFlag({
       default: 10_000,
@@ -104,7 +110,7 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
       )
     }
 
-    const store = flags.store ?? process.env.JWTIS_STORE
+    const store = storeChoice(flags.store)
     let workers = flags.workers ?? availableParallelism()
     if (store === 'memory' && workers > 1) {
       // A memory store lives in one process: workers would each see only their own families.
@@ -113,7 +119,7 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
       workers = 1
     }
 
-    const given = process.env.JWTIS_ADMIN_TOKEN
+    const given = env('JWTIS_ADMIN_TOKEN')
     const adminToken = given || `jwtis_admin_${randomBytes(32).toString('base64url')}`
     registerSecret(adminToken)
     const {runServer} = await import('../server/run.js')

@@ -1,14 +1,12 @@
 /**
- * Every failure the issuer can report on purpose. `code` is stable (scripts and HTTP clients
- * match on it); `exitCode` is the CLI's exit status class from the contract; `status` is the
- * HTTP status `serve` answers with.
+ * Every failure the issuer can report on purpose, as panva/jose reports its own: a class per kind
+ * and a stable `code` (scripts and HTTP clients match on it), a one-line message, a cause. What a
+ * code means at an edge lives at that edge: the CLI's exit codes in src/cli/exit-codes.ts, the
+ * HTTP statuses in src/server/errors.ts, both tables keyed by the codes listed here.
  */
-export abstract class JwtisError extends Error {
-  abstract readonly exitCode: number
-  abstract readonly status: number
-
+export abstract class JwtisError<C extends string = string> extends Error {
   constructor(
-    readonly code: string,
+    readonly code: C,
     message: string,
     options?: {cause?: unknown},
   ) {
@@ -17,132 +15,111 @@ export abstract class JwtisError extends Error {
   }
 }
 
-/** The token, refresh token or JWE was rejected (exit 1). */
-export type RejectionCode =
-  | 'ALG_NOT_ALLOWED'
-  | 'AUDIENCE_MISMATCH'
-  | 'BAD_SIGNATURE'
-  | 'CLAIM_INVALID'
-  | 'DECRYPT_FAILED'
-  | 'FINGERPRINT_MISMATCH'
-  | 'ISSUER_MISMATCH'
-  | 'MALFORMED_TOKEN'
-  | 'REFRESH_REUSED'
-  | 'SUBJECT_MISMATCH'
-  | 'TOKEN_EXPIRED'
-  | 'TOKEN_NOT_YET_VALID'
-  | 'TOKEN_REVOKED'
-  | 'TOKEN_TOO_LARGE'
-  | 'TOKEN_TOO_OLD'
-  | 'UNKNOWN_KID'
-  | 'UNSUPPORTED_CRIT'
-  | 'WRONG_CLIENT'
-  | 'WRONG_TYPE'
+/** The token, refresh token or JWE was rejected. */
+export const REJECTION_CODES = [
+  'ALG_NOT_ALLOWED',
+  'AUDIENCE_MISMATCH',
+  'BAD_SIGNATURE',
+  'CLAIM_INVALID',
+  'DECRYPT_FAILED',
+  'FINGERPRINT_MISMATCH',
+  'ISSUER_MISMATCH',
+  'MALFORMED_TOKEN',
+  'REFRESH_REUSED',
+  'SUBJECT_MISMATCH',
+  'TOKEN_EXPIRED',
+  'TOKEN_NOT_YET_VALID',
+  'TOKEN_REVOKED',
+  'TOKEN_TOO_LARGE',
+  'TOKEN_TOO_OLD',
+  'UNKNOWN_KID',
+  'UNSUPPORTED_CRIT',
+  'WRONG_CLIENT',
+  'WRONG_TYPE',
+] as const
+export type RejectionCode = (typeof REJECTION_CODES)[number]
 
-const rejectionStatus: Partial<Record<RejectionCode, number>> = {
-  FINGERPRINT_MISMATCH: 403,
-  REFRESH_REUSED: 403,
-  TOKEN_EXPIRED: 409,
-  TOKEN_REVOKED: 403,
-  WRONG_CLIENT: 403,
-}
+export class TokenRejectedError extends JwtisError<RejectionCode> {}
 
-export class TokenRejectedError extends JwtisError {
-  readonly exitCode = 1
-  readonly status: number
+/** Bad flag, bad value or missing input; BAD_KEY: a key that cannot be used as given. */
+export const USAGE_CODES = ['BAD_KEY', 'USAGE'] as const
+/** Claims that cannot be issued (a reserved claim overridden, a non-object claim set). */
+export const CLAIMS_CODES = ['AUDIENCE_NOT_ALLOWED', 'BAD_CLAIMS'] as const
+export type ClaimsCode = (typeof CLAIMS_CODES)[number]
+export type UsageCode = (typeof USAGE_CODES)[number] | ClaimsCode
 
-  constructor(
-    override readonly code: RejectionCode,
-    message: string,
-    options?: {cause?: unknown},
-  ) {
-    super(code, message, options)
-    this.status = rejectionStatus[code] ?? 403
-  }
-}
-
-/** Bad flag, bad value or missing input (exit 2). */
-export class UsageError extends JwtisError {
-  readonly exitCode = 2
-  readonly status: number = 400
-
-  constructor(message: string, code = 'USAGE') {
+export class UsageError extends JwtisError<UsageCode> {
+  constructor(message: string, code: UsageCode = 'USAGE') {
     super(code, message)
   }
 }
 
-/** Claims that cannot be issued (a reserved claim overridden, a non-object claim set). */
 export class ClaimsError extends UsageError {
-  override readonly status = 422
-
-  constructor(message: string, code: 'AUDIENCE_NOT_ALLOWED' | 'BAD_CLAIMS' = 'BAD_CLAIMS') {
+  constructor(message: string, code: ClaimsCode = 'BAD_CLAIMS') {
     super(message, code)
   }
 }
 
-export type VaultErrorCode =
-  | 'JWKS_UNAVAILABLE'
-  | 'STORE_UNAVAILABLE'
-  | 'VAULT_BAD_KEY'
-  | 'VAULT_CORRUPT'
-  | 'VAULT_LOCKED'
-  | 'VAULT_NOT_AUTHENTIC'
-  | 'VAULT_NOT_FOUND'
-  | 'VAULT_TOO_NEW'
-  | 'VAULT_UNAVAILABLE'
-  | 'VAULT_UNSAFE'
-  | 'VAULT_UNWRITABLE'
-
-/** Failures that pass: another process holds the lock, or Redis is away for now (HTTP 503). */
-const UNAVAILABLE = new Set<VaultErrorCode>([
-  'JWKS_UNAVAILABLE',
-  'STORE_UNAVAILABLE',
+/** The vault cannot be used: missing, wrong key, corrupt, newer format, locked too long, unwritable. */
+export const VAULT_CODES = [
+  'VAULT_BAD_KEY',
+  'VAULT_CORRUPT',
   'VAULT_LOCKED',
-  // serve keeps the last authentic document; what it cannot do meanwhile (a write) waits for a holder
   'VAULT_NOT_AUTHENTIC',
-  // (to serve, which opened it at start: its storage lost it, e.g. a FLUSHALL)
   'VAULT_NOT_FOUND',
+  'VAULT_TOO_NEW',
   'VAULT_UNAVAILABLE',
-  // a full disk or a read-only one: the service cannot take writes now, not a bug (503 over HTTP)
+  'VAULT_UNSAFE',
   'VAULT_UNWRITABLE',
-])
+] as const
+export type VaultErrorCode = (typeof VAULT_CODES)[number]
 
-/** The vault cannot be used: missing, wrong key, corrupt, newer format, locked too long (exit 3). */
-export class VaultError extends JwtisError {
-  readonly exitCode = 3
-  readonly status: number
+export class VaultError extends JwtisError<VaultErrorCode> {}
 
-  constructor(
-    override readonly code: VaultErrorCode,
-    message: string,
-    options?: {cause?: unknown},
-  ) {
-    super(code, message, options)
-    this.status = UNAVAILABLE.has(code) ? 503 : 500
-  }
-}
+/**
+ * The token store cannot take an operation now; a full disk under the file store keeps the code
+ * every other full disk has (VAULT_UNWRITABLE), so scripts match one code for it.
+ */
+export const STORE_CODES = ['STORE_UNAVAILABLE', 'VAULT_UNWRITABLE'] as const
+export type StoreErrorCode = (typeof STORE_CODES)[number]
 
-/** A named thing does not exist (exit 4). */
-export class NotFoundError extends JwtisError {
-  readonly exitCode = 4
-  readonly status = 404
+export class StoreError extends JwtisError<StoreErrorCode> {}
 
-  // Narrows `code` to this class's codes.
-  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
-  constructor(code: 'CLIENT_NOT_FOUND' | 'FAMILY_NOT_FOUND' | 'KEY_NOT_FOUND' | 'SETTING_NOT_FOUND', message: string) {
-    super(code, message)
-  }
-}
+/** Redis failed the one using it (the token store or a vault kept in Redis): its code is that user's. */
+export const REDIS_CODES = ['STORE_UNAVAILABLE', 'VAULT_UNAVAILABLE'] as const
+export type RedisErrorCode = (typeof REDIS_CODES)[number]
 
-/** A named thing already exists (exit 5). */
-export class ConflictError extends JwtisError {
-  readonly exitCode = 5
-  readonly status = 403
+export class RedisError extends JwtisError<RedisErrorCode> {}
 
-  // eslint-disable-next-line @typescript-eslint/no-useless-constructor
-  constructor(code: 'CLIENT_EXISTS' | 'IDENTITY_EXISTS' | 'KEY_EXISTS' | 'VAULT_EXISTS', message: string) {
-    super(code, message)
-  }
-}
+/** A JWKS named by URL (`--jwks`, a client's `jwks_uri`) could not be fetched. */
+export const JWKS_CODES = ['JWKS_UNAVAILABLE'] as const
+
+export class JwksError extends JwtisError<(typeof JWKS_CODES)[number]> {}
+
+/** A named thing does not exist. */
+export const NOT_FOUND_CODES = ['CLIENT_NOT_FOUND', 'FAMILY_NOT_FOUND', 'KEY_NOT_FOUND', 'SETTING_NOT_FOUND'] as const
+
+export class NotFoundError extends JwtisError<(typeof NOT_FOUND_CODES)[number]> {}
+
+/** A named thing already exists. */
+export const CONFLICT_CODES = ['CLIENT_EXISTS', 'IDENTITY_EXISTS', 'KEY_EXISTS', 'VAULT_EXISTS'] as const
+
+export class ConflictError extends JwtisError<(typeof CONFLICT_CODES)[number]> {}
+
+/** Every code a JwtisError of this module can carry: the keys of the edges' tables. */
+export const ERROR_CODES = [
+  ...new Set([
+    ...CLAIMS_CODES,
+    ...CONFLICT_CODES,
+    ...JWKS_CODES,
+    ...NOT_FOUND_CODES,
+    ...REDIS_CODES,
+    ...REJECTION_CODES,
+    ...STORE_CODES,
+    ...USAGE_CODES,
+    ...VAULT_CODES,
+  ]),
+]
+export type ErrorCode = (typeof ERROR_CODES)[number]
 
 export const isJwtisError = (error: unknown): error is JwtisError => error instanceof JwtisError

@@ -13,16 +13,6 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 6) known.add(value)
 }
 
-/** The environment variables that may carry secrets, registered at start by the CLI and `serve`. */
-export const SECRET_ENV = [
-  'JWTIS_ADMIN_TOKEN',
-  'JWTIS_AGE_KEY',
-  'JWTIS_CLIENT_SECRET',
-  'JWTIS_KEY_PASSPHRASE',
-  'JWTIS_PASSPHRASE',
-  'JWTIS_PSWD',
-] as const
-
 const PATTERNS: Array<[RegExp, string]> = [
   // age identities (X25519 and plugin/PQ ones), whatever their checksum
   [/AGE-(?:PLUGIN-[A-Z0-9-]+-)?SECRET-KEY-[0-9A-Z]+/gi, 'AGE-SECRET-KEY-1…(redacted)'],

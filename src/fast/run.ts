@@ -11,7 +11,8 @@ import type {Parsed} from './parse.js'
 
 import * as io from '../cli/io.js'
 import {canPrompt} from '../cli/output.js'
-import {registerSecret, SECRET_ENV} from '../common/redact.js'
+import {env, SECRET_VARIABLES} from '../common/config.js'
+import {registerSecret} from '../common/redact.js'
 
 /** The command bodies, by oclif command id. */
 const ACTIONS = {
@@ -29,7 +30,7 @@ export type FastCommand = keyof typeof ACTIONS
 
 /** Runs a command as its oclif command would: secrets to redact, the vault, errors, JSON output. */
 export async function runCommand(id: FastCommand, parsed: Parsed, json: boolean): Promise<void> {
-  for (const name of SECRET_ENV) registerSecret(process.env[name])
+  for (const name of SECRET_VARIABLES) registerSecret(env(name))
   const dir = io.configDir()
   const ctx: ActionContext = {
     json,

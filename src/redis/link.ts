@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 
-import {VaultError, type VaultErrorCode} from '../common/errors.js'
+import {RedisError, type RedisErrorCode} from '../common/errors.js'
 import {MAX_VAULT_BYTES} from '../common/limits.js'
 import {redact, redactUrl} from '../common/redact.js'
 import {guardReplies, ReplyRefused} from './guard.js'
@@ -22,7 +22,7 @@ export class RedisLink {
     private readonly cluster: ClusterClient | undefined,
     /** host:port[/db], for messages: never the password. */
     readonly where: string,
-    private readonly failure: (error: unknown) => VaultError,
+    private readonly failure: (error: unknown) => RedisError,
     private readonly subscriber: () => Promise<Subscriber>,
     /** Whether a refused reply closed the connection (then there is nothing to retry). */
     private readonly refused: () => boolean,
@@ -34,26 +34,16 @@ export class RedisLink {
    * retried. Once connected, a lost connection is re-established in the background and commands
    * fail at once meanwhile (no offline queue), so callers answer 503 instead of hanging.
    */
-  static async connect(url: string, code: VaultErrorCode, what: string): Promise<RedisLink> {
-    let where: string
-    let u: URL
-    try {
-      u = new URL(url)
-      where = `${u.hostname}:${u.port || 6379}${u.pathname.length > 1 ? u.pathname : ''}`
-    } catch {
-      throw new VaultError(code, `${redactUrl(url)} is not a valid redis:// URL`)
-    }
-
-    u.search = '' // ?name= and the like are jwtis's, not the client's
-    url = u.href
+  static async connect(url: string, code: RedisErrorCode, what: string): Promise<RedisLink> {
+    const {href, where} = target(url, code)
     // A reply the guard refused closes its connection for good (the stream can no longer be
     // trusted, and a server trickling 2 GB would hold it forever): the commands waiting on it,
     // and every later one, fail with that reason rather than the client's "closed".
     let refused: ReplyRefused | undefined
     const isRefused = () => refused !== undefined
     const why = (error: unknown) => redact(describeRedisError(refused ?? error))
-    const failure = (error: unknown) => new VaultError(code, `${what} at ${where} failed: ${why(error)}`)
-    const cannotUse = (error: unknown) => new VaultError(code, `cannot use ${what} at ${where}: ${why(error)}`)
+    const failure = (error: unknown) => new RedisError(code, `${what} at ${where} failed: ${why(error)}`)
+    const cannotUse = (error: unknown) => new RedisError(code, `cannot use ${what} at ${where}: ${why(error)}`)
     const closeOnRefusal = (connection: {destroy(): void}) => (error: unknown) => {
       if (!(error instanceof ReplyRefused)) return // reconnects on its own; commands fail meanwhile and say so
       refused ??= error
@@ -70,7 +60,7 @@ export class RedisLink {
       connectTimeout: CONNECT_TIMEOUT_MS,
       reconnectStrategy: (retries: number, cause: Error) => (connected ? Math.min(retries * 100, 1000) : cause),
     }
-    const client = createClient({disableOfflineQueue: true, socket, url})
+    const client = createClient({disableOfflineQueue: true, socket, url: href})
     client.on('error', closeOnRefusal(client))
     let isCluster = false
     await withDeadline(
@@ -84,32 +74,18 @@ export class RedisLink {
     )
     connected = true
     if (!isCluster) {
-      return new RedisLink(
-        client as SingleClient,
-        undefined,
-        where,
-        failure,
-        async () => {
-          const sub = client.duplicate()
-          sub.on('error', closeOnRefusal(sub))
-          await sub.connect()
-          return sub as unknown as Subscriber
-        },
-        isRefused,
-      )
+      const subscriber = async () => {
+        const sub = client.duplicate()
+        sub.on('error', closeOnRefusal(sub))
+        await sub.connect()
+        return sub as unknown as Subscriber
+      }
+
+      return new RedisLink(client as SingleClient, undefined, where, failure, subscriber, isRefused)
     }
 
     client.destroy()
-    const {hostname, password, port, username} = new URL(url)
-    const cluster = createCluster({
-      defaults: {
-        disableOfflineQueue: true,
-        ...(password ? {password: decodeURIComponent(password)} : {}),
-        socket: {connectTimeout: CONNECT_TIMEOUT_MS, reconnectStrategy: (retries) => Math.min(retries * 100, 1000)},
-        ...(username ? {username: decodeURIComponent(username)} : {}),
-      },
-      rootNodes: [{url: `${url.startsWith('rediss:') ? 'rediss' : 'redis'}://${hostname}:${port || 6379}`}],
-    })
+    const cluster = createCluster(clusterOptions(href))
     // a node's connection reports on `node-error`; the cluster's own (slot discovery) on `error`
     cluster.on('error', closeOnRefusal(cluster)).on('node-error', closeOnRefusal(cluster))
     await withDeadline(
@@ -117,14 +93,8 @@ export class RedisLink {
       () => cluster.destroy(),
       cannotUse,
     )
-    return new RedisLink(
-      undefined,
-      cluster as unknown as ClusterClient,
-      where,
-      failure,
-      async () => cluster as unknown as Subscriber,
-      isRefused,
-    )
+    const shared = cluster as unknown as ClusterClient & Subscriber
+    return new RedisLink(undefined, shared, where, failure, async () => shared, isRefused)
   }
 
   async close(): Promise<void> {
@@ -174,8 +144,8 @@ export class RedisLink {
   }
 
   /**
-   * Runs `op` against the node owning `key`. Errors are this link's failure (STORE_UNAVAILABLE,
-   * VAULT_UNAVAILABLE: exit 3, HTTP 503), never a bug. In a cluster, the errors of a slot on
+   * Runs `op` against the node owning `key`. Errors are this link's failure (a RedisError: STORE_UNAVAILABLE
+   * or VAULT_UNAVAILABLE, exit 3, HTTP 503), never a bug. In a cluster, the errors of a slot on
    * the move or a failover in progress are retried for RETRY_MS; every caller's operation is
    * safe to repeat (the scripts are written so that a repeat of a write that landed is seen as
    * landed).
@@ -223,6 +193,36 @@ type ClusterClient = {
 type Subscriber = {
   destroy(): void
   subscribe(channel: string, listener: (message: string) => void): Promise<void>
+}
+
+/** The URL the client is given (?name= and the like are jwtis's, not the client's) and host:port[/db] for messages. */
+function target(url: string, code: RedisErrorCode): {href: string; where: string} {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    throw new RedisError(code, `${redactUrl(url)} is not a valid redis:// URL`)
+  }
+
+  u.search = ''
+  return {href: u.href, where: `${u.hostname}:${u.port || 6379}${u.pathname.length > 1 ? u.pathname : ''}`}
+}
+
+/** A cluster found through the URL's server: the URL's credentials for every node it discovers. */
+function clusterOptions(href: string) {
+  const {hostname, password, port, username} = new URL(href)
+  return {
+    defaults: {
+      disableOfflineQueue: true,
+      ...(password ? {password: decodeURIComponent(password)} : {}),
+      socket: {
+        connectTimeout: CONNECT_TIMEOUT_MS,
+        reconnectStrategy: (retries: number) => Math.min(retries * 100, 1000),
+      },
+      ...(username ? {username: decodeURIComponent(username)} : {}),
+    },
+    rootNodes: [{url: `${href.startsWith('rediss:') ? 'rediss' : 'redis'}://${hostname}:${port || 6379}`}],
+  }
 }
 
 function isReplyError(error: unknown): boolean {

@@ -3,13 +3,11 @@ import type {Socket} from 'node:net'
 
 import type {Metrics} from './metrics.js'
 
-import {JwtisError, TokenRejectedError} from '../common/errors.js'
+import {type ErrorCode, JwtisError, TokenRejectedError} from '../common/errors.js'
 import {redact} from '../common/redact.js'
 
 /** Failures that exist only over HTTP (authentication, rate limits, shutdown); never reach the CLI. */
 export class HttpError extends JwtisError {
-  readonly exitCode = 2
-
   constructor(
     readonly status: number,
     code: string,
@@ -19,6 +17,78 @@ export class HttpError extends JwtisError {
     super(code, message)
   }
 }
+
+const FORBIDDEN = 403
+const UNAVAILABLE = 503
+
+/**
+ * The HTTP status of each error code: JWTIS's where it had them (400 bad input, 403 a client that
+ * exists or a token that cannot be decrypted or verified, 404 an unknown client, 409 expired, 422
+ * bad claims), 503 for what passes (retry later), 500 for a vault that cannot be used at all. The
+ * type makes a code without an entry a compile error.
+ */
+/* eslint-disable perfectionist/sort-objects -- grouped by status */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  ALG_NOT_ALLOWED: FORBIDDEN,
+  AUDIENCE_MISMATCH: FORBIDDEN,
+  BAD_SIGNATURE: FORBIDDEN,
+  CLAIM_INVALID: FORBIDDEN,
+  DECRYPT_FAILED: FORBIDDEN,
+  FINGERPRINT_MISMATCH: FORBIDDEN,
+  ISSUER_MISMATCH: FORBIDDEN,
+  MALFORMED_TOKEN: FORBIDDEN,
+  REFRESH_REUSED: FORBIDDEN,
+  SUBJECT_MISMATCH: FORBIDDEN,
+  TOKEN_EXPIRED: 409,
+  TOKEN_NOT_YET_VALID: FORBIDDEN,
+  TOKEN_REVOKED: FORBIDDEN,
+  TOKEN_TOO_LARGE: FORBIDDEN,
+  TOKEN_TOO_OLD: FORBIDDEN,
+  UNKNOWN_KID: FORBIDDEN,
+  UNSUPPORTED_CRIT: FORBIDDEN,
+  WRONG_CLIENT: FORBIDDEN,
+  WRONG_TYPE: FORBIDDEN,
+
+  BAD_KEY: 400,
+  USAGE: 400,
+  AUDIENCE_NOT_ALLOWED: 422,
+  BAD_CLAIMS: 422,
+
+  // another process holds the lock, or Redis, the store or a JWKS URL is away for now
+  JWKS_UNAVAILABLE: UNAVAILABLE,
+  STORE_UNAVAILABLE: UNAVAILABLE,
+  VAULT_LOCKED: UNAVAILABLE,
+  VAULT_UNAVAILABLE: UNAVAILABLE,
+  // serve keeps the last authentic document; what it cannot do meanwhile (a write) waits for a holder
+  VAULT_NOT_AUTHENTIC: UNAVAILABLE,
+  // (to serve, which opened it at start: its storage lost it, e.g. a FLUSHALL)
+  VAULT_NOT_FOUND: UNAVAILABLE,
+  // a full disk or a read-only one: the service cannot take writes now, not a bug
+  VAULT_UNWRITABLE: UNAVAILABLE,
+  VAULT_BAD_KEY: 500,
+  VAULT_CORRUPT: 500,
+  VAULT_TOO_NEW: 500,
+  VAULT_UNSAFE: 500,
+
+  CLIENT_NOT_FOUND: 404,
+  FAMILY_NOT_FOUND: 404,
+  KEY_NOT_FOUND: 404,
+  SETTING_NOT_FOUND: 404,
+
+  CLIENT_EXISTS: FORBIDDEN,
+  IDENTITY_EXISTS: FORBIDDEN,
+  KEY_EXISTS: FORBIDDEN,
+  VAULT_EXISTS: FORBIDDEN,
+}
+/* eslint-enable perfectionist/sort-objects */
+
+/** The status a failure answers with: an HttpError's own, else its code's (a code not in the table is a bug's). */
+export const statusOf = (error: JwtisError): number =>
+  error instanceof HttpError
+    ? error.status
+    : Object.hasOwn(HTTP_STATUS, error.code)
+      ? HTTP_STATUS[error.code as ErrorCode]
+      : 500
 
 const send = (reply: FastifyReply, status: number, code: string, message: string) =>
   reply.code(status).send({error: {code, message}})
@@ -36,7 +106,7 @@ export function errorHandler(metrics: Metrics, logged: boolean) {
     }
 
     if (error instanceof HttpError) return send(reply.headers(error.headers), error.status, error.code, error.message)
-    if (error instanceof JwtisError) return send(reply, error.status, error.code, error.message)
+    if (error instanceof JwtisError) return send(reply, statusOf(error), error.code, error.message)
     if (error.validation) return send(reply, 400, 'USAGE', validationMessage(error))
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
       return send(reply, 413, 'BODY_TOO_LARGE', 'request body is too large')

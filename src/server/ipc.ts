@@ -17,11 +17,10 @@ export type Message =
   | {port: number; type: 'listening'}
   | {type: 'hello'}
 
-/** Why a worker could not start, as the primary rethrows it (its exit code included). */
+/** Why a worker could not start, as the primary rethrows it (its error code included). */
 export interface StartFailure {
   address?: string
   code?: string
-  exitCode?: number
   message: string
   port?: number
 }

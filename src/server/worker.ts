@@ -29,11 +29,11 @@ export async function runWorker(options: RunOptions): Promise<void> {
     )
     local = server.metrics
   } catch (error) {
-    const {address, code, exitCode, message, port} = error as StartFailure
-    process.send!({error: {address, code, exitCode, message: redact(message), port}, type: 'failed'} satisfies Message)
-    // A worker is a process of its own: its exit code is what the primary sees.
+    const {address, code, message, port} = error as StartFailure
+    process.send!({error: {address, code, message: redact(message), port}, type: 'failed'} satisfies Message)
+    // The primary reports the failure (by its code, as the CLI reports any); the worker only goes.
     // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
-    process.exit(exitCode ?? 70)
+    process.exit(1)
   }
 
   process.send!({port: server.port, type: 'listening'} satisfies Message)

@@ -16,10 +16,10 @@ import {join} from 'node:path'
 
 import type {Journal} from './journal.js'
 
-import {VaultError} from '../common/errors.js'
-import {checkPrivateDir, makePrivateDir, unwritable, writeFileAtomic} from '../fs/files.js'
+import {StoreError} from '../common/errors.js'
+import {checkPrivateDir, makePrivateDir, writeFileAtomic} from '../fs/files.js'
 import {FileLock} from '../fs/lock.js'
-import {shortWrite, toLines} from './lines.js'
+import {shortWrite, toLines, unwritable} from './lines.js'
 import {
   cutoffKey,
   type Family,
@@ -163,7 +163,7 @@ export class FileStore implements TokenStore {
       await makePrivateDir(this.dir)
       await access(this.dir, constants.W_OK)
     } catch (error) {
-      throw new VaultError(
+      throw new StoreError(
         'STORE_UNAVAILABLE',
         `the token store ${this.dir} is not writable: ${(error as Error).message}`,
       )

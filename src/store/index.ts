@@ -1,10 +1,19 @@
 import type {TokenStore} from './store.js'
 
+import {env} from '../common/config.js'
 import {UsageError} from '../common/errors.js'
 import {redactUrl} from '../common/redact.js'
 import {isRedisUrl, redisUrl} from '../redis/url.js'
 
 export * from './store.js'
+
+/**
+ * The store a command uses, decided here only: `--store`, else JWTIS_STORE, else the vault's own
+ * Redis when the vault is kept there (one service to run), else the file store beside the vault.
+ */
+export function storeChoice(flag: string | undefined, vault?: {inRedis: boolean; source: string}): string {
+  return flag ?? env('JWTIS_STORE') ?? (vault?.inRedis ? vault.source : 'file')
+}
 
 /**
  * Opens the store a `--store` value names: `file` (default: beside the vault), `memory`, or

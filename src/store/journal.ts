@@ -4,8 +4,7 @@ import {open, readdir, readFile, rename, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {unwritable} from '../fs/files.js'
-import {shortWrite, toLines} from './lines.js'
+import {shortWrite, toLines, unwritable} from './lines.js'
 
 type FileHandle = Awaited<ReturnType<typeof open>>
 

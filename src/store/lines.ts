@@ -1,3 +1,6 @@
+import {StoreError} from '../common/errors.js'
+import {describeFsError} from '../fs/files.js'
+
 /**
  * The store's line files (the journals, the buckets' logs) hold one JSON record per line, each
  * written newline first: a line torn by a full disk is then ended by the next append instead of
@@ -12,3 +15,7 @@ export const toLines = (records: string[]): Buffer => Buffer.from(records.map((r
  */
 export const shortWrite = (): NodeJS.ErrnoException =>
   Object.assign(new Error('no space left on device (short write)'), {code: 'ENOSPC'})
+
+/** A store write the file system refused: the token store's failure, with the code every full disk has. */
+export const unwritable = (what: string, reason: unknown): StoreError =>
+  new StoreError('VAULT_UNWRITABLE', `${what}: ${describeFsError(reason)}`, {cause: reason})

@@ -1,5 +1,6 @@
 import {existsSync} from 'node:fs'
 
+import type {VariableName} from '../common/config.js'
 import type {KeyResolver} from './vault.js'
 
 import {UsageError, VaultError} from '../common/errors.js'
@@ -12,7 +13,8 @@ const MAX_IDENTITY_FILE_BYTES = 64 * 1024
 export interface UnlockSources {
   /** The identity file `init` saved, tried after the explicit sources. */
   defaultIdentityFile: string
-  env: NodeJS.ProcessEnv
+  /** The environment (process.env for the CLI): the JWTIS_* variables of ../common/config.ts it holds. */
+  env: Readonly<Partial<Record<VariableName, string>>>
   /** `--identity FILE`. */
   identityFile?: string
   /** Asks for a passphrase on the terminal; absent when prompting is not allowed (no TTY, CI). */
@@ -59,9 +61,8 @@ export function keyResolver(sources: UnlockSources): KeyResolver {
       return {identities: [inline]}
     }
 
-    if (env.JWTIS_AGE_KEY_FILE) {
-      return {identities: await readIdentityFile(env.JWTIS_AGE_KEY_FILE, 'JWTIS_AGE_KEY_FILE')}
-    }
+    const file = env.JWTIS_AGE_KEY_FILE
+    if (file) return {identities: await readIdentityFile(file, 'JWTIS_AGE_KEY_FILE')}
 
     const saved = await identitiesFrom(sources.defaultIdentityFile, 'identity file', false)
     if (saved) return {identities: saved}

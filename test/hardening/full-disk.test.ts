@@ -12,8 +12,10 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
+import type {JwtisError} from '../../src/common/errors.js'
 import type {Family} from '../../src/store/store.js'
 
+import {statusOf} from '../../src/server/errors.js'
 import {FileStore} from '../../src/store/file.js'
 import {bootId, Journal} from '../../src/store/journal.js'
 import {jwtisOk, scratch} from '../helpers/cli.js'
@@ -48,7 +50,11 @@ async function attempts<T>(n: number, attempt: (i: number) => Promise<T>) {
   return {acked, refused}
 }
 
-const unwritable = {code: 'VAULT_UNWRITABLE', status: 503}
+/** A refused write: the full disk's code, and 503 over HTTP (the service cannot take writes now). */
+function expectUnwritable(error: unknown): void {
+  expect(error).toMatchObject({code: 'VAULT_UNWRITABLE'})
+  expect(statusOf(error as JwtisError)).toBe(503)
+}
 
 describe.skipIf(!CAN_MOUNT)('a full disk under the file store', () => {
   const s = scratch()
@@ -90,7 +96,7 @@ describe.skipIf(!CAN_MOUNT)('a full disk under the file store', () => {
       })
     for (const fam of ['before', ...full.acked.map((i) => `full${i}`), ...after.acked.map((i) => `after${i}`)])
       expect(records, fam).toContain(fam)
-    for (const error of full.refused) expect(error).toMatchObject(unwritable)
+    for (const error of full.refused) expectUnwritable(error)
     await journal.close()
   })
 
@@ -124,7 +130,7 @@ describe.skipIf(!CAN_MOUNT)('a full disk under the file store', () => {
       ...after.acked.flatMap((i) => [`AA-after${i}`, `BB-after${i}`]),
     ]
     for (const fam of acknowledged) expect(await reader.check(fam, 'j0', T0), fam).toBe('ok')
-    for (const error of [...intoLog.refused, ...intoJournal.refused]) expect(error).toMatchObject(unwritable)
+    for (const error of [...intoLog.refused, ...intoJournal.refused]) expectUnwritable(error)
   })
 
   it('serve: every answer is 201 or 503, never 500, and every 201 family renews once there is room', async () => {

@@ -17,6 +17,7 @@ import {importJWK, jwtVerify, SignJWT} from 'jose'
 import {randomInt} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {exitCodeOf} from '../../src/cli/exit-codes.js'
 import {isJwtisError} from '../../src/common/errors.js'
 import {addClient} from '../../src/core/clients.js'
 import {Issuer} from '../../src/core/issuer.js'
@@ -41,7 +42,7 @@ const TIMEOUT = 600_000
 function documented(error: unknown): boolean {
   return (
     isJwtisError(error) &&
-    [1, 2, 3, 4, 5].includes(error.exitCode) &&
+    [1, 2, 3, 4, 5].includes(exitCodeOf(error.code)) &&
     /^[A-Z][A-Z_]+$/.test(error.code) &&
     !error.message.includes('\n') &&
     !/\bat .+:\d+:\d+/.test(error.message)

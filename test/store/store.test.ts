@@ -6,7 +6,10 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {Family, TokenStore} from '../../src/store/store.js'
 
+import {exitCodeOf} from '../../src/cli/exit-codes.js'
+import {RedisError} from '../../src/common/errors.js'
 import {newDocument, storeKeyOf} from '../../src/model/document.js'
+import {statusOf} from '../../src/server/errors.js'
 import {FileStore} from '../../src/store/file.js'
 import {MemoryStore} from '../../src/store/memory.js'
 import {RedisStore} from '../../src/store/redis.js'
@@ -174,7 +177,10 @@ describe.skipIf(!HAS_REDIS)('a Redis store whose server went away', () => {
     await store.ping()
     await own.stop()
     const started = Date.now()
-    await expect(store.ping()).rejects.toMatchObject({code: 'STORE_UNAVAILABLE', exitCode: 3, status: 503})
+    const gone = await store.ping().catch((error: unknown) => error)
+    expect(gone).toBeInstanceOf(RedisError)
+    expect(gone).toMatchObject({code: 'STORE_UNAVAILABLE'})
+    expect([exitCodeOf((gone as RedisError).code), statusOf(gone as RedisError)]).toEqual([3, 503])
     await expect(store.rotate('f', 'a', 'b', T0)).rejects.toMatchObject({code: 'STORE_UNAVAILABLE'})
     expect(Date.now() - started).toBeLessThan(5000) // no offline queue: nothing waits for a reconnect
     await store.close()

@@ -47,9 +47,12 @@ export async function issueAction(ctx: ActionContext, flags: IssueFlags): Promis
     if (flags.batch) {
       const {lineIssuer} = await import('../batch-line.js')
       const issueLine = lineIssuer(issuer, {base, client: flags.client, explicit})
-      const {availableParallelism} = await import('node:os')
+      const [{availableParallelism}, {storeChoice}] = await Promise.all([
+        import('node:os'),
+        import('../../store/index.js'),
+      ])
       // A memory store lives in this thread only; any other is shared by the worker threads.
-      const threads = (flags.store ?? process.env.JWTIS_STORE) === 'memory' ? 0 : availableParallelism()
+      const threads = storeChoice(flags.store) === 'memory' ? 0 : availableParallelism()
       await batch(ctx, issueLine, {
         parallel: threads > 1 ? {base, client: flags.client, explicit, issuer, store: flags.store, threads} : undefined,
         progress: flags.progress === true,

@@ -72,7 +72,8 @@ HS256, HS384 and HS512 clients sign with a shared secret of the hash's full size
     }
 
     const {isHmac} = await import('../../jose/algorithms.js')
-    const fromEnv = process.env.JWTIS_CLIENT_SECRET
+    const {env} = await import('../../common/config.js')
+    const fromEnv = env('JWTIS_CLIENT_SECRET')
     return fromEnv && isHmac(sigAlg) ? Buffer.from(fromEnv, 'utf8') : undefined
   }
 }

@@ -4,6 +4,7 @@ import type {RotatedKey} from '../../core/rotation.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
 import {clientFlag, durationFlag} from '../../cli/flags.js'
+import {env} from '../../common/config.js'
 
 export default class KeysImport extends VaultCommand<typeof KeysImport> {
   static override args = {
@@ -35,7 +36,7 @@ export default class KeysImport extends VaultCommand<typeof KeysImport> {
       ? (await readBounded(flags['passphrase-file'], 64 * 1024, '--passphrase-file'))
           .toString('utf8')
           .replace(/\r?\n$/, '')
-      : process.env.JWTIS_KEY_PASSPHRASE
+      : env('JWTIS_KEY_PASSPHRASE')
     const jwk = await parsePrivateKey(text, source, passphrase)
     const vault = await this.openVault()
     const installed = await importKey(vault, flags.client, flags.use as 'enc' | 'sig', jwk, {

@@ -2,7 +2,7 @@ import type {FastifyInstance} from 'fastify'
 
 import type {Issuer} from '../../core/issuer.js'
 
-import {isJwtisError} from '../../common/errors.js'
+import {TokenRejectedError} from '../../common/errors.js'
 import {body, token} from '../schemas.js'
 
 /**
@@ -29,7 +29,7 @@ export async function introspectRoutes(app: FastifyInstance, {issuer}: {issuer: 
         // `token_type`, ...) must not change what the answer says about the token.
         return {...payload, active: true, client_id: key.client, token_type: 'Bearer'}
       } catch (error) {
-        if (isJwtisError(error) && error.exitCode === 1) return {active: false}
+        if (error instanceof TokenRejectedError) return {active: false}
         throw error
       }
     },
