@@ -1,6 +1,6 @@
 import type {JsonWebKey, KeyObject} from 'node:crypto'
 
-import type {JWK,KeyUse} from '../jose/keys.js'
+import type {JWK, KeyUse} from '../jose/keys.js'
 import type {Vault} from '../vault/vault.js'
 
 import {ConflictError, UsageError} from '../common/errors.js'

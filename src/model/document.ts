@@ -1,7 +1,7 @@
 import {hkdfSync, randomBytes} from 'node:crypto'
 
 import type {Enc, EncAlg, RefreshStrategy, SigAlg} from '../jose/algorithms.js'
-import type {JWK,KeyUse} from '../jose/keys.js'
+import type {JWK, KeyUse} from '../jose/keys.js'
 
 import {VaultError} from '../common/errors.js'
 

@@ -5,7 +5,7 @@ import {UsageError} from '../common/errors.js'
 import {redactUrl} from '../common/redact.js'
 import {isRedisUrl, redisUrl} from '../redis/url.js'
 
-export * from './store.js'
+export type {Family, FamilyStatus, StoredFamily, Subject, TokenStore} from './store.js'
 
 /**
  * The store a command uses, decided here only: `--store`, else JWTIS_STORE, else the vault's own

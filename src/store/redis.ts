@@ -117,7 +117,7 @@ export class RedisStore implements TokenStore {
     fingerprint?: string,
     subject?: Subject,
   ): Promise<FamilyStatus> {
-    return this.apply(fam, presented, '', now, fingerprint, subject)
+    return this.rotate(fam, presented, '', now, fingerprint, subject)
   }
 
   async close(): Promise<void> {
@@ -185,18 +185,8 @@ export class RedisStore implements TokenStore {
     )
   }
 
+  /** `next` '' only checks (the same script, so a spent token revokes its family either way). */
   async rotate(
-    fam: string,
-    presented: string,
-    next: string,
-    now: number,
-    fingerprint?: string,
-    subject?: Subject,
-  ): Promise<FamilyStatus> {
-    return this.apply(fam, presented, next, now, fingerprint, subject)
-  }
-
-  private async apply(
     fam: string,
     presented: string,
     next: string,

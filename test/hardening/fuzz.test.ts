@@ -4,8 +4,8 @@
  * requests to every `serve` route; jose and the fast signing path checking each other.
  * JWTIS_FUZZ_RUNS cases (10,000 by default) to each token path, a tenth of that to each route
  * and to the jose agreement (a case there costs ten to twenty times as much), a few through the
- * built CLI. The seed is new each run and printed: JWTIS_FUZZ_SEED=S replays a run, a larger
- * JWTIS_FUZZ_RUNS (100000) makes a deep run.
+ * built CLI. The seed is fixed, so that CI is repeatable (a red run is red again on replay);
+ * JWTIS_FUZZ_SEED=S tries other cases, a larger JWTIS_FUZZ_RUNS (100000) makes a deep run.
  *
  * Properties: every failure is a JwtisError with a documented code and exit status (never 70,
  * never HTTP 500, never a stack trace); no mutation of a valid token is accepted.
@@ -14,7 +14,6 @@ import type {FastifyInstance} from 'fastify'
 
 import * as fc from 'fast-check'
 import {importJWK, jwtVerify, SignJWT} from 'jose'
-import {randomInt} from 'node:crypto'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {exitCodeOf} from '../../src/cli/exit-codes.js'
@@ -30,7 +29,7 @@ import {manualClock, tempVault} from '../helpers/vault.js'
 
 export const FUZZ = {
   runs: Number(process.env.JWTIS_FUZZ_RUNS ?? 10_000),
-  seed: Number(process.env.JWTIS_FUZZ_SEED ?? randomInt(2 ** 31)),
+  seed: Number(process.env.JWTIS_FUZZ_SEED ?? 20_261_123),
 }
 const params = {numRuns: FUZZ.runs, seed: FUZZ.seed}
 /** For the targets whose every case is a full request or two signatures and verifications. */
