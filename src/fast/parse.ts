@@ -21,6 +21,8 @@ export interface FlagSpec {
   /** A value parsed by ../cli/flag-values.ts; absent: the value as typed. */
   kind?: ValueKind
   multiple?: boolean
+  /** Each value needs its own flag (`--aud a --aud b`), so a word after one is an argument. */
+  multipleNonGreedy?: boolean
   options?: string[]
   required?: boolean
   type: 'boolean' | 'option'
@@ -114,7 +116,7 @@ function tokenize(spec: CommandSpec, argv: string[]): Tokens | undefined {
   const given = new Map<string, string[]>()
   const positionals: string[] = []
   const pending = [...argv]
-  // the last option flag: while it is a multiple one, the words after it are more of its values
+  // the last option flag: while it is a (greedy) multiple one, the words after it are more of its values
   let current: string | undefined
   let flagsDone = false
   while (pending.length > 0) {
@@ -136,7 +138,7 @@ function tokenize(spec: CommandSpec, argv: string[]): Tokens | undefined {
       if (!/^-\d/.test(word)) return undefined // an unknown flag (a negative number is a value)
     }
 
-    if (!flagsDone && current !== undefined && spec.flags[current].multiple) given.get(current)!.push(word)
+    if (!flagsDone && current !== undefined && greedy(spec.flags[current])) given.get(current)!.push(word)
     else positionals.push(word)
   }
 
@@ -271,3 +273,6 @@ function valid(spec: CommandSpec, {defaulted, values}: FlagValues, given: Map<st
     return defaulted.has(name) || !flag.exclusive?.some((other) => given.has(other) && values[other] !== undefined)
   })
 }
+
+const greedy = (flag: {multiple?: boolean; multipleNonGreedy?: boolean}): boolean =>
+  Boolean(flag.multiple && !flag.multipleNonGreedy)

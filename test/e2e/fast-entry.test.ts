@@ -128,11 +128,11 @@ describe('fast entry and oclif agree', () => {
       'fast',
     ],
     ['verify garbage', () => ['token', 'verify', 'not.a.token', '--key', pem], 'fast'],
-    // the words after a repeatable flag are more of its values: the token is an audience here
+    // a repeatable flag takes one value each time (--aud a --aud b): the word after its value is the token
     [
       'verify with the token after --aud',
       () => ['token', 'verify', '--key', pem, '--aud', 'https://api', token],
-      'oclif',
+      'fast',
     ],
     ['verify --key and --jwks together', () => ['token', 'verify', token, '--key', pem, '--jwks', pem], 'oclif'],
     ['verify --help', () => ['token', 'verify', '--help'], 'oclif'],

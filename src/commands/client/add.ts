@@ -26,6 +26,7 @@ HS256, HS384 and HS512 clients sign with a shared secret of the hash's full size
       description: "audience this client may issue tokens for (repeatable; default: the client's name)",
       helpGroup: 'CLIENT',
       multiple: true,
+      multipleNonGreedy: true,
     }),
     'secret-file': Flags.string({
       description:

@@ -25,6 +25,7 @@ export default class ClientUpdate extends VaultCommand<typeof ClientUpdate> {
       description: 'audience the client may issue tokens for (repeatable; replaces the list)',
       helpGroup: 'CLIENT',
       multiple: true,
+      multipleNonGreedy: true,
     }),
   }
 

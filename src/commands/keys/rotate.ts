@@ -21,6 +21,7 @@ export default class KeysRotate extends VaultCommand<typeof KeysRotate> {
       description: 'client name (repeatable)',
       exactlyOne: ['client', 'all'],
       multiple: true,
+      multipleNonGreedy: true,
     }),
     grace: durationFlag({description: 'how long the old keys keep verifying/decrypting'}),
     use: Flags.string({default: 'both', description: 'which keys', options: ['sig', 'enc', 'both']}),

@@ -19,9 +19,9 @@ A rejected token exits 1 with a reason code: TOKEN_EXPIRED TOKEN_NOT_YET_VALID B
     '<%= config.bin %> <%= command.id %> "$TOKEN" --check-revoked',
   ]
   static override flags = {
-    alg: Flags.string({description: 'allowed algorithm (repeatable allowlist)', multiple: true}),
+    alg: Flags.string({description: 'allowed algorithm (repeatable allowlist)', multiple: true, multipleNonGreedy: true}),
     'allow-no-exp': Flags.boolean({description: 'accept a token without exp (one that never expires)'}),
-    aud: Flags.string({description: 'required audience (any of, repeatable)', multiple: true}),
+    aud: Flags.string({description: 'required audience (any of, repeatable)', multiple: true, multipleNonGreedy: true}),
     'check-revoked': Flags.boolean({
       description: "online check: refuse tokens of a subject logged out since (reads the vault's token store)",
       exclusive: ['key', 'jwks'],

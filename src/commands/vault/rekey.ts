@@ -26,7 +26,7 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
     'JWTIS_NEW_PASSPHRASE=... <%= config.bin %> <%= command.id %> --passphrase',
   ]
   static override flags = {
-    'add-recipient': Flags.string({description: 'another age public key that may open the vault', multiple: true}),
+    'add-recipient': Flags.string({description: 'another age public key that may open the vault', multiple: true, multipleNonGreedy: true}),
     'identity-file': Flags.string({
       dependsOn: ['new-identity'],
       description: 'where --new-identity saves the identity',
@@ -42,6 +42,7 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
     'remove-recipient': Flags.string({
       description: 'an age public key that may no longer open the vault',
       multiple: true,
+      multipleNonGreedy: true,
     }),
   }
 
