@@ -47,7 +47,11 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
     name: Flags.string({default: 'JWTIS', description: 'issuer name: the `iss` claim of every token'}),
     passphrase: Flags.boolean({description: 'seal the vault with an scrypt passphrase instead of an identity'}),
     'print-identity': Flags.boolean({description: 'print the secret identity on stdout (once; store it safely)'}),
-    recipient: Flags.string({description: 'another age public key (age1…) that may open the vault', multiple: true, multipleNonGreedy: true}),
+    recipient: Flags.string({
+      description: 'another age public key (age1…) that may open the vault',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
   }
 
   async run(): Promise<InitResult> {

@@ -21,12 +21,20 @@ With --batch, reads one JSON claim set per line on stdin and writes one JSON res
     String.raw`printf '{"sub":"a"}\n{"sub":"b"}\n' | <%= config.bin %> <%= command.id %> --client billing --batch`,
   ]
   static override flags = {
-    aud: Flags.string({description: "audience (repeatable; default: the client's, else its name)", multiple: true, multipleNonGreedy: true}),
+    aud: Flags.string({
+      description: "audience (repeatable; default: the client's, else its name)",
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     batch: Flags.boolean({
       description: 'read NDJSON claim sets from stdin, write one JSON result per line',
       exclusive: ['claims', 'claim'],
     }),
-    claim: Flags.string({description: 'custom claim NAME=VALUE (repeatable; JSON values are parsed)', multiple: true, multipleNonGreedy: true}),
+    claim: Flags.string({
+      description: 'custom claim NAME=VALUE (repeatable; JSON values are parsed)',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     claims: Flags.string({description: 'claims as a JSON object, @file, or - for stdin'}),
     client: clientFlag,
     encrypt: Flags.boolean({

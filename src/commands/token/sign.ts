@@ -21,7 +21,11 @@ export default class TokenSign extends BaseCommand<typeof TokenSign> {
   static override flags = {
     alg: Flags.string({description: "signature algorithm (default: the key's own)", options: [...SIG_ALGS]}),
     aud: Flags.string({description: 'audience (repeatable)', multiple: true, multipleNonGreedy: true}),
-    claim: Flags.string({description: 'claim NAME=VALUE (repeatable; JSON values are parsed)', multiple: true, multipleNonGreedy: true}),
+    claim: Flags.string({
+      description: 'claim NAME=VALUE (repeatable; JSON values are parsed)',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     claims: Flags.string({description: 'claims as a JSON object, @file, or - for stdin'}),
     exp: Flags.string({
       default: '15m',

@@ -19,7 +19,11 @@ A rejected token exits 1 with a reason code: TOKEN_EXPIRED TOKEN_NOT_YET_VALID B
     '<%= config.bin %> <%= command.id %> "$TOKEN" --check-revoked',
   ]
   static override flags = {
-    alg: Flags.string({description: 'allowed algorithm (repeatable allowlist)', multiple: true, multipleNonGreedy: true}),
+    alg: Flags.string({
+      description: 'allowed algorithm (repeatable allowlist)',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     'allow-no-exp': Flags.boolean({description: 'accept a token without exp (one that never expires)'}),
     aud: Flags.string({description: 'required audience (any of, repeatable)', multiple: true, multipleNonGreedy: true}),
     'check-revoked': Flags.boolean({

@@ -26,7 +26,11 @@ export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
     'JWTIS_NEW_PASSPHRASE=... <%= config.bin %> <%= command.id %> --passphrase',
   ]
   static override flags = {
-    'add-recipient': Flags.string({description: 'another age public key that may open the vault', multiple: true, multipleNonGreedy: true}),
+    'add-recipient': Flags.string({
+      description: 'another age public key that may open the vault',
+      multiple: true,
+      multipleNonGreedy: true,
+    }),
     'identity-file': Flags.string({
       dependsOn: ['new-identity'],
       description: 'where --new-identity saves the identity',
