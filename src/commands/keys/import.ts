@@ -26,8 +26,9 @@ export default class KeysImport extends VaultCommand<typeof KeysImport> {
 
   async run(): Promise<RotatedKey> {
     const {flags} = this
-    const [{importKey, parsePrivateKey}, {readBounded}] = await Promise.all([
+    const [{importKey}, {parsePrivateKey}, {readBounded}] = await Promise.all([
       import('../../core/import.js'),
+      import('../../jose/private-key.js'),
       import('../../cli/input.js'),
     ])
     const source = this.args.file === '-' ? 'stdin' : this.args.file
