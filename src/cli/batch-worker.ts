@@ -1,3 +1,9 @@
+/**
+ * A `token issue --batch` worker thread: signs chunks of NDJSON lines with an issuer over the
+ * vault document the main thread opened (read only: any key rotation due was done before the
+ * workers started) and answers one result line per input line.
+ */
+
 import {parentPort, workerData} from 'node:worker_threads'
 
 import type {Vault} from '../vault/vault.js'
@@ -6,12 +12,7 @@ import {isRedisUrl} from '../redis/url.js'
 import {answerLine, type BatchChunk, type BatchSetup, lineIssuer} from './batch-line.js'
 import {issuerOver} from './io.js'
 
-/**
- * A `token issue --batch` worker thread: signs chunks of NDJSON lines with an issuer over the
- * vault document the main thread opened (read only: any key rotation due was done before the
- * workers started) and answers one result line per input line.
- */
-
+/** A worker's answer to one chunk, in input order by `seq`. */
 export interface BatchDone {
   failed: number
   /** Exit code of the chunk's first failure. */

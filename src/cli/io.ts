@@ -18,7 +18,7 @@ import {readSettings} from './settings-file.js'
 /**
  * What every command does around its work, without oclif: read inputs, find and open the vault,
  * write results and errors the contract's way. The oclif base command delegates here, and so
- * does the fast entry (src/fast/cli.ts) that runs the hot commands without loading oclif.
+ * does the fast entry (src/fast/run.ts) that runs the hot commands without loading oclif.
  */
 
 export const DEFAULT_VAULT = join('data', 'vault.age')

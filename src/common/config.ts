@@ -2,7 +2,8 @@
  * Every `JWTIS_*` environment variable jwtis reads, in one table: the flag that wins over it (when
  * there is one), what applies when neither is given, what it is for, and whether it holds a
  * secret (those are masked in every message: see ./redact.ts). docs/configuration.md is generated
- * from this table (scripts/docs.js), and nothing reads a `JWTIS_*` variable but through `env`.
+ * from this table (scripts/docs.js), and jwtis reads its `JWTIS_*` variables only through `env` (the
+ * vault's key resolver is handed the environment as an object; `JWTIS_CONTENT_TYPE` is oclif's own).
  */
 export interface Variable {
   /** What applies when the variable is not set (and its flag not given), as the docs say it. */

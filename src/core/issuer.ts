@@ -352,11 +352,8 @@ export class Issuer {
   ): Promise<TokenVerified> {
     const {checkRevoked, client, ...rest} = options
     const doc = this.vault.document
-    let keyring = this.keyring()
-    if (client !== undefined) {
-      getClient(doc, client)
-      keyring = new Keyring(keyring.entries.filter((e) => e.client === client))
-    }
+    if (client !== undefined) getClient(doc, client)
+    const keyring = client === undefined ? this.keyring() : this.clientKeyring(client)
 
     const verified = await verifyToken(token, {
       ...rest,
@@ -421,9 +418,10 @@ export class Issuer {
         typ: 'rt+jwt',
       })
     } catch (error) {
-      if ((error as TokenRejectedError).code === 'UNKNOWN_KID' && this.ownerOf(token, false)) {
+      // sealed to another client's key (an UNKNOWN_KID of the inner signature is just that)
+      const owner = (error as TokenRejectedError).code === 'UNKNOWN_KID' ? this.ownerOf(token, false) : ''
+      if (owner && owner !== client)
         throw reject('WRONG_CLIENT', `this refresh token belongs to another client, not ${client}`)
-      }
 
       throw error
     }

@@ -7,7 +7,7 @@ export {type KeyEntry, Keyring} from './keyring.js'
 export * from './keys.js'
 export {sealNested, type TokenVerified, verifyInner, verifyToken} from './nested.js'
 export {type SigningKey, signJws, signJwt, type SignWith} from './sign.js'
-export {checkType, type Verified, verifyJws, type VerifyOptions} from './verify.js'
+export {type Verified, verifyJws, type VerifyOptions} from './verify.js'
 /**
  * The face of jwtis's token cryptography: what the issuer, the CLI and the server call. Each
  * operation takes the node:crypto fast path (compact.ts) where it applies (vault keys, the

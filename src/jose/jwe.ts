@@ -107,6 +107,11 @@ function decryptFast(jwe: string, header: CompactJWEHeaderParameters, key: KeyEn
 /** Decrypts a compact JWE with a key from `keyring` (by `kid`, bound to `alg`) or a password (PBES2). */
 export async function decryptJwe(jwe: string, source: {keyring: Keyring} | {password: string}): Promise<Decrypted> {
   const header = jweHeader(jwe)
+  const keys = 'keyring' in source ? selectKeys(source.keyring, header, 'enc') : []
+  // vault keys with the issuer's algorithms: node:crypto, without loading jose
+  if (keys[0]?.client !== undefined && FAST_JWE_ALGS.has(header.alg) && FAST_JWE_ENCS.has(header.enc))
+    return decryptFast(jwe, header, keys[0])
+
   const {compactDecrypt} = await import('jose')
   const options = {
     contentEncryptionAlgorithms: JWE_ENCS,
@@ -124,9 +129,6 @@ export async function decryptJwe(jwe: string, source: {keyring: Keyring} | {pass
     }
   }
 
-  const keys = selectKeys(source.keyring, header, 'enc')
-  if (FAST_JWE_ALGS.has(header.alg) && FAST_JWE_ENCS.has(header.enc) && keys[0].client !== undefined)
-    return decryptFast(jwe, header, keys[0])
   let lastError: unknown
   for (const key of keys) {
     try {

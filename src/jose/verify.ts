@@ -36,7 +36,7 @@ const mediaType = (typ: unknown): string | undefined =>
 const PLAIN_JWT_TYPES = new Set(['at+jwt', 'jwt', undefined])
 
 /** RFC 8725 §3.11: a token of one kind must never pass as another. */
-export function checkType(header: {typ?: unknown}, required: string | undefined): void {
+function checkType(header: {typ?: unknown}, required: string | undefined): void {
   const typ = mediaType(header.typ)
   if (required === undefined ? PLAIN_JWT_TYPES.has(typ) : typ === mediaType(required)) return
   const shown = typeof header.typ === 'string' ? JSON.stringify(header.typ) : 'no typ'

@@ -37,7 +37,7 @@ export interface ServerOptions {
   maxAuthFailures?: number
   /** Connections open at once; further ones are closed at once. */
   maxConnections?: number
-  /** With several workers: the text of /metrics summed over all of them (see run.ts). */
+  /** With several workers: the text of /metrics summed over all of them (see cluster-metrics.ts). */
   metricsText?: (local: Metrics) => Promise<string>
   /**
    * Where verifiers reach this server (`--public-url`, checked by `publicBase`): the base of the
@@ -61,7 +61,8 @@ export const SERVER_DEFAULTS = {
  * uses. Every route has a JSON schema; unknown fields are rejected; authentication happens on
  * the headers, before any body is read; every error is `{"error":{"code","message"}}` without
  * a stack. What every request goes through is in ./plugins, one route plugin per resource in
- * ./routes, authentication in ./auth.ts; starting and stopping the server is ./run.ts.
+ * ./routes, authentication in ./auth.ts; starting and stopping it is ./instance.ts (with workers: ./run.ts,
+ * ./supervisor.ts, ./worker.ts).
  */
 export async function buildServer(options: ServerOptions) {
   const {fastify, LogController} = await import('fastify')

@@ -6,7 +6,7 @@ import {redact} from '../common/redact.js'
 import {publicBase} from './public-url.js'
 
 /**
- * One HTTP server over one issuer, as `jwtis serve` runs it alone or in each worker (./run.ts):
+ * One HTTP server over one issuer, as `jwtis serve` runs it alone or in each worker (./worker.ts):
  * listening, the vault kept fresh, the token store compacted, the ready line, a graceful close.
  */
 export interface RunOptions extends Omit<ServerOptions, 'issuer'> {

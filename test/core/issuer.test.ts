@@ -205,6 +205,14 @@ describe.each([
       expect(await code(issuer.renew('app', before.refresh_token!))).toBe('UNKNOWN_KID')
     })
 
+    it("a refresh token whose signing key is gone (its sealing key still current) is UNKNOWN_KID, not another client's", async () => {
+      const {clock, issuer, vault} = await setup({refreshStrategy: 'noRefresh'}, store)
+      const before = await issuer.issue('app', {custom: {}, refresh: true})
+      await rotateKeys(vault, ['app'], ['sig'], {graceMs: d('1h'), now: clock()})
+      clock.advance(d('1h') + 1)
+      expect(await code(issuer.renew('app', before.refresh_token!))).toBe('UNKNOWN_KID')
+    })
+
     it('keys past key-ttl rotate on their next use', async () => {
       const {clock, issuer, vault} = await setup({keyTtl: '24h'}, store)
       const first = await issuer.issue('app', {custom: {}})
