@@ -3,7 +3,7 @@
  * there is one), what applies when neither is given, what it is for, and whether it holds a
  * secret (those are masked in every message: see ./redact.ts). docs/configuration.md is generated
  * from this table (scripts/docs.js), and jwtis reads its `JWTIS_*` variables only through `env` (the
- * vault's key resolver is handed the environment as an object; `JWTIS_CONTENT_TYPE` is oclif's own).
+ * vault's key resolver is handed the environment as an object; oclif reads its own `<BIN>_CONTENT_TYPE`).
  */
 export interface Variable {
   /** What applies when the variable is not set (and its flag not given), as the docs say it. */
