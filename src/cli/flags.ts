@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import type {SettingsInput} from '../core/settings.js'
 
-import {ENC_ALGS, ENCS, REFRESH_STRATEGIES, SIG_ALGS} from '../jose/algorithms.js'
+import {ENC_ALGS, ENCS, REFRESH_SEALS, REFRESH_STRATEGIES, SIG_ALGS} from '../jose/algorithms.js'
 import {type ValueKind, valueParsers} from './flag-values.js'
 
 /** Client settings flags, shared by `init` (vault defaults) and `client add` (overrides). */
@@ -20,6 +20,12 @@ export const settingsFlags = {
     helpGroup: 'CLIENT',
   }),
   'key-ttl': Flags.string({description: 'age after which keys rotate on use', helpGroup: 'CLIENT'}),
+  'refresh-seal': Flags.string({
+    description:
+      "whom refresh tokens are sealed to: issuer (A256KW under the vault's own key-wrapping key; the default of new vaults) or client (to the client's encryption key with --enc-alg, as JWTIS)",
+    helpGroup: 'CLIENT',
+    options: [...REFRESH_SEALS],
+  }),
   'refresh-strategy': Flags.string({
     description: 'how refresh tokens renew',
     helpGroup: 'CLIENT',
@@ -39,6 +45,7 @@ export function settingsInput(
     encAlg: flags['enc-alg'],
     encryptAccess: flags['encrypt-access'],
     keyTtl: flags['key-ttl'],
+    refreshSeal: flags['refresh-seal'],
     refreshStrategy: flags['refresh-strategy'],
     refreshTtl: flags['refresh-ttl'],
     sessionTtl: flags['session-ttl'],

@@ -4,8 +4,9 @@ import type {Vault} from '../vault/vault.js'
 
 import {ClaimsError, ConflictError, NotFoundError, UsageError} from '../common/errors.js'
 import {closest} from '../common/suggest.js'
+import {ISSUER_SEAL_ALG, type RefreshSeal} from '../jose/algorithms.js'
 import {publicJwk} from '../jose/keys.js'
-import {activeKey, generateKey, secretKey} from './keys.js'
+import {activeKey, generateKey, installSealKey, secretKey} from './keys.js'
 import {hashSecret, newClientToken} from './secrets.js'
 
 /** Client token hashes → client names, per vault document (a document is never changed in place). */
@@ -118,9 +119,11 @@ export interface ClientView extends ClientKeysView {
   aud: string[]
   created: string
   keys: Array<{alg: string; created: string; kid: string; retire_after: null | string; state: string; use: string}>
+  /** Whom its refresh tokens are sealed to: `issuer` (A256KW under the issuer's key) or `client`. */
+  refresh_seal: RefreshSeal
   refresh_strategy: string
   /** The effective settings: the issuer defaults with this client's overrides. */
-  settings: ClientSettings
+  settings: ClientSettings & {refreshSeal: RefreshSeal}
 }
 
 /** When the active keys are due for rotation (the JWTIS `expiry`): the older one's creation + key-ttl. */
@@ -154,7 +157,8 @@ export function clientKeysView(doc: Readonly<VaultDocument>, name: string, now: 
 
 export function clientView(doc: Readonly<VaultDocument>, name: string, now: Date): ClientView {
   const record = getClient(doc, name)
-  const settings: ClientSettings = {...doc.issuer.defaults, ...record.settings}
+  const {refreshSeal} = clientSettings(doc, name)
+  const settings = {...doc.issuer.defaults, ...record.settings, refreshSeal}
   return {
     ...clientKeysView(doc, name, now),
     aud: allowedAudiences(doc, name),
@@ -167,6 +171,7 @@ export function clientView(doc: Readonly<VaultDocument>, name: string, now: Date
       state: k.state,
       use: k.use,
     })),
+    refresh_seal: refreshSeal,
     refresh_strategy: settings.refreshStrategy,
     settings,
   }
@@ -201,9 +206,11 @@ export async function addClient(
       : generateKey('sig', settings.sigAlg, settings.sigBits, now),
     generateKey('enc', settings.encAlg, settings.encBits, now),
   ])
+  const sealKey = await sealKeyFor(vault.document, settings, now)
   const clientToken = newClientToken()
   await vault.update((doc) => {
     if (Object.hasOwn(doc.clients, name)) throw new ConflictError('CLIENT_EXISTS', `client "${name}" already exists`)
+    addSealKey(doc, sealKey, now)
     doc.clients[name] = {
       created: now.toISOString(),
       keys: [sig, enc],
@@ -224,15 +231,32 @@ export async function updateClient(
   input: Omit<SettingsInput, 'enc' | 'encAlg' | 'encBits' | 'sigAlg' | 'sigBits'>,
   now = new Date(),
 ): Promise<ClientView> {
-  getClient(vault.document, name)
+  const {settings: current} = getClient(vault.document, name)
   const changes = normalizeSettings(input)
+  const sealKey = await sealKeyFor(vault.document, {...vault.document.issuer.defaults, ...current, ...changes}, now)
   await vault.update((doc) => {
     const record = getClient(doc, name)
     const settings = {...record.settings, ...changes}
     checkSettings({...doc.issuer.defaults, ...settings}, issuerLimits(doc))
+    addSealKey(doc, sealKey, now)
     record.settings = settings
   })
   return clientView(vault.document, name, now)
+}
+
+/**
+ * The issuer's first key-wrapping key, made (outside the vault lock, like client keys) when a
+ * client is to seal its refresh tokens with it and the vault has none yet: so that issuing never
+ * has to write the vault for it.
+ */
+async function sealKeyFor(doc: Readonly<VaultDocument>, settings: ClientSettings, now: Date) {
+  const needed = settings.refreshSeal === 'issuer' && !activeKey(doc.issuer.sealKeys ?? [], 'enc')
+  return needed ? generateKey('enc', ISSUER_SEAL_ALG, undefined, now) : undefined
+}
+
+/** Installs a key from sealKeyFor under the lock, unless another write gave the issuer one meanwhile. */
+function addSealKey(doc: VaultDocument, key: KeyRecord | undefined, now: Date): void {
+  if (key && !activeKey(doc.issuer.sealKeys ?? [], 'enc')) installSealKey(doc, key, 0, now.getTime())
 }
 
 export async function removeClient(vault: Vault, name: string): Promise<void> {
@@ -252,6 +276,7 @@ export interface ClientSummary {
   /** The client's name, as JWTIS called it (kept for its users); `name` is the same. */
   kid: string
   name: string
+  refresh_seal: RefreshSeal
   refresh_strategy: string
   sig_alg: string
 }
@@ -268,6 +293,7 @@ export function listClients(doc: Readonly<VaultDocument>): ClientSummary[] {
         keys: doc.clients[name].keys.length,
         kid: name,
         name,
+        refresh_seal: s.refreshSeal,
         refresh_strategy: s.refreshStrategy,
         sig_alg: s.sigAlg,
       }

@@ -9,7 +9,7 @@ import {checkClaimsSize, checkLifetime, MAX_CLAIM_DEPTH} from '../common/limits.
 import {
   type Claims,
   type ClaimSet,
-  decodeToken,
+  ISSUER_SEAL_ALG,
   type KeyEntry,
   Keyring,
   protectedHeader,
@@ -26,7 +26,7 @@ import {
 } from '../jose/index.js'
 import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
 import {vaultKeyring} from './lifecycle.js'
-import {rotateKeys, usesDue} from './rotation.js'
+import {rotateKeys, rotateSealKey, sealKeyDue, usesDue} from './rotation.js'
 import {issuerLimits} from './settings.js'
 
 /** The contract's `--json` result of issue and renew (JWTIS's `TokensResponse`, plus OAuth names). */
@@ -207,7 +207,7 @@ export class Issuer {
     await this.revokeSubject(client, sub)
   }
 
-  /** One client's keys out of `keyring()`, cached with it. */
+  /** One client's keys out of `keyring()`, and the issuer's own (which seal its refresh tokens), cached with it. */
   private clientKeyring(client: string): Keyring {
     const all = this.keyring()
     let byClient = this.clientKeyrings.get(all)
@@ -218,7 +218,7 @@ export class Issuer {
 
     let own = byClient.get(client)
     if (!own) {
-      own = new Keyring(all.entries.filter((e) => e.client === client))
+      own = new Keyring(all.entries.filter((e) => e.client === client || e.issuer))
       byClient.set(client, own)
     }
 
@@ -312,8 +312,7 @@ export class Issuer {
 
   /** Revokes a refresh token's whole family. The token's expiry is not checked: revoking an expired one is fine. */
   async revokeRefreshToken(token: string, client?: string): Promise<{family: string; revoked: boolean}> {
-    const owner = client ?? this.ownerOf(token)
-    const rt = await this.openRefresh(owner, token, true)
+    const rt = await this.openRefresh(client, token, true)
     return {family: rt.fam, revoked: await (await this.store()).revoke(storeId(rt.fam))}
   }
 
@@ -388,12 +387,12 @@ export class Issuer {
   }
 
   /**
-   * Opens a refresh token of `client` (decrypted, its signature checked, only then its claims
-   * read): `typ: rt+jwt`, this vault's issuer, `exp`, `nbf` and `iat` with no leeway, their
-   * times unless `anyTime` (for revocation).
+   * Opens a refresh token of `client` (of whichever client signed it, without one): decrypted,
+   * its signature checked, only then its claims read. `typ: rt+jwt`, this vault's issuer, `exp`,
+   * `nbf` and `iat` with no leeway, their times unless `anyTime` (for revocation).
    */
-  private async openRefresh(client: string, token: string, anyTime: boolean): Promise<RefreshClaims> {
-    getClient(this.vault.document, client)
+  private async openRefresh(client: string | undefined, token: string, anyTime: boolean): Promise<RefreshClaims> {
+    if (client !== undefined) getClient(this.vault.document, client)
     if (token.split('.').length === 3) {
       protectedHeader(token) // garbage is refused as such, not as a wrong type
       throw reject(
@@ -402,33 +401,25 @@ export class Issuer {
       )
     }
 
-    const own = this.clientKeyring(client)
     const now = this.now()
     let opened: TokenVerified
     try {
-      opened = await verifyToken(token, {
-        // the custom claims sit one level down, in `cl`
-        claimDepth: MAX_CLAIM_DEPTH + 1,
-        decryptWith: own,
-        issuer: this.vault.document.issuer.name,
-        keyring: own,
-        leewayMs: 0,
-        nestedKind: 'a refresh token',
-        now: anyTime ? undefined : now,
-        typ: 'rt+jwt',
-      })
+      opened = await this.openWith(client === undefined ? this.keyring() : this.clientKeyring(client), token, anyTime)
     } catch (error) {
-      // sealed to another client's key (an UNKNOWN_KID of the inner signature is just that)
-      const owner = (error as TokenRejectedError).code === 'UNKNOWN_KID' ? this.ownerOf(token, false) : ''
-      if (owner && owner !== client)
-        throw reject('WRONG_CLIENT', `this refresh token belongs to another client, not ${client}`)
+      // signed by another client's key (an UNKNOWN_KID among this client's keys is just that)
+      if (client !== undefined && (error as TokenRejectedError).code === 'UNKNOWN_KID') {
+        const owner = await this.ownerOf(token)
+        if (owner && owner !== client)
+          throw reject('WRONG_CLIENT', `this refresh token belongs to another client, not ${client}`)
+      }
 
       throw error
     }
 
     const rt = opened.payload as unknown as RefreshClaims
-    if (rt.client_id !== client)
-      throw reject('WRONG_CLIENT', `this refresh token belongs to ${rt.client_id}, not ${client}`)
+    const owner = client ?? opened.key.client
+    if (rt.client_id !== owner || opened.key.client !== owner)
+      throw reject('WRONG_CLIENT', `this refresh token belongs to ${rt.client_id}, not ${owner}`)
     if (typeof rt.fam !== 'string' || typeof rt.jti !== 'string' || typeof rt.sexp !== 'number') {
       throw reject('MALFORMED_TOKEN', 'the refresh token lacks its family claims')
     }
@@ -438,24 +429,46 @@ export class Issuer {
     return rt
   }
 
-  /** The client whose encryption key a JWE names. */
-  private ownerOf(token: string, required = true): string {
-    let kid: unknown
+  /** The client whose key signed a refresh token, if any key of the vault opens it. */
+  private async ownerOf(token: string): Promise<string | undefined> {
     try {
-      kid = decodeToken(token).header.kid
-    } catch {}
-
-    const entry: KeyEntry | undefined = this.keyring().entries.find((e) => e.use === 'enc' && e.kid === kid)
-    if (!entry?.client && required)
-      throw reject('UNKNOWN_KID', 'no client of this vault holds the key this refresh token was sealed to')
-    return entry?.client ?? ''
+      return (await this.openWith(this.keyring(), token, true)).key.client
+    } catch {
+      return undefined
+    }
   }
 
-  /** Rotates a client's keys that are past key-ttl ("keys past key-ttl rotate on use"). */
+  /**
+   * A refresh token decrypted and its inner JWS verified with `keyring`, whichever way it was
+   * sealed: to the client's key, or under the issuer's (its `kid` says which).
+   */
+  private async openWith(keyring: Keyring, token: string, anyTime: boolean): Promise<TokenVerified> {
+    return verifyToken(token, {
+      // the custom claims sit one level down, in `cl`
+      claimDepth: MAX_CLAIM_DEPTH + 1,
+      decryptWith: keyring,
+      issuer: this.vault.document.issuer.name,
+      keyring,
+      leewayMs: 0,
+      nestedKind: 'a refresh token',
+      now: anyTime ? undefined : this.now(),
+      typ: 'rt+jwt',
+    })
+  }
+
+  /**
+   * Rotates a client's keys that are past key-ttl ("keys past key-ttl rotate on use"), and the
+   * issuer's key-wrapping key when the client seals with it and it is due (or missing: a vault
+   * whose defaults were switched to `refresh_seal: issuer` gets its first one here).
+   */
   private async rotateDueKeys(client: string): Promise<void> {
     const doc = this.vault.document
-    const due = usesDue(getClient(doc, client), clientSettings(doc, client), this.now())
-    if (due.length > 0) await rotateKeys(this.vault, [client], due, {now: this.now()})
+    const s = clientSettings(doc, client)
+    const now = this.now()
+    const due = usesDue(getClient(doc, client), s, now)
+    if (due.length > 0) await rotateKeys(this.vault, [client], due, {now})
+    if (s.refreshSeal === 'issuer' && sealKeyDue(this.vault.document, now))
+      await rotateSealKey(this.vault, {ifDue: true, now})
   }
 
   /** How `client`'s tokens are sealed: to its active encryption key, with its algorithms. */
@@ -470,13 +483,30 @@ export class Issuer {
     return {alg: s.sigAlg, jwk: key.privateJwk!, kid: key.kid, typ}
   }
 
-  /** A refresh token: its claims signed (`typ: rt+jwt`), then sealed to the client (a nested JWT). */
+  /**
+   * A refresh token: its claims signed (`typ: rt+jwt`), then sealed (a nested JWT) under the
+   * issuer's key-wrapping key (`refresh_seal: issuer`, A256KW) or to the client's encryption key.
+   */
   private async sealRefresh(client: string, s: EffectiveSettings, claims: RefreshClaims): Promise<string> {
-    return sealNested(claims, this.signWith(client, s, 'rt+jwt'), this.sealTo(client, s))
+    let to = this.sealTo(client, s)
+    if (s.refreshSeal === 'issuer') {
+      const key = this.activeKey(undefined, 'enc')
+      to = {alg: ISSUER_SEAL_ALG, enc: s.enc, jwk: key.privateJwk!, kid: key.kid}
+    }
+
+    return sealNested(claims, this.signWith(client, s, 'rt+jwt'), to)
   }
 
-  private activeKey(client: string, use: 'enc' | 'sig'): KeyEntry {
-    const entry = this.keyring().entries.find((e) => e.client === client && e.use === use && e.state === 'active')
+  /** The active key of `client` for `use`; without a client, the issuer's own key-wrapping key. */
+  private activeKey(client: string | undefined, use: 'enc' | 'sig'): KeyEntry {
+    const entry = this.keyring().entries.find(
+      (e) => (client === undefined ? e.issuer : e.client === client) && e.use === use && e.state === 'active',
+    )
+    if (client === undefined && !entry)
+      throw new NotFoundError(
+        'KEY_NOT_FOUND',
+        'the issuer has no active key-wrapping key: run `jwtis keys rotate --issuer`',
+      )
     if (!entry)
       throw new NotFoundError(
         'KEY_NOT_FOUND',

@@ -3,6 +3,8 @@ import type {KeyRecord, VaultDocument} from '../model/document.js'
 import {Keyring} from '../jose/keyring.js'
 import {isSecretKey, type JWK, publicJwk, spkiPem} from '../jose/keys.js'
 import {clientSettings, getClient} from './clients.js'
+import {dueAt, isGone} from './keys.js'
+import {effectiveSettings} from './settings.js'
 
 /**
  * The key rules every view of the keys shares (`keys list`, `vault status`, `keys export`,
@@ -10,16 +12,10 @@ import {clientSettings, getClient} from './clients.js'
  * gone, and what may be published.
  */
 
-/** When an active key is due for rotation (its creation + the client's key-ttl), in ms. */
-export const dueAt = (key: KeyRecord, keyTtlMs: number): number => Date.parse(key.created) + keyTtlMs
-
-/** A retired key past its grace: treated as gone even before a write prunes it from the file. */
-export const isGone = (key: KeyRecord, now: number): boolean =>
-  key.state === 'retired' && key.retireAfter !== null && Date.parse(key.retireAfter) <= now
-
 export interface KeyRow {
   alg: string
-  client: string
+  /** null for the issuer's own keys (the key-wrapping keys that seal refresh tokens). */
+  client: null | string
   created: string
   kid: string
   retire_after: null | string
@@ -29,29 +25,40 @@ export interface KeyRow {
   use: string
 }
 
-/** Every key of the vault (or of one client) with its state and dates, clients in name order. */
+/** A key's row: its state and dates. */
+function keyRow(k: KeyRecord, client: null | string, keyTtlMs: number, now: number): KeyRow {
+  return {
+    alg: k.jwk.alg,
+    client,
+    created: k.created,
+    kid: k.jwk.kid,
+    retire_after: k.retireAfter,
+    rotate_after: k.state === 'active' ? new Date(dueAt(k, keyTtlMs)).toISOString() : null,
+    state: isGone(k, now) ? 'expired' : k.state,
+    use: k.use,
+  }
+}
+
+/**
+ * Every key of the vault (or of one client) with its state and dates, clients in name order,
+ * then the issuer's own keys (which rotate on the vault defaults' key-ttl).
+ */
 export function keyRows(doc: Readonly<VaultDocument>, now: number, client?: string): KeyRow[] {
   const names = client === undefined ? Object.keys(doc.clients).sort() : [client]
-  return names.flatMap((name) => {
+  const rows = names.flatMap((name) => {
     const {keyTtlMs} = clientSettings(doc, name)
-    return getClient(doc, name).keys.map((k): KeyRow => ({
-      alg: k.jwk.alg,
-      client: name,
-      created: k.created,
-      kid: k.jwk.kid,
-      retire_after: k.retireAfter,
-      rotate_after: k.state === 'active' ? new Date(dueAt(k, keyTtlMs)).toISOString() : null,
-      state: isGone(k, now) ? 'expired' : k.state,
-      use: k.use,
-    }))
+    return getClient(doc, name).keys.map((k) => keyRow(k, name, keyTtlMs, now))
   })
+  if (client !== undefined) return rows
+  const {keyTtlMs} = effectiveSettings(doc.issuer.defaults, {})
+  return [...rows, ...(doc.issuer.sealKeys ?? []).map((k) => keyRow(k, null, keyTtlMs, now))]
 }
 
 /** Active keys past their client's key-ttl: they rotate on next use, or with `keys rotate`. */
 export function keysDue(
   doc: Readonly<VaultDocument>,
   now: number,
-): Array<{client: string; due: string; kid: string; use: string}> {
+): Array<{client: null | string; due: string; kid: string; use: string}> {
   return keyRows(doc, now)
     .filter((r) => r.state === 'active' && Date.parse(r.rotate_after!) <= now)
     .map((r) => ({client: r.client, due: r.rotate_after!, kid: r.kid, use: r.use}))
@@ -89,22 +96,25 @@ export async function publicPem(jwk: JWK): Promise<string> {
 }
 
 /**
- * Every key of the vault that may still be used: active keys, and retired ones until their
- * `retireAfter` (past it a key is treated as gone even before it is pruned from the file).
+ * Every key of the vault that may still be used, the clients' and the issuer's own: active keys,
+ * and retired ones until their `retireAfter` (past it a key is treated as gone even before it is
+ * pruned from the file).
  */
 export function vaultKeyring(doc: Readonly<VaultDocument>, now: number): Keyring {
-  const entries = Object.entries(doc.clients).flatMap(([client, record]) =>
-    record.keys
-      .filter((k) => !isGone(k, now))
-      .map((k) => ({
-        alg: k.jwk.alg,
-        client,
-        jwk: publicJwk(k.jwk),
-        kid: k.jwk.kid,
-        privateJwk: k.jwk,
-        state: k.state,
-        use: k.use,
-      })),
-  )
-  return new Keyring(entries)
+  const live = (keys: KeyRecord[]) => keys.filter((k) => !isGone(k, now))
+  return new Keyring([
+    ...Object.entries(doc.clients).flatMap(([client, record]) =>
+      live(record.keys).map((k) => ({...keyEntry(k), client})),
+    ),
+    ...live(doc.issuer.sealKeys ?? []).map((k) => ({...keyEntry(k), issuer: true as const})),
+  ])
 }
+
+const keyEntry = (k: KeyRecord) => ({
+  alg: k.jwk.alg,
+  jwk: publicJwk(k.jwk),
+  kid: k.jwk.kid,
+  privateJwk: k.jwk,
+  state: k.state,
+  use: k.use,
+})

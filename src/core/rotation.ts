@@ -1,18 +1,20 @@
 import type {KeyUse} from '../jose/keys.js'
-import type {ClientRecord, KeyRecord} from '../model/document.js'
+import type {ClientRecord, KeyRecord, VaultDocument} from '../model/document.js'
 import type {Vault} from '../vault/vault.js'
 import type {EffectiveSettings} from './settings.js'
 
+import {ISSUER_SEAL_ALG} from '../jose/algorithms.js'
 import {DEFAULT_LEEWAY_MS} from '../jose/claims.js'
 import {clientSettings, getClient} from './clients.js'
-import {generateKey} from './keys.js'
-import {dueAt, isGone} from './lifecycle.js'
+import {activeKey, dueAt, generateKey, installSealKey, pruneKeys} from './keys.js'
+import {effectiveSettings} from './settings.js'
 
 /** Verification leeway granted on top of a token's lifetime before its key may go. */
 export const ROTATION_LEEWAY_MS = DEFAULT_LEEWAY_MS
 
 export interface RotatedKey {
-  client: string
+  /** null for the issuer's own key-wrapping key. */
+  client: null | string
   /** The new active key. */
   kid: string
   retire_after: null | string
@@ -28,11 +30,6 @@ export interface RotatedKey {
  */
 export function defaultGraceMs(s: EffectiveSettings): number {
   return Math.max(s.accessTtlMs, s.sessionTtlMs) + ROTATION_LEEWAY_MS
-}
-
-/** Drops retired keys whose grace has ended. */
-export function pruneKeys(record: ClientRecord, now: number): void {
-  record.keys = record.keys.filter((k) => !isGone(k, now))
 }
 
 /** The uses whose active key is older than the client's key-ttl: they rotate on their next use. */
@@ -100,5 +97,42 @@ export async function installKeys(
     }
 
     return rotated
+  })
+}
+
+/**
+ * How long a retired key-wrapping key keeps opening refresh tokens: the longest a refresh token
+ * of any client can live (its session-ttl, or the defaults' for clients that follow them), plus
+ * the leeway.
+ */
+export function sealGraceMs(doc: Readonly<VaultDocument>): number {
+  const sessions = [
+    effectiveSettings(doc.issuer.defaults, {}).sessionTtlMs,
+    ...Object.keys(doc.clients).map((name) => clientSettings(doc, name).sessionTtlMs),
+  ]
+  return Math.max(...sessions) + ROTATION_LEEWAY_MS
+}
+
+/** Whether the issuer needs a new key-wrapping key: it has none, or its key is past the defaults' key-ttl. */
+export function sealKeyDue(doc: Readonly<VaultDocument>, now: number): boolean {
+  const active = activeKey(doc.issuer.sealKeys ?? [], 'enc')
+  return !active || dueAt(active, effectiveSettings(doc.issuer.defaults, {}).keyTtlMs) <= now
+}
+
+/**
+ * Gives the issuer a new key-wrapping key for refresh tokens (`refresh_seal: issuer`); the old
+ * one is retired for the grace (default: sealGraceMs), opening the tokens it sealed until then.
+ * With `ifDue`, under the lock, only when sealKeyDue still holds: processes that found the key
+ * due at once make one key between them.
+ */
+export async function rotateSealKey(
+  vault: Vault,
+  options: {graceMs?: number; ifDue?: boolean; now: number},
+): Promise<RotatedKey | undefined> {
+  const key = await generateKey('enc', ISSUER_SEAL_ALG, undefined, new Date(options.now))
+  return vault.update((doc) => {
+    if (options.ifDue && !sealKeyDue(doc, options.now)) return
+    const {retireAfter, retired} = installSealKey(doc, key, options.graceMs ?? sealGraceMs(doc), options.now)
+    return {client: null, kid: key.jwk.kid, retire_after: retireAfter, retired, use: 'enc' as const}
   })
 }

@@ -3,7 +3,14 @@ import type {ClientSettings, VaultDocument} from '../model/document.js'
 import {formatDuration, parseDuration} from '../common/duration.js'
 import {UsageError} from '../common/errors.js'
 import {checkLifetime, DEFAULT_LIMITS, MAX_DURATION_MS} from '../common/limits.js'
-import {parseEnc, parseEncAlg, parseRefreshStrategy, parseSigAlg} from '../jose/algorithms.js'
+import {
+  parseEnc,
+  parseEncAlg,
+  parseRefreshSeal,
+  parseRefreshStrategy,
+  parseSigAlg,
+  type RefreshSeal,
+} from '../jose/algorithms.js'
 
 /** Settings as given by a user (flags, JSON): strings and numbers, any subset. */
 export interface SettingsInput {
@@ -14,6 +21,7 @@ export interface SettingsInput {
   encBits?: number
   encryptAccess?: boolean
   keyTtl?: number | string
+  refreshSeal?: string
   refreshStrategy?: string
   refreshTtl?: number | string
   sessionTtl?: number | string
@@ -22,9 +30,13 @@ export interface SettingsInput {
 }
 
 /** Client settings with durations in milliseconds, as the issuer uses them. */
-export interface EffectiveSettings extends Omit<ClientSettings, 'accessTtl' | 'keyTtl' | 'refreshTtl' | 'sessionTtl'> {
+export interface EffectiveSettings extends Omit<
+  ClientSettings,
+  'accessTtl' | 'keyTtl' | 'refreshSeal' | 'refreshTtl' | 'sessionTtl'
+> {
   accessTtlMs: number
   keyTtlMs: number
+  refreshSeal: RefreshSeal
   refreshTtlMs: number
   sessionTtlMs: number
 }
@@ -39,6 +51,7 @@ export function normalizeSettings(input: SettingsInput): Partial<ClientSettings>
   if (input.encAlg !== undefined) out.encAlg = parseEncAlg(input.encAlg)
   if (input.enc !== undefined) out.enc = parseEnc(input.enc)
   if (input.refreshStrategy !== undefined) out.refreshStrategy = parseRefreshStrategy(input.refreshStrategy)
+  if (input.refreshSeal !== undefined) out.refreshSeal = parseRefreshSeal(input.refreshSeal)
   if (input.sigBits) out.sigBits = input.sigBits
   if (input.encryptAccess !== undefined) out.encryptAccess = input.encryptAccess
   if (input.encBits) out.encBits = input.encBits
@@ -57,11 +70,13 @@ export function normalizeSettings(input: SettingsInput): Partial<ClientSettings>
 
 /** The issuer defaults with a client's overrides, durations in milliseconds. */
 export function effectiveSettings(defaults: ClientSettings, overrides: Partial<ClientSettings>): EffectiveSettings {
-  const {accessTtl, keyTtl, refreshTtl, sessionTtl, ...rest} = {...defaults, ...overrides}
+  const {accessTtl, keyTtl, refreshSeal, refreshTtl, sessionTtl, ...rest} = {...defaults, ...overrides}
   return {
     ...rest,
     accessTtlMs: parseDuration(accessTtl),
     keyTtlMs: parseDuration(keyTtl),
+    // a vault made before refresh_seal existed keeps sealing to the client, as its tokens are
+    refreshSeal: refreshSeal ?? 'client',
     refreshTtlMs: parseDuration(refreshTtl),
     sessionTtlMs: parseDuration(sessionTtl),
   }

@@ -66,9 +66,9 @@ export const KEY_MANAGEMENT = {
   'RSA-OAEP-256': {client: true, fast: true, kty: ['RSA']},
   'RSA-OAEP-384': {kty: ['RSA']},
   'RSA-OAEP-512': {kty: ['RSA']},
-  A128KW: {bytes: 16, kty: ['oct']},
-  A192KW: {bytes: 24, kty: ['oct']},
-  A256KW: {bytes: 32, kty: ['oct']},
+  A128KW: {bytes: 16, fast: true, kty: ['oct']},
+  A192KW: {bytes: 24, fast: true, kty: ['oct']},
+  A256KW: {bytes: 32, fast: true, kty: ['oct']},
   A128GCMKW: {bytes: 16, kty: ['oct']},
   A192GCMKW: {bytes: 24, kty: ['oct']},
   A256GCMKW: {bytes: 32, kty: ['oct']},
@@ -146,6 +146,18 @@ export const REFRESH_STRATEGIES = ['noRefresh', 'refreshOnExpire', 'refreshBoth'
 
 export type RefreshStrategy = (typeof REFRESH_STRATEGIES)[number]
 
+/**
+ * Whom a refresh token is sealed to: `issuer`, JWE `A256KW` under the issuer's own key-wrapping
+ * key (only the issuer ever opens a refresh token); `client`, to the client's encryption key with
+ * its `enc_alg`, as JWTIS did.
+ */
+export const REFRESH_SEALS = ['issuer', 'client'] as const
+
+export type RefreshSeal = (typeof REFRESH_SEALS)[number]
+
+/** The key management algorithm of `refresh_seal: issuer`, and its key's size. */
+export const ISSUER_SEAL_ALG = 'A256KW'
+
 export const DEFAULT_RSA_BITS = 2048
 
 function oneOf<T extends string>(list: readonly T[], value: string, what: string): T {
@@ -158,6 +170,7 @@ export const parseEncAlg = (value: string): EncAlg => oneOf(ENC_ALGS, value, 'ke
 export const parseEnc = (value: string): Enc => oneOf(ENCS, value, 'content encryption')
 export const parseRefreshStrategy = (value: string): RefreshStrategy =>
   oneOf(REFRESH_STRATEGIES, value, 'refresh strategy')
+export const parseRefreshSeal = (value: string): RefreshSeal => oneOf(REFRESH_SEALS, value, 'refresh seal')
 
 /**
  * What `generateKeyPair` needs for an algorithm. `bits` follows JWTIS's `sig_bits`/`enc_bits`:

@@ -228,6 +228,13 @@ const aesKwUnwrap = (kek: Buffer, wrapped: Buffer): Buffer => {
   return Buffer.concat([decipher.update(wrapped), decipher.final()])
 }
 
+/** A secret as the AES key wrap of `alg` (A128KW, A192KW, A256KW) takes it: of exactly its size. */
+function wrappingKey(alg: string, secret: Buffer): Buffer {
+  if (!/^A(128|192|256)KW$/.test(alg) || secret.length * 8 !== Number(alg.slice(1, 4)))
+    throw new TypeError(`a ${secret.length * 8}-bit secret is no ${alg} key`)
+  return secret
+}
+
 const CURVE_NAMES: Record<string, {bytes: number; crv: string}> = {
   prime256v1: {bytes: 32, crv: 'P-256'},
   secp384r1: {bytes: 48, crv: 'P-384'},
@@ -301,27 +308,30 @@ export function agreementWith(privateKey: KeyObject, epk: JWK | undefined): Buff
 }
 
 /**
- * A compact JWE of `plaintext` to a public key. `header` carries `alg`, `enc` and whatever else
- * is to be protected (`kid`, `cty`, and `apu`/`apv`, which ECDH-ES derives its key with); ECDH-ES
- * adds its `epk`.
+ * A compact JWE of `plaintext` to a public key, or under a key-wrapping key (AxxxKW, a secret as
+ * bytes). `header` carries `alg`, `enc` and whatever else is to be protected (`kid`, `cty`, and
+ * `apu`/`apv`, which ECDH-ES derives its key with); ECDH-ES adds its `epk`.
  */
 export function encryptCompact(
   plaintext: string | Uint8Array,
   header: PartyInfo & Record<string, unknown> & {alg: string; enc: string},
-  recipient: KeyObject,
+  recipient: Buffer | KeyObject,
 ): string {
   const cekBytes = CEK_BYTES[header.enc]
   let cek: Buffer
   let encryptedKey: Buffer = Buffer.alloc(0)
   let protectedHeader: Record<string, unknown> = header
   if (header.alg.startsWith('ECDH-ES')) {
-    const {epk, z} = ephemeralAgreement(recipient)
+    const {epk, z} = ephemeralAgreement(recipient as KeyObject)
     protectedHeader = {...header, epk}
     if (header.alg === 'ECDH-ES') cek = agreedKey(z, cekBytes, header.enc, header)
     else {
       cek = randomBytes(cekBytes)
       encryptedKey = aesKw(agreedKey(z, KW_BYTES[header.alg], header.alg, header), cek)
     }
+  } else if (recipient instanceof Buffer) {
+    cek = randomBytes(cekBytes)
+    encryptedKey = aesKw(wrappingKey(header.alg, recipient), cek)
   } else {
     cek = randomBytes(cekBytes)
     encryptedKey = publicEncrypt(
@@ -351,20 +361,22 @@ export function encryptCompact(
 export function decryptCompact(
   parts: string[],
   header: PartyInfo & {alg: string; enc: string; epk?: JWK},
-  privateKey: KeyObject,
+  privateKey: Buffer | KeyObject,
 ): Buffer | undefined {
   try {
     const cekBytes = CEK_BYTES[header.enc]
     const encryptedKey = Buffer.from(parts[1], 'base64url')
     let cek: Buffer
     if (header.alg.startsWith('ECDH-ES')) {
-      const z = agreementWith(privateKey, header.epk)
+      const z = agreementWith(privateKey as KeyObject, header.epk)
       if (!z) return undefined
       cek =
         header.alg === 'ECDH-ES'
           ? agreedKey(z, cekBytes, header.enc, header)
           : aesKwUnwrap(agreedKey(z, KW_BYTES[header.alg], header.alg, header), encryptedKey)
       if (header.alg === 'ECDH-ES' && encryptedKey.length > 0) return undefined
+    } else if (privateKey instanceof Buffer) {
+      cek = aesKwUnwrap(wrappingKey(header.alg, privateKey), encryptedKey)
     } else {
       cek = privateDecrypt(
         {

@@ -1,5 +1,4 @@
 import type {CompactJWEHeaderParameters, JWK} from 'jose'
-import type {KeyObject} from 'node:crypto'
 
 import type {KeyEntry, Keyring} from './keyring.js'
 
@@ -99,7 +98,7 @@ function openFailure(error: unknown): Error {
  * (keys imported once, synchronous); jose opens anything else (an old token, a file's key).
  */
 function decryptFast(jwe: string, header: CompactJWEHeaderParameters, key: KeyEntry): Decrypted {
-  const plaintext = decryptCompact(jwe.split('.'), header, keyFor(key.privateJwk!, 'private') as KeyObject)
+  const plaintext = decryptCompact(jwe.split('.'), header, keyFor(key.privateJwk!, 'private'))
   if (!plaintext) throw reject('DECRYPT_FAILED', 'decryption failed: wrong key, or the JWE was altered')
   return {header, key, plaintext}
 }
@@ -109,7 +108,11 @@ export async function decryptJwe(jwe: string, source: {keyring: Keyring} | {pass
   const header = jweHeader(jwe)
   const keys = 'keyring' in source ? selectKeys(source.keyring, header, 'enc') : []
   // vault keys with the issuer's algorithms: node:crypto, without loading jose
-  if (keys[0]?.client !== undefined && FAST_JWE_ALGS.has(header.alg) && FAST_JWE_ENCS.has(header.enc))
+  if (
+    (keys[0]?.client !== undefined || keys[0]?.issuer) &&
+    FAST_JWE_ALGS.has(header.alg) &&
+    FAST_JWE_ENCS.has(header.enc)
+  )
     return decryptFast(jwe, header, keys[0])
 
   const {compactDecrypt} = await import('jose')
@@ -171,8 +174,8 @@ export async function encryptJwe(
 
 /**
  * Whom a JWE is sealed to and how: the recipient's public JWK (an `oct` key's secret), the key
- * management `alg` (ECDH-ES or RSA-OAEP to a client's key today; the caller's choice, so an
- * issuer's own key-wrap key fits too) and the content encryption `enc`.
+ * management `alg` (ECDH-ES or RSA-OAEP to a client's key, A256KW under the issuer's own
+ * key-wrapping key) and the content encryption `enc`.
  */
 export interface SealTo {
   alg: string
@@ -188,7 +191,7 @@ export interface SealTo {
 export async function sealJwe(plaintext: string, to: SealTo, cty?: string): Promise<string> {
   const header = {alg: to.alg, ...(cty ? {cty} : {}), enc: to.enc, ...(to.kid === undefined ? {} : {kid: to.kid})}
   if (FAST_JWE_ALGS.has(to.alg) && FAST_JWE_ENCS.has(to.enc))
-    return encryptCompact(plaintext, header, keyFor(to.jwk, 'public') as KeyObject)
+    return encryptCompact(plaintext, header, keyFor(to.jwk, 'public'))
   const {CompactEncrypt, importJWK} = await import('jose')
   return new CompactEncrypt(new TextEncoder().encode(plaintext))
     .setProtectedHeader(header)

@@ -12,6 +12,8 @@ export interface KeyEntry {
   /** The algorithm the key is bound to (RFC 8725 §3.1: one key, one algorithm), when known. */
   alg?: string
   client?: string
+  /** The issuer's own key (it seals refresh tokens: `refresh_seal: issuer`), not a client's. */
+  issuer?: true
   /** Public members only, for verification and export. */
   jwk?: JWK
   /** A key given as PEM, already parsed. */

@@ -2,7 +2,7 @@ import type {JWK} from 'jose'
 import type {JsonWebKey, KeyObject} from 'node:crypto'
 
 import {UsageError} from '../common/errors.js'
-import {type EncAlg, hmacKeyBytes, isHmac, keyGenOptions, type SigAlg} from './algorithms.js'
+import {type EncAlg, hmacKeyBytes, isHmac, ISSUER_SEAL_ALG, keyGenOptions, type SigAlg} from './algorithms.js'
 
 export type {JWK} from 'jose'
 
@@ -17,13 +17,13 @@ export function publicJwk(jwk: JWK): JWK {
 }
 
 /**
- * A new private JWK for `alg` (no `kid`, `alg` or `use` set): a key pair, or for HMAC a random
- * secret of the hash's full size (RFC 7518 §3.2).
+ * A new private JWK for `alg` (no `kid`, `alg` or `use` set): a key pair, or a random secret: for
+ * HMAC of the hash's full size (RFC 7518 §3.2), for the issuer's key wrap of 256 bits.
  */
-export async function generateJwk(alg: EncAlg | SigAlg, bits?: number): Promise<JWK> {
-  if (isHmac(alg)) {
+export async function generateJwk(alg: EncAlg | SigAlg | typeof ISSUER_SEAL_ALG, bits?: number): Promise<JWK> {
+  if (isHmac(alg) || alg === ISSUER_SEAL_ALG) {
     const {randomBytes} = await import('node:crypto')
-    return {k: randomBytes(hmacKeyBytes(alg)).toString('base64url'), kty: 'oct'}
+    return {k: randomBytes(alg === ISSUER_SEAL_ALG ? 32 : hmacKeyBytes(alg)).toString('base64url'), kty: 'oct'}
   }
 
   const {exportJWK, generateKeyPair} = await import('jose')

@@ -1,6 +1,6 @@
 import {hkdfSync, randomBytes} from 'node:crypto'
 
-import type {Enc, EncAlg, RefreshStrategy, SigAlg} from '../jose/algorithms.js'
+import type {Enc, EncAlg, RefreshSeal, RefreshStrategy, SigAlg} from '../jose/algorithms.js'
 import type {JWK, KeyUse} from '../jose/keys.js'
 
 import {VaultError} from '../common/errors.js'
@@ -38,6 +38,8 @@ export interface ClientSettings {
   encryptAccess?: boolean
   /** Age after which a key is rotated on its next use. */
   keyTtl: string
+  /** Whom refresh tokens are sealed to; absent (vaults made before it existed): `client`. */
+  refreshSeal?: RefreshSeal
   refreshStrategy: RefreshStrategy
   /** Idle lifetime of one refresh token. */
   refreshTtl: string
@@ -86,6 +88,12 @@ export interface VaultDocument {
     /** Ceilings on lifetimes (Go durations); absent members take DEFAULT_LIMITS. */
     limits?: {maxAccessTtl?: string; maxSessionTtl?: string}
     name: string
+    /**
+     * The issuer's own key-wrapping keys (`oct`, A256KW), which seal the refresh tokens of
+     * `refresh_seal: issuer` clients: one active, retired ones until every token they sealed has
+     * expired. Made by the first write that needs one.
+     */
+    sealKeys?: KeyRecord[]
   }
   /** base64url of 32 random bytes: the token store keeps subjects as HMACs under it (see storeKeyOf). */
   storeKey?: string
@@ -101,6 +109,7 @@ export const DEFAULT_SETTINGS: ClientSettings = {
   enc: 'A256GCM',
   encAlg: 'ECDH-ES+A256KW',
   keyTtl: '4320h',
+  refreshSeal: 'issuer',
   refreshStrategy: 'noRefresh',
   refreshTtl: '72h',
   sessionTtl: '720h',

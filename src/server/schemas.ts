@@ -1,5 +1,5 @@
 import {durationFromJson} from '../common/duration.js'
-import {ENC_ALGS, ENCS, REFRESH_STRATEGIES, SIG_ALGS} from '../jose/algorithms.js'
+import {ENC_ALGS, ENCS, REFRESH_SEALS, REFRESH_STRATEGIES, SIG_ALGS} from '../jose/algorithms.js'
 
 /**
  * JSON schemas of the HTTP API, derived from the core's lists so that the CLI's `--sig-alg`
@@ -12,6 +12,7 @@ export const duration = {
   ],
 }
 export const strategy = {enum: [...REFRESH_STRATEGIES], type: 'string'}
+export const seal = {enum: [...REFRESH_SEALS], type: 'string'}
 export const sigAlg = {enum: [...SIG_ALGS], type: 'string'}
 export const encAlg = {enum: [...ENC_ALGS], type: 'string'}
 export const enc = {enum: [...ENCS], type: 'string'}

@@ -5,9 +5,11 @@ import type {SettingsInput} from '../../src/core/settings.js'
 import type {TokenStore} from '../../src/store/store.js'
 
 import {parseDuration as d} from '../../src/common/duration.js'
-import {addClient} from '../../src/core/clients.js'
+import {addClient, updateClient} from '../../src/core/clients.js'
 import {Issuer} from '../../src/core/issuer.js'
-import {rotateKeys} from '../../src/core/rotation.js'
+import {rotateKeys, rotateSealKey} from '../../src/core/rotation.js'
+import {encryptCompact} from '../../src/jose/compact.js'
+import {decryptJwe} from '../../src/jose/jwe.js'
 import {FileStore} from '../../src/store/file.js'
 import {MemoryStore} from '../../src/store/memory.js'
 import {manualClock, tempVault} from '../helpers/vault.js'
@@ -15,13 +17,23 @@ import {manualClock, tempVault} from '../helpers/vault.js'
 const kid = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString()).kid
 const decodePayload = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString())
 
+/** Whom the refresh tokens of the clients `setup` makes are sealed to (each suite runs under both). */
+let seal: 'client' | 'issuer' = 'issuer'
+
 async function setup(settings: SettingsInput = {}, store: (dir: string) => TokenStore = () => new MemoryStore()) {
   const {dir, vault} = await tempVault('https://issuer.test')
   const clock = manualClock()
   await addClient(
     vault,
     'app',
-    {accessTtl: '15m', aud: ['app', 'https://api', 'a', 'b', 'c'], refreshTtl: '1h', sessionTtl: '24h', ...settings},
+    {
+      accessTtl: '15m',
+      aud: ['app', 'https://api', 'a', 'b', 'c'],
+      refreshSeal: seal,
+      refreshTtl: '1h',
+      sessionTtl: '24h',
+      ...settings,
+    },
     new Date(clock()),
   )
   const st = store(dir)
@@ -35,13 +47,19 @@ const code = (promise: Promise<unknown>) =>
     (error: {code?: string}) => error.code,
   )
 
+const fileStore = (dir: string) =>
+  new FileStore(`${dir}/vault.age.tokens`, {storeKey: randomBytes(32).toString('base64url')})
+
 describe.each([
-  ['memory store', undefined],
-  [
-    'file store',
-    (dir: string) => new FileStore(`${dir}/vault.age.tokens`, {storeKey: randomBytes(32).toString('base64url')}),
-  ],
-])('Issuer with the %s', (_name, store) => {
+  ['memory store', undefined, 'issuer'],
+  ['file store', fileStore, 'issuer'],
+  ['memory store', undefined, 'client'],
+  ['file store', fileStore, 'client'],
+] as const)('Issuer with the %s, refresh tokens sealed by the %s', (_name, store, sealedBy) => {
+  beforeEach(() => {
+    seal = sealedBy
+  })
+
   describe('issue', () => {
     it('makes an at+jwt with the registered claims and a nested-JWE refresh token', async () => {
       const {clock, issuer} = await setup({}, store)
@@ -66,7 +84,17 @@ describe.each([
       })
       expect(out).toMatchObject({expires_in: 900, expiry: Math.floor(clock() / 1000) + 900, token_type: 'Bearer'})
       const rtHeader = JSON.parse(Buffer.from(out.refresh_token!.split('.')[0], 'base64url').toString())
-      expect(rtHeader).toMatchObject({alg: 'ECDH-ES+A256KW', cty: 'JWT', enc: 'A256GCM'})
+      const sealedWith =
+        sealedBy === 'issuer'
+          ? issuer.vault.document.issuer.sealKeys![0].jwk
+          : issuer.vault.document.clients.app.keys.find((k) => k.use === 'enc')!.jwk
+      expect(rtHeader).toEqual({
+        alg: sealedBy === 'issuer' ? 'A256KW' : 'ECDH-ES+A256KW',
+        cty: 'JWT',
+        enc: 'A256GCM',
+        kid: sealedWith.kid,
+        ...(sealedBy === 'client' ? {epk: expect.objectContaining({crv: 'P-256', kty: 'EC'})} : {}),
+      })
       expect(out.refresh_token!.split('.')).toHaveLength(5)
     })
   })
@@ -259,5 +287,93 @@ describe('verify', () => {
     // inside its JWE too: only a caller asking for rt+jwt gets it
     expect(await code(issuer.verify(rt, {leewayMs: 0}))).toBe('WRONG_TYPE')
     expect((await issuer.verify(rt, {leewayMs: 0, typ: 'rt+jwt'})).header.typ).toBe('rt+jwt')
+  })
+})
+
+describe('refresh_seal', () => {
+  const header = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString())
+
+  it('a client switched from one sealing to the other still renews every refresh token it was issued', async () => {
+    seal = 'client'
+    const {issuer, vault} = await setup({refreshStrategy: 'noRefresh'})
+    const old = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+    expect(header(old).alg).toBe('ECDH-ES+A256KW')
+    expect(vault.document.issuer.sealKeys).toBeUndefined() // no client needed one yet
+    await updateClient(vault, 'app', {refreshSeal: 'issuer'})
+    expect(vault.document.issuer.sealKeys).toHaveLength(1) // made by the write that needs it
+    const next = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+    expect(header(next)).toMatchObject({alg: 'A256KW', kid: vault.document.issuer.sealKeys![0].jwk.kid})
+    expect(await code(issuer.renew('app', old))).toBe('resolved')
+    expect(await code(issuer.renew('app', next))).toBe('resolved')
+    await updateClient(vault, 'app', {refreshSeal: 'client'})
+    expect(await code(issuer.renew('app', next))).toBe('resolved')
+    // refreshBoth replaces a token with one sealed as the client's setting says now
+    expect(header((await issuer.renew('app', next, {strategy: 'refreshBoth'})).refresh_token!).alg).toBe(
+      'ECDH-ES+A256KW',
+    )
+  })
+
+  it("rotating the issuer's key: its old key opens the tokens it sealed until its grace ends", async () => {
+    seal = 'issuer'
+    const {clock, issuer, vault} = await setup({refreshStrategy: 'noRefresh', refreshTtl: '24h', sessionTtl: '24h'})
+    const before = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+    const rotated = await rotateSealKey(vault, {now: clock()})
+    expect(rotated).toMatchObject({client: null, retired: header(before).kid, use: 'enc'})
+    // default grace: the longest session-ttl of any client or the defaults (720h), plus the leeway
+    expect(Date.parse(rotated!.retire_after!) - clock()).toBe(d('720h') + d('30s'))
+    const after = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+    expect(header(after).kid).toBe(rotated!.kid)
+    await rotateSealKey(vault, {graceMs: d('2h'), now: clock()}) // retires the new one for 2h, the first stays
+    clock.advance(d('2h') + 1)
+    expect(await code(issuer.renew('app', before))).toBe('resolved')
+    expect(await code(issuer.renew('app', after))).toBe('UNKNOWN_KID')
+  })
+
+  it("the issuer's key rotates on use past the defaults' key-ttl, and a vault switched to issuer sealing gets one", async () => {
+    seal = 'client'
+    const {clock, issuer, vault} = await setup({refreshSeal: undefined})
+    await vault.update((doc) => {
+      delete doc.issuer.defaults.refreshSeal // a vault made before refresh_seal existed
+    })
+    await addClient(vault, 'old', {}, new Date(clock()))
+    expect(header((await issuer.issue('old', {custom: {}, refresh: true})).refresh_token!).alg).toBe('ECDH-ES+A256KW')
+    await vault.update((doc) => {
+      doc.issuer.defaults.refreshSeal = 'issuer'
+    })
+    const first = (await issuer.issue('old', {custom: {}, refresh: true})).refresh_token!
+    expect(header(first)).toMatchObject({alg: 'A256KW', kid: vault.document.issuer.sealKeys![0].jwk.kid})
+    clock.advance(d('4320h'))
+    const second = (await issuer.issue('old', {custom: {}, refresh: true})).refresh_token!
+    expect(header(second).kid).not.toBe(header(first).kid)
+    expect(vault.document.issuer.sealKeys!.map((k) => k.state)).toEqual(['retired', 'active'])
+  })
+
+  it("refuses a JWE naming the issuer's key with another algorithm, or sealed under another key", async () => {
+    seal = 'issuer'
+    const {issuer, vault} = await setup()
+    const token = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+    const {kid: sealKid} = vault.document.issuer.sealKeys![0].jwk
+    const inner = new TextDecoder().decode((await decryptJwe(token, {keyring: issuer.keyring()})).plaintext)
+    const as = (alg: string, key: Buffer) => encryptCompact(inner, {alg, cty: 'JWT', enc: 'A256GCM', kid: sealKid}, key)
+    expect(await code(issuer.renew('app', as('A256KW', randomBytes(32))))).toBe('DECRYPT_FAILED')
+    expect(await code(issuer.renew('app', as('A128KW', randomBytes(16))))).toBe('ALG_NOT_ALLOWED')
+    // the same inner token sealed again under the real key is accepted: only the key and alg differed
+    const real = Buffer.from(vault.document.issuer.sealKeys![0].jwk.k!, 'base64url')
+    expect(await code(issuer.renew('app', as('A256KW', real)))).toBe('resolved')
+  })
+
+  it('jose opens what the node:crypto path seals under the issuer key, and the other way round', async () => {
+    seal = 'issuer'
+    const {issuer, vault} = await setup()
+    const token = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
+    const jwk = vault.document.issuer.sealKeys![0].jwk
+    const {CompactEncrypt, compactDecrypt} = await import('jose')
+    const key = Buffer.from(jwk.k!, 'base64url')
+    const {plaintext, protectedHeader} = await compactDecrypt(token, key)
+    expect(protectedHeader).toMatchObject({alg: 'A256KW', cty: 'JWT', enc: 'A256GCM', kid: jwk.kid})
+    const again = await new CompactEncrypt(plaintext)
+      .setProtectedHeader({alg: 'A256KW', cty: 'JWT', enc: 'A256GCM', kid: jwk.kid})
+      .encrypt(key)
+    expect(await code(issuer.renew('app', again))).toBe('resolved')
   })
 })

@@ -146,11 +146,9 @@ describe('one claims checker: token verify, refresh tokens, the debugger and jos
     const payload = forge(claims, Math.floor(clock() / 1000))
 
     const {alg, cty, enc, kid} = header
-    const refresh = encryptCompact(
-      signed(payload, 'rt+jwt'),
-      {alg, cty, enc, kid},
-      keyFor(activeKey('enc'), 'public') as KeyObject,
-    )
+    // sealed again under the very key the issuer sealed it with (its key-wrapping key, by default)
+    const sealKey = issuer.keyring().entries.find((e) => e.kid === kid)!.privateJwk!
+    const refresh = encryptCompact(signed(payload, 'rt+jwt'), {alg, cty, enc, kid}, keyFor(sealKey, 'public'))
     expect(await verdict(issuer.renew('app', refresh)), 'refresh token (node:crypto)').toBe(expected)
 
     const access = signed(payload, 'at+jwt')

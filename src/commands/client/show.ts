@@ -29,6 +29,7 @@ export default class ClientShow extends VaultCommand<typeof ClientShow> {
           ['signing', s.sigAlg],
           ['encryption', `${s.encAlg} ${s.enc}`],
           ['refresh strategy', s.refreshStrategy],
+          ['refresh seal', s.refreshSeal],
           ['lifetimes', `access ${s.accessTtl}, refresh ${s.refreshTtl}, session ${s.sessionTtl}, keys ${s.keyTtl}`],
           ['audiences', view.aud.join(', ')],
           ['keys rotate', `${new Date(view.expiry * 1000).toISOString()}${view.valid ? '' : ' (due)'}`],

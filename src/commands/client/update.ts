@@ -42,6 +42,7 @@ export default class ClientUpdate extends VaultCommand<typeof ClientUpdate> {
           ['audiences', view.aud.join(', ')],
           ['lifetimes', `access ${s.accessTtl}, refresh ${s.refreshTtl}, session ${s.sessionTtl}, keys ${s.keyTtl}`],
           ['refresh strategy', s.refreshStrategy],
+          ['refresh seal', s.refreshSeal],
         ]),
       )
     }

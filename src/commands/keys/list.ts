@@ -19,7 +19,7 @@ export default class KeysList extends VaultCommand<typeof KeysList> {
       const table = [
         ['CLIENT', 'USE', 'STATE', 'ALG', 'KID', 'CREATED', 'UNTIL'],
         ...rows.map((r) => [
-          r.client,
+          r.client ?? '(issuer)',
           r.use,
           r.state,
           r.alg,

@@ -11,7 +11,8 @@ export interface VaultStatus {
   issuer: string
   keys: number
   /** Active keys older than their client's key-ttl: they rotate on next use, or with `keys rotate`. */
-  keys_due: Array<{client: string; due: string; kid: string; use: string}>
+  /** `client` is null for the issuer's own key-wrapping key. */
+  keys_due: Array<{client: null | string; due: string; kid: string; use: string}>
   path: string
   recipients: string[]
   /** How this reader knows a holder wrote it: `derived`, written by this identity or passphrase; `pinned`, by another holder under a pinned vault id. */
@@ -67,7 +68,7 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
           ['issuer', status.issuer],
           [
             'defaults',
-            `${d.sigAlg}, ${d.encAlg} ${d.enc}, ${d.refreshStrategy}; access ${d.accessTtl}, refresh ${d.refreshTtl}, session ${d.sessionTtl}, keys ${d.keyTtl}`,
+            `${d.sigAlg}, ${d.encAlg} ${d.enc}, ${d.refreshStrategy}, refresh tokens sealed by ${d.refreshSeal ?? 'client'}; access ${d.accessTtl}, refresh ${d.refreshTtl}, session ${d.sessionTtl}, keys ${d.keyTtl}`,
           ],
           ['clients', String(status.clients)],
           ['keys', String(status.keys)],
@@ -75,7 +76,7 @@ export default class VaultStatusCommand extends VaultCommand<typeof VaultStatusC
             'keys due',
             status.keys_due.length === 0
               ? 'none'
-              : status.keys_due.map((k) => `${k.client}/${k.use} ${k.kid}`).join(', '),
+              : status.keys_due.map((k) => `${k.client ?? '(issuer)'}/${k.use} ${k.kid}`).join(', '),
           ],
         ]),
       )

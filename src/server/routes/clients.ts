@@ -3,7 +3,7 @@ import type {FastifyInstance} from 'fastify'
 import type {Issuer} from '../../core/issuer.js'
 
 import {addClient} from '../../core/clients.js'
-import {body, duration, encAlg, kidParam, ms, sigAlg, strategy} from '../schemas.js'
+import {body, duration, encAlg, kidParam, ms, seal, sigAlg, strategy} from '../schemas.js'
 
 interface RegisterBody {
   aud?: string[]
@@ -12,6 +12,7 @@ interface RegisterBody {
   enc_bits?: number
   encrypt_access?: boolean
   expiry?: number | string
+  refresh_seal?: string
   refresh_strategy?: string
   refresh_ttl?: number | string
   session_ttl?: number | string
@@ -37,6 +38,7 @@ export async function clientRoutes(app: FastifyInstance, {issuer}: {issuer: Issu
           enc_bits: {minimum: 0, type: 'integer'},
           encrypt_access: {type: 'boolean'},
           expiry: duration,
+          refresh_seal: seal,
           refresh_strategy: strategy,
           refresh_ttl: duration,
           session_ttl: duration,
@@ -57,6 +59,7 @@ export async function clientRoutes(app: FastifyInstance, {issuer}: {issuer: Issu
           encBits: b.enc_bits || undefined,
           encryptAccess: b.encrypt_access,
           keyTtl: ms(b.expiry, 'expiry'),
+          refreshSeal: b.refresh_seal,
           refreshStrategy: b.refresh_strategy,
           refreshTtl: ms(b.refresh_ttl, 'refresh_ttl'),
           sessionTtl: ms(b.session_ttl, 'session_ttl'),
