@@ -25,7 +25,7 @@ import {
   verifyToken,
 } from '../jose/index.js'
 import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
-import {vaultKeyring} from './lifecycle.js'
+import {dueAt, vaultKeyring} from './lifecycle.js'
 import {rotateKeys, usesDue} from './rotation.js'
 import {issuerLimits} from './settings.js'
 
@@ -124,6 +124,8 @@ const REFRESH_ON_EXPIRE_SHARE = 0.3
 export class Issuer {
   private cachedKeyring?: {doc: unknown; keyring: Keyring; until: number}
   private readonly clientKeyrings = new WeakMap<Keyring, Map<string, Keyring>>()
+  /** Per vault document and client: when its first active key falls due (rotation is checked on every issue). */
+  private readonly firstDue = new WeakMap<object, Map<string, number>>()
   private storePromise?: Promise<TokenStore>
 
   constructor(
@@ -150,11 +152,14 @@ export class Issuer {
     }
     checkAudiences(doc, client, claims.aud!)
     checkClaimsSize(claims.custom)
-    const limits = issuerLimits(doc)
-    if (request.ttlMs !== undefined)
-      checkLifetime(request.ttlMs, 'the access token lifetime', limits.maxAccessTtlMs, limits.maxAccessTtl)
-    if (request.refreshTtlMs !== undefined)
-      checkLifetime(request.refreshTtlMs, 'the refresh token lifetime', limits.maxSessionTtlMs, limits.maxSessionTtl)
+    if (request.ttlMs !== undefined || request.refreshTtlMs !== undefined) {
+      const limits = issuerLimits(doc)
+      if (request.ttlMs !== undefined)
+        checkLifetime(request.ttlMs, 'the access token lifetime', limits.maxAccessTtlMs, limits.maxAccessTtl)
+      if (request.refreshTtlMs !== undefined)
+        checkLifetime(request.refreshTtlMs, 'the refresh token lifetime', limits.maxSessionTtlMs, limits.maxSessionTtl)
+    }
+
     checkFingerprint(request.fingerprint)
     if (request.fingerprint !== undefined && Object.hasOwn(claims.custom, 'cnf')) {
       throw new ClaimsError('"cnf" is set by the issuer when a fingerprint is given')
@@ -454,8 +459,23 @@ export class Issuer {
   /** Rotates a client's keys that are past key-ttl ("keys past key-ttl rotate on use"). */
   private async rotateDueKeys(client: string): Promise<void> {
     const doc = this.vault.document
-    const due = usesDue(getClient(doc, client), clientSettings(doc, client), this.now())
-    if (due.length > 0) await rotateKeys(this.vault, [client], due, {now: this.now()})
+    let byClient = this.firstDue.get(doc)
+    if (!byClient) {
+      byClient = new Map()
+      this.firstDue.set(doc, byClient)
+    }
+
+    const now = this.now()
+    if (now < (byClient.get(client) ?? -Infinity)) return
+    const record = getClient(doc, client)
+    const s = clientSettings(doc, client)
+    const due = usesDue(record, s, now)
+    if (due.length > 0) await rotateKeys(this.vault, [client], due, {now})
+    else
+      byClient.set(
+        client,
+        Math.min(...record.keys.filter((k) => k.state === 'active').map((k) => dueAt(k, s.keyTtlMs))),
+      )
   }
 
   /** How `client`'s tokens are sealed: to its active encryption key, with its algorithms. */
