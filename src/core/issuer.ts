@@ -25,8 +25,9 @@ import {
   verifyToken,
 } from '../jose/index.js'
 import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
+import {dueAt} from './keys.js'
 import {vaultKeyring} from './lifecycle.js'
-import {rotateKeys, rotateSealKey, sealKeyDue, usesDue} from './rotation.js'
+import {rotateKeys, rotateSealKey, sealDueAt, usesDue} from './rotation.js'
 import {issuerLimits} from './settings.js'
 
 /** The contract's `--json` result of issue and renew (JWTIS's `TokensResponse`, plus OAuth names). */
@@ -124,6 +125,8 @@ const REFRESH_ON_EXPIRE_SHARE = 0.3
 export class Issuer {
   private cachedKeyring?: {doc: unknown; keyring: Keyring; until: number}
   private readonly clientKeyrings = new WeakMap<Keyring, Map<string, Keyring>>()
+  /** Per vault document and client: when its first active key falls due (rotation is checked on every issue). */
+  private readonly firstDue = new WeakMap<object, Map<string, number>>()
   private storePromise?: Promise<TokenStore>
 
   constructor(
@@ -150,11 +153,14 @@ export class Issuer {
     }
     checkAudiences(doc, client, claims.aud!)
     checkClaimsSize(claims.custom)
-    const limits = issuerLimits(doc)
-    if (request.ttlMs !== undefined)
-      checkLifetime(request.ttlMs, 'the access token lifetime', limits.maxAccessTtlMs, limits.maxAccessTtl)
-    if (request.refreshTtlMs !== undefined)
-      checkLifetime(request.refreshTtlMs, 'the refresh token lifetime', limits.maxSessionTtlMs, limits.maxSessionTtl)
+    if (request.ttlMs !== undefined || request.refreshTtlMs !== undefined) {
+      const limits = issuerLimits(doc)
+      if (request.ttlMs !== undefined)
+        checkLifetime(request.ttlMs, 'the access token lifetime', limits.maxAccessTtlMs, limits.maxAccessTtl)
+      if (request.refreshTtlMs !== undefined)
+        checkLifetime(request.refreshTtlMs, 'the refresh token lifetime', limits.maxSessionTtlMs, limits.maxSessionTtl)
+    }
+
     checkFingerprint(request.fingerprint)
     if (request.fingerprint !== undefined && Object.hasOwn(claims.custom, 'cnf')) {
       throw new ClaimsError('"cnf" is set by the issuer when a fingerprint is given')
@@ -459,16 +465,29 @@ export class Issuer {
   /**
    * Rotates a client's keys that are past key-ttl ("keys past key-ttl rotate on use"), and the
    * issuer's key-wrapping key when the client seals with it and it is due (or missing: a vault
-   * whose defaults were switched to `refresh_seal: issuer` gets its first one here).
+   * whose defaults were switched to `refresh_seal: issuer` gets its first one here). Checked on
+   * every issue, so the first due time is cached per vault document and client.
    */
   private async rotateDueKeys(client: string): Promise<void> {
     const doc = this.vault.document
-    const s = clientSettings(doc, client)
+    let byClient = this.firstDue.get(doc)
+    if (!byClient) {
+      byClient = new Map()
+      this.firstDue.set(doc, byClient)
+    }
+
     const now = this.now()
-    const due = usesDue(getClient(doc, client), s, now)
+    if (now < (byClient.get(client) ?? -Infinity)) return
+    const record = getClient(doc, client)
+    const s = clientSettings(doc, client)
+    const sealed = s.refreshSeal === 'issuer'
+    const due = usesDue(record, s, now)
     if (due.length > 0) await rotateKeys(this.vault, [client], due, {now})
-    if (s.refreshSeal === 'issuer' && sealKeyDue(this.vault.document, now))
-      await rotateSealKey(this.vault, {ifDue: true, now})
+    if (sealed && sealDueAt(this.vault.document) <= now) await rotateSealKey(this.vault, {ifDue: true, now})
+    // a rotation wrote a new document, whose own cache starts empty
+    if (this.vault.document !== doc) return
+    const active = record.keys.filter((k) => k.state === 'active').map((k) => dueAt(k, s.keyTtlMs))
+    byClient.set(client, Math.min(...active, ...(sealed ? [sealDueAt(doc)] : [])))
   }
 
   /** How `client`'s tokens are sealed: to its active encryption key, with its algorithms. */

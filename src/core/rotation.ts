@@ -113,16 +113,16 @@ export function sealGraceMs(doc: Readonly<VaultDocument>): number {
   return Math.max(...sessions) + ROTATION_LEEWAY_MS
 }
 
-/** Whether the issuer needs a new key-wrapping key: it has none, or its key is past the defaults' key-ttl. */
-export function sealKeyDue(doc: Readonly<VaultDocument>, now: number): boolean {
+/** When the issuer needs a new key-wrapping key (ms): its key's creation + the defaults' key-ttl; at once without one. */
+export function sealDueAt(doc: Readonly<VaultDocument>): number {
   const active = activeKey(doc.issuer.sealKeys ?? [], 'enc')
-  return !active || dueAt(active, effectiveSettings(doc.issuer.defaults, {}).keyTtlMs) <= now
+  return active ? dueAt(active, effectiveSettings(doc.issuer.defaults, {}).keyTtlMs) : -Infinity
 }
 
 /**
  * Gives the issuer a new key-wrapping key for refresh tokens (`refresh_seal: issuer`); the old
  * one is retired for the grace (default: sealGraceMs), opening the tokens it sealed until then.
- * With `ifDue`, under the lock, only when sealKeyDue still holds: processes that found the key
+ * With `ifDue`, under the lock, only when it is still due (sealDueAt): processes that found the key
  * due at once make one key between them.
  */
 export async function rotateSealKey(
@@ -131,7 +131,7 @@ export async function rotateSealKey(
 ): Promise<RotatedKey | undefined> {
   const key = await generateKey('enc', ISSUER_SEAL_ALG, undefined, new Date(options.now))
   return vault.update((doc) => {
-    if (options.ifDue && !sealKeyDue(doc, options.now)) return
+    if (options.ifDue && sealDueAt(doc) > options.now) return
     const {retireAfter, retired} = installSealKey(doc, key, options.graceMs ?? sealGraceMs(doc), options.now)
     return {client: null, kid: key.jwk.kid, retire_after: retireAfter, retired, use: 'enc' as const}
   })

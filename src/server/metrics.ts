@@ -6,15 +6,19 @@ type Labels = Record<string, string>
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
-const labelText = (labels: Labels): string => {
-  const parts = Object.entries(labels).map(
-    ([k, v]) =>
-      `${k}="${v
+/** A label value as the exposition format quotes it; most have nothing to escape (it runs twice a request). */
+const escapeLabel = (v: string): string =>
+  /[\\"\n]/.test(v)
+    ? v
         .replaceAll('\\', '\\\\')
         .replaceAll('"', String.raw`\"`)
-        .replaceAll('\n', String.raw`\n`)}"`,
-  )
-  return parts.length > 0 ? `{${parts.join(',')}}` : ''
+        .replaceAll('\n', String.raw`\n`)
+    : v
+
+const labelText = (labels: Labels): string => {
+  let text = ''
+  for (const k of Object.keys(labels)) text += `${text ? ',' : ''}${k}="${escapeLabel(labels[k])}"`
+  return text ? `{${text}}` : ''
 }
 
 class Counter {

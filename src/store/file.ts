@@ -35,6 +35,12 @@ import {
 const LOCK_TIMEOUT_MS = 10_000
 /** Each `create` tidies one random bucket with this probability, so expired families go away without a sweep. */
 const COMPACT_CHANCE = 1 / 32
+/**
+ * ...but a bucket this store tidied less than this long ago is left alone: families expire
+ * after minutes at the least, and under load a bucket's log would otherwise be rewritten every
+ * few seconds for nothing (a rename, a copy and an unlink per 32 issues).
+ */
+const COMPACT_EVERY_MS = 60_000
 
 /**
  * Token state on disk beside the vault: families fanned out over 4096 buckets, plus one file of
@@ -60,6 +66,8 @@ export class FileStore implements TokenStore {
   private journal?: Journal
   private readonly queues = new Map<string, Promise<unknown>>()
   private safe?: Promise<void>
+  /** When (the caller's clock) this store last tidied each bucket on `create`. */
+  private readonly tidied = new Map<string, number>()
   private readonly subjectId: (client: string, sub: string) => string
 
   /**
@@ -143,7 +151,12 @@ export class FileStore implements TokenStore {
 
     // The family's creation time is the caller's clock (the issuer's, injectable), never the
     // wall clock: judged by another clock, a family could be dropped as it is made.
-    if (Math.random() < COMPACT_CHANCE) await this.compactBucket(bucketOf(family.fam), family.created)
+    const bucket = bucketOf(family.fam)
+    const last = this.tidied.get(bucket)
+    if (Math.random() < COMPACT_CHANCE && (last === undefined || family.created - last >= COMPACT_EVERY_MS)) {
+      this.tidied.set(bucket, family.created)
+      await this.compactBucket(bucket, family.created)
+    }
   }
 
   async cutoff(client: string, sub: string): Promise<number> {
@@ -296,7 +309,9 @@ export class FileStore implements TokenStore {
     const path = this.cutoffsPath
     let stamp: string
     try {
-      const info = statSync(path, {bigint: true})
+      // (no file, no cut-offs: the usual case, told without the cost of an exception)
+      const info = statSync(path, {bigint: true, throwIfNoEntry: false})
+      if (!info) return {}
       stamp = `${info.ino}:${info.mtimeNs}:${info.size}`
     } catch {
       return {}
@@ -343,6 +358,7 @@ export class FileStore implements TokenStore {
    */
   private async compactCreated(dir: string, now: number): Promise<number> {
     const path = join(dir, CREATED_LOG)
+    if (this.nothingToCompact(path, now)) return 0
     return this.exclusive(
       path,
       async () => {
@@ -383,6 +399,27 @@ export class FileStore implements TokenStore {
       },
       `${path}.lock`,
     )
+  }
+
+  /**
+   * Whether a bucket's log holds only live families as this store writes them (and no aside is
+   * left), so that compacting it would rewrite it unchanged: under load, most logs, every time.
+   * Read without the lock: a line being appended reads as torn, which sends it the long way.
+   */
+  private nothingToCompact(path: string, now: number): boolean {
+    if (existsSync(`${path}.old`)) return false
+    let text: string
+    try {
+      text = readFileSync(path, 'utf8')
+    } catch {
+      return true // no log
+    }
+
+    return text.split('\n').every((line) => {
+      if (!line) return true
+      const family = parseFamily(line)
+      return family !== undefined && family.sexp > now && family.sub === undefined
+    })
   }
 
   /** A family's own file, else its line in the bucket's log (or in the log a compaction set aside). */

@@ -124,6 +124,17 @@ async function batch(
     n++
     progress?.read(Buffer.byteLength(raw) + 1)
     const line = raw.trim()
+    // The threads start with the second line: a one-line batch does not wait for them.
+    if (options.parallel && !pool && n === 2) {
+      await flush()
+      pool = await WorkerPool.start(options.parallel, async (done) => {
+        issued += done.out.split('\n').length - 1 - done.failed
+        for (let i = 0; i < done.failed; i++) fail(done.firstExit ?? 70)
+        progress?.update(issued + failed)
+        if (!process.stdout.write(done.out)) await once(process.stdout, 'drain')
+      })
+    }
+
     if (pool) {
       pending.push(line)
       if (pending.length >= CHUNK_LINES) {
@@ -140,15 +151,6 @@ async function batch(
     output += answer.out
     if (++buffered >= 256) await flush()
     progress?.update(issued + failed)
-    if (options.parallel && !pool) {
-      await flush()
-      pool = await WorkerPool.start(options.parallel, async (done) => {
-        issued += done.out.split('\n').length - 1 - done.failed
-        for (let i = 0; i < done.failed; i++) fail(done.firstExit ?? 70)
-        progress?.update(issued + failed)
-        if (!process.stdout.write(done.out)) await once(process.stdout, 'drain')
-      })
-    }
   }
 
   if (pool) {
@@ -168,6 +170,8 @@ async function batch(
  */
 class Progress {
   private done = 0
+  /** The count the last drawing showed. */
+  private drawn = -1
   private lastDraw = 0
   private readBytes = 0
   private readonly started = performance.now()
@@ -188,7 +192,8 @@ class Progress {
   }
 
   stop(): void {
-    this.draw()
+    // (in a pipe, a line a second: the last one may already say it all)
+    if (this.tty || this.drawn !== this.done) this.draw()
     if (this.tty) process.stderr.write('\n')
   }
 
@@ -200,6 +205,7 @@ class Progress {
 
   private draw(now = performance.now()): void {
     this.lastDraw = now
+    this.drawn = this.done
     const seconds = (now - this.started) / 1000
     const rate = seconds > 0 ? Math.round(this.done / seconds) : 0
     const parts = [
@@ -235,6 +241,8 @@ class WorkerPool {
   private failure?: Error
   private readonly idle: Array<() => void> = []
   private inFlight = 0
+  /** Chunks in flight per worker: each chunk goes to the least busy, as threads on a shared machine do not keep pace. */
+  private readonly load: number[]
   private nextOut = 0
   private nextSeq = 0
   private writing = Promise.resolve()
@@ -243,8 +251,12 @@ class WorkerPool {
     private readonly workers: Worker[],
     private readonly write: (done: BatchDone) => Promise<void>,
   ) {
-    for (const worker of workers) {
-      worker.on('message', (message: BatchDone) => this.received(message))
+    this.load = workers.map(() => 0)
+    for (const [i, worker] of workers.entries()) {
+      worker.on('message', (message: BatchDone) => {
+        this.load[i]--
+        this.received(message)
+      })
       worker.on('error', (error) => {
         this.failure ??= error
         for (const wake of this.idle.splice(0)) wake()
@@ -294,7 +306,9 @@ class WorkerPool {
     if (this.failure) return // finish() reports it
     const seq = this.nextSeq++
     this.inFlight++
-    this.workers[seq % this.workers.length].postMessage({first, lines, seq} satisfies BatchChunk)
+    const idlest = this.load.indexOf(Math.min(...this.load))
+    this.load[idlest]++
+    this.workers[idlest].postMessage({first, lines, seq} satisfies BatchChunk)
   }
 
   /** Resolves when a chunk in flight has been written. */
