@@ -29,7 +29,12 @@ export const KNOBS = {
 }
 
 export const results = {machine: {}, rows: []}
-export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+/** The median of the figures that exist (a failed run's NaN is left out; its row says it failed). */
+export function median(xs) {
+  const known = xs.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b)
+  return known.length === 0 ? Number.NaN : known[Math.floor(known.length / 2)]
+}
+
 export const has = (cmd, args = ['--version']) => spawnSync(cmd, args, {stdio: 'ignore'}).status === 0
 
 /**
@@ -85,9 +90,9 @@ export async function waitFor(url) {
   throw new Error(`${url} did not come up`)
 }
 
-/** Milliseconds a whole process takes, start to exit. */
+/** Milliseconds a whole process takes, start to exit; NaN when it fails (its time would mean nothing). */
 export function timeRun(command, args, options) {
   const start = process.hrtime.bigint()
-  spawnSync(command, args, {stdio: 'ignore', ...options})
-  return Number(process.hrtime.bigint() - start) / 1e6
+  const {status} = spawnSync(command, args, {stdio: 'ignore', ...options})
+  return status === 0 ? Number(process.hrtime.bigint() - start) / 1e6 : Number.NaN
 }
