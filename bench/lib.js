@@ -56,13 +56,13 @@ export function row(r) {
   const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`
   const status = r.valid === false ? 'INVALID' : pass === undefined ? '' : pass ? 'ok' : 'MISS'
   process.stdout.write(
-    `${r.what.padEnd(64)} ${String(r.jwtis ?? '-').padStart(22)} ${String(r.reference ?? '-').padStart(24)} ${ratio.padStart(7)} ${(bar ?? '').padStart(8)} ${status.padStart(7)}  ${r.note ?? ''}\n`,
+    `${r.what.padEnd(86)} ${String(r.jwtis ?? '-').padStart(22)} ${String(r.reference ?? '-').padStart(24)} ${ratio.padStart(7)} ${(bar ?? '').padStart(8)} ${status.padStart(7)}  ${r.note ?? ''}\n`,
   )
 }
 
 export function header() {
   process.stdout.write(
-    `${'what'.padEnd(64)} ${'jwtis'.padStart(22)} ${'reference'.padStart(24)} ${'ratio'.padStart(7)} ${'bar'.padStart(8)} ${''.padStart(7)}  note\n`,
+    `${'what'.padEnd(86)} ${'jwtis'.padStart(22)} ${'reference'.padStart(24)} ${'ratio'.padStart(7)} ${'bar'.padStart(8)} ${''.padStart(7)}  note\n`,
   )
 }
 

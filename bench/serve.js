@@ -21,6 +21,7 @@ const SEEDS = Number(process.env.BENCH_SEEDS ?? 256)
 const OPS = ['issue', 'noRefresh', 'refreshBoth']
 const OP_NAME = {issue: 'issue_token', noRefresh: 'renew_token noRefresh', refreshBoth: 'renew_token refreshBoth'}
 const SEALING = {client: 'ECDH-ES+A256KW to the client', issuer: 'A256KW, issuer key'}
+const SHORT = {client: 'ECDH-ES', issuer: 'A256KW'}
 const STATELESS =
   'Go and the floor keep no state: their refreshBoth renewal signs and seals a new refresh token (the same crypto) but writes nothing and detects no reuse'
 
@@ -199,13 +200,14 @@ function jwtisRows(m, byId, store) {
     const ours = m[def.id][op]
     const sealed = `default client, refresh tokens sealed ${SEALING[def.seal]}; Go the same`
     const names = {oursName: 'jwtis', theirsName: 'Go'}
+    const subject = `serve ${OP_NAME[op]}, ${store}, default (${SHORT[def.seal]})`
     compare({
       ...names,
       atLeast: 0.9,
       note: [sealed, ...stateNote],
       ours,
       theirs: same,
-      what: `serve ${OP_NAME[op]} (${store}) vs Go same sealing`,
+      what: `${subject} vs Go ${SHORT[def.seal]}`,
     })
     row({
       atMost: 1,
@@ -214,7 +216,7 @@ function jwtisRows(m, byId, store) {
       ratio: ours.p99 / same.p99,
       reference: `Go p99 ${same.p99.toFixed(1)} ms`,
       valid: ours.errors + same.errors === 0,
-      what: `serve ${OP_NAME[op]} (${store}) p99 vs Go same sealing`,
+      what: `${subject} p99 vs Go ${SHORT[def.seal]}`,
     })
     compare({
       ...names,
@@ -225,8 +227,9 @@ function jwtisRows(m, byId, store) {
       ],
       ours,
       theirs: m['go-client'][op],
-      what: `serve ${OP_NAME[op]} (${store}) vs Go ECDH-ES (seed stack)`,
+      what: `${subject} vs Go ECDH-ES (seed)`,
     })
+    const clientSubject = `serve ${OP_NAME[op]}, ${store}, refresh_seal client (ECDH-ES) vs floor ECDH-ES`
     if (own?.seal === 'client')
       compare({
         atLeast: 0.85,
@@ -235,12 +238,12 @@ function jwtisRows(m, byId, store) {
         oursName: 'jwtis',
         theirs: m['floor-client'][op],
         theirsName: 'floor',
-        what: `serve ${OP_NAME[op]} (${store}, refresh_seal client) vs floor ECDH-ES`,
+        what: clientSubject,
       })
     else
       row({
-        note: 'skipped: this build has no client sealing to the client (client add --refresh-seal client)',
-        what: `serve ${OP_NAME[op]} (${store}, refresh_seal client) vs floor ECDH-ES`,
+        note: `skipped: ${own ? "app-client's refresh tokens are not sealed to the client" : 'no app-client (client add --refresh-seal client failed)'}`,
+        what: clientSubject,
       })
   }
 }
@@ -257,7 +260,7 @@ function floorRows(m) {
         oursName: 'floor',
         theirs: m[`go-${seal}`][op],
         theirsName: 'Go',
-        what: `floor: bare node:http ${OP_NAME[op]} vs Go (${seal === 'issuer' ? 'A256KW' : 'ECDH-ES'})`,
+        what: `floor ${OP_NAME[op]} (${SHORT[seal]}) vs Go ${SHORT[seal]}`,
       })
 }
 
