@@ -96,3 +96,13 @@ export function timeRun(command, args, options) {
   const {status} = spawnSync(command, args, {stdio: 'ignore', ...options})
   return status === 0 ? Number(process.hrtime.bigint() - start) / 1e6 : Number.NaN
 }
+
+/** Runs section `name` if BENCH_ONLY asks for it; one that throws leaves a row saying so, and the bench goes on. */
+export async function section(name, run) {
+  if (!KNOBS.only.has(name)) return
+  try {
+    return await run()
+  } catch (error) {
+    row({note: `failed: ${error.message}`, valid: false, what: name})
+  }
+}

@@ -32,7 +32,7 @@ import {newDocument, storeKeyOf} from '../dist/model/document.js'
 import {FileStore} from '../dist/store/file.js'
 import {newIdentity} from '../dist/vault/age.js'
 import {Vault} from '../dist/vault/vault.js'
-import {BIN, has, header, HERE, KNOBS, median, results, row, timeRun, WORK} from './lib.js'
+import {BIN, has, header, HERE, KNOBS, median, results, row, section, timeRun, WORK} from './lib.js'
 import {serveSection, soakSection} from './serve.js'
 import {allCores} from './spin.js'
 
@@ -187,8 +187,8 @@ if (KNOBS.only.has('batch')) {
 }
 
 // ---- serve, and its memory under load -------------------------------------------------------
-const reference = KNOBS.only.has('serve') ? await serveSection(env, clients) : undefined
-if (KNOBS.only.has('soak')) await soakSection(env, clients)
+const reference = await section('serve', () => serveSection(env, clients))
+await section('soak', () => soakSection(env, clients))
 
 // ---- floors: what node:crypto can do at all, against OpenSSL and the reference -----------------
 /** Operations per second of `fn` on this (one) core, best of three 1-second rounds. */
