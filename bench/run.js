@@ -340,6 +340,11 @@ if (KNOBS.only.has('store')) {
   }
 }
 
-writeFileSync(join(HERE, 'results.json'), `${JSON.stringify({...results, date: new Date().toISOString()}, null, 2)}\n`)
+// the knobs go with the figures: a run with BENCH_ONLY or short samples says so
+const knobs = {...KNOBS, only: [...KNOBS.only]}
+writeFileSync(
+  join(HERE, 'results.json'),
+  `${JSON.stringify({...results, date: new Date().toISOString(), knobs}, null, 2)}\n`,
+)
 rmSync(WORK, {force: true, recursive: true})
 process.stdout.write('\nwritten: bench/results.json\n')
