@@ -84,9 +84,14 @@ describe.skipIf(!HAS_PY && !HAS_JOSE)('access tokens verify with PyJWT, jwcrypto
 })
 
 describe.skipIf(!HAS_PY || !HAS_AGE)('JWE interop with jwcrypto', () => {
-  const clients: Array<{alg: string; enc: string; name: string}> = ENC_ALGS.flatMap((alg) =>
-    ENCS.map((enc) => ({alg, enc, name: `${alg}-${enc}`.replaceAll('+', '_')})),
-  )
+  // every key management algorithm and content encryption of refresh_seal: client, and each
+  // content encryption under the issuer's A256KW key (refresh_seal: issuer)
+  const clients: Array<{alg: string; enc: string; name: string; seal: 'client' | 'issuer'}> = [
+    ...ENC_ALGS.flatMap((alg) =>
+      ENCS.map((enc) => ({alg, enc, name: `${alg}-${enc}`.replaceAll('+', '_'), seal: 'client' as const})),
+    ),
+    ...ENCS.map((enc) => ({alg: 'ECDH-ES+A256KW', enc, name: `issuer-${enc}`, seal: 'issuer' as const})),
+  ]
   let result: {made: Array<{client: string; enc: string; jwe: string}>; opened: Record<string, any>}
   let v: Awaited<ReturnType<typeof vault>>
   const plaintext = 'jwtis ↔ jwcrypto: ünïcødé & "quotes"'
@@ -95,7 +100,7 @@ describe.skipIf(!HAS_PY || !HAS_AGE)('JWE interop with jwcrypto', () => {
     v = await vault()
     const refresh: Record<string, string> = {}
     for (const c of clients) {
-      await v.run(['client', 'add', c.name, '--enc-alg', c.alg, '--enc', c.enc])
+      await v.run(['client', 'add', c.name, '--enc-alg', c.alg, '--enc', c.enc, '--refresh-seal', c.seal])
       refresh[c.name] = json<{refresh_token: string}>(
         await v.run([
           'token',
@@ -115,11 +120,15 @@ describe.skipIf(!HAS_PY || !HAS_AGE)('JWE interop with jwcrypto', () => {
     const doc = ageDecrypt(v.identity, v.path)
     const keyOf = (name: string, use: string) =>
       doc.clients[name].keys.find((k: any) => k.use === use && k.state === 'active').jwk
+    const issuerKey = doc.issuer.sealKeys.find((k: any) => k.state === 'active').jwk
     result = python('jwe.py', {
-      clients: clients.map((c) => {
-        const sigPublic = {...keyOf(c.name, 'sig'), d: undefined}
-        return {...c, enc_jwk: keyOf(c.name, 'enc'), refresh_token: refresh[c.name], sig_jwk: sigPublic}
-      }),
+      clients: clients.map((c) => ({
+        ...c,
+        enc_jwk: keyOf(c.name, 'enc'),
+        refresh_token: refresh[c.name],
+        seal: c.seal === 'issuer' ? {alg: 'A256KW', jwk: issuerKey} : {alg: c.alg, jwk: keyOf(c.name, 'enc')},
+        sig_jwk: {...keyOf(c.name, 'sig'), d: undefined},
+      })),
       plaintext,
     })
   }, 300_000)
@@ -134,7 +143,7 @@ describe.skipIf(!HAS_PY || !HAS_AGE)('JWE interop with jwcrypto', () => {
     expect(result.opened[name].fam).toEqual(expect.any(String))
   })
 
-  it.each(clients.filter((c) => c.enc === 'A256GCM').map((c) => [c.alg, c]))(
+  it.each(clients.filter((c) => c.enc === 'A256GCM' && c.seal === 'client').map((c) => [c.alg, c]))(
     'jwe decrypt opens what jwcrypto made with %s (A128GCM, A192GCM, A256GCM)',
     async (_alg, c) => {
       for (const made of result.made.filter((m) => m.client === c.name)) {

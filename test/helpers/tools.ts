@@ -27,13 +27,16 @@ export const hasPythonJose = (): boolean =>
 const GOPATH = '/usr/share/gocode'
 const GO_PACKAGES = ['gopkg.in/square/go-jose.v2', 'github.com/go-resty/resty']
 
-/** Whether Debian's Go, go-jose v2 and resty are installed, for the JWTIS Go client (test/interop/go-client). */
-export function hasGoClient(): boolean {
-  if (!hasTool('go', ['version'], 'the JWTIS Go client tests (apt-get install golang-go)')) return false
-  const missing = GO_PACKAGES.filter((pkg) => !existsSync(join(GOPATH, 'src', pkg)))
+/**
+ * Whether Debian's Go, go-jose v2 and (unless `joseOnly`) resty are installed, for the Go programs
+ * in test/interop: the JWTIS Go client (go-client) and the refresh token opener (go-open).
+ */
+export function hasGoClient(joseOnly = false): boolean {
+  if (!hasTool('go', ['version'], 'the Go interop tests (apt-get install golang-go)')) return false
+  const missing = GO_PACKAGES.slice(0, joseOnly ? 1 : undefined).filter((pkg) => !existsSync(join(GOPATH, 'src', pkg)))
   if (missing.length > 0) {
     process.stderr.write(
-      `\nNOTICE: ${missing.join(' and ')} not in ${GOPATH}: skipping the JWTIS Go client tests (apt-get install golang-gopkg-square-go-jose.v2-dev golang-github-go-resty-resty-dev)\n`,
+      `\nNOTICE: ${missing.join(' and ')} not in ${GOPATH}: skipping the Go interop tests (apt-get install golang-gopkg-square-go-jose.v2-dev golang-github-go-resty-resty-dev)\n`,
     )
   }
 
@@ -52,11 +55,17 @@ const run = (file: string, args: string[], options: {cwd?: string; env?: NodeJS.
     })
   })
 
-/** Builds the JWTIS Go client into `dir` (with its own build cache there); answers a runner of it. */
-export async function buildGoClient(dir: string): Promise<(args: string[]) => Promise<RunResult>> {
-  const binary = join(dir, 'jwtis-go-client')
+/** Builds test/interop/PROGRAM into `dir` (with its own build cache there); answers the binary's path. */
+export async function buildGo(dir: string, program: 'go-client' | 'go-open'): Promise<string> {
+  const binary = join(dir, `jwtis-${program}`)
   const env = {...process.env, GO111MODULE: 'off', GOCACHE: join(dir, 'cache'), GOFLAGS: '', GOPATH}
-  const built = await run('go', ['build', '-o', binary, '.'], {cwd: join(ROOT, 'test', 'interop', 'go-client'), env})
-  if (built.code !== 0) throw new Error(`go build of test/interop/go-client failed: ${built.stderr}`)
+  const built = await run('go', ['build', '-o', binary, '.'], {cwd: join(ROOT, 'test', 'interop', program), env})
+  if (built.code !== 0) throw new Error(`go build of test/interop/${program} failed: ${built.stderr}`)
+  return binary
+}
+
+/** Builds the JWTIS Go client into `dir`; answers a runner of it. */
+export async function buildGoClient(dir: string): Promise<(args: string[]) => Promise<RunResult>> {
+  const binary = await buildGo(dir, 'go-client')
   return (args) => run(binary, args)
 }

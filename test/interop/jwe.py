@@ -1,7 +1,9 @@
 """JWE interop with jwcrypto, both ways.
 
 stdin: {"clients": [{"name", "alg", "enc", "enc_jwk" (private, from the vault via age -d),
-         "sig_jwk" (public), "refresh_token"}], "plaintext": str}
+         "seal": {"alg", "jwk"} (what sealed the refresh token: the client's enc key, or the
+         issuer's A256KW key-wrapping key, from the vault), "sig_jwk" (public), "refresh_token"}],
+         "plaintext": str}
 stdout: {"made": [{"client", "enc", "jwe"}],               # JWEs jwcrypto made to each client's public key
          "opened": {"<client>": claims | {"error": str}}}  # refresh tokens jwcrypto decrypted and verified
 """
@@ -22,9 +24,9 @@ for c in job["clients"]:
         made.append({"client": c["name"], "enc": enc, "jwe": e.serialize(compact=True)})
     try:
         outer = jwe.JWE()
-        outer.deserialize(c["refresh_token"], key=private)
+        outer.deserialize(c["refresh_token"], key=jwk.JWK(**c["seal"]["jwk"]))
         header = json.loads(outer.objects["protected"])
-        assert header["cty"] == "JWT" and header["alg"] == c["alg"] and header["enc"] == c["enc"], header
+        assert header["cty"] == "JWT" and header["alg"] == c["seal"]["alg"] and header["enc"] == c["enc"], header
         inner = jws.JWS()
         inner.deserialize(outer.payload.decode())
         inner.verify(jwk.JWK(**c["sig_jwk"]))

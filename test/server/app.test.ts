@@ -77,10 +77,23 @@ describe('POST /register/{kid}', () => {
     ['a negative duration', {auth_ttl: -5}, ADMIN, 400, 'USAGE'],
     ['a bad algorithm', {sig_alg: 'HS1'}, ADMIN, 400, 'USAGE'],
     ['a bad strategy', {refresh_strategy: 'sometimes'}, ADMIN, 400, 'USAGE'],
+    ['a bad refresh seal', {refresh_seal: 'nobody'}, ADMIN, 400, 'USAGE'],
   ])('refuses %s', async (_name, payload, bearer, status, code) => {
     const res = await post(`/register/x${status}${code}`, payload, bearer === 'client' ? token : bearer)
     expect(res.statusCode).toBe(status)
     expect(res.json()).toEqual({error: {code, message: expect.any(String)}})
+  })
+
+  it('takes refresh_seal: the refresh tokens of the client it makes are sealed as it says', async () => {
+    const sealed: Record<string, string> = {}
+    for (const seal of ['client', 'issuer']) {
+      const reg = await post(`/register/sealed-${seal}`, {refresh_seal: seal}, ADMIN)
+      expect(reg.statusCode).toBe(201)
+      const issued = await post('/issue_token', {kid: `sealed-${seal}`}, reg.json().client_token)
+      sealed[seal] = JSON.parse(Buffer.from(issued.json().refresh_token.split('.')[0], 'base64url').toString()).alg
+    }
+
+    expect(sealed).toEqual({client: 'ECDH-ES+A256KW', issuer: 'A256KW'})
   })
 
   it('refuses an existing client with 403 CLIENT_EXISTS and a bad name with 400', async () => {
