@@ -290,9 +290,9 @@ describe('verify', () => {
   })
 })
 
-describe('refresh_seal', () => {
-  const header = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString())
+const header = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString())
 
+describe('refresh_seal', () => {
   it('a client switched from one sealing to the other still renews every refresh token it was issued', async () => {
     seal = 'client'
     const {issuer, vault} = await setup({refreshStrategy: 'noRefresh'})
@@ -366,8 +366,8 @@ describe('refresh_seal', () => {
     seal = 'issuer'
     const {issuer, vault} = await setup()
     const token = (await issuer.issue('app', {custom: {}, refresh: true})).refresh_token!
-    const jwk = vault.document.issuer.sealKeys![0].jwk
-    const {CompactEncrypt, compactDecrypt} = await import('jose')
+    const {jwk} = vault.document.issuer.sealKeys![0]
+    const {compactDecrypt, CompactEncrypt} = await import('jose')
     const key = Buffer.from(jwk.k!, 'base64url')
     const {plaintext, protectedHeader} = await compactDecrypt(token, key)
     expect(protectedHeader).toMatchObject({alg: 'A256KW', cty: 'JWT', enc: 'A256GCM', kid: jwk.kid})
