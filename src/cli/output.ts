@@ -39,6 +39,17 @@ export function printTokens(
   out.print(refresh ? `${access}\n${refresh}` : access)
 }
 
+/** Rows as columns two spaces apart, each as wide as its widest cell, without trailing blanks. */
+export function columns(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  )
+}
+
 /** Two-column key/value lines, aligned, for human output. */
 export function table(rows: Array<[string, string]>): string {
   const width = Math.max(...rows.map(([k]) => k.length))

@@ -15,11 +15,28 @@ import type {FastCommand} from './run.js'
 
 import {type FastTable, helpRequested, jsonEnabled, parseCommandLine, type Parsed, resolveCommand} from './parse.js'
 
+function all(): boolean {
+  return true
+}
+
 /** The commands the fast entry runs, and which uses of them it leaves to oclif. */
 const TAKES: Record<FastCommand, (parsed: Parsed) => boolean> = {
+  'client:list': all,
+  'client:show': all,
+  'jwe:decrypt': all,
+  'jwe:encrypt': all,
+  'jwk:create': all,
+  'jwk:public': all,
+  'jwk:thumbprint': all,
+  'keys:export': all,
+  'keys:list': all,
+  'token:decode': all,
   // --batch starts worker threads from the files beside oclif's command; a batch dwarfs oclif's start-up
   'token:issue': ({flags}) => flags.batch !== true,
-  'token:verify': () => true,
+  'token:renew': all,
+  'token:revoke': all,
+  'token:sign': all,
+  'token:verify': all,
 }
 
 /** Runs the command `argv` names; false when oclif should run it instead. */
