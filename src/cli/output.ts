@@ -12,11 +12,21 @@ export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boole
   return Boolean(stream.isTTY)
 }
 
-/** A chalk for one stream; loaded lazily so commands that print no colour do not pay for it. */
+/**
+ * A chalk for one stream; loaded only for colour, so that output into a pipe (or with NO_COLOR)
+ * does not pay for it.
+ */
 export async function chalkFor(stream: NodeJS.WriteStream = process.stdout): Promise<ChalkInstance> {
+  if (!colorEnabled(stream)) return PLAIN
   const {Chalk} = await import('chalk')
-  return new Chalk({level: colorEnabled(stream) ? 1 : 0})
+  return new Chalk({level: 1})
 }
+
+/** What a chalk without colour (level 0) does: every style, however chained, gives back the text. */
+const PLAIN: ChalkInstance = new Proxy((...text: unknown[]) => text.join(' '), {
+  // (no `then`: a promise resolving to this must not take it for one)
+  get: (_, key) => (key === 'then' ? undefined : key === 'level' ? 0 : PLAIN),
+}) as unknown as ChalkInstance
 
 /** Prompts go to stderr and only when a person can answer: stdin a terminal and not in CI. */
 export function canPrompt(): boolean {

@@ -1,7 +1,7 @@
 /**
  * What runs a command the fast entry (./cli.ts) has parsed: the command bodies the oclif commands
  * run (src/cli/actions), and what VaultCommand does around them. Bundled on its own
- * (dist/fast/run.js) and loaded only when the fast entry runs a command, so that a command
+ * (dist/fast/run.cjs) and loaded only when the fast entry runs a command, so that a command
  * left to oclif does not load it.
  */
 import type {ActionContext} from '../cli/actions/context.js'

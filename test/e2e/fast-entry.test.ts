@@ -5,6 +5,7 @@
  * also reports whether it loaded oclif (test/fast/oclif-probe.mjs, preloaded), so that a fast
  * entry switched off, or handing back what it should run, fails here.
  */
+import {generateKeyPairSync} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
@@ -27,12 +28,17 @@ beforeAll(async () => {
   vault = join(s.dir, 'vault.age')
   await jwtisOk(['init', '--vault', vault], {env})
   await jwtisOk(['client', 'add', 'app', '--vault', vault, '--aud', 'https://api'], {env})
-  token = (await jwtisOk(['token', 'issue', '--client', 'app', '--vault', vault], {env})).stdout.trim()
+  const issued = await jwtisOk(['token', 'issue', '-c', 'app', '--refresh', '--vault', vault], {env})
+  const lines = issued.stdout.trim().split('\n')
+  token = lines[0]
+  refresh = lines[1]
   pem = join(s.dir, 'sig.pem')
   writeFileSync(pem, (await jwtisOk(['keys', 'export', '--vault', vault, '--format', 'pem'], {env})).stdout)
-  refresh = (await jwtisOk(['token', 'issue', '-c', 'app', '--refresh', '--vault', vault], {env})).stdout.split('\n')[1]
   jwk = join(s.dir, 'ec.jwk')
-  writeFileSync(jwk, (await jwtisOk(['jwk', 'create', '--alg', 'ES256'], {env})).stdout)
+  writeFileSync(
+    jwk,
+    JSON.stringify(generateKeyPairSync('ec', {namedCurve: 'P-256'}).privateKey.export({format: 'jwk'})),
+  )
 }, 60_000)
 
 /**
