@@ -4,7 +4,7 @@ import {join} from 'node:path'
 import type {Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {Vault} from '../vault/vault.js'
-import type {ActionContext} from './actions/context.js'
+import type {ActionContext, CommandContext} from './actions/context.js'
 
 import {env, SECRET_VARIABLES, type VariableName} from '../common/config.js'
 import {UsageError} from '../common/errors.js'
@@ -56,6 +56,16 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     this.args = args as ArgsOf<T>
   }
 
+  /** This command as the context of a shared command body without a vault (src/cli/actions). */
+  protected context(): CommandContext {
+    return {
+      json: this.jsonEnabled(),
+      logErr: (message) => this.logErr(message),
+      print: (text, styled) => this.print(text, styled),
+      readInput: (value, what, raw) => this.readInput(value, what, raw),
+    }
+  }
+
   /** `--json` output: escaped so that no string in it can act on a terminal. */
   protected override logJson(json: unknown): void {
     io.printJson(json)
@@ -69,11 +79,6 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   /** Writes a result to stdout (human mode only; `--json` output is what `run` returns). */
   protected print(text: string, styled = false): void {
     io.print(text, styled)
-  }
-
-  /** Reads a token as readInput does, a pasted `Bearer ` prefix or quotes taken off with a note (io.unwrapToken). */
-  protected async readToken(value: string | undefined, what: string): Promise<string> {
-    return io.unwrapToken(await this.readInput(value, what), (message) => this.logErr(message))
   }
 
   /** Reads a token or document given as an argument, `-` (stdin) or `@path` (see io.readInput). */
@@ -97,14 +102,8 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
   }
 
   /** This command as the context of a shared command body (src/cli/actions). */
-  protected context(): ActionContext {
-    return {
-      json: this.jsonEnabled(),
-      logErr: (message) => this.logErr(message),
-      openIssuer: (store) => this.openIssuer(store),
-      print: (text, styled) => this.print(text, styled),
-      readInput: (value, what, raw) => this.readInput(value, what, raw),
-    }
+  protected override context(): ActionContext {
+    return {...super.context(), openIssuer: (store) => this.openIssuer(store), openVault: () => this.openVault()}
   }
 
   /** Where `init` saves the identity by default: the user config directory (XDG on Linux). */

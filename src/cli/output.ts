@@ -12,11 +12,21 @@ export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boole
   return Boolean(stream.isTTY)
 }
 
-/** A chalk for one stream; loaded lazily so commands that print no colour do not pay for it. */
+/**
+ * A chalk for one stream; loaded only for colour, so that output into a pipe (or with NO_COLOR)
+ * does not pay for it.
+ */
 export async function chalkFor(stream: NodeJS.WriteStream = process.stdout): Promise<ChalkInstance> {
+  if (!colorEnabled(stream)) return PLAIN
   const {Chalk} = await import('chalk')
-  return new Chalk({level: colorEnabled(stream) ? 1 : 0})
+  return new Chalk({level: 1})
 }
+
+/** What a chalk without colour (level 0) does: every style, however chained, gives back the text. */
+const PLAIN: ChalkInstance = new Proxy((...text: unknown[]) => text.join(' '), {
+  // (no `then`: a promise resolving to this must not take it for one)
+  get: (_, key) => (key === 'then' ? undefined : key === 'level' ? 0 : PLAIN),
+}) as unknown as ChalkInstance
 
 /** Prompts go to stderr and only when a person can answer: stdin a terminal and not in CI. */
 export function canPrompt(): boolean {
@@ -37,6 +47,17 @@ export function printTokens(
   const {access_token: access, refresh_token: refresh} = tokens
   if (refresh && process.stderr.isTTY) out.logErr(`line 1: the access token; line 2: ${refreshLabel}`)
   out.print(refresh ? `${access}\n${refresh}` : access)
+}
+
+/** Rows as columns two spaces apart, each as wide as its widest cell, without trailing blanks. */
+export function columns(rows: string[][]): string[] {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)))
+  return rows.map((r) =>
+    r
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd(),
+  )
 }
 
 /** Two-column key/value lines, aligned, for human output. */

@@ -7,19 +7,40 @@
  * The command bodies (./run.ts) are the very ones the oclif commands run (src/cli/actions).
  *
  * Bundled by esbuild (dist/fast/cli.js, small: every command line comes through it) apart from
- * ./run.ts (dist/fast/run.js), which only a command the fast entry runs loads.
+ * ./run.ts (dist/fast/run.cjs), which only a command the fast entry runs loads. That one is
+ * CommonJS: an ES module bundle imports, up front, every built-in module any code in it uses
+ * (readline, child_process, tty...), where esbuild's CommonJS output requires each in the lazy
+ * initializer of the module that uses it, so a command loads the built-ins of what it runs.
  */
 import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 
 import type {FastCommand} from './run.js'
 
 import {type FastTable, helpRequested, jsonEnabled, parseCommandLine, type Parsed, resolveCommand} from './parse.js'
 
+function all(): boolean {
+  return true
+}
+
 /** The commands the fast entry runs, and which uses of them it leaves to oclif. */
 const TAKES: Record<FastCommand, (parsed: Parsed) => boolean> = {
+  'client:list': all,
+  'client:show': all,
+  'jwe:decrypt': all,
+  'jwe:encrypt': all,
+  'jwk:create': all,
+  'jwk:public': all,
+  'jwk:thumbprint': all,
+  'keys:export': all,
+  'keys:list': all,
+  'token:decode': all,
   // --batch starts worker threads from the files beside oclif's command; a batch dwarfs oclif's start-up
   'token:issue': ({flags}) => flags.batch !== true,
-  'token:verify': () => true,
+  'token:renew': all,
+  'token:revoke': all,
+  'token:sign': all,
+  'token:verify': all,
 }
 
 /** Runs the command `argv` names; false when oclif should run it instead. */
@@ -31,7 +52,7 @@ export async function run(argv: string[]): Promise<boolean> {
   const spec = table.commands[id]
   const parsed = await parseCommandLine(spec, command.rest)
   if (!parsed || !TAKES[id](parsed)) return false
-  const {runCommand} = await import('./run.js')
+  const {runCommand} = createRequire(import.meta.url)('./run.cjs') as typeof import('./run.js')
   await runCommand(id, parsed, jsonEnabled(table, spec, command.rest))
   return true
 }

@@ -17,9 +17,13 @@ export interface FlagSpec {
   char?: string
   default?: unknown
   dependsOn?: string[]
+  exactlyOne?: string[]
   exclusive?: string[]
-  /** A value parsed by ../cli/flag-values.ts; absent: the value as typed. */
-  kind?: ValueKind
+  /** A value parsed by ../cli/flag-values.ts, or oclif's integer; absent: the value as typed. */
+  kind?: 'integer' | ValueKind
+  /** An integer flag's bounds. */
+  max?: number
+  min?: number
   multiple?: boolean
   /** Each value needs its own flag (`--aud a --aud b`), so a word after one is an argument. */
   multipleNonGreedy?: boolean
@@ -30,7 +34,7 @@ export interface FlagSpec {
 
 export interface ArgSpec {
   default?: unknown
-  /** Without it, oclif reads a missing argument from stdin. */
+  /** Without it, oclif reads a missing argument from stdin (unless stdin is a terminal). */
   ignoreStdin?: boolean
   name: string
   options?: string[]
@@ -96,10 +100,14 @@ export function jsonEnabled(table: FastTable, spec: CommandSpec, argv: string[],
 }
 
 /** The args and flags oclif parses from `argv` (the words after the command id), or undefined. */
-export async function parseCommandLine(spec: CommandSpec, argv: string[]): Promise<Parsed | undefined> {
+export async function parseCommandLine(
+  spec: CommandSpec,
+  argv: string[],
+  stdinIsTTY = Boolean(process.stdin.isTTY),
+): Promise<Parsed | undefined> {
   const tokens = tokenize(spec, argv)
   if (!tokens) return undefined
-  const args = argValues(spec, tokens.positionals)
+  const args = argValues(spec, tokens.positionals, stdinIsTTY)
   const flags = await flagValues(spec, tokens.given)
   if (!args || !flags || !valid(spec, flags, tokens.given)) return undefined
   return {args, flags: flags.values}
@@ -236,7 +244,7 @@ async function flagValues(spec: CommandSpec, given: Map<string, string[]>): Prom
 
     if (words.some((word) => flag.options && !flag.options.includes(word))) return undefined
     try {
-      const parsed = await Promise.all(words.map((word) => (flag.kind ? valueParsers[flag.kind](word, name) : word)))
+      const parsed = await Promise.all(words.map((word) => flagValue(flag, name, word)))
       values[name] = flag.multiple ? parsed : parsed[0]
     } catch {
       return undefined // oclif reports it
@@ -246,8 +254,20 @@ async function flagValues(spec: CommandSpec, given: Map<string, string[]>): Prom
   return {defaulted, values}
 }
 
+function flagValue(flag: FlagSpec, name: string, word: string): Promise<number> | string {
+  if (flag.kind === 'integer') return integer(flag, word)
+  return flag.kind ? valueParsers[flag.kind](word, name) : word
+}
+
+/** oclif's Flags.integer: digits with an optional minus, within min and max; throws otherwise. */
+async function integer({max, min}: FlagSpec, word: string): Promise<number> {
+  const value = Number.parseInt(word, 10)
+  if (!/^-?\d+$/.test(word) || value < (min ?? value) || value > (max ?? value)) throw new Error('oclif reports it')
+  return value
+}
+
 /** oclif's `_args` and the checks on them; undefined where oclif refuses or reads stdin. */
-function argValues(spec: CommandSpec, positionals: string[]): Record<string, unknown> | undefined {
+function argValues(spec: CommandSpec, positionals: string[], stdinIsTTY: boolean): Record<string, unknown> | undefined {
   if (positionals.length > spec.args.length) return undefined // unexpected arguments
   const args: Record<string, unknown> = {}
   for (const [i, arg] of spec.args.entries()) {
@@ -257,7 +277,8 @@ function argValues(spec: CommandSpec, positionals: string[]): Record<string, unk
       continue
     }
 
-    if (!arg.ignoreStdin) return undefined // oclif reads stdin for it
+    // (oclif reads stdin for it with a 10 ms timeout: its race, not one to restate here)
+    if (!arg.ignoreStdin && !stdinIsTTY) return undefined
     if (arg.default || arg.default === false) args[arg.name] = arg.default
     else if (arg.required) return undefined
   }
@@ -265,11 +286,16 @@ function argValues(spec: CommandSpec, positionals: string[]): Record<string, unk
   return args
 }
 
-/** oclif's validateFlags: required flags, dependsOn (defaults count) and exclusive (they do not). */
+/**
+ * oclif's validateFlags: required flags, dependsOn (defaults count), exclusive (they do not) and
+ * exactlyOne (they do: a flag set refuses the others of its list, one unset needs one of them).
+ */
 function valid(spec: CommandSpec, {defaulted, values}: FlagValues, given: Map<string, string[]>): boolean {
+  const set = (other: string) => values[other] !== undefined
   return Object.entries(spec.flags).every(([name, flag]) => {
-    if (values[name] === undefined) return !flag.required
-    if (flag.dependsOn?.some((other) => values[other] === undefined)) return false
+    if (!set(name)) return !flag.required && (!flag.exactlyOne?.length || flag.exactlyOne.some((other) => set(other)))
+    if (flag.dependsOn?.some((other) => !set(other))) return false
+    if (flag.exactlyOne?.some((other) => other !== name && set(other))) return false
     return defaulted.has(name) || !flag.exclusive?.some((other) => given.has(other) && values[other] !== undefined)
   })
 }

@@ -34,6 +34,7 @@ const FLAG_KEYS = new Set([
   'char',
   'default',
   'dependsOn',
+  'exactlyOne',
   'exclusive',
   'multiple',
   'multipleNonGreedy',
@@ -43,9 +44,12 @@ const FLAG_KEYS = new Set([
   'type',
   ...HELP_KEYS,
 ])
+const INTEGER_KEYS = new Set(['max', 'min', ...FLAG_KEYS])
 const ARG_KEYS = new Set(['default', 'ignoreStdin', 'options', 'parse', 'required', 'type', ...HELP_KEYS])
 // oclif's own parse functions, which keep the value as typed
 const AS_TYPED = new Set([Flags.string().parse, Flags.boolean().parse, Args.string().parse].map(String))
+// oclif's integer flags share one parse function, which ./parse.ts follows (min and max included)
+const INTEGER = Flags.integer().parse
 
 class Unsupported extends Error {}
 
@@ -98,14 +102,18 @@ function commandSpec(command: Command.Class): CommandSpec {
 }
 
 function flagSpec(name: string, flag: Definition): FlagSpec {
-  const kind = valueKinds.get(flag.parse)
-  if (!kind) understood(`flag --${name}`, flag, FLAG_KEYS)
+  const kind = flag.parse === INTEGER ? 'integer' : valueKinds.get(flag.parse)
+  if (kind === 'integer') understood(`flag --${name}`, {...flag, parse: undefined}, INTEGER_KEYS)
+  else if (!kind) understood(`flag --${name}`, flag, FLAG_KEYS)
   const spec = pick(flag, [
     'aliases',
     'allowNo',
     'char',
     'dependsOn',
+    'exactlyOne',
     'exclusive',
+    'max',
+    'min',
     'multiple',
     'multipleNonGreedy',
     'options',

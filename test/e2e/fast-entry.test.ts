@@ -1,10 +1,11 @@
 /**
- * The fast entry (bin/run.js → dist/fast/cli.js) runs `token issue` and `token verify` without
- * oclif. Whatever it does must be what oclif does: the same command lines through both
+ * The fast entry (bin/run.js → dist/fast/cli.js) runs every command with a body in
+ * src/cli/actions without oclif. Whatever it does must be what oclif does: the same command lines through both
  * (JWTIS_FAST=0 turns the fast entry off) give the same stdout, stderr and exit code. Each run
  * also reports whether it loaded oclif (test/fast/oclif-probe.mjs, preloaded), so that a fast
  * entry switched off, or handing back what it should run, fails here.
  */
+import {generateKeyPairSync} from 'node:crypto'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
@@ -14,7 +15,9 @@ import {jwtis, jwtisOk, type RunOptions, type RunResult, scratch} from '../helpe
 let env: Record<string, string>
 let vault: string
 let token: string
+let refresh: string
 let pem: string
+let jwk: string
 let probeOut: string
 const NOW = {JWTIS_NOW: '2026-11-23T12:00:00Z'}
 
@@ -25,9 +28,17 @@ beforeAll(async () => {
   vault = join(s.dir, 'vault.age')
   await jwtisOk(['init', '--vault', vault], {env})
   await jwtisOk(['client', 'add', 'app', '--vault', vault, '--aud', 'https://api'], {env})
-  token = (await jwtisOk(['token', 'issue', '--client', 'app', '--vault', vault], {env})).stdout.trim()
+  const issued = await jwtisOk(['token', 'issue', '-c', 'app', '--refresh', '--vault', vault], {env})
+  const lines = issued.stdout.trim().split('\n')
+  token = lines[0]
+  refresh = lines[1]
   pem = join(s.dir, 'sig.pem')
   writeFileSync(pem, (await jwtisOk(['keys', 'export', '--vault', vault, '--format', 'pem'], {env})).stdout)
+  jwk = join(s.dir, 'ec.jwk')
+  writeFileSync(
+    jwk,
+    JSON.stringify(generateKeyPairSync('ec', {namedCurve: 'P-256'}).privateKey.export({format: 'jwk'})),
+  )
 }, 60_000)
 
 /**
@@ -40,6 +51,9 @@ const stable = (text: string) =>
     .replaceAll(/eyJ[\w-]+\.[\w-]*\.[\w-]+\.[\w-]+\.[\w-]+/g, '<jwe>')
     .replaceAll(/eyJ[\w-]+\.[\w-]+\.[\w-]+/g, '<jwt>')
     .replaceAll(/"(jti|id)": ?"[\w-]+"/g, '"$1": "<id>"')
+    // a new key's members (and its kid, a thumbprint)
+    .replaceAll(/"(d|k|kid|n|p|q|dp|dq|qi|x|y)": "[\w-]+"/g, '"$1": "<b64>"')
+    .replaceAll(/(-----BEGIN [A-Z ]+-----\n)[\s\S]*?(-----END)/g, '$1<pem>\n$2')
     .replaceAll(/^\(node:\d+\) \[UnparsedCommand\].*\n(\(Use `node --trace-warnings.*\n)?/gm, '')
 
 const PROBE = join(import.meta.dirname, '../fast/oclif-probe.mjs')
@@ -137,6 +151,83 @@ describe('fast entry and oclif agree', () => {
     ['verify --key and --jwks together', () => ['token', 'verify', token, '--key', pem, '--jwks', pem], 'oclif'],
     ['verify --help', () => ['token', 'verify', '--help'], 'oclif'],
     ['verify with a help flag as a value', () => ['token', 'verify', token, '--key', pem, '--iss', '-h'], 'oclif'],
+    [
+      'verify in colour',
+      () => ['token', 'verify', token, '--key', pem],
+      'fast',
+      () => ({env: {FORCE_COLOR: '1', NO_COLOR: ''}}),
+    ],
+    ['decode into a pipe', () => ['token', 'decode', token], 'fast'],
+    ['decode --json from stdin', () => ['token', 'decode', '-', '--json'], 'fast', () => ({input: `Bearer ${token}`})],
+    ['decode garbage', () => ['token', 'decode', 'a.b'], 'fast'],
+    ['decode two tokens', () => ['token', 'decode', token, token], 'oclif'],
+    [
+      'renew --json',
+      () => ['token', 'renew', '-c', 'app', refresh, '--refresh-strategy', 'noRefresh', '--vault', vault, '--json'],
+      'fast',
+    ],
+    [
+      'renew from stdin',
+      () => ['token', 'renew', '--client', 'app', '-', '--vault', vault],
+      'fast',
+      () => ({input: refresh}),
+    ],
+    ['renew a bad strategy', () => ['token', 'renew', '-c', 'app', refresh, '--refresh-strategy', 'x'], 'oclif'],
+    ['revoke a token', () => ['token', 'revoke', refresh, '--vault', vault], 'fast'],
+    ['revoke a token twice, --json', () => ['token', 'revoke', refresh, '--vault', vault, '--json'], 'fast'],
+    // without a token argument oclif reads stdin when it is not a terminal (with a 10 ms timeout)
+    ['revoke a subject', () => ['token', 'revoke', '--client', 'app', '--sub', 'bob', '--vault', vault], 'oclif'],
+    ['revoke --sub without --client', () => ['token', 'revoke', '--sub', 'bob', '--vault', vault], 'oclif'],
+    ['sign --json', () => ['token', 'sign', '--key', jwk, '--sub', 'alice', '--aud', 'a', '--json'], 'fast'],
+    [
+      'sign with a secret from stdin',
+      () => ['token', 'sign', '--secret', '-', '--alg', 'HS256', '--exp', '1h'],
+      'fast',
+      () => ({input: 'a secret of 32 bytes or more......\n'}),
+    ],
+    ['sign with the secret as a value', () => ['token', 'sign', '--secret', 'hunter2'], 'fast'],
+    ['sign with --key and --secret', () => ['token', 'sign', '--key', jwk, '--secret', '-'], 'oclif'],
+    ['sign without a key', () => ['token', 'sign', '--sub', 'alice'], 'oclif'],
+    [
+      'jwe encrypt to a client from stdin',
+      () => ['jwe', 'encrypt', '-', '--to', 'app', '--vault', vault],
+      'fast',
+      () => ({input: 'hello'}),
+    ],
+    ['jwe encrypt without a key', () => ['jwe', 'encrypt', 'hello'], 'oclif'],
+    ['jwe decrypt a refresh token', () => ['jwe', 'decrypt', refresh, '--vault', vault, '--json'], 'fast'],
+    ['jwe decrypt with the wrong key', () => ['jwe', 'decrypt', refresh, '--key', jwk], 'fast'],
+    ['jwk create --json', () => ['jwk', 'create', '--alg', 'ES256', '--json'], 'fast'],
+    ['jwk create a secret with --public-out', () => ['jwk', 'create', '--alg', 'HS256', '--public-out', jwk], 'fast'],
+    ['jwk create too few bits', () => ['jwk', 'create', '--alg', 'RS256', '--bits', '1024'], 'oclif'],
+    [
+      'jwk public as PEM from stdin',
+      () => ['jwk', 'public', '-', '--format', 'pem'],
+      'fast',
+      () => ({input: readFileSync(jwk, 'utf8')}),
+    ],
+    ['jwk thumbprint', () => ['jwk', 'thumbprint', jwk], 'fast'],
+    ['jwk thumbprint --json of a PEM', () => ['jwk', 'thumbprint', pem, '--json'], 'fast'],
+    ['jwk thumbprint of nothing', () => ['jwk', 'thumbprint', `${jwk}.missing`], 'fast'],
+    ['client list', () => ['client', 'list', '--vault', vault], 'fast'],
+    ['client list --json', () => ['client', 'list', '--vault', vault, '--json'], 'fast'],
+    ['client show', () => ['client', 'show', 'app', '--vault', vault], 'fast'],
+    [
+      'client show an unknown client in colour',
+      () => ['client', 'show', 'nobody', '--vault', vault],
+      'fast',
+      () => ({env: {FORCE_COLOR: '1', NO_COLOR: ''}}),
+    ],
+    ['client show without a name', () => ['client', 'show', '--vault', vault], 'oclif'],
+    ['keys list', () => ['keys', 'list', '--vault', vault], 'fast'],
+    ['keys list --json for a client', () => ['keys', 'list', '-c', 'app', '--vault', vault, '--json'], 'fast'],
+    ['keys export', () => ['keys', 'export', '--vault', vault], 'fast'],
+    [
+      'keys export secrets as PEM',
+      () => ['keys', 'export', '--include-secret', '--format', 'pem', '--vault', vault],
+      'fast',
+    ],
+    ['keys export --use both', () => ['keys', 'export', '--use', 'both', '--vault', vault], 'oclif'],
   ]
 
   it.each(cases)('%s', async (_name, args, path, options = () => ({})) => {

@@ -54,7 +54,19 @@ async function oclif(id: string, argv: string[]): Promise<OclifAnswer> {
   }
 }
 
-const sample = (flag: FlagSpec) => flag.options?.[0] ?? (flag.kind === 'duration' ? '90s' : 'v1')
+const SAMPLES: Partial<Record<NonNullable<FlagSpec['kind']>, (flag: FlagSpec) => string>> = {
+  duration: () => '90s',
+  integer: (flag) => String(flag.min ?? flag.max ?? 7),
+}
+const sample = (flag: FlagSpec) => flag.options?.[0] ?? SAMPLES[flag.kind!]?.(flag) ?? 'v1'
+
+/** Values oclif refuses for a flag of this kind (none for one that keeps the value as typed). */
+function badValues(flag: FlagSpec): string[] {
+  if (flag.kind === 'duration') return ['5 minutes']
+  if (flag.kind !== 'integer') return flag.options ? ['not-an-option'] : []
+  const near = [flag.min === undefined ? [] : [flag.min - 1], flag.max === undefined ? [] : [flag.max + 1]].flat()
+  return ['x', '1.5', '0x10', ' 7', ...near.map(String)]
+}
 
 /** Command lines for one command: each flag in every form, with and without what it needs, and errors. */
 function corpus(spec: CommandSpec): string[][] {
@@ -81,7 +93,7 @@ function corpus(spec: CommandSpec): string[][] {
   for (const [name, flag] of Object.entries(spec.flags)) {
     const forms = flag.type === 'boolean' ? booleanForms(name, flag) : optionForms(name, flag, args)
     lines.push(...forms.map((form) => [...base, ...form]), ...forms.map((form) => [...args, ...form, ...base]))
-    for (const other of [...(flag.dependsOn ?? []), ...(flag.exclusive ?? [])]) {
+    for (const other of [...(flag.dependsOn ?? []), ...(flag.exclusive ?? []), ...(flag.exactlyOne ?? [])]) {
       const given = spec.flags[other]?.type === 'option' ? [`--${other}`, sample(spec.flags[other])] : [`--${other}`]
       lines.push([...base, ...args, ...forms[0], ...given], [...base, ...args, ...given, ...forms[0]])
     }
@@ -104,7 +116,6 @@ function booleanForms(name: string, flag: FlagSpec): string[][] {
 
 function optionForms(name: string, flag: FlagSpec, args: string[]): string[][] {
   const value = sample(flag)
-  const bad = flag.kind === 'duration' ? '5 minutes' : 'not-an-option'
   return [
     [`--${name}`, value],
     [`--${name}=${value}`],
@@ -118,7 +129,7 @@ function optionForms(name: string, flag: FlagSpec, args: string[]): string[][] {
     [`--${name}`, '-5'],
     [`--${name}`, '-'],
     [`--${name}`, '--nonexistent'],
-    ...(flag.options || flag.kind ? [[`--${name}`, bad]] : []),
+    ...badValues(flag).map((bad) => [`--${name}`, bad]),
     ...(flag.options ?? []).map((option) => [`--${name}`, option]),
     ...(flag.char ? [[`-${flag.char}`, value], [`-${flag.char}${value}`], [`-${flag.char}=${value}`]] : []),
     ...(flag.aliases ?? []).map((alias) => [`--${alias}`, value]),
@@ -194,6 +205,26 @@ describe('the fast parser and oclif agree', () => {
       } finally {
         delete process.env.JWTIS_CONTENT_TYPE
       }
+    }
+  })
+
+  it('leaves a missing argument unset as oclif does when stdin is a terminal', async () => {
+    const lines: Array<[string, string[]]> = [
+      ['token:revoke', ['--client', 'app']],
+      ['token:decode', ['--json']],
+      ['jwk:thumbprint', []],
+    ]
+    Object.defineProperty(process.stdin, 'isTTY', {configurable: true, value: true})
+    try {
+      for (const [id, argv] of lines) {
+        const answer = await oclif(id, argv)
+        expect(answer).toHaveProperty('parsed')
+        expect(await parseCommandLine(table.commands[id], argv, true)).toStrictEqual(
+          (answer as {parsed: unknown}).parsed,
+        )
+      }
+    } finally {
+      Object.defineProperty(process.stdin, 'isTTY', {configurable: true, value: undefined})
     }
   })
 

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
 import {VaultCommand} from '../../cli/base.js'
-import {keyringFrom} from '../../cli/keys-input.js'
 import {JWE_ENCS} from '../../jose/algorithms.js'
 
 export default class JweEncrypt extends VaultCommand<typeof JweEncrypt> {
@@ -23,24 +22,7 @@ export default class JweEncrypt extends VaultCommand<typeof JweEncrypt> {
   }
 
   async run(): Promise<{jwe: string}> {
-    const {flags} = this
-    const [{encryptJwe}, {Keyring}] = await Promise.all([import('../../jose/jwe.js'), import('../../jose/keyring.js')])
-    const plaintext = new TextEncoder().encode(await this.readInput(this.args.plaintext, 'plaintext', true))
-    let keyring
-    let {enc} = flags
-    if (flags.to) {
-      const issuer = await this.openIssuer()
-      const {clientSettings} = await import('../../core/clients.js')
-      enc ??= clientSettings(issuer.vault.document, flags.to).enc
-      keyring = new Keyring(
-        issuer.keyring().entries.filter((e) => e.client === flags.to && e.use === 'enc' && e.state === 'active'),
-      )
-    } else {
-      keyring = await keyringFrom(flags.key!, '--key')
-    }
-
-    const jwe = await encryptJwe(plaintext, keyring, {alg: flags.alg, cty: flags.cty, enc: enc ?? 'A256GCM'})
-    if (!this.jsonEnabled()) this.print(jwe)
-    return {jwe}
+    const {encryptAction} = await import('../../cli/actions/jwe.js')
+    return encryptAction(this.context(), this.args.plaintext, this.flags)
   }
 }

@@ -1,5 +1,4 @@
 import {Flags} from '@oclif/core'
-import {writeFile} from 'node:fs/promises'
 
 import type {JWK} from '../../jose/keys.js'
 
@@ -21,20 +20,7 @@ export default class JwkCreate extends BaseCommand<typeof JwkCreate> {
   }
 
   async run(): Promise<JWK> {
-    const {flags} = this
-    const [{generateKey}, {jwkToPem, publicJwk}] = await Promise.all([
-      import('../../core/keys.js'),
-      import('../../jose/keys.js'),
-    ])
-    const use = (ENC_ALGS as readonly string[]).includes(flags.alg) ? 'enc' : 'sig'
-    const {jwk} = await generateKey(use, flags.alg as (typeof SIG_ALGS)[number], flags.bits, new Date())
-    const show = async (key: JWK) => (flags.format === 'pem' ? jwkToPem(key) : `${JSON.stringify(key, null, 2)}\n`)
-    if (flags['public-out']) {
-      if (jwk.kty === 'oct') this.error('a secret has no public half: drop --public-out', {exit: 2})
-      await writeFile(flags['public-out'], await show(publicJwk(jwk)), {mode: 0o644})
-    }
-
-    if (!this.jsonEnabled()) this.print(await show(jwk))
-    return jwk
+    const {createAction} = await import('../../cli/actions/jwk.js')
+    return createAction(this.context(), this.flags)
   }
 }

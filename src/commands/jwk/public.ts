@@ -16,16 +16,7 @@ export default class JwkPublic extends BaseCommand<typeof JwkPublic> {
   }
 
   async run(): Promise<JWK> {
-    const [{readOneKey}, {jwkToPem, publicJwk}, {UsageError}] = await Promise.all([
-      import('../../cli/jwk-input.js'),
-      import('../../jose/keys.js'),
-      import('../../common/errors.js'),
-    ])
-    const jwk = await readOneKey(this.args.key)
-    if (jwk.kty === 'oct') throw new UsageError('a secret (kty oct) has no public half', 'BAD_KEY')
-    const pub = publicJwk(jwk)
-    if (!this.jsonEnabled())
-      this.print(this.flags.format === 'pem' ? await jwkToPem(pub) : JSON.stringify(pub, null, 2))
-    return pub
+    const {publicAction} = await import('../../cli/actions/jwk.js')
+    return publicAction(this.context(), this.args.key, this.flags.format)
   }
 }

@@ -12,9 +12,7 @@ export default class JwkThumbprint extends BaseCommand<typeof JwkThumbprint> {
   ]
 
   async run(): Promise<{thumbprint: string}> {
-    const [{readOneKey}, keys] = await Promise.all([import('../../cli/jwk-input.js'), import('../../jose/keys.js')])
-    const thumbprint = await keys.thumbprint(await readOneKey(this.args.key))
-    if (!this.jsonEnabled()) this.print(thumbprint)
-    return {thumbprint}
+    const {thumbprintAction} = await import('../../cli/actions/jwk.js')
+    return thumbprintAction(this.context(), this.args.key)
   }
 }

@@ -2,9 +2,7 @@ import {Flags} from '@oclif/core'
 
 import type {JWK} from '../../jose/keys.js'
 
-import {clock, VaultCommand} from '../../cli/base.js'
-import {canPrompt} from '../../cli/output.js'
-import {UsageError} from '../../common/errors.js'
+import {VaultCommand} from '../../cli/base.js'
 
 export default class KeysExport extends VaultCommand<typeof KeysExport> {
   static override summary = 'Print public keys (never private ones): a JWKS, or PEM (SPKI) blocks.'
@@ -23,38 +21,7 @@ export default class KeysExport extends VaultCommand<typeof KeysExport> {
   }
 
   async run(): Promise<{keys: JWK[]} | {pem: string}> {
-    const {flags} = this
-    const [{publicPem, publishedKeys}, {getClient}] = await Promise.all([
-      import('../../core/lifecycle.js'),
-      import('../../core/clients.js'),
-    ])
-    const doc = (await this.openVault()).document
-    if (flags.client) getClient(doc, flags.client)
-    const includeSecrets = flags['include-secret']
-    if (includeSecrets && flags.format === 'pem')
-      throw new UsageError('--include-secret prints oct JWKs: use it with --format jwks')
-    const keys = publishedKeys(doc, clock()(), {
-      client: flags.client,
-      includeSecrets,
-      use: flags.use as 'enc' | 'sig' | undefined,
-    })
-    if (includeSecrets && keys.some((k) => k.kty === 'oct')) await this.confirmSecrets()
-    if (flags.format === 'jwks') {
-      if (!this.jsonEnabled()) this.print(JSON.stringify({keys}, null, 2))
-      return {keys}
-    }
-
-    const pem = (await Promise.all(keys.map((jwk) => publicPem(jwk)))).join('')
-    if (!this.jsonEnabled()) process.stdout.write(pem)
-    return {pem}
-  }
-
-  /** A secret on stdout is a decision: asked on a terminal, else it needs --yes. */
-  private async confirmSecrets(): Promise<void> {
-    if (this.flags.yes) return
-    if (!canPrompt()) throw new UsageError('--include-secret prints shared secrets: add --yes (no terminal to ask on)')
-    const {confirm} = await import('@inquirer/prompts')
-    const sure = await confirm({default: false, message: 'Print HMAC secrets on stdout?'}, {output: process.stderr})
-    if (!sure) throw new UsageError('cancelled: no secret printed')
+    const {exportKeysAction} = await import('../../cli/actions/keys.js')
+    return exportKeysAction(this.context(), this.flags)
   }
 }

@@ -4,8 +4,7 @@ import type {IssuedTokens} from '../../core/issuer.js'
 
 import {VaultCommand} from '../../cli/base.js'
 import {clientFlag, storeFlag} from '../../cli/flags.js'
-import {printTokens} from '../../cli/output.js'
-import {REFRESH_STRATEGIES, type RefreshStrategy} from '../../jose/algorithms.js'
+import {REFRESH_STRATEGIES} from '../../jose/algorithms.js'
 
 export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
   static override args = {token: Args.string({description: 'refresh token, - for stdin, or @file'})}
@@ -30,26 +29,7 @@ export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
   }
 
   async run(): Promise<IssuedTokens> {
-    const token = await this.readToken(this.args.token, 'refresh token')
-    const issuer = await this.openIssuer(this.flags.store)
-    try {
-      const result = await issuer.renew(this.flags.client, token, {
-        fingerprint: this.flags.fingerprint,
-        strategy: this.flags['refresh-strategy'] as RefreshStrategy | undefined,
-      })
-      if (!this.jsonEnabled()) {
-        printTokens(
-          this.context(),
-          result,
-          result.refresh_token === token
-            ? 'the same refresh token (it stays valid)'
-            : 'the new refresh token (the one given is spent)',
-        )
-      }
-
-      return result
-    } finally {
-      await issuer.close()
-    }
+    const {renewAction} = await import('../../cli/actions/renew.js')
+    return renewAction(this.context(), this.args.token, this.flags)
   }
 }

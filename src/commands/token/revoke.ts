@@ -1,15 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
+import type {RevokeResult} from '../../cli/actions/revoke.js'
+
 import {VaultCommand} from '../../cli/base.js'
 import {storeFlag} from '../../cli/flags.js'
-import {UsageError} from '../../common/errors.js'
-
-export interface RevokeResult {
-  client?: string
-  family?: string
-  revoked: boolean
-  sub?: string
-}
 
 export default class TokenRevoke extends VaultCommand<typeof TokenRevoke> {
   static override args = {token: Args.string({description: 'refresh token, - for stdin, or @file'})}
@@ -31,31 +25,7 @@ export default class TokenRevoke extends VaultCommand<typeof TokenRevoke> {
   }
 
   async run(): Promise<RevokeResult> {
-    const {flags} = this
-    const hasToken = this.args.token !== undefined
-    if (!hasToken && !flags.family && !flags.client)
-      throw new UsageError('give a refresh token, --family ID, or --client NAME')
-    if (hasToken && flags.family) throw new UsageError('give a refresh token or --family, not both')
-    const token = hasToken ? await this.readToken(this.args.token, 'refresh token') : undefined
-    const issuer = await this.openIssuer(flags.store)
-    try {
-      let result: RevokeResult
-      if (token) {
-        result = await issuer.revokeRefreshToken(token, flags.client)
-        this.logErr(`Revoked refresh family ${result.family}`)
-      } else if (flags.family) {
-        await issuer.revokeFamily(flags.family)
-        result = {family: flags.family, revoked: true}
-        this.logErr(`Revoked refresh family ${flags.family}`)
-      } else {
-        await issuer.logout(flags.client!, flags.sub)
-        result = {client: flags.client, revoked: true, ...(flags.sub ? {sub: flags.sub} : {})}
-        this.logErr(`Revoked every refresh token of ${flags.client}${flags.sub ? ` for ${flags.sub}` : ''}`)
-      }
-
-      return result
-    } finally {
-      await issuer.close()
-    }
+    const {revokeAction} = await import('../../cli/actions/revoke.js')
+    return revokeAction(this.context(), this.args.token, this.flags)
   }
 }

@@ -1,14 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand, clock} from '../../cli/base.js'
-import {UsageError} from '../../common/errors.js'
-import {SIG_ALGS} from '../../jose/algorithms.js'
+import type {SignResult} from '../../cli/actions/sign.js'
 
-export interface SignResult {
-  header: Record<string, unknown>
-  payload: Record<string, unknown>
-  token: string
-}
+import {BaseCommand} from '../../cli/base.js'
+import {SIG_ALGS} from '../../jose/algorithms.js'
 
 export default class TokenSign extends BaseCommand<typeof TokenSign> {
   static override summary = 'Sign claims with a key given on the command line, no vault involved.'
@@ -44,55 +39,7 @@ export default class TokenSign extends BaseCommand<typeof TokenSign> {
   }
 
   async run(): Promise<SignResult> {
-    const {flags} = this
-    const [{signJwt}, {parseWhen}, {parseClaimArg, parseClaimsJson}] = await Promise.all([
-      import('../../jose/sign.js'),
-      import('../../common/time.js'),
-      import('../../jose/claims.js'),
-    ])
-    const now = clock()()
-    const claims: Record<string, unknown> = flags.claims
-      ? parseClaimsJson(await this.readInput(flags.claims, '--claims'), '--claims')
-      : {}
-    for (const arg of flags.claim ?? []) {
-      const [name, value] = parseClaimArg(arg)
-      claims[name] = value
-    }
-
-    if (flags.sub !== undefined) claims.sub = flags.sub
-    if (flags.iss !== undefined) claims.iss = flags.iss
-    if (flags.aud) claims.aud = flags.aud.length === 1 ? flags.aud[0] : flags.aud
-    const iat = Math.floor(now / 1000)
-    const exp = Math.floor((await parseWhen(flags.exp, now, '--exp')) / 1000)
-    if (exp <= iat) throw new UsageError(`--exp ${flags.exp} is not in the future`)
-    claims.iat = iat
-    claims.exp = exp
-    if (flags.nbf !== undefined) claims.nbf = Math.floor((await parseWhen(flags.nbf, now, '--nbf')) / 1000)
-
-    const {header, token} = await signJwt(await this.signingKey(), {
-      alg: flags.alg,
-      claims,
-      kid: flags.kid,
-      typ: flags.typ,
-    })
-    if (!this.jsonEnabled()) this.print(token)
-    return {header, payload: claims, token}
-  }
-
-  private async signingKey(): Promise<import('../../jose/sign.js').SigningKey> {
-    const {flags} = this
-    if (flags.secret !== undefined) {
-      if (flags.secret !== '-' && !flags.secret.startsWith('@'))
-        throw new UsageError('give the secret as --secret @FILE or --secret - (stdin): never on the command line')
-      // One final newline (as `echo` and editors leave) is not part of the secret.
-      const text = await this.readInput(flags.secret, 'the secret', true)
-      return {secret: new TextEncoder().encode(text.replace(/\r?\n$/, ''))}
-    }
-
-    const [{readOneKey}, {signingKeyOf}] = await Promise.all([
-      import('../../cli/jwk-input.js'),
-      import('../../jose/sign.js'),
-    ])
-    return signingKeyOf(await readOneKey(flags.key), `--key ${flags.key}`)
+    const {signAction} = await import('../../cli/actions/sign.js')
+    return signAction(this.context(), this.flags)
   }
 }

@@ -1,0 +1,41 @@
+import type {Decoded} from '../../jose/decode.js'
+import type {CommandContext} from './context.js'
+
+import {clock, printJson} from '../io.js'
+import {readToken} from './context.js'
+
+export type DecodeResult = Decoded
+
+const NOT_VERIFIED = 'NOT VERIFIED: decoded only; run `jwtis token verify` to check it'
+
+/** `jwtis token decode`: header and claims, verifying nothing. */
+export async function decodeAction(ctx: CommandContext, token: string | undefined): Promise<DecodeResult> {
+  const text = await readToken(ctx, token, 'token')
+  const {decodeToken} = await import('../../jose/decode.js')
+  const result = decodeToken(text)
+  if (ctx.json) return result
+  // Into a pipe, stdout is data: the JSON (as with --json), the warning on stderr, so that
+  // `jwtis token decode "$T" | jq .` works. The annotated view is for a terminal.
+  if (process.stdout.isTTY) await show(ctx, result)
+  else {
+    ctx.logErr(NOT_VERIFIED)
+    printJson(result)
+  }
+
+  return result
+}
+
+async function show(ctx: CommandContext, result: DecodeResult): Promise<void> {
+  const {chalkFor, colorJson, timeLines} = await import('../output.js')
+  const c = await chalkFor()
+  const now = clock()()
+  ctx.print(c.yellow.bold(NOT_VERIFIED), true)
+  ctx.print(`${c.bold(result.encrypted ? 'JWE header' : 'Header')}\n${colorJson(result.header, c)}`, true)
+  if (result.encrypted) {
+    ctx.print(c.dim('The payload is encrypted: read it with `jwtis jwe decrypt`.'), true)
+    return
+  }
+
+  ctx.print(`${c.bold('Payload')}\n${colorJson(result.payload, c)}`, true)
+  for (const line of timeLines(result.payload ?? {}, now, c)) ctx.print(line, true)
+}

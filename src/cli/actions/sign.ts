@@ -1,0 +1,76 @@
+import type {SigningKey} from '../../jose/sign.js'
+import type {CommandContext} from './context.js'
+
+import {UsageError} from '../../common/errors.js'
+import {clock} from '../io.js'
+
+export interface SignResult {
+  header: Record<string, unknown>
+  payload: Record<string, unknown>
+  token: string
+}
+
+/** `token sign`'s flags, parsed. */
+export interface SignFlags {
+  alg?: string
+  aud?: string[]
+  claim?: string[]
+  claims?: string
+  exp: string
+  iss?: string
+  key?: string
+  kid?: string
+  nbf?: string
+  secret?: string
+  sub?: string
+  typ: string
+}
+
+/** `jwtis token sign`: claims signed with a key or secret from the command line, no vault. */
+export async function signAction(ctx: CommandContext, flags: SignFlags): Promise<SignResult> {
+  const [{signJwt}, {parseWhen}, {parseClaimArg, parseClaimsJson}] = await Promise.all([
+    import('../../jose/sign.js'),
+    import('../../common/time.js'),
+    import('../../jose/claims.js'),
+  ])
+  const now = clock()()
+  const claims: Record<string, unknown> = flags.claims
+    ? parseClaimsJson(await ctx.readInput(flags.claims, '--claims'), '--claims')
+    : {}
+  for (const arg of flags.claim ?? []) {
+    const [name, value] = parseClaimArg(arg)
+    claims[name] = value
+  }
+
+  if (flags.sub !== undefined) claims.sub = flags.sub
+  if (flags.iss !== undefined) claims.iss = flags.iss
+  if (flags.aud) claims.aud = flags.aud.length === 1 ? flags.aud[0] : flags.aud
+  const iat = Math.floor(now / 1000)
+  const exp = Math.floor((await parseWhen(flags.exp, now, '--exp')) / 1000)
+  if (exp <= iat) throw new UsageError(`--exp ${flags.exp} is not in the future`)
+  claims.iat = iat
+  claims.exp = exp
+  if (flags.nbf !== undefined) claims.nbf = Math.floor((await parseWhen(flags.nbf, now, '--nbf')) / 1000)
+
+  const {header, token} = await signJwt(await signingKey(ctx, flags), {
+    alg: flags.alg,
+    claims,
+    kid: flags.kid,
+    typ: flags.typ,
+  })
+  if (!ctx.json) ctx.print(token)
+  return {header, payload: claims, token}
+}
+
+async function signingKey(ctx: CommandContext, flags: SignFlags): Promise<SigningKey> {
+  if (flags.secret !== undefined) {
+    if (flags.secret !== '-' && !flags.secret.startsWith('@'))
+      throw new UsageError('give the secret as --secret @FILE or --secret - (stdin): never on the command line')
+    // One final newline (as `echo` and editors leave) is not part of the secret.
+    const text = await ctx.readInput(flags.secret, 'the secret', true)
+    return {secret: new TextEncoder().encode(text.replace(/\r?\n$/, ''))}
+  }
+
+  const [{readOneKey}, {signingKeyOf}] = await Promise.all([import('../jwk-input.js'), import('../../jose/sign.js')])
+  return signingKeyOf(await readOneKey(flags.key), `--key ${flags.key}`)
+}
