@@ -315,6 +315,8 @@ describe('5. encrypted access tokens', () => {
           enc_jwk: keyOf('enc'),
           name: 'secretive',
           refresh_token: issued.access_token,
+          // an encrypted access token is sealed to the client's own key
+          seal: {alg: 'ECDH-ES+A256KW', jwk: keyOf('enc')},
           sig_jwk: {...keyOf('sig'), d: undefined},
         },
       ],
@@ -342,11 +344,12 @@ describe('6. interop fixes', () => {
   })
 
   it.skipIf(!HAS_AGE)('a nested JWT opened with --key alone is printed, marked NOT verified, exit 0', async () => {
-    const doc = ageDecrypt(identityFile, vault)
-    const enc = doc.clients.app.keys.find((k: any) => k.use === 'enc' && k.state === 'active').jwk
-    const keyFile = join(dir, 'enc.jwk')
-    writeFileSync(keyFile, JSON.stringify(enc))
     const refresh = json<any>(await ok(['token', 'issue', '--client', 'app', '--refresh', '--json'])).refresh_token
+    // the key that sealed it: the issuer's key-wrapping key (refresh_seal: issuer), from the vault
+    const doc = ageDecrypt(identityFile, vault)
+    const sealKey = doc.issuer.sealKeys.find((k: any) => k.state === 'active').jwk
+    const keyFile = join(dir, 'seal.jwk')
+    writeFileSync(keyFile, JSON.stringify(sealKey))
     const human = await cli(['jwe', 'decrypt', refresh, '--key', keyFile])
     expect(human.code, human.stderr).toBe(0)
     expect(human.stdout.split('.')).toHaveLength(3)

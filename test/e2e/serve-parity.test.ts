@@ -192,10 +192,11 @@ describe('JWTIS v0.1 clients work unchanged with serve --auth none', () => {
   afterAll(async () => open?.stop())
 
   it.skipIf(!HAS_GO)('its Go client, sending no credentials, registers, issues, renews and revokes', async () => {
-    // EdDSA and RSA keys (ES256 and ECDH-ES+A256KW with credentials), and JWTIS's default noRefresh
+    // EdDSA and RSA keys (ES256 and ECDH-ES+A256KW with credentials), JWTIS's default noRefresh,
+    // and JWTIS's own sealing of refresh tokens (to the client's key; with credentials: the issuer's)
     const out = await goClient(
       open.url,
-      '-kid legacy-app -sig-alg EdDSA -enc-alg RSA-OAEP-256 -enc-bits 3072'.split(' '),
+      '-kid legacy-app -sig-alg EdDSA -enc-alg RSA-OAEP-256 -enc-bits 3072 -refresh-seal client'.split(' '),
     )
     const summary = goSummary(out)
     expect(summary.steps).toEqual(goSteps('legacy-app'))

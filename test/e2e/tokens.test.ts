@@ -368,7 +368,13 @@ describe('keys rotate, list, export', () => {
     expect(headerOf(after).kid).toBe(rotated.find((x) => x.use === 'sig').kid)
     expect((await r(['token', 'verify', before])).code).toBe(0)
     const list = json<any[]>(await r(['keys', 'list', '--json']))
-    expect(list.map((k) => k.state).sort()).toEqual(['active', 'active', 'retired', 'retired'])
+    expect(list.map((k) => `${k.client}/${k.state}`).sort()).toEqual([
+      'null/active', // the issuer's key-wrapping key: listed, never exported
+      'svc/active',
+      'svc/active',
+      'svc/retired',
+      'svc/retired',
+    ])
     const jwks = json<any>(await r(['keys', 'export', '--json']))
     expect(jwks.keys).toHaveLength(4)
     expect(JSON.stringify(jwks)).not.toMatch(/"d"/)

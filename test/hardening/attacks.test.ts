@@ -65,7 +65,9 @@ let trapUrl: string
 beforeAll(async () => {
   const {vault} = await tempVault('https://issuer.test')
   clock = manualClock(Date.now())
-  await addClient(vault, 'alice', {aud: ['api'], sigAlg: 'ES256'}, new Date(clock()))
+  // alice seals her refresh tokens to her own key (ECDH-ES, what the JWE attacks below go after);
+  // bob and hmac follow the vault's default, the issuer's A256KW key
+  await addClient(vault, 'alice', {aud: ['api'], refreshSeal: 'client', sigAlg: 'ES256'}, new Date(clock()))
   await addClient(vault, 'bob', {aud: ['api'], sigAlg: 'RS256'}, new Date(clock()))
   await addClient(vault, 'hmac', {aud: ['api'], sigAlg: 'HS256'}, new Date(clock()))
   const store = new MemoryStore()

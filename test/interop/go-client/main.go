@@ -41,6 +41,8 @@ type RegisterClientRequest struct {
 	AuthTTL         time.Duration `json:"auth_ttl,omitempty"`
 	RefreshTTL      time.Duration `json:"refresh_ttl,omitempty"`
 	RefreshStrategy string        `json:"refresh_strategy,omitempty"`
+	// jwtis's own (JWTIS v0.1 sends none): whom refresh tokens are sealed to
+	RefreshSeal string `json:"refresh_seal,omitempty"`
 }
 
 type RegisterClientResponse struct {
@@ -213,16 +215,25 @@ func verify(what string, r *TokenResponse, key *jose.JSONWebKey, expected jwt.Ex
 	return claims
 }
 
-// refreshToken checks what a client sees of a refresh token: a JWE sealed to its pub_enc_key.
-func refreshToken(what, token string, key *jose.JSONWebKey) {
+// refreshToken checks what a client sees of a refresh token: a compact JWE holding a JWT, sealed
+// to its pub_enc_key as JWTIS seals it (refresh_seal client), or else (the server's default,
+// refresh_seal issuer) with A256KW under a key of the issuer's that is not the client's.
+func refreshToken(what, token string, key *jose.JSONWebKey, sealedToClient bool) {
 	jwe, err := jose.ParseEncrypted(token)
 	if err != nil {
 		fail("%s: refresh token is not a compact JWE: %v", what, err)
 	}
 	h := jwe.Header
-	if h.KeyID != key.KeyID || h.Algorithm != key.Algorithm || h.ExtraHeaders[jose.HeaderContentType] != "JWT" {
+	wantKid, wantAlg := key.KeyID, key.Algorithm
+	if !sealedToClient {
+		wantKid, wantAlg = h.KeyID, "A256KW"
+		if h.KeyID == "" || h.KeyID == key.KeyID {
+			fail("%s: refresh token sealed by the issuer names kid %q", what, h.KeyID)
+		}
+	}
+	if h.KeyID != wantKid || h.Algorithm != wantAlg || h.ExtraHeaders[jose.HeaderContentType] != "JWT" {
 		fail("%s: refresh token kid %q alg %q cty %v, want %q %q JWT",
-			what, h.KeyID, h.Algorithm, h.ExtraHeaders[jose.HeaderContentType], key.KeyID, key.Algorithm)
+			what, h.KeyID, h.Algorithm, h.ExtraHeaders[jose.HeaderContentType], wantKid, wantAlg)
 	}
 }
 
@@ -236,6 +247,7 @@ func main() {
 	encAlg := flag.String("enc-alg", "ECDH-ES+A256KW", "enc_alg")
 	encBits := flag.Int("enc-bits", 0, "enc_bits")
 	strategy := flag.String("refresh-strategy", "", "refresh_strategy: the first renewal expects its refresh token back, so not refreshBoth")
+	seal := flag.String("refresh-seal", "", "refresh_seal: client for JWTIS's own sealing; none sent by default (the server's: issuer)")
 	flag.Parse()
 
 	c := &client{http: resty.New().SetTimeout(10 * time.Second), url: strings.TrimSuffix(*url, "/")}
@@ -251,6 +263,7 @@ func main() {
 		AuthTTL:         authTTL,
 		RefreshTTL:      24 * time.Hour,
 		RefreshStrategy: *strategy,
+		RefreshSeal:     *seal,
 	}, &reg)
 	expect("POST /register", 201, status, apiErr)
 	if reg.Kid != *kid || reg.ClientToken == "" || !reg.Valid {
@@ -288,7 +301,7 @@ func main() {
 	}, &issued)
 	expect("POST /issue_token", 201, status, apiErr)
 	claims := verify("issue", &issued, keys.Sig, expected, issuedTTL)
-	refreshToken("issue", issued.RefreshToken, keys.Enc)
+	refreshToken("issue", issued.RefreshToken, keys.Enc, *seal == "client")
 
 	// a fresh refresh token under noRefresh or refreshOnExpire comes back as it was; the new
 	// access token has the client's auth_ttl
@@ -306,7 +319,7 @@ func main() {
 		&RenewTokenRequest{Kid: *kid, RefreshToken: renewed.RefreshToken, RefreshStrategy: "refreshBoth"}, &rotated)
 	expect("POST /renew_token refreshBoth", 201, status, apiErr)
 	verify("renew refreshBoth", &rotated, keys.Sig, expected, authTTL)
-	refreshToken("renew refreshBoth", rotated.RefreshToken, keys.Enc)
+	refreshToken("renew refreshBoth", rotated.RefreshToken, keys.Enc, *seal == "client")
 	if rotated.RefreshToken == renewed.RefreshToken {
 		fail("renew with refreshBoth: want a new refresh token")
 	}
