@@ -4,12 +4,13 @@
  * recorded, to prove that the token never leaves it. Screenshots of each state are written to
  * test/artifacts/ for a person to look at.
  */
+import {spawn} from 'node:child_process'
 import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {type Browser, chromium, type Page} from 'playwright-core'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {hasTool, jwtis, jwtisOk, ROOT, scratch} from '../helpers/cli.js'
+import {BIN, cleanEnv, hasTool, jwtis, jwtisOk, NODE, ROOT, scratch} from '../helpers/cli.js'
 import {serve, type Served} from '../helpers/serve.js'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -342,6 +343,21 @@ describe.skipIf(!HAS_CHROMIUM)('the /debug page in Chromium', () => {
     await page.setViewportSize({height: 900, width: 1280})
   })
 
+  it('off loopback, /debug in the browser says the page is off and how to turn it on', async () => {
+    const remote = await serve(vault, s.env, ['--workers', '1'], '0.0.0.0')
+    const other = await browser.newPage()
+    try {
+      const response = await other.goto(`${remote.url.replace('0.0.0.0', '127.0.0.1')}/debug`)
+      expect(response?.status()).toBe(404)
+      expect(await other.locator('h1').textContent()).toBe('The token debugger is off on this server')
+      expect(await other.locator('body').textContent()).toContain('start it with --debug-page on')
+      await other.screenshot({fullPage: true, path: join(ARTIFACTS, 'debugger-off.png')})
+    } finally {
+      await other.close()
+      await remote.stop()
+    }
+  })
+
   it('keyboard first: / comes back to the token box, Esc clears it', async () => {
     await page.locator('#copy-token').focus()
     await page.keyboard.press('/')
@@ -394,23 +410,75 @@ describe.skipIf(!HAS_CHROMIUM)('the /debug page in Chromium', () => {
 })
 
 describe('the /debug page is served only where it should be', () => {
-  it('on for loopback, off for other addresses unless --debug-page on, off with --debug-page off', async () => {
+  it('on for loopback, off for other addresses unless --debug-page on, off with --debug-page off; off says how to turn it on', async () => {
     const s = scratch()
     const vault = join(s.dir, 'vault.age')
     await jwtisOk(['init', '--vault', vault], {env: s.env})
     const status = async (args: string[], host?: string) => {
       const server = await serve(vault, s.env, ['--workers', '1', ...args], host)
+      const base = server.url.replace('0.0.0.0', '127.0.0.1')
       try {
-        const res = await fetch(`${server.url.replace('0.0.0.0', '127.0.0.1')}/debug`)
-        return {csp: res.headers.get('content-security-policy'), status: res.status}
+        const res = await fetch(`${base}/debug`)
+        const html = await fetch(`${base}/debug/`, {headers: {accept: 'text/html,application/xhtml+xml,*/*;q=0.8'}})
+        return {
+          body: await res.text(),
+          csp: res.headers.get('content-security-policy'),
+          html: {body: await html.text(), status: html.status, type: html.headers.get('content-type')},
+          status: res.status,
+        }
       } finally {
         await server.stop()
       }
     }
 
-    expect(await status([])).toMatchObject({csp: expect.stringContaining("default-src 'self'"), status: 200})
-    expect((await status(['--debug-page', 'off'])).status).toBe(404)
-    expect((await status([], '0.0.0.0')).status).toBe(404)
+    const on = await status([])
+    expect(on).toMatchObject({csp: expect.stringContaining("default-src 'self'"), status: 200})
+    for (const off of [await status(['--debug-page', 'off']), await status([], '0.0.0.0')]) {
+      expect(off.status).toBe(404)
+      expect(JSON.parse(off.body)).toEqual({
+        error: {
+          code: 'NOT_FOUND',
+          message:
+            'the token debugger page is off: serve turns it on by default only when listening on loopback; start serve with --debug-page on to serve it here',
+        },
+      })
+      expect(off.html).toMatchObject({status: 404, type: expect.stringContaining('text/html')})
+      expect(off.html.body).toContain('<code>--debug-page on</code>')
+    }
+
     expect((await status(['--debug-page', 'on'], '0.0.0.0')).status).toBe(200)
+  })
+
+  it('start-up says where the page is, or that it is off and how to turn it on', async () => {
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    // (human mode: --json keeps stderr for errors, so serve's helper, which reads the JSON ready line, is not used)
+    const startUp = async (host: string) => {
+      const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:0`, '--workers', '1'], {
+        env: cleanEnv({...s.env, JWTIS_ADMIN_TOKEN: 'a'.repeat(32)}),
+      })
+      let stderr = ''
+      const closed = new Promise((resolve) => {
+        child.once('close', resolve)
+      })
+      await new Promise<void>((resolve) => {
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk
+          if (stderr.includes('jwtis serve: listening on') && stderr.includes('token debugger')) resolve()
+        })
+        child.once('close', () => resolve())
+      })
+      child.kill('SIGTERM')
+      await closed
+      return stderr
+    }
+
+    expect(await startUp('127.0.0.1')).toMatch(/^jwtis serve: token debugger at http:\/\/127\.0\.0\.1:\d+\/debug /m)
+    const remote = await startUp('0.0.0.0')
+    expect(remote).toContain(
+      'jwtis serve: the token debugger page is off: serve turns it on by default only when listening on loopback; start serve with --debug-page on to serve it here\n',
+    )
+    expect(remote).not.toContain('token debugger at')
   })
 })
