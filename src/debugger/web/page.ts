@@ -423,7 +423,6 @@ async function signEdited(): Promise<void> {
 
   document.body.dataset.state = 'pending'
   await render()
-  el.signStatus.textContent = 'Signed in this page with the key you pasted; the token box holds it now.'
 }
 
 async function copy(name: string, button: HTMLButtonElement): Promise<void> {
