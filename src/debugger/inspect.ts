@@ -1,5 +1,3 @@
-import type {Finding, Json} from '../jose/webcrypto.js'
-
 /**
  * What the debugger page knows about a token, without the DOM and without Node: decoding (the
  * token parts read by jwtis's one parser) and the claim checks `jwtis token verify` makes (its
@@ -8,6 +6,7 @@ import type {Finding, Json} from '../jose/webcrypto.js'
  */
 import {checkClaims as checkClaimSet, DEFAULT_LEEWAY_MS} from '../jose/claims.js'
 import {base64urlBytes, canonicalBase64url, jsonPart, MAX_TOKEN_BYTES} from '../jose/header.js'
+import {base64urlEncode, type Finding, type Json} from '../jose/webcrypto.js'
 
 export {describeTime} from '../common/time.js'
 
@@ -17,12 +16,6 @@ export type Decoded =
   | {header: Json; kind: 'jws'; parts: string[]; payload?: Json; payloadText: string}
 
 const fail = (name: string, code: string, message: string): Finding => ({code, message, name, ok: false})
-
-export function base64urlEncode(bytes: Uint8Array): string {
-  let binary = ''
-  for (const byte of bytes) binary += String.fromCharCode(byte)
-  return btoa(binary).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
-}
 
 const utf8 = new TextDecoder('utf8', {fatal: true})
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -85,6 +78,52 @@ export interface Expectations {
 /** The claim checks of `token verify` (its checker itself), each with its outcome, in the order it makes them. */
 export function checkClaims(payload: Json | undefined, expected: Expectations): Finding[] {
   return checkClaimSet(payload, {...expected, leewayMs: DEFAULT_LEEWAY_MS})
+}
+
+/** The claims box read as a JSON object, or what is wrong with it and where (line and column, from 1). */
+export function parseClaims(text: string): {claims: Json} | {error: string} {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    const offset = jsonErrorOffset(text, (error as Error).message)
+    const before = text.slice(0, offset).split('\n')
+    const reason = (error as Error).message
+      .replace(/,? (?:\.\.\.)?".*" is not valid JSON$/s, '')
+      .replace(/ (?:in JSON )?at position \d+.*$/s, '')
+    return {error: `line ${before.length}, column ${before.at(-1)!.length + 1}: ${reason}`}
+  }
+
+  return isObject(value) ? {claims: value} : {error: 'the claims must be a JSON object ({…})'}
+}
+
+/**
+ * Where JSON.parse gave up: the position its message names or, when V8 names none (an unexpected
+ * token), the end of the shortest prefix that fails for another reason than ending early.
+ */
+function jsonErrorOffset(text: string, message: string): number {
+  const named = /at position (\d+)/.exec(message)
+  if (named) return Number(named[1])
+  if (/end of JSON/.test(message)) return text.length
+  const failsEarly = (n: number) => {
+    try {
+      JSON.parse(text.slice(0, n))
+      return false
+    } catch (error) {
+      const at = /at position (\d+)/.exec((error as Error).message)
+      return at ? Number(at[1]) < n : !/end of JSON/.test((error as Error).message)
+    }
+  }
+
+  let low = 0
+  let high = text.length
+  while (low < high) {
+    const mid = (low + high) >> 1
+    if (failsEarly(mid)) high = mid
+    else low = mid + 1
+  }
+
+  return Math.max(0, low - 1)
 }
 
 /** A token with these claims and header, re-encoded with an empty signature: for editing, never valid. */

@@ -11,7 +11,7 @@ export const MAX_TOKEN_BYTES = 64 * 1024
 export const reject = (code: RejectionCode, message: string): TokenRejectedError =>
   new TokenRejectedError(code, message)
 
-const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+export const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
 
 /**
  * RFC 7515 §2 and RFC 4648 §3.5: base64url without padding, and canonical (the unused low bits

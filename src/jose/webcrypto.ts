@@ -4,8 +4,8 @@
  * and refuses them, each outcome with its reason code; the algorithms are the table's. Nothing
  * here imports Node.
  */
-import {JWS} from './algorithms.js'
-import {base64urlBytes, canonicalBase64url} from './header.js'
+import {hmacKeyBytes, isHmac, JWS} from './algorithms.js'
+import {BASE64URL, base64urlBytes, canonicalBase64url} from './header.js'
 
 export type Json = Record<string, unknown>
 
@@ -21,6 +21,8 @@ export interface Finding {
 export interface KeyInfo {
   client?: string
   jwk: Json
+  /** An HMAC secret pasted as text (not as a JWK). */
+  secret?: true
   source: 'jwks' | 'pasted'
   state?: string
   until?: null | string
@@ -150,35 +152,149 @@ export async function verifySignature(decoded: SignedParts, key: KeyInfo): Promi
     : fail('signature', 'BAD_SIGNATURE', 'signature verification failed')
 }
 
+/** Bytes as unpadded base64url, six bits to a letter (the page has no Buffer). */
+export function base64urlEncode(bytes: Uint8Array): string {
+  let out = ''
+  let bits = 0
+  let value = 0
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xff_ff
+    bits += 8
+    while (bits >= 6) {
+      bits -= 6
+      out += BASE64URL[(value >> bits) & 0x3f]
+    }
+  }
+
+  return bits > 0 ? out + BASE64URL[(value << (6 - bits)) & 0x3f] : out
+}
+
+/** An HMAC secret pasted as text: its UTF-8 bytes, less one final newline, as `token sign --secret` reads it. */
+const secretBytes = (text: string): Uint8Array => new TextEncoder().encode(text.replace(/\r?\n$/, ''))
+
+/** A WebCrypto key (named without the DOM's types, which the Node side of the build does not load). */
+type CryptoKeyLike = Awaited<ReturnType<typeof crypto.subtle.importKey>>
+
+/** What was pasted in the key box, sorted out: PEM (its DER), a JWK or JWKS (its keys), or text. */
+type Pasted = {der: Uint8Array; pem: 'private' | 'public'} | {jwks: Json[]} | {text: string}
+
+function readPasted(text: string): Pasted {
+  const trimmed = text.trim()
+  const pem = /^-----BEGIN (PUBLIC|PRIVATE) KEY-----([^-]*)-----END \1 KEY-----$/.exec(trimmed)
+  if (pem) {
+    // PEM's base64 read as base64url: the same bits under two other letters, padding dropped
+    const body = pem[2].replaceAll(/\s+/g, '').replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '')
+    if (!canonicalBase64url(body)) throw new Error('the PEM block is not base64')
+    return {der: base64urlBytes(body), pem: pem[1] === 'PUBLIC' ? 'public' : 'private'}
+  }
+
+  if (trimmed.startsWith('-----BEGIN'))
+    throw new Error('paste a PEM "PUBLIC KEY" (SPKI) or "PRIVATE KEY" (PKCS #8), a JWK or a JWKS')
+  let value: unknown
+  try {
+    value = JSON.parse(trimmed)
+  } catch {}
+
+  if (!isObject(value)) return {text}
+  const list = Array.isArray(value.keys) ? (value.keys as unknown[]) : [value]
+  const jwks = list.filter((k) => isObject(k)).filter((k) => typeof k.kty === 'string')
+  if (jwks.length === 0) throw new Error('no JWK (an object with "kty") in what you pasted')
+  return {jwks}
+}
+
+function asymmetric(alg: unknown, what: string): NonNullable<ReturnType<typeof webCrypto>> {
+  const spec = typeof alg === 'string' ? webCrypto(alg) : undefined
+  if (!spec || spec.kty === 'oct') throw new Error(`${what} needs the token to name an asymmetric alg`)
+  return spec
+}
+
 /**
- * A public key the user pasted: a JWK, a JWKS (every key a candidate) or an SPKI PEM (for the
- * token's alg). Private members are dropped here, before anything else sees them.
+ * A key the user pasted, to verify with: a JWK, a JWKS (every key a candidate), a PEM public or
+ * private key (for the token's alg) or, for an HMAC alg, the secret as text. Only public members
+ * are kept, before anything else sees them: a private key is used as its public half.
  */
 export async function parsePastedKey(text: string, alg: unknown): Promise<KeyInfo[]> {
-  const trimmed = text.trim()
-  if (trimmed.startsWith('-----BEGIN PUBLIC KEY-----')) {
-    const spec = typeof alg === 'string' ? webCrypto(alg) : undefined
-    if (!spec || spec.kty === 'oct') throw new Error('a PEM key needs the token to name an asymmetric alg')
-    const body = trimmed.replaceAll(/-----(BEGIN|END) PUBLIC KEY-----/g, '').replaceAll(/\s+/g, '')
-    // PEM's base64 read as base64url: the same bits under two other letters, padding dropped
-    const der = base64urlBytes(body.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, ''))
-    const key = await crypto.subtle.importKey('spki', der as never, spec.import as never, true, ['verify'])
+  const pasted = readPasted(text)
+  if ('der' in pasted) {
+    const spec = asymmetric(alg, 'a PEM key')
+    const format = pasted.pem === 'public' ? 'spki' : 'pkcs8'
+    const usage = pasted.pem === 'public' ? 'verify' : 'sign'
+    const key = await crypto.subtle
+      .importKey(format, pasted.der as never, spec.import as never, true, [usage])
+      .catch((error: Error) => {
+        throw new Error(`the PEM ${pasted.pem} key is not one for ${String(alg)}: ${error.message}`)
+      })
     const jwk = (await crypto.subtle.exportKey('jwk', key)) as Json
     return [{jwk: {...publicPart(jwk), alg}, source: 'pasted'}]
   }
 
-  if (trimmed.startsWith('-----BEGIN')) throw new Error('paste a public key: PEM "PUBLIC KEY" (SPKI) or a JWK')
-  let value: unknown
-  try {
-    value = JSON.parse(trimmed)
-  } catch {
-    throw new Error('the key is neither JSON (a JWK or JWKS) nor a PEM public key')
+  if ('jwks' in pasted) return pasted.jwks.map((jwk) => ({jwk: publicPart(jwk), source: 'pasted'}))
+  if (typeof alg === 'string' && isHmac(alg))
+    return [{jwk: {k: base64urlEncode(secretBytes(pasted.text)), kty: 'oct'}, secret: true, source: 'pasted'}]
+  throw new Error('the key is neither JSON (a JWK or JWKS) nor a PEM key; an HS token takes the secret as text')
+}
+
+/** The members of a private JWK that WebCrypto imports: its own `alg`, `use` and the like are checked here instead. */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi']
+
+/**
+ * A key to sign with, from the key box: a private JWK (of a JWKS: the one with the header's
+ * kid), a PEM "PRIVATE KEY", an oct JWK or the secret as text. Never extractable: it signs in
+ * this page and goes nowhere.
+ */
+export async function pastedSigningKey(text: string, header: Json): Promise<CryptoKeyLike> {
+  const alg = String(header.alg)
+  const spec = webCrypto(alg)
+  if (!spec) throw new Error(`alg ${JSON.stringify(header.alg)} is not one this page signs with`)
+  const pasted = readPasted(text)
+  const importAs = (format: 'jwk' | 'pkcs8' | 'raw', data: unknown) =>
+    // (`as 'raw'`: one call for the three formats, which the DOM typings split into overloads)
+    crypto.subtle
+      .importKey(format as 'raw', data as never, spec.import as never, false, ['sign'])
+      .catch((error: Error) => {
+        throw new Error(`the key cannot sign ${alg}: ${error.message}`)
+      })
+  if ('der' in pasted) {
+    if (pasted.pem === 'public') throw new Error('that is a public key: signing needs the private key or the secret')
+    asymmetric(alg, 'a PEM key')
+    return importAs('pkcs8', pasted.der)
   }
 
-  const list = isObject(value) && Array.isArray(value.keys) ? (value.keys as unknown[]) : [value]
-  const keys = list.filter((k) => isObject(k)).filter((k) => typeof k.kty === 'string')
-  if (keys.length === 0) throw new Error('no JWK (an object with "kty") in what you pasted')
-  return keys.map((jwk) => ({jwk: publicPart(jwk), source: 'pasted'}))
+  if ('text' in pasted) {
+    if (spec.kty !== 'oct') throw new Error(`${alg} signs with a private key (JWK or PEM), not a secret`)
+    return importAs('raw', hmacSecret(secretBytes(pasted.text), alg))
+  }
+
+  const jwk = pasted.jwks.length === 1 ? pasted.jwks[0] : pasted.jwks.find((k) => k.kid === header.kid)
+  if (!jwk) throw new Error(`no key with kid ${JSON.stringify(header.kid)} in the JWKS you pasted`)
+  if (jwk.kty !== spec.kty || (jwk.alg !== undefined && jwk.alg !== alg))
+    throw new Error(`the key (${String(jwk.kty)}${jwk.alg ? `, for ${String(jwk.alg)}` : ''}) does not sign ${alg}`)
+  if (spec.kty === 'oct') {
+    if (typeof jwk.k !== 'string' || !canonicalBase64url(jwk.k)) throw new Error('the oct JWK has no base64url "k"')
+    return importAs('raw', hmacSecret(base64urlBytes(jwk.k), alg))
+  }
+
+  if (jwk.d === undefined) throw new Error('that is a public key: signing needs the private key (with "d")')
+  const members: Json = {}
+  for (const name of [...PUBLIC_MEMBERS[spec.kty], ...PRIVATE_MEMBERS])
+    if (jwk[name] !== undefined) members[name] = jwk[name]
+  return importAs('jwk', {kty: jwk.kty, ...members})
+}
+
+/** RFC 7518 §3.2, as `token sign` holds it: an HMAC key at least as long as the hash. */
+function hmacSecret(bytes: Uint8Array, alg: string): Uint8Array {
+  if (bytes.length < hmacKeyBytes(alg))
+    throw new Error(`an ${alg} secret needs at least ${hmacKeyBytes(alg)} bytes; this one has ${bytes.length}`)
+  return bytes
+}
+
+/** A compact JWS of this header and payload, signed with WebCrypto by `key` (see pastedSigningKey). */
+export async function signCompact(header: Json, payload: Json, key: CryptoKeyLike): Promise<string> {
+  const spec = webCrypto(String(header.alg))!
+  const encode = (value: Json) => base64urlEncode(new TextEncoder().encode(JSON.stringify(value)))
+  const input = `${encode(header)}.${encode(payload)}`
+  const signature = await crypto.subtle.sign(spec.verify as never, key, new TextEncoder().encode(input) as never)
+  return `${input}.${base64urlEncode(new Uint8Array(signature))}`
 }
 
 function publicPart(jwk: Json): Json {

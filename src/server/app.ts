@@ -98,10 +98,8 @@ export async function buildServer(options: ServerOptions) {
   await app.register(introspectRoutes, {issuer})
   const {metricsText} = options
   await app.register(healthRoutes, {issuer, metrics, metricsText: metricsText && (() => metricsText(metrics))})
-  if (options.debugPage) {
-    const {debugRoutes} = await import('./routes/debug.js')
-    await app.register(debugRoutes, {issuer})
-  }
+  const {debugOffRoutes, debugRoutes} = await import('./routes/debug.js')
+  await (options.debugPage ? app.register(debugRoutes, {issuer}) : app.register(debugOffRoutes))
 
   return {
     app,

@@ -4,6 +4,7 @@ import type {ServerOptions} from './app.js'
 
 import {redact} from '../common/redact.js'
 import {publicBase} from './public-url.js'
+import {DEBUG_PAGE_OFF} from './routes/debug.js'
 
 /**
  * One HTTP server over one issuer, as `jwtis serve` runs it alone or in each worker (./worker.ts):
@@ -98,6 +99,7 @@ export function ready(options: RunOptions, port: number, vault: {issuer: string;
   )
   if (options.debugPage)
     options.log(`jwtis serve: token debugger at ${listening}/debug (tokens pasted there stay in the browser)`)
+  else options.log(`jwtis serve: ${DEBUG_PAGE_OFF}`)
   if (!options.publicUrl && !publicBase(vault.issuer) && ['0.0.0.0', '::'].includes(options.host)) {
     process.stderr.write(
       `jwtis serve: WARNING: the discovery document gives URLs under ${listening}, which other hosts cannot reach: give --public-url (or make the issuer a URL)\n`,

@@ -6,8 +6,16 @@
 import {exportJWK, generateKeyPair, generateSecret, SignJWT} from 'jose'
 import {describe, expect, it} from 'vitest'
 
-import {checkClaims, decode, encodeUnsigned} from '../../src/debugger/inspect.js'
-import {chooseKey, type KeyInfo, parsePastedKey, SUPPORTED_ALGS, verifySignature} from '../../src/jose/webcrypto.js'
+import {checkClaims, decode, encodeUnsigned, parseClaims} from '../../src/debugger/inspect.js'
+import {
+  chooseKey,
+  type KeyInfo,
+  parsePastedKey,
+  pastedSigningKey,
+  signCompact,
+  SUPPORTED_ALGS,
+  verifySignature,
+} from '../../src/jose/webcrypto.js'
 
 const now = Date.parse('2026-06-01T00:00:00Z')
 const at = now / 1000
@@ -114,9 +122,92 @@ describe('debugger: signatures checked with WebCrypto', () => {
       'ES256',
     )
     expect(jwks).toHaveLength(2)
+    // a private PEM (PKCS #8) verifies as its public half; other PEM blocks are named
+    const {exportPKCS8} = await import('jose')
+    const [fromPrivatePem] = await parsePastedKey(await exportPKCS8(privateKey), 'ES256')
+    expect(fromPrivatePem.jwk.d).toBeUndefined()
+    expect(await verifySignature(decoded, fromPrivatePem)).toMatchObject({ok: true})
+    await expect(
+      parsePastedKey('-----BEGIN EC PRIVATE KEY-----\nAA\n-----END EC PRIVATE KEY-----', 'ES256'),
+    ).rejects.toThrow(/"PRIVATE KEY" \(PKCS #8\)/)
     await expect(parsePastedKey('-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----', 'ES256')).rejects.toThrow(
-      /public key/,
+      /the PEM private key is not one for ES256/,
     )
+  })
+
+  it('HMAC: a secret pasted as text verifies (one final newline dropped, as token sign reads it); not for other algs', async () => {
+    const secret = 'correct horse battery staple, 32+'
+    const token = await new SignJWT({exp: at + 60})
+      .setProtectedHeader({alg: 'HS256', kid: 'web-hs'})
+      .sign(new TextEncoder().encode(secret))
+    const decoded = jws(token)
+    const keys = await parsePastedKey(`${secret}\n`, 'HS256')
+    expect(keys).toMatchObject([{secret: true, source: 'pasted'}])
+    const {finding, key} = chooseKey(decoded.header, keys)
+    expect(finding.ok).toBe(true)
+    expect(await verifySignature(decoded, key!)).toMatchObject({ok: true})
+    const [wrong] = await parsePastedKey('another secret, 32 bytes or more', 'HS256')
+    expect(await verifySignature(decoded, wrong)).toMatchObject({code: 'BAD_SIGNATURE'})
+    await expect(parsePastedKey(secret, 'ES256')).rejects.toThrow(/an HS token takes the secret as text/)
+  })
+})
+
+describe('debugger: edited claims signed in the page', () => {
+  const header = {alg: 'ES256', kid: 'k1', typ: 'at+jwt'}
+  const claims = {exp: at + 60, role: 'admin', sub: 'alice'}
+
+  it.each(SUPPORTED_ALGS)('%s: a private JWK signs what the public key (and jose) verify', async (alg) => {
+    const {exportJWK: toJwk, jwtVerify} = await import('jose')
+    const hmac = alg.startsWith('HS')
+    const pair = hmac ? undefined : await generateKeyPair(alg, {extractable: true})
+    const secret = hmac ? await generateSecret(alg, {extractable: true}) : undefined
+    const privateJwk = await toJwk(pair?.privateKey ?? secret!)
+    const token = await signCompact({alg, kid: 'k1'}, claims, await pastedSigningKey(JSON.stringify(privateJwk), {alg}))
+    const [verifyWith] = await parsePastedKey(JSON.stringify(privateJwk), alg)
+    expect(await verifySignature(jws(token), verifyWith)).toMatchObject({ok: true})
+    const {payload} = await jwtVerify(token, pair?.publicKey ?? secret!, {currentDate: new Date(now)})
+    expect(payload).toMatchObject(claims)
+  })
+
+  it('a PKCS #8 PEM, an oct JWK with no alg and a secret as text sign; a public key or a short secret does not', async () => {
+    const {exportPKCS8, exportSPKI} = await import('jose')
+    const {privateKey, publicKey} = await generateKeyPair('ES256', {extractable: true})
+    const signed = await signCompact(header, claims, await pastedSigningKey(await exportPKCS8(privateKey), header))
+    expect(
+      await verifySignature(jws(signed), (await parsePastedKey(await exportSPKI(publicKey), 'ES256'))[0]),
+    ).toMatchObject({ok: true})
+    await expect(pastedSigningKey(await exportSPKI(publicKey), header)).rejects.toThrow(/that is a public key/)
+    await expect(pastedSigningKey(JSON.stringify(await exportJWK(publicKey)), header)).rejects.toThrow(
+      /that is a public key/,
+    )
+
+    const hs = {alg: 'HS256', kid: 'web-hs'}
+    const secret = 'a text secret of at least 32 bytes!'
+    const fromText = await signCompact(hs, claims, await pastedSigningKey(secret, hs))
+    const octJwk = {k: Buffer.from(secret).toString('base64url'), kty: 'oct'}
+    expect(await signCompact(hs, claims, await pastedSigningKey(JSON.stringify(octJwk), hs))).toBe(fromText)
+    expect(await verifySignature(jws(fromText), (await parsePastedKey(secret, 'HS256'))[0])).toMatchObject({ok: true})
+    await expect(pastedSigningKey('too short', hs)).rejects.toThrow(
+      /an HS256 secret needs at least 32 bytes; this one has 9/,
+    )
+    await expect(pastedSigningKey(secret, header)).rejects.toThrow(/ES256 signs with a private key/)
+  })
+})
+
+describe('debugger: the claims box', () => {
+  it.each([
+    ['{"sub":1', "line 1, column 9: Expected ',' or '}' after property value"],
+    ['{\n  "a": 1,\n  "b": x\n}', "line 3, column 8: Unexpected token 'x'"],
+    ['{"a":tru}', "line 1, column 9: Unexpected token '}'"],
+    ['{"a":1}}', 'line 1, column 8: Unexpected non-whitespace character after JSON'],
+    ['', 'line 1, column 1: Unexpected end of JSON input'],
+  ])('%j: the parse error with its line and column', (text, error) => {
+    expect(parseClaims(text)).toEqual({error})
+  })
+
+  it('an object is read; anything else is named', () => {
+    expect(parseClaims('{"sub": "alice"}')).toEqual({claims: {sub: 'alice'}})
+    expect(parseClaims('[1]')).toEqual({error: 'the claims must be a JSON object ({…})'})
   })
 
   it('an edited token is re-encoded with no signature, which verifies nowhere', async () => {

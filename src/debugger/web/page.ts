@@ -1,21 +1,26 @@
 /**
  * The debugger page: decodes what is pasted, verifies signatures in the browser against this
  * server's JWKS (or a pasted key), and shows every check with `jwtis token verify`'s reason codes.
- * The only requests it makes are the two key documents at load; the token is never sent.
+ * Edited claims are signed here with a pasted private key or secret. The only requests it makes
+ * are the two key documents at load; the token and any pasted key are never sent.
  */
+import {isHmac} from '../../jose/algorithms.js'
 import {
   chooseKey,
   type Finding,
   type Json,
   type KeyInfo,
   parsePastedKey,
+  pastedSigningKey,
+  signCompact,
   verifySignature,
 } from '../../jose/webcrypto.js'
-import {checkClaims, decode, type Decoded, describeTime, encodeUnsigned} from '../inspect.js'
+import {checkClaims, decode, type Decoded, describeTime, encodeUnsigned, parseClaims} from '../inspect.js'
 
 interface KeyMeta {
   alg: string
-  client: string
+  /** null for the issuer's own key-wrapping keys, which seal refresh tokens. */
+  client: null | string
   kid: string
   state: string
   until: null | string
@@ -28,6 +33,7 @@ const el = {
   aud: $<HTMLInputElement>('aud'),
   checks: $<HTMLUListElement>('checks'),
   claims: $<HTMLTextAreaElement>('claims'),
+  claimsError: $('claims-error'),
   copyToken: $<HTMLButtonElement>('copy-token'),
   decryptCommand: $('decrypt-command'),
   edited: $('edited'),
@@ -40,6 +46,8 @@ const el = {
   key: $<HTMLTextAreaElement>('key'),
   keysStatus: $('keys-status'),
   parts: $('parts'),
+  signEdited: $<HTMLButtonElement>('sign-edited'),
+  signStatus: $('sign-status'),
   size: $('size'),
   times: $('times').querySelector('tbody')!,
   token: $<HTMLTextAreaElement>('token'),
@@ -65,7 +73,7 @@ async function loadServerKeys(): Promise<void> {
     server.meta = new Map(meta.keys.map((k) => [k.kid, k]))
     server.keys = jwks.keys.map((jwk) => {
       const m = server.meta.get(String(jwk.kid))
-      return {client: m?.client, jwk, source: 'jwks', state: m?.state, until: m?.until}
+      return {client: m?.client ?? undefined, jwk, source: 'jwks', state: m?.state, until: m?.until}
     })
     el.iss.placeholder = `not checked (this server issues as ${meta.issuer})`
     const clients = new Set(meta.keys.map((k) => k.client)).size
@@ -84,18 +92,40 @@ function keySource(): 'pasted' | 'server' {
 const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`
 const pretty = (value: unknown) => JSON.stringify(value, null, 2)
 
-function showParts(parts: string[] | undefined, jwe: boolean): void {
+/**
+ * Colours the token in place: the box's own text is transparent, and the layer under it draws
+ * the same text, part by part (whatever surrounds the token, such as "Bearer ", uncoloured).
+ */
+function paint(decoded: Decoded): void {
+  const text = el.token.value
   el.parts.replaceChildren()
-  el.parts.hidden = !parts
-  el.parts.classList.toggle('jwe', jwe)
-  if (!parts) return
-  for (const [i, part] of parts.entries()) {
-    if (i > 0) el.parts.append('.')
-    const span = document.createElement('span')
-    span.className = `p${i}`
-    span.textContent = part
-    el.parts.append(span)
+  el.parts.classList.toggle('jwe', decoded.kind === 'jwe')
+  const token = decoded.kind === 'invalid' ? '' : decoded.parts.join('.')
+  const at = token ? text.indexOf(token) : -1
+  if (decoded.kind === 'invalid' || at < 0) {
+    el.parts.append(text)
+  } else {
+    el.parts.append(text.slice(0, at))
+    for (const [i, part] of decoded.parts.entries()) {
+      if (i > 0) el.parts.append('.')
+      const span = document.createElement('span')
+      span.className = `p${i}`
+      span.textContent = part
+      el.parts.append(span)
+    }
+
+    el.parts.append(text.slice(at + token.length))
   }
+
+  // (a final newline makes a line in the box, and in the layer only when something follows it)
+  el.parts.append(' ')
+  fit()
+}
+
+/** The token box grows with the token, so that the layer under it never has to scroll along. */
+function fit(): void {
+  el.token.style.height = 'auto'
+  el.token.style.height = `${el.token.scrollHeight + el.token.offsetHeight - el.token.clientHeight}px`
 }
 
 function showChecks(findings: Array<Finding | {message: string; note: true}>): void {
@@ -135,8 +165,27 @@ function verdict(kind: 'bad' | 'empty' | 'info' | 'ok', text: string, code?: str
   el.verdict.append(text)
 }
 
+/** While the claims differ from the token's, the verdict is about the token as pasted, not the edit. */
+function markStale(stale: boolean): void {
+  el.verdict.querySelector('.stale-label')?.remove()
+  el.verdict.classList.toggle('stale', stale)
+  el.checks.classList.toggle('stale', stale)
+  if (!stale) return
+  const label = document.createElement('strong')
+  label.className = 'stale-label'
+  label.textContent = 'Stale: the claims were edited; this verdict is for the token as pasted. '
+  el.verdict.prepend(label)
+}
+
+function choosePastedKey(): void {
+  document.querySelector<HTMLInputElement>('input[name="keysource"][value="pasted"]')!.checked = true
+  el.key.hidden = false
+  el.key.focus()
+}
+
 function keyLabel(key: KeyInfo, use = 'signing'): string {
   const kid = typeof key.jwk.kid === 'string' ? key.jwk.kid : '(no kid)'
+  if (key.secret) return 'the secret you pasted'
   if (key.source === 'pasted') return `the key you pasted (${kid})`
   const until = key.until ? `${key.state === 'retired' ? ' until' : ', rotates'} ${key.until}` : ''
   return `${use} key ${kid} of client ${key.client ?? '?'} (${key.state ?? 'unknown state'}${until})`
@@ -180,25 +229,24 @@ async function show(mine: number): Promise<void> {
   el.edited.hidden = true
   el.jws.hidden = true
   el.jwe.hidden = true
+  markStale(false)
   el.size.textContent = text.trim() ? `${text.trim().length} characters` : ''
+  const decoded = decode(text)
+  paint(decoded)
   if (text.trim() === '') {
     current = undefined
-    showParts(undefined, false)
     showChecks([])
     verdict('empty', 'Paste a token to see what it says.')
     return
   }
 
-  const decoded = decode(text)
   current = decoded
   if (decoded.kind === 'invalid') {
-    showParts(undefined, false)
     showChecks([decoded.error])
     verdict('bad', decoded.error.message, decoded.error.code)
     return
   }
 
-  showParts(decoded.parts, decoded.kind === 'jwe')
   if (decoded.kind === 'jwe') renderJwe(decoded)
   else await renderJws(decoded, mine)
 }
@@ -208,11 +256,57 @@ async function renderJws(decoded: Extract<Decoded, {kind: 'jws'}>, mine: number)
   el.header.textContent = pretty(decoded.header)
   copyable.set('header', pretty(decoded.header))
   const claimsText = decoded.payload ? pretty(decoded.payload) : decoded.payloadText
-  if (document.activeElement !== el.claims) el.claims.value = claimsText
+  // An edit stays while the token does (a key being pasted, iss or aud typed); a new token replaces it.
+  const token = decoded.parts.join('.')
+  if (el.claims.dataset.token !== token) el.claims.value = claimsText
+  el.claims.dataset.token = token
   el.claims.dataset.original = claimsText
   copyable.set('claims', claimsText)
   showTimes(decoded.payload)
 
+  const {findings, hmac, key, signed} = await checkSignature(decoded)
+  if (mine !== run) return // a newer input took over while WebCrypto worked
+  const aud = el.aud.value.trim()
+  findings.push(
+    ...checkClaims(decoded.payload, {
+      audience: aud ? [aud] : undefined,
+      issuer: el.iss.value.trim() || undefined,
+      now: Date.now(),
+    }),
+  )
+  const notes: Array<{message: string; note: true}> = hmac ? [{message: hmac, note: true}] : []
+  if (!el.aud.value.trim()) notes.push({message: 'the audience was not checked: type the aud you expect', note: true})
+  if (typeof decoded.header.typ === 'string' && decoded.header.typ.toLowerCase() !== 'at+jwt')
+    notes.push({message: `typ ${JSON.stringify(decoded.header.typ)}: jwtis access tokens are at+jwt`, note: true})
+  showChecks([...findings, ...notes])
+
+  const failed = findings.find((f) => !f.ok)
+  if (failed) verdict('bad', failed.message, failed.code)
+  else if (signed && key) verdict('ok', `Valid: signature verified with ${keyLabel(key)}.`)
+  else if (hmac) {
+    verdict('info', 'HMAC: paste the secret, it stays in this page.')
+    if (keySource() === 'server') {
+      const button = document.createElement('button')
+      button.type = 'button'
+      button.textContent = 'Paste the secret'
+      button.addEventListener('click', () => {
+        choosePastedKey()
+        later()
+      })
+      el.verdict.append(' ', button)
+    }
+  }
+
+  renderEdited()
+}
+
+/**
+ * The signature findings. An HMAC token with no secret to try is not called forged: its secret
+ * is never published (the JWKS leaves it out), so the page asks for it instead (`hmac`).
+ */
+async function checkSignature(
+  decoded: Extract<Decoded, {kind: 'jws'}>,
+): Promise<{findings: Finding[]; hmac?: string; key?: KeyInfo; signed: boolean}> {
   const findings: Finding[] = []
   let {keys} = server
   if (keySource() === 'pasted') {
@@ -224,33 +318,23 @@ async function renderJws(decoded: Extract<Decoded, {kind: 'jws'}>, mine: number)
     }
   }
 
-  const {finding, key} = chooseKey(decoded.header, keys)
-  findings.push(finding)
-  let signed = false
-  if (finding.ok && key) {
-    const checked = await verifySignature(decoded, key)
-    signed = checked.ok
-    findings.push(checked.ok ? {...checked, message: `${checked.message} with ${keyLabel(key)}`} : checked)
+  const {alg, kid} = decoded.header
+  if (findings.length === 0 && typeof alg === 'string' && isHmac(alg) && !keys.some((k) => k.jwk.kty === 'oct')) {
+    const meta = typeof kid === 'string' ? server.meta.get(kid) : undefined
+    const whose = meta?.client ? `the ${alg} secret of client ${meta.client} (kid ${meta.kid})` : `an ${alg} secret`
+    return {
+      findings,
+      hmac: `signed with ${whose}, which is never published: paste the secret (text or an oct JWK) under "a key I paste" to verify it; it stays in this page`,
+      signed: false,
+    }
   }
 
-  if (mine !== run) return // a newer input took over while WebCrypto worked
-  const aud = el.aud.value.trim()
-  findings.push(
-    ...checkClaims(decoded.payload, {
-      audience: aud ? [aud] : undefined,
-      issuer: el.iss.value.trim() || undefined,
-      now: Date.now(),
-    }),
-  )
-  const notes: Array<{message: string; note: true}> = []
-  if (!el.aud.value.trim()) notes.push({message: 'the audience was not checked: type the aud you expect', note: true})
-  if (typeof decoded.header.typ === 'string' && decoded.header.typ.toLowerCase() !== 'at+jwt')
-    notes.push({message: `typ ${JSON.stringify(decoded.header.typ)}: jwtis access tokens are at+jwt`, note: true})
-  showChecks([...findings, ...notes])
-
-  const failed = findings.find((f) => !f.ok)
-  if (failed) verdict('bad', failed.message, failed.code)
-  else if (signed && key) verdict('ok', `Valid: signature verified with ${keyLabel(key)}.`)
+  const {finding, key} = chooseKey(decoded.header, keys)
+  findings.push(finding)
+  if (!finding.ok || !key) return {findings, key, signed: false}
+  const checked = await verifySignature(decoded, key)
+  findings.push(checked.ok ? {...checked, message: `${checked.message} with ${keyLabel(key)}`} : checked)
+  return {findings, key, signed: checked.ok}
 }
 
 function renderJwe(decoded: Extract<Decoded, {kind: 'jwe'}>): void {
@@ -260,13 +344,17 @@ function renderJwe(decoded: Extract<Decoded, {kind: 'jwe'}>): void {
   copyable.set('jwe-header', pretty(decoded.header))
   const meta = typeof kid === 'string' ? server.meta.get(kid) : undefined
   const sealedTo = meta
-    ? `encryption key ${meta.kid} of client ${meta.client} (${meta.state})`
+    ? meta.client === null
+      ? `this server's key-wrapping key ${meta.kid} (${meta.state})`
+      : `encryption key ${meta.kid} of client ${meta.client} (${meta.state})`
     : typeof kid === 'string'
       ? `key ${kid}, which is not one of this server's`
       : 'a key it does not name (no kid)'
-  const command = `jwtis jwe decrypt '${decoded.parts.join('.')}'`
+  // The command reads the token from stdin: pasted there, it stays out of the shell's history.
+  const command = 'jwtis jwe decrypt -'
   el.decryptCommand.textContent = command
   copyable.set('command', command)
+  const nested = String(decoded.header.cty).toUpperCase() === 'JWT'
   showChecks([
     {message: `alg ${String(alg)}, enc ${String(enc)}`, note: true},
     {message: `sealed to ${sealedTo}`, note: true},
@@ -274,37 +362,67 @@ function renderJwe(decoded: Extract<Decoded, {kind: 'jwe'}>): void {
       ? [{message: `cty ${String(decoded.header.cty)}: a nested JWT inside`, note: true as const}]
       : []),
   ])
-  verdict('info', `Encrypted (JWE) to ${sealedTo}. Decrypt it with jwtis jwe decrypt (command below).`)
+  // The issuer's key-wrapping keys seal refresh tokens and nothing else.
+  if (nested && meta?.client === null)
+    verdict('info', `Refresh token, sealed: under ${sealedTo}; only this server opens it (command below).`)
+  else if (nested && meta)
+    verdict(
+      'info',
+      `Encrypted JWT, sealed to ${sealedTo}: an encrypted access token, or a refresh token sealed to the client. Decrypt it with jwtis jwe decrypt (command below).`,
+    )
+  else verdict('info', `Encrypted (JWE) to ${sealedTo}. Decrypt it with jwtis jwe decrypt (command below).`)
 }
 
 /** The claims as edited, re-encoded without a signature; shown only when they differ. */
 function renderEdited(): void {
   if (current?.kind !== 'jws') return
   const text = el.claims.value
-  if (text === el.claims.dataset.original) {
-    el.edited.hidden = true
-    return
-  }
-
-  el.edited.hidden = false
-  let claims: unknown
-  try {
-    claims = JSON.parse(text)
-  } catch {
-    el.editedToken.textContent = 'The claims are not valid JSON yet.'
+  const edited = text !== el.claims.dataset.original
+  markStale(edited)
+  el.edited.hidden = !edited
+  el.signStatus.textContent = ''
+  const parsed = edited ? parseClaims(text) : undefined
+  const error = parsed && 'error' in parsed ? `The claims are not valid JSON: ${parsed.error}` : ''
+  el.claimsError.textContent = error
+  el.claimsError.hidden = !error
+  el.claims.setAttribute('aria-invalid', String(Boolean(error)))
+  el.signEdited.disabled = !parsed || 'error' in parsed
+  if (!parsed || 'error' in parsed) {
+    el.editedToken.textContent = parsed ? 'Fix the claims (see above) to see the token.' : ''
     copyable.delete('edited')
     return
   }
 
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-    el.editedToken.textContent = 'The claims must be a JSON object.'
-    copyable.delete('edited')
-    return
-  }
-
-  const token = encodeUnsigned(current.header, claims as Json)
+  const token = encodeUnsigned(current.header, parsed.claims)
   el.editedToken.textContent = token
   copyable.set('edited', token)
+}
+
+/**
+ * Signs the edited claims under the same header with the key in the key box (WebCrypto, in this
+ * page), puts the result in the token box and verifies it again from there.
+ */
+async function signEdited(): Promise<void> {
+  if (current?.kind !== 'jws') return
+  const parsed = parseClaims(el.claims.value)
+  if ('error' in parsed) return
+  if (keySource() !== 'pasted' || !el.key.value.trim()) {
+    el.signStatus.textContent =
+      'Paste the private key (JWK or PEM) or the HMAC secret in the key box first: it stays in this page.'
+    choosePastedKey()
+    return
+  }
+
+  try {
+    const key = await pastedSigningKey(el.key.value, current.header)
+    el.token.value = await signCompact(current.header, parsed.claims, key)
+  } catch (error) {
+    el.signStatus.textContent = (error as Error).message
+    return
+  }
+
+  document.body.dataset.state = 'pending'
+  await render()
 }
 
 async function copy(name: string, button: HTMLButtonElement): Promise<void> {
@@ -349,6 +467,9 @@ for (const radio of document.querySelectorAll<HTMLInputElement>('input[name="key
   })
 }
 
+el.token.addEventListener('input', () => paint(decode(el.token.value)))
+window.addEventListener('resize', fit)
+el.signEdited.addEventListener('click', signEdited)
 for (const button of document.querySelectorAll<HTMLButtonElement>('button[data-copy]')) {
   button.addEventListener('click', () => copy(button.dataset.copy!, button))
 }

@@ -1,4 +1,4 @@
-import type {FastifyInstance, FastifyReply} from 'fastify'
+import type {FastifyInstance, FastifyReply, FastifyRequest} from 'fastify'
 
 import {readFile} from 'node:fs/promises'
 
@@ -65,4 +65,37 @@ export async function debugRoutes(app: FastifyInstance, {issuer}: {issuer: Issue
         })),
     }
   })
+}
+
+/** Why /debug answers 404 where the page is off, and how to turn it on: said on start-up too. */
+export const DEBUG_PAGE_OFF =
+  'the token debugger page is off: serve turns it on by default only when listening on loopback; start serve with --debug-page on to serve it here'
+
+const OFF_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>jwtis: token debugger off</title></head>
+<body>
+<h1>The token debugger is off on this server</h1>
+<p><code>jwtis serve</code> serves the page at <code>/debug</code> by default only when it listens on loopback
+(127.0.0.1, ::1). To serve it on this listener, start it with <code>--debug-page on</code>, or run one on loopback
+for yourself: <code>jwtis serve --listen 127.0.0.1:4456</code>.</p>
+</body>
+</html>
+`
+
+/**
+ * Where the page is off (`--debug-page off`, or a listener that is not loopback), `/debug`
+ * answers 404 saying so and how to turn it on: an HTML page to a browser, the contract's JSON
+ * error shape to anything else.
+ */
+export async function debugOffRoutes(app: FastifyInstance): Promise<void> {
+  app.get('/debug', debugPageOff)
+  app.get('/debug/*', debugPageOff)
+}
+
+async function debugPageOff(request: FastifyRequest, reply: FastifyReply) {
+  reply.code(404).header('cache-control', 'no-store')
+  if (/\btext\/html\b/.test(request.headers.accept ?? ''))
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', DEBUG_CSP).send(OFF_PAGE)
+  return reply.send({error: {code: 'NOT_FOUND', message: DEBUG_PAGE_OFF}})
 }
