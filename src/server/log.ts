@@ -74,7 +74,7 @@ const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066
  * id follows a request through every hop; anything else is replaced, not logged.
  */
 export function requestIds(): (request: {headers: Record<string, string | string[] | undefined>}) => string {
-  const prefix = randomBytes(6).toString('base64url')
+  const prefix = randomBytes(6).toString('hex')
   let counter = 0
   return (request) => {
     const given = request.headers['x-request-id']
