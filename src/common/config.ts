@@ -22,8 +22,8 @@ export const CONFIG = {
     secret: false,
   },
   JWTIS_ADMIN_TOKEN: {
-    default: 'a random one, printed once on stdout at start',
-    description: 'the admin token `serve` requires to register clients',
+    default: 'JWTIS_ADMIN_TOKEN_FILE, else a random one printed once on stdout at start (a new one on every restart)',
+    description: 'the admin token `serve` requires to register clients (prefer JWTIS_ADMIN_TOKEN_FILE)',
     secret: true,
   },
   JWTIS_ADMIN_TOKEN_FILE: {
