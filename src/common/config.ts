@@ -22,9 +22,14 @@ export const CONFIG = {
     secret: false,
   },
   JWTIS_ADMIN_TOKEN: {
-    default: 'a random one, printed once on stdout at start',
-    description: 'the admin token `serve` requires to register clients',
+    default: 'JWTIS_ADMIN_TOKEN_FILE, else a random one printed once on stdout at start (a new one on every restart)',
+    description: 'the admin token `serve` requires to register clients (prefer JWTIS_ADMIN_TOKEN_FILE)',
     secret: true,
+  },
+  JWTIS_ADMIN_TOKEN_FILE: {
+    description:
+      'a file holding the admin token `serve` requires (one line; the trailing newline is dropped): kept out of the environment and the same across restarts; not together with JWTIS_ADMIN_TOKEN',
+    secret: false,
   },
   JWTIS_AGE_KEY: {
     description: 'an age identity (`AGE-SECRET-KEY-1…`) that opens the vault',

@@ -453,7 +453,8 @@ describe('the /debug page is served only where it should be', () => {
     const s = scratch()
     const vault = join(s.dir, 'vault.age')
     await jwtisOk(['init', '--vault', vault], {env: s.env})
-    // (human mode: --json keeps stderr for errors, so serve's helper, which reads the JSON ready line, is not used)
+    // (human mode: --json keeps stderr for errors, so serve's helper, which reads the JSON ready line,
+    // is not used); off a terminal each stderr line is JSON, and its `msg` is what a terminal shows
     const startUp = async (host: string) => {
       const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:0`, '--workers', '1'], {
         env: cleanEnv({...s.env, JWTIS_ADMIN_TOKEN: 'a'.repeat(32)}),
@@ -465,20 +466,25 @@ describe('the /debug page is served only where it should be', () => {
       await new Promise<void>((resolve) => {
         child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
           stderr += chunk
-          if (stderr.includes('jwtis serve: listening on') && stderr.includes('token debugger')) resolve()
+          if (stderr.includes('listening on') && stderr.includes('token debugger')) resolve()
         })
         child.once('close', () => resolve())
       })
       child.kill('SIGTERM')
       await closed
       return stderr
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => (JSON.parse(line) as {msg: string}).msg)
     }
 
-    expect(await startUp('127.0.0.1')).toMatch(/^jwtis serve: token debugger at http:\/\/127\.0\.0\.1:\d+\/debug /m)
+    expect(await startUp('127.0.0.1')).toContainEqual(
+      expect.stringMatching(/^token debugger at http:\/\/127\.0\.0\.1:\d+\/debug /),
+    )
     const remote = await startUp('0.0.0.0')
     expect(remote).toContain(
-      'jwtis serve: the token debugger page is off: serve turns it on by default only when listening on loopback; start serve with --debug-page on to serve it here\n',
+      'the token debugger page is off: serve turns it on by default only when listening on loopback; start serve with --debug-page on to serve it here',
     )
-    expect(remote).not.toContain('token debugger at')
+    expect(remote.join('\n')).not.toContain('token debugger at')
   })
 })

@@ -37,20 +37,36 @@ describe('getting started', () => {
     expect((await jwtisOk(['config', 'get', 'vault'], {env: s.env})).stdout.trim()).toBe(first)
   })
 
-  it('npm run demo: the client token where it says "shown once", tokens shortened in the narration, --batch, jwe and a serve round trip', () => {
+  it('npm run demo: the client token where it says "shown once", every printed line runnable as printed (tokens in files), --batch, jwe and a serve round trip with curl', () => {
     const demo = spawnSync('bash', [join(ROOT, 'scripts', 'demo.sh')], {
       encoding: 'utf8',
       env: {...process.env, CI: 'true', NO_COLOR: '1'},
       timeout: 120_000,
     })
+    // Every command line the demo prints is printed and then run by one function, run(), as that
+    // very text (eval): the demo exiting 0 (set -e, curl --fail-with-body) is those lines succeeding.
     expect(demo.status, demo.stderr).toBe(0)
+    const script = readFileSync(join(ROOT, 'scripts', 'demo.sh'), 'utf8')
+    expect(script.match(/\$ %s/g), 'only run() prints a command line').toEqual(['$ %s'])
+    expect(script).toMatch(/run\(\) \{\n {2}printf '\\n%s\$ %s%s\\n' "\$bold" "\$1" "\$plain" >&2\n {2}eval "\$1"\n\}/)
     const all = `${demo.stderr}\n${demo.stdout}`
     // narration and output interleave on a terminal; apart they still say it in order
     expect(demo.stderr).toMatch(/Client token \(shown once, printed on stdout\):/)
     expect(demo.stdout).toMatch(/^jwtis_[\w-]{43}$/m)
-    const commands = demo.stderr.split('\n').filter((l) => l.startsWith('$ '))
+    const commands = demo.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('$ '))
+      .map((l) => l.slice(2))
     expect(commands.length).toBeGreaterThan(15)
-    for (const line of commands) expect(line, 'a token in full in the narration').not.toMatch(/[\w-]{41}/)
+    for (const line of commands) {
+      expect(line, 'a token in the narration').not.toMatch(/[\w-]{41}/)
+      expect(line, 'a shortened argument').not.toContain('…')
+      expect(spawnSync('bash', ['-n', '-c', line]).status, `${line} is not shell`).toBe(0)
+    }
+
+    const curls = commands.filter((line) => line.startsWith('curl '))
+    expect(curls).toHaveLength(3)
+    for (const line of curls) expect(line).toContain(" -H 'content-type: application/json' ")
     for (const wanted of [
       '--batch',
       'jwe encrypt',
@@ -63,8 +79,8 @@ describe('getting started', () => {
       expect(commands.join('\n')).toContain(wanted)
     expect(demo.stdout).toMatch(/"line":3/)
     expect(demo.stdout).toContain('hello from jwtis')
-    expect(demo.stdout.match(/^201 \{/gm)).toHaveLength(3)
-    expect(demo.stderr.match(/"msg":"request"/g)).toHaveLength(3)
+    expect(demo.stdout).toMatch(/^\{"expiry":\d+,"kid":"web",/m)
+    expect(demo.stderr.match(/"status":201,"msg":"request"/g)).toHaveLength(3)
     expect(all).toContain('Demo done')
     // the server it started is gone with it
     const survivors = readdirSync('/proc')
