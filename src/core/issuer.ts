@@ -364,7 +364,8 @@ export class Issuer {
     try {
       verified = await check(client === undefined ? this.keyring() : this.clientKeyring(client))
     } catch (error) {
-      // "no key with kid …" among one client's keys: when another client of the vault signed it, say which
+      // "no key with kid …" among one client's keys: when another client of the vault signed it,
+      // say which (the code stays UNKNOWN_KID: none of this client's keys has that kid)
       const other =
         client !== undefined && (error as TokenRejectedError).code === 'UNKNOWN_KID'
           ? await check(this.keyring()).then(
@@ -372,7 +373,7 @@ export class Issuer {
               () => {},
             )
           : undefined
-      if (other) throw reject('WRONG_CLIENT', `the token is signed by client ${other}, not by ${client}`)
+      if (other) throw reject('UNKNOWN_KID', `the token is signed by client ${other}, not by ${client}`)
       throw error
     }
 

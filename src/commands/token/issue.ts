@@ -13,10 +13,11 @@ export default class TokenIssue extends VaultCommand<typeof TokenIssue> {
 
 With --batch, reads one JSON claim set per line on stdin and writes one JSON result per line, in order; a bad or blank line gets an {"error":…,"line":N} line and the rest go on. A progress line (count, rate, time left) goes to stderr when it is a terminal.`
   // oclif's generated usage line nests --batch under --progress (it groups flags by dependsOn and
-  // exclusive), which reads backwards: one line per way of running it instead.
+  // exclusive), which reads backwards: one line per way of running it instead. (`token issue`
+  // spelled out: docs/commands.md takes its heading from the first line, with `token:issue`.)
   static override usage = [
-    '<%= command.id %> -c <value> [--sub <value>] [--aud <value>...] [--claim <value>... | --claims <value>] [--ttl <value>] [--nbf <value>] [--refresh] [--[no-]encrypt] [--fingerprint <value>] [--store <value>] [--json] [VAULT FLAGS]',
-    '<%= command.id %> -c <value> --batch [--progress] [--quiet] [--sub <value>] [--aud <value>...] [--ttl <value>] [--nbf <value>] [--refresh] [--[no-]encrypt] [--store <value>] [VAULT FLAGS] < claims.ndjson',
+    'token issue -c <value> [--sub <value>] [--aud <value>...] [--claim <value>... | --claims <value>] [--ttl <value>] [--nbf <value>] [--refresh] [--[no-]encrypt] [--fingerprint <value>] [--store <value>] [--json] [VAULT FLAGS]',
+    'token issue -c <value> --batch [--progress] [--quiet] [--sub <value>] [--aud <value>...] [--ttl <value>] [--nbf <value>] [--refresh] [--[no-]encrypt] [--store <value>] [VAULT FLAGS] < claims.ndjson',
   ]
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing --sub alice',
