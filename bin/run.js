@@ -12,10 +12,21 @@ const fastOn = process.env.JWTIS_FAST !== '0'
 // them from the oclif commands' own definitions and hands back anything it does not fully
 // understand. Everything else is oclif's (and all of it with JWTIS_FAST=0, to compare or to
 // rule the fast entry out).
-if (fastOn && argv.length === 1 && argv[0] === '--version') {
-  const {readFileSync} = await import('node:fs')
-  const {version} = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
-  process.stdout.write(`jwtis/${version} ${process.platform}-${process.arch} node-${process.version}\n`)
+if (argv[0] === '--version' && argv.includes('--json')) {
+  // oclif prints its text line whatever follows --version: the JSON (oclif's `version --json`
+  // names, and the bare version) is answered here, with or without the fast entry
+  const {release, type} = await import('node:os')
+  const version = await packageVersion()
+  const details = {
+    architecture: `${process.platform}-${process.arch}`,
+    cliVersion: `jwtis/${version}`,
+    nodeVersion: `node-${process.version}`,
+    osVersion: `${type()} ${release()}`,
+    version,
+  }
+  process.stdout.write(`${JSON.stringify(details, null, 2)}\n`)
+} else if (fastOn && argv.length === 1 && argv[0] === '--version') {
+  process.stdout.write(`jwtis/${await packageVersion()} ${process.platform}-${process.arch} node-${process.version}\n`)
 } else if (fastOn && (await fast(argv))) {
   // done
 } else {
@@ -32,4 +43,9 @@ async function fast(args) {
   }
 
   return entry.run(args)
+}
+
+async function packageVersion() {
+  const {readFileSync} = await import('node:fs')
+  return JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version
 }

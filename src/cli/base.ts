@@ -9,6 +9,7 @@ import type {ActionContext, CommandContext} from './actions/context.js'
 import {env, SECRET_VARIABLES, type VariableName} from '../common/config.js'
 import {UsageError} from '../common/errors.js'
 import {registerSecret} from '../common/redact.js'
+import {closest} from '../common/suggest.js'
 import * as io from './io.js'
 import {canPrompt} from './output.js'
 
@@ -30,7 +31,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected override async catch(err: Error): Promise<void> {
     if (err instanceof Errors.ExitError) throw err
-    io.reportError(err, this.jsonEnabled())
+    io.reportError(withFlagHint(err, this.ctor), this.jsonEnabled())
   }
 
   /** Closes what the command opened (a Redis vault's connection would keep the process alive). */
@@ -85,6 +86,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected async readInput(value: string | undefined, what: string, raw = false): Promise<string> {
     return io.readInput(value, what, raw)
   }
+}
+
+/**
+ * oclif's "Nonexistent flag: --clent" with the command's closest flags, as an unknown command
+ * gets the closest commands: "did you mean `--client`?". (The fast entry hands a command line
+ * with an unknown flag to oclif, so this is the one place for both.)
+ */
+function withFlagHint(err: Error, command: Command.Class): Error {
+  const unknown = (err as {flags?: unknown}).flags
+  if (!('oclif' in err) || !Array.isArray(unknown) || unknown.length !== 1) return err
+  const [flag] = unknown as string[]
+  if (!flag.startsWith('--')) return err
+  const names = Object.entries({...command.baseFlags, ...command.flags}).flatMap(([name, definition]) => [
+    name,
+    ...(definition.aliases ?? []),
+  ])
+  if (command.enableJsonFlag) names.push('json')
+  const ranked = closest(flag.slice(2).split('=')[0], names).map((name) => `\`--${name}\``)
+  return ranked.length > 0 ? new UsageError(`Nonexistent flag: ${flag}; did you mean ${ranked.join(' or ')}?`) : err
 }
 
 /** Adds `--vault` and `--identity`, and opens the vault the way the contract says. */

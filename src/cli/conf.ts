@@ -1,4 +1,5 @@
-import {resolve} from 'node:path'
+import {statSync} from 'node:fs'
+import {dirname, resolve} from 'node:path'
 
 import {UsageError} from '../common/errors.js'
 import {hasPassword, isRedisUrl} from '../redis/url.js'
@@ -44,6 +45,20 @@ export function normalizeSetting(name: SettingName, value: string): string {
       'settings are not for secrets: give a Redis URL with a password in JWTIS_VAULT (or --vault), not in a setting',
     )
   return value
+}
+
+/**
+ * A vault file for the `vault` setting: its directory must be there (a mistyped path is refused
+ * now, exit 2, not at the next command), the file itself may come later (`init` writes it).
+ * Returns a warning when it does not exist yet.
+ */
+export function checkVaultSetting(path: string): string | undefined {
+  if (isRedisUrl(path)) return undefined
+  const dir = dirname(path)
+  if (!statSync(dir, {throwIfNoEntry: false})?.isDirectory())
+    throw new UsageError(`${path}: the directory ${dir} does not exist`)
+  if (statSync(path, {throwIfNoEntry: false})) return undefined
+  return `warning: ${path} does not exist yet (\`jwtis init --vault ${path}\` creates it)`
 }
 
 /**

@@ -13,14 +13,16 @@ const UNITS: Record<string, number> = {
   µs: 1e-3,
 }
 
+const GO_DURATION = 'a Go duration such as 90s, 15m, 72h or 1h30m'
+
 const PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y
 
 /**
  * Parses a Go duration string (`90s`, `15m`, `1h30m`, `1.5h`) into milliseconds, as JWTIS and
  * its clients write them. A bare `0` is allowed, as in Go. Negative durations are refused: no
- * lifetime in jwtis can be negative.
+ * lifetime in jwtis can be negative. `expected` names, in the error, what else the caller takes.
  */
-export function parseDuration(input: string, what = 'duration'): number {
+export function parseDuration(input: string, what = 'duration', expected = GO_DURATION): number {
   const text = input.trim()
   if (text === '0') return 0
   let total = 0
@@ -34,7 +36,7 @@ export function parseDuration(input: string, what = 'duration'): number {
   }
 
   if (text.length === 0 || matched !== text.length || text.length > 64) {
-    throw new UsageError(`invalid ${what} "${clip(input)}": use a Go duration such as 90s, 15m, 72h or 1h30m`)
+    throw new UsageError(`invalid ${what} "${clip(input)}": use ${expected}`)
   }
 
   return checkRange(total, what)

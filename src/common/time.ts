@@ -27,6 +27,9 @@ export function describeTime(seconds: unknown, now: number): string | undefined 
   return `${date.toISOString()} (${relativeTime(seconds * 1000, now)})`
 }
 
+const WHEN =
+  'a Go duration from now (15m, +1h, -5m), an RFC 3339 time (2026-01-02T15:04:05Z) or seconds since the epoch'
+
 /**
  * A point in time as people give one: a duration from `now` (`15m`, `+1h`, `-5m`), an RFC 3339
  * time, or seconds since the epoch. Returns milliseconds since the epoch.
@@ -41,7 +44,7 @@ export async function parseWhen(value: string, now: number, flag: string): Promi
 
   const {parseDuration} = await import('./duration.js')
   const negative = value.startsWith('-')
-  const ms = parseDuration(value.replace(/^[+-]/, ''), flag)
+  const ms = parseDuration(value.replace(/^[+-]/, ''), flag, WHEN)
   return representable(negative ? now - ms : now + ms, value, flag)
 }
 

@@ -358,15 +358,25 @@ export class Issuer {
     const {checkRevoked, client, ...rest} = options
     const doc = this.vault.document
     if (client !== undefined) getClient(doc, client)
-    const keyring = client === undefined ? this.keyring() : this.clientKeyring(client)
+    const check = (keyring: Keyring) =>
+      verifyToken(token, {...rest, decryptWith: keyring, keyring, now: this.now(), typ: rest.typ ?? 'at+jwt'})
+    let verified: TokenVerified
+    try {
+      verified = await check(client === undefined ? this.keyring() : this.clientKeyring(client))
+    } catch (error) {
+      // "no key with kid …" among one client's keys: when another client of the vault signed it,
+      // say which (the code stays UNKNOWN_KID: none of this client's keys has that kid)
+      const other =
+        client !== undefined && (error as TokenRejectedError).code === 'UNKNOWN_KID'
+          ? await check(this.keyring()).then(
+              ({key}) => key.client,
+              () => {},
+            )
+          : undefined
+      if (other) throw reject('UNKNOWN_KID', `the token is signed by client ${other}, not by ${client}`)
+      throw error
+    }
 
-    const verified = await verifyToken(token, {
-      ...rest,
-      decryptWith: keyring,
-      keyring,
-      now: this.now(),
-      typ: rest.typ ?? 'at+jwt',
-    })
     const owner = verified.key.client
     if (rest.audience?.length && owner !== undefined) {
       const allowed = allowedAudiences(doc, owner)

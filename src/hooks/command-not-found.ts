@@ -1,4 +1,4 @@
-import type {Hook} from '@oclif/core'
+import type {Hook, Interfaces} from '@oclif/core'
 
 import {reportError} from '../cli/io.js'
 import {UsageError} from '../common/errors.js'
@@ -9,6 +9,13 @@ import {closest} from '../common/suggest.js'
  * commands as they are typed (`token issue`, not `token:issue`), or the error JSON with --json.
  */
 const hook: Hook<'command_not_found'> = async function ({argv, config, id}) {
+  reportUnknownCommand(config, id, (argv ?? []).includes('--json'))
+}
+
+export default hook
+
+/** Reports `id` (`token:isue`, or `token isue`) as an unknown command; also for `help ID` (./help.ts). */
+export function reportUnknownCommand(config: Interfaces.Config, id: string, json: boolean): void {
   const typed = id.replaceAll(':', ' ')
   const topics = config.topics.map((t) => t.name.replaceAll(':', ' '))
   const candidates = [
@@ -20,7 +27,5 @@ const hook: Hook<'command_not_found'> = async function ({argv, config, id}) {
     ranked.length > 0
       ? `: did you mean ${ranked.join(' or ')}?`
       : `: see \`${config.bin} ${topic ? `${topic} ` : ''}--help\``
-  reportError(new UsageError(`unknown command \`${config.bin} ${typed}\`${hint}`), (argv ?? []).includes('--json'))
+  reportError(new UsageError(`unknown command \`${config.bin} ${typed}\`${hint}`), json)
 }
-
-export default hook

@@ -1,5 +1,6 @@
 import {formatDuration} from '../common/duration.js'
 import {ClaimsError, type RejectionCode} from '../common/errors.js'
+import {jsonErrorPlace} from '../common/json-position.js'
 import {MAX_CLAIM_DEPTH, textDepth} from '../common/limits.js'
 import {describeTime} from '../common/time.js'
 
@@ -42,7 +43,8 @@ export function parseClaimsJson(text: string, source: string): Claims {
   try {
     parsed = JSON.parse(text)
   } catch {
-    throw new ClaimsError(`${source} is not valid JSON`)
+    const place = jsonErrorPlace(text)
+    throw new ClaimsError(`${source} is not valid JSON${place ? ` at ${place}` : ''}`)
   }
 
   if (!isObject(parsed)) throw new ClaimsError(`${source} must be a JSON object of claims`)

@@ -7,6 +7,12 @@ import {readToken} from './context.js'
 export type DecodeResult = Decoded
 
 const NOT_VERIFIED = 'NOT VERIFIED: decoded only; run `jwtis token verify` to check it'
+// A JWE (a refresh token, an encrypted access token): `jwe decrypt` opens and verifies both kinds,
+// and `-` takes the token from stdin, out of the shell's history.
+const ENCRYPTED =
+  'NOT VERIFIED: the payload is encrypted; to read and verify it, run `jwtis jwe decrypt -` and paste the token'
+
+const notVerified = (result: DecodeResult) => (result.encrypted ? ENCRYPTED : NOT_VERIFIED)
 
 /** `jwtis token decode`: header and claims, verifying nothing. */
 export async function decodeAction(ctx: CommandContext, token: string | undefined): Promise<DecodeResult> {
@@ -18,7 +24,7 @@ export async function decodeAction(ctx: CommandContext, token: string | undefine
   // `jwtis token decode "$T" | jq .` works. The annotated view is for a terminal.
   if (process.stdout.isTTY) await show(ctx, result)
   else {
-    ctx.logErr(NOT_VERIFIED)
+    ctx.logErr(notVerified(result))
     printJson(result)
   }
 
@@ -29,12 +35,9 @@ async function show(ctx: CommandContext, result: DecodeResult): Promise<void> {
   const {chalkFor, colorJson, timeLines} = await import('../output.js')
   const c = await chalkFor()
   const now = clock()()
-  ctx.print(c.yellow.bold(NOT_VERIFIED), true)
+  ctx.print(c.yellow.bold(notVerified(result)), true)
   ctx.print(`${c.bold(result.encrypted ? 'JWE header' : 'Header')}\n${colorJson(result.header, c)}`, true)
-  if (result.encrypted) {
-    ctx.print(c.dim('The payload is encrypted: read it with `jwtis jwe decrypt`.'), true)
-    return
-  }
+  if (result.encrypted) return
 
   ctx.print(`${c.bold('Payload')}\n${colorJson(result.payload, c)}`, true)
   for (const line of timeLines(result.payload ?? {}, now, c)) ctx.print(line, true)

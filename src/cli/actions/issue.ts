@@ -174,6 +174,8 @@ class Progress {
   private drawn = -1
   private lastDraw = 0
   private readBytes = 0
+  /** The first drawing's time and fraction of stdin read: the time left is measured from there. */
+  private since?: {at: number; fraction: number}
   private readonly started = performance.now()
   private readonly tty = Boolean(process.stderr.isTTY)
 
@@ -215,10 +217,23 @@ class Progress {
     if (this.total) {
       const fraction = Math.min(1, this.readBytes / this.total)
       parts.push(`${Math.floor(fraction * 100)}%`)
-      if (fraction > 0 && fraction < 1) parts.push(`ETA ${clock((seconds * (1 - fraction)) / fraction)}`)
+      const left = this.timeLeft(now, fraction)
+      if (left !== undefined) parts.push(`ETA ${clock(left)}`)
     }
 
     process.stderr.write(this.tty ? `\r\u001B[2K${parts.join(' · ')}` : `${parts.join(' · ')}\n`)
+  }
+
+  /**
+   * Seconds left at the pace since the first drawing, once measured over a second: before that
+   * (the vault opening, the worker threads starting) a pace from a handful of lines is wild.
+   */
+  private timeLeft(now: number, fraction: number): number | undefined {
+    this.since ??= {at: now, fraction}
+    const seconds = (now - this.since.at) / 1000
+    const gained = fraction - this.since.fraction
+    if (seconds < 1 || gained <= 0 || fraction >= 1) return undefined
+    return (seconds * (1 - fraction)) / gained
   }
 }
 

@@ -93,8 +93,10 @@ export async function decryptAction(
     plaintext: utf8 ? text : Buffer.from(decrypted.plaintext).toString('base64url'),
     plaintext_encoding: utf8 ? 'utf8' : 'base64url',
   }
-  if (!ctx.json) process.stdout.write(decrypted.plaintext)
-  if (utf8 && isCompactJws(text, decrypted.header.cty)) {
+  const nested = utf8 && isCompactJws(text, decrypted.header.cty)
+  // exactly the plaintext; a nested JWT is a token, and ends its line as `token issue` ends its tokens
+  if (!ctx.json) process.stdout.write(nested ? `${text}\n` : decrypted.plaintext)
+  if (nested) {
     if (verifyWith) {
       const [{verifyInner}, {DEFAULT_LEEWAY_MS}] = await Promise.all([
         import('../../jose/nested.js'),

@@ -1,7 +1,7 @@
 import {Args} from '@oclif/core'
 
 import {BaseCommand} from '../../cli/base.js'
-import {checkSettingName, normalizeSetting, openSettings} from '../../cli/conf.js'
+import {checkSettingName, checkVaultSetting, normalizeSetting, openSettings} from '../../cli/conf.js'
 
 export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
   static override args = {
@@ -11,7 +11,7 @@ export default class ConfigSet extends BaseCommand<typeof ConfigSet> {
   static override summary = 'Set a user setting.'
   static override description = `Settings hold paths and preferences, never secrets.
 
-vault     vault path used when neither --vault nor JWTIS_VAULT is given
+vault     vault path used when neither --vault nor JWTIS_VAULT is given (its directory must exist)
 identity  identity file used when no --identity, JWTIS_AGE_KEY or JWTIS_AGE_KEY_FILE is given
 vault-id  vault ids (comma-separated) that signed vaults you were added to (after JWTIS_VAULT_ID)`
   static override examples = [
@@ -22,9 +22,11 @@ vault-id  vault ids (comma-separated) that signed vaults you were added to (afte
   async run(): Promise<{name: string; value: string}> {
     const name = checkSettingName(this.args.name)
     const value = normalizeSetting(name, this.args.value)
+    const warning = name === 'vault' ? checkVaultSetting(value) : undefined
     const store = await openSettings(this.config.configDir)
     store.set(name, value)
     this.logErr(`${name} = ${value}`)
+    if (warning) this.logErr(warning)
     return {name, value}
   }
 }

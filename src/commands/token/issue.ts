@@ -12,6 +12,13 @@ export default class TokenIssue extends VaultCommand<typeof TokenIssue> {
 --fingerprint VALUE binds the refresh family to VALUE (only a salted hash is stored): renewals must present it again, and the access token carries cnf {"fp#S256": base64url(SHA-256(VALUE))} so resource servers can check it too. --encrypt makes the access token a JWS inside a JWE sealed to the client's encryption key (cty JWT), readable only by the vault holder and the client.
 
 With --batch, reads one JSON claim set per line on stdin and writes one JSON result per line, in order; a bad or blank line gets an {"error":…,"line":N} line and the rest go on. A progress line (count, rate, time left) goes to stderr when it is a terminal.`
+  // oclif's generated usage line nests --batch under --progress (it groups flags by dependsOn and
+  // exclusive), which reads backwards: one line per way of running it instead. (`token issue`
+  // spelled out: docs/commands.md takes its heading from the first line, with `token:issue`.)
+  static override usage = [
+    'token issue -c <value> [--sub <value>] [--aud <value>...] [--claim <value>... | --claims <value>] [--ttl <value>] [--nbf <value>] [--refresh] [--[no-]encrypt] [--fingerprint <value>] [--store <value>] [--json] [VAULT FLAGS]',
+    'token issue -c <value> --batch [--progress] [--quiet] [--sub <value>] [--aud <value>...] [--ttl <value>] [--nbf <value>] [--refresh] [--[no-]encrypt] [--store <value>] [VAULT FLAGS] < claims.ndjson',
+  ]
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing --sub alice',
     '<%= config.bin %> <%= command.id %> --client billing --sub alice --aud https://api.example.com --claim role=admin --claim scopes=\'["read","write"]\'',
@@ -27,7 +34,7 @@ With --batch, reads one JSON claim set per line on stdin and writes one JSON res
       multipleNonGreedy: true,
     }),
     batch: Flags.boolean({
-      description: 'read NDJSON claim sets from stdin, write one JSON result per line',
+      description: 'read NDJSON claim sets from stdin, write one JSON result per line (not with --claim/--claims)',
       exclusive: ['claims', 'claim'],
     }),
     claim: Flags.string({
@@ -44,7 +51,9 @@ With --batch, reads one JSON claim set per line on stdin and writes one JSON res
     fingerprint: Flags.string({
       description: 'bind the tokens to this value (device id, user agent…): cnf claim, and renewals need it',
     }),
-    nbf: Flags.string({description: 'not before: a Go duration from now (5m) or an RFC 3339 time'}),
+    nbf: Flags.string({
+      description: 'not before: a Go duration from now (5m), an RFC 3339 time, or seconds since the epoch',
+    }),
     progress: Flags.boolean({
       dependsOn: ['batch'],
       description: 'with --batch: show the progress line on stderr even when it is not a terminal',
