@@ -170,7 +170,7 @@ export async function issuerOver(
   options: IssuerOptions & {groupCommit?: boolean} = {},
 ): Promise<Issuer> {
   const {groupCommit, ...issuerOptions} = options
-  const [{Issuer}, {openStore, storeChoice}, {storeKeyOf}] = await Promise.all([
+  const [{Issuer}, {openStore, storeChoice}, {storeKeyOf, storeName}] = await Promise.all([
     import('../core/issuer.js'),
     import('../store/index.js'),
     import('../model/document.js'),
@@ -178,7 +178,7 @@ export async function issuerOver(
   return new Issuer(
     vault,
     () =>
-      openStore(storeChoice(store, vault), vault.path, vault.document.issuer.name, {
+      openStore(storeChoice(store, vault), vault.path, storeName(vault.document), {
         groupCommit,
         storeKey: storeKeyOf(vault.document),
       }),

@@ -43,7 +43,7 @@ async function identitiesFrom(file: string, what: string, required: boolean): Pr
  * wrote (its `# created` and `# public key` comments, blank lines, CRLF), which is what CI secrets
  * usually hold. The message never quotes the value.
  */
-function inlineIdentities(value: string): string[] {
+export function inlineIdentities(value: string): string[] {
   const identities = parseIdentities(value)
   if (identities.length === 0 || !identities.every((id) => id.startsWith('AGE-SECRET-KEY-'))) {
     throw new UsageError(
