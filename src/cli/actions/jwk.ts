@@ -4,7 +4,7 @@ import type {JWK} from '../../jose/keys.js'
 import type {CommandContext} from './context.js'
 
 import {UsageError} from '../../common/errors.js'
-import {ENC_ALGS, type SIG_ALGS} from '../../jose/algorithms.js'
+import {ENC_ALGS, isHmac, type SIG_ALGS} from '../../jose/algorithms.js'
 
 /** `jwk create`'s flags, parsed. */
 export interface CreateFlags {
@@ -28,13 +28,13 @@ export async function createAction(ctx: CommandContext, flags: CreateFlags): Pro
   ])
   const {out, 'public-out': publicOut} = flags
   if (out !== undefined && out === publicOut) throw new UsageError('--out and --public-out name the same file')
+  // (worded as oclif words a usage error, as this was one of oclif's)
+  if (publicOut && isHmac(flags.alg))
+    throw new UsageError('a secret has no public half: drop --public-out (see --help)')
   for (const file of [out, publicOut]) if (file !== undefined && !flags.force) refuseExisting(file)
   const use = (ENC_ALGS as readonly string[]).includes(flags.alg) ? 'enc' : 'sig'
   const {jwk} = await generateKey(use, flags.alg as (typeof SIG_ALGS)[number], flags.bits, new Date())
   const show = async (key: JWK) => (flags.format === 'pem' ? jwkToPem(key) : `${JSON.stringify(key, null, 2)}\n`)
-  // (worded as oclif words a usage error, as this was one of oclif's)
-  if (publicOut && jwk.kty === 'oct')
-    throw new UsageError('a secret has no public half: drop --public-out (see --help)')
   if (out !== undefined) await writePrivate(out, await show(jwk), flags.force === true)
   if (publicOut) await writeKeyFile(publicOut, await show(publicJwk(jwk)), flags.force === true)
   if (out !== undefined) {
