@@ -27,7 +27,7 @@ export const CONFIG = {
     secret: true,
   },
   JWTIS_AGE_KEY: {
-    description: 'an age identity (`AGE-SECRET-KEY-1…`) that opens the vault',
+    description: 'an age identity that opens the vault: its `AGE-SECRET-KEY-1…` line, or the whole identity file',
     flag: '--identity',
     secret: true,
   },

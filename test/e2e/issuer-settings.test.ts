@@ -8,11 +8,13 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {json, jwtis, jwtisOk, ROOT, scratch} from '../helpers/cli.js'
+import {hasTool, json, jwtis, jwtisOk, jwtisTty, ROOT, scratch} from '../helpers/cli.js'
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex')
 const claimsOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as {iss: string; sub: string}
+
+const HAS_SCRIPT = hasTool('script', ['--version'], 'the terminal tests (util-linux script)')
 
 let env: Record<string, string>
 let vault: string
@@ -44,6 +46,19 @@ describe('init --issuer', () => {
       const status = json<{issuer: string}>(await jwtisOk(['vault', 'status', '--vault', path, '--json'], {env: s.env}))
       expect(status.issuer).toBe(issuer)
     }
+  })
+
+  it.skipIf(!HAS_SCRIPT)('asks for it on a terminal when --issuer is not given (not in CI)', async () => {
+    const s = scratch()
+    const path = join(s.dir, 'asked.age')
+    const asked = await jwtisTty(['init', '--vault', path], {
+      env: {...s.env, CI: undefined},
+      input: 'https://tty.example\r',
+    })
+    expect(asked.code, asked.stdout).toBe(0)
+    expect(asked.stdout).toContain('Issuer (the iss claim; a URL such as https://auth.example.com for OAuth/OIDC):')
+    const issuer = await jwtisOk(['vault', 'get', 'issuer', '--vault', path], {env: s.env})
+    expect(issuer.stdout).toBe('https://tty.example\n')
   })
 
   it('refuses an empty issuer or one with control characters (exit 2, no vault made)', async () => {
