@@ -4,10 +4,14 @@ import {resolve} from 'node:path'
 import {clock, VaultCommand} from '../cli/base.js'
 import {repin} from '../cli/conf.js'
 import {settingsFlags, settingsInput} from '../cli/flags.js'
+import {canPrompt} from '../cli/output.js'
 import {readSettings} from '../cli/settings-file.js'
 import {env} from '../common/config.js'
 import {DEFAULT_LIMITS} from '../common/limits.js'
 import {hasPassword} from '../redis/url.js'
+import {inlineIdentities} from '../vault/unlock.js'
+
+const DEFAULT_ISSUER = 'JWTIS'
 
 export interface InitResult {
   identity?: string
@@ -21,19 +25,25 @@ export interface InitResult {
 }
 
 export default class Init extends VaultCommand<typeof Init> {
+  static override writesVault = true
   static override summary = 'Create the vault and the age identity that opens it.'
   static override description = `By default a new X25519 identity is saved in the user config directory (mode 0600) and reused by later \`init\`s, so one identity opens all your vaults; an existing identity file is never overwritten. With --passphrase the vault is sealed with an scrypt passphrase instead (JWTIS_PASSPHRASE, or asked for on a terminal).
 
 The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.age`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
-    '<%= config.bin %> <%= command.id %> --vault ./keys/vault.age --name https://auth.example.com --sig-alg EdDSA',
+    '<%= config.bin %> <%= command.id %> --vault ./keys/vault.age --issuer https://auth.example.com --sig-alg EdDSA',
     'JWTIS_PASSPHRASE=... <%= config.bin %> <%= command.id %> --passphrase',
     '<%= config.bin %> <%= command.id %> --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
   ]
   static override flags = {
     ...settingsFlags,
     'identity-file': Flags.string({description: 'save the new identity here instead of the user config directory'}),
+    issuer: Flags.string({
+      aliases: ['name'],
+      description:
+        'issuer: the `iss` claim of every token (default JWTIS; asked for on a terminal; a URL for OAuth/OIDC). Later: jwtis vault set issuer',
+    }),
     'max-access-ttl': Flags.string({
       default: DEFAULT_LIMITS.maxAccessTtl,
       description: 'longest access token lifetime any client or request may ask for',
@@ -44,7 +54,6 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
       description: 'longest lifetime of a refresh token or refresh family',
       helpGroup: 'LIMITS',
     }),
-    name: Flags.string({default: 'JWTIS', description: 'issuer name: the `iss` claim of every token'}),
     passphrase: Flags.boolean({description: 'seal the vault with an scrypt passphrase instead of an identity'}),
     'print-identity': Flags.boolean({description: 'print the secret identity on stdout (once; store it safely)'}),
     recipient: Flags.string({
@@ -63,7 +72,7 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
       defaults: settingsInput(flags),
       limits: {maxAccessTtl: flags['max-access-ttl'], maxSessionTtl: flags['max-session-ttl']},
       location: path,
-      name: flags.name,
+      name: flags.issuer ?? (await this.askIssuer()),
       now: new Date(clock()()),
       recipients: extra,
       seal: flags.passphrase
@@ -84,6 +93,32 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
     return result
   }
 
+  /** The issuer when --issuer is not given: asked for on a terminal (never in CI or without one), else JWTIS. */
+  private async askIssuer(): Promise<string> {
+    if (!canPrompt()) return DEFAULT_ISSUER
+    const [{input}, {checkIssuer}] = await Promise.all([
+      import('@inquirer/prompts'),
+      import('../core/vault-settings.js'),
+    ])
+    const validate = (value: string) => {
+      try {
+        checkIssuer(value)
+        return true
+      } catch (error) {
+        return (error as Error).message
+      }
+    }
+
+    return input(
+      {
+        default: DEFAULT_ISSUER,
+        message: 'Issuer (the iss claim; a URL such as https://auth.example.com for OAuth/OIDC):',
+        validate,
+      },
+      {output: process.stderr},
+    )
+  }
+
   /**
    * The identity that opens the new vault: one given (--identity, JWTIS_AGE_KEY_FILE,
    * JWTIS_AGE_KEY), else the saved identity file. A file is made only when it does not exist yet:
@@ -94,7 +129,7 @@ The vault stays readable with the standard tool: age -d -i IDENTITY_FILE vault.a
     // there when it does not (as `age-keygen -o` would).
     const named = this.flags.identity ?? env('JWTIS_AGE_KEY_FILE')
     const inline = env('JWTIS_AGE_KEY')
-    if (!named && inline) return {identity: inline.trim()}
+    if (!named && inline) return {identity: inlineIdentities(inline)[0]}
     return {
       identityFile: resolve(
         named ??

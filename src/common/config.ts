@@ -32,7 +32,7 @@ export const CONFIG = {
     secret: false,
   },
   JWTIS_AGE_KEY: {
-    description: 'an age identity (`AGE-SECRET-KEY-1…`) that opens the vault',
+    description: 'an age identity that opens the vault: its `AGE-SECRET-KEY-1…` line, or the whole identity file',
     flag: '--identity',
     secret: true,
   },
@@ -91,6 +91,13 @@ export const CONFIG = {
     default: 'the issuer when it is a URL, else the listen address',
     description: 'where verifiers reach `serve`: the base of the discovery documents’ URLs',
     flag: 'serve --public-url',
+    secret: false,
+  },
+  JWTIS_READ_ONLY: {
+    default: 'off (`0`, `false` or empty: off)',
+    description:
+      'read-only mode: `token issue`/`renew` never write the vault (keys past key-ttl keep signing), commands that exist to write it refuse',
+    flag: 'token issue/renew --no-write',
     secret: false,
   },
   JWTIS_STORE: {

@@ -12,6 +12,7 @@ import {openStorage} from '../vault/open-storage.js'
 import {readIdentityFile} from '../vault/unlock.js'
 import {Vault} from '../vault/vault.js'
 import {checkSettings, issuerLimits, normalizeSettings, type SettingsInput} from './settings.js'
+import {checkIssuer} from './vault-settings.js'
 
 /**
  * Vault administration as a library: create a vault (`init`), change who can open it (`vault
@@ -76,6 +77,7 @@ export async function initVault(input: InitVaultInput): Promise<InitVaultResult>
     maxAccessTtl: formatDuration(parseDuration(input.limits.maxAccessTtl, '--max-access-ttl')),
     maxSessionTtl: formatDuration(parseDuration(input.limits.maxSessionTtl, '--max-session-ttl')),
   }
+  checkIssuer(input.name)
   const draft = newDocument({defaults, limits, name: input.name, now})
   checkSettings(draft.issuer.defaults, issuerLimits(draft))
 

@@ -94,6 +94,8 @@ export interface VaultDocument {
      * expired. Made by the first write that needs one.
      */
     sealKeys?: KeyRecord[]
+    /** The name a Redis token store keys its entries under: the first name, kept when the issuer is renamed. */
+    storeName?: string
   }
   /** base64url of 32 random bytes: the token store keeps subjects as HMACs under it (see storeKeyOf). */
   storeKey?: string
@@ -178,6 +180,11 @@ export function newDocument(options: {
  * document. The write that adds `storeKey` to such a vault (Vault.update) stores this value, so
  * that what was recorded under it keeps matching.
  */
+/** What a Redis token store is named by: the issuer's first name, which `vault set issuer` keeps. */
+export function storeName(doc: Pick<VaultDocument, 'issuer'>): string {
+  return doc.issuer.storeName ?? doc.issuer.name
+}
+
 export function storeKeyOf(doc: Pick<VaultDocument, 'clients' | 'created' | 'issuer' | 'storeKey'>): string {
   if (doc.storeKey) return doc.storeKey
   const secrets = JSON.stringify([doc.issuer.name, doc.created, doc.clients])

@@ -42,6 +42,8 @@ export async function signAction(ctx: CommandContext, flags: SignFlags): Promise
     claims[name] = value
   }
 
+  refuseFlagClaims(claims, flags)
+
   if (flags.sub !== undefined) claims.sub = flags.sub
   if (flags.iss !== undefined) claims.iss = flags.iss
   if (flags.aud) claims.aud = flags.aud.length === 1 ? flags.aud[0] : flags.aud
@@ -62,13 +64,25 @@ export async function signAction(ctx: CommandContext, flags: SignFlags): Promise
   return {header, payload: claims, token}
 }
 
+/**
+ * A claim that a flag sets would be replaced by it: `exp` and `iat` always (--exp has a default),
+ * `sub`, `iss`, `aud` and `nbf` when their flag is given too. As `token issue` does, that is a
+ * usage error naming the flag, not a silent choice.
+ */
+function refuseFlagClaims(claims: Record<string, unknown>, flags: SignFlags): void {
+  if (Object.hasOwn(claims, 'iat'))
+    throw new UsageError('claim "iat" is set by token sign (the time of signing): drop it')
+  const byFlag = {aud: flags.aud, exp: flags.exp, iss: flags.iss, nbf: flags.nbf, sub: flags.sub}
+  for (const [name, flag] of Object.entries(byFlag)) {
+    if (flag !== undefined && Object.hasOwn(claims, name))
+      throw new UsageError(`claim "${name}" is set by --${name}: give it there, not with --claim or --claims`)
+  }
+}
+
 async function signingKey(ctx: CommandContext, flags: SignFlags): Promise<SigningKey> {
   if (flags.secret !== undefined) {
-    if (flags.secret !== '-' && !flags.secret.startsWith('@'))
-      throw new UsageError('give the secret as --secret @FILE or --secret - (stdin): never on the command line')
-    // One final newline (as `echo` and editors leave) is not part of the secret.
-    const text = await ctx.readInput(flags.secret, 'the secret', true)
-    return {secret: new TextEncoder().encode(text.replace(/\r?\n$/, ''))}
+    const {readSecret} = await import('../secret-input.js')
+    return {secret: await readSecret(ctx, flags.secret)}
   }
 
   const [{readOneKey}, {signingKeyOf}] = await Promise.all([import('../jwk-input.js'), import('../../jose/sign.js')])

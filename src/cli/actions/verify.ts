@@ -1,6 +1,7 @@
 import type {TokenVerified} from '../../jose/nested.js'
 import type {ActionContext} from './context.js'
 
+import {UsageError} from '../../common/errors.js'
 import {clock, unwrapToken} from '../io.js'
 
 export interface VerifyResult {
@@ -21,17 +22,20 @@ export interface VerifyFlags {
   key?: string
   leeway: number
   'max-age'?: number
+  secret?: string
   store?: string
   sub?: string
   typ?: string
 }
 
-/** `jwtis token verify`: with the vault, or with --key/--jwks and no vault at all. */
+/** `jwtis token verify`: with the vault, or with --key/--jwks/--secret and no vault at all. */
 export async function verifyAction(
   ctx: ActionContext,
   token: string | undefined,
   flags: VerifyFlags,
 ): Promise<VerifyResult> {
+  if (flags.secret === '-' && (token === undefined || token === '-'))
+    throw new UsageError('--secret - reads the secret from stdin: give the token as an argument or @file')
   const text = unwrapToken(await ctx.readInput(token, 'token'), ctx.logErr)
   const options = {
     algorithms: flags.alg,
@@ -45,12 +49,18 @@ export async function verifyAction(
   }
   let verified: TokenVerified
   const keySource = flags.key ?? flags.jwks
-  if (keySource) {
-    const [{verifyToken}, {keyringFrom}] = await Promise.all([
+  if (keySource || flags.secret !== undefined) {
+    const [{verifyToken}, {keyringFrom}, {bindHmac, readSecret, secretKeyring}] = await Promise.all([
       import('../../jose/nested.js'),
       import('../keys-input.js'),
+      import('../secret-input.js'),
     ])
-    const keyring = await keyringFrom(keySource, flags.key ? '--key' : '--jwks')
+    const label = flags.secret === undefined ? `${flags.key ? '--key' : '--jwks'} ${keySource}` : '--secret'
+    const given =
+      flags.secret === undefined
+        ? await keyringFrom(keySource!, flags.key ? '--key' : '--jwks')
+        : await secretKeyring(await readSecret(ctx, flags.secret))
+    const keyring = await bindHmac(given, flags.alg, label)
     verified = await verifyToken(text, {...options, decryptWith: keyring, keyring, now: clock()()})
   } else {
     const issuer = await ctx.openIssuer(flags.store)
