@@ -106,7 +106,20 @@ describe('CI', () => {
     // made where the vault lives, with its own settings: the job starts from an empty HOME
     const admin = {JWTIS_CONFIG_DIR: m.at('admin')}
     m.ok(['init', '--vault', vault, '--identity-file', m.at('work', 'identity.txt')], admin)
-    m.ok(['client', 'add', 'billing', '--vault', vault, '--aud', 'https://api.example.com'], admin)
+    m.ok(
+      [
+        'client',
+        'add',
+        'billing',
+        '--vault',
+        vault,
+        '--identity',
+        m.at('work', 'identity.txt'),
+        '--aud',
+        'https://api.example.com',
+      ],
+      admin,
+    )
     expect(readFileSync(m.at('work', 'identity.txt'), 'utf8')).toMatch(/^# /m) // the file as init wrote it
     const before = readFileSync(vault)
 
@@ -462,7 +475,7 @@ describe.skipIf(!HAS_JQ)('uninstalling', () => {
     m.ok(['client', 'add', 'billing', '--refresh-strategy', 'refreshBoth'])
     const refresh = JSON.parse(m.ok(['token', 'issue', '--client', 'billing', '--refresh', '--json'])).refresh_token
     m.ok(['token', 'renew', '--client', 'billing', refresh])
-    m.ok(['config', 'set', 'vault-id', 'jwtis-vault-example'])
+    m.ok(['config', 'set', 'vault-id', JSON.parse(m.ok(['vault', 'status', '--json'])).vault_id])
     expect(existsSync(m.at('work', 'data', 'vault.age.tokens'))).toBe(true)
     expect(existsSync(m.at('home', '.config', 'jwtis', 'identity.txt'))).toBe(true)
 
