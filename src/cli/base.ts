@@ -1,7 +1,7 @@
 import {Command, Errors, Flags, type Interfaces} from '@oclif/core'
 import {join} from 'node:path'
 
-import type {Issuer} from '../core/issuer.js'
+import type {Issuer, IssuerOptions} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {Vault} from '../vault/vault.js'
 import type {ActionContext, CommandContext} from './actions/context.js'
@@ -11,6 +11,7 @@ import {UsageError} from '../common/errors.js'
 import {registerSecret} from '../common/redact.js'
 import * as io from './io.js'
 import {canPrompt} from './output.js'
+import {refuseWhenReadOnly} from './side-effects.js'
 
 export type FlagsOf<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type ArgsOf<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -25,6 +26,8 @@ export {clock, DEFAULT_VAULT} from './io.js'
  */
 export abstract class BaseCommand<T extends typeof Command> extends Command {
   static override enableJsonFlag = true
+  /** The command exists to write the vault: it refuses to run under JWTIS_READ_ONLY. */
+  static writesVault = false
   protected args!: ArgsOf<T>
   protected flags!: FlagsOf<T>
 
@@ -54,6 +57,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as FlagsOf<T>
     this.args = args as ArgsOf<T>
+    if ((this.ctor as typeof BaseCommand).writesVault) refuseWhenReadOnly(this.id!.replaceAll(':', ' '))
   }
 
   /** This command as the context of a shared command body without a vault (src/cli/actions). */
@@ -103,7 +107,11 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
 
   /** This command as the context of a shared command body (src/cli/actions). */
   protected override context(): ActionContext {
-    return {...super.context(), openIssuer: (store) => this.openIssuer(store), openVault: () => this.openVault()}
+    return {
+      ...super.context(),
+      openIssuer: (store, options) => this.openIssuer(store, undefined, options),
+      openVault: () => this.openVault(),
+    }
   }
 
   /** Where `init` saves the identity by default: the user config directory (XDG on Linux). */
@@ -115,7 +123,11 @@ export abstract class VaultCommand<T extends typeof Command> extends BaseCommand
    * The issuer over this command's vault and token store. `--store` (or JWTIS_STORE) picks the
    * store; the clock honours JWTIS_NOW.
    */
-  protected async openIssuer(store?: string, key?: VaultKey, options: {groupCommit?: boolean} = {}): Promise<Issuer> {
+  protected async openIssuer(
+    store?: string,
+    key?: VaultKey,
+    options: IssuerOptions & {groupCommit?: boolean} = {},
+  ): Promise<Issuer> {
     return io.issuerOver(await this.openVault(key), store, options)
   }
 

@@ -32,7 +32,8 @@ const vault = {
     throw new Error('a batch worker never writes the vault')
   },
 } as unknown as Vault
-const issuer = await issuerOver(vault, setup.store)
+// read-only and silent: the main thread has rotated what was due (or, read-only, said it was not)
+const issuer = await issuerOver(vault, setup.store, {readOnly: true})
 const issue = lineIssuer(issuer, setup)
 
 parentPort!.on('message', async (chunk: 'close' | BatchChunk) => {

@@ -58,6 +58,13 @@ export const storeFlag = Flags.string({
   helpGroup: 'VAULT',
 })
 
+/** Read-only mode, on the commands that may write the vault as a side effect (see ./side-effects.ts). */
+export const noWriteFlag = Flags.boolean({
+  description:
+    'never write the vault: keys past their key-ttl keep signing instead of rotating (else JWTIS_READ_ONLY=1)',
+  helpGroup: 'VAULT',
+})
+
 export const clientFlag = Flags.string({char: 'c', description: 'client name', required: true})
 
 const parseDurationFlag = (input: string, _ctx: unknown, opts: {name: string}) =>

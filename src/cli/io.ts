@@ -1,7 +1,7 @@
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 
-import type {Clock, Issuer} from '../core/issuer.js'
+import type {Clock, Issuer, IssuerOptions} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {Vault, VaultOptions} from '../vault/vault.js'
 
@@ -160,8 +160,16 @@ async function openWithSources(
   )
 }
 
-/** The issuer over a vault and its token store (`--store`, else JWTIS_STORE...: see storeChoice). */
-export async function issuerOver(vault: Vault, store?: string, options: {groupCommit?: boolean} = {}): Promise<Issuer> {
+/**
+ * The issuer over a vault and its token store (`--store`, else JWTIS_STORE...: see storeChoice);
+ * `readOnly` and `notices`: see ./side-effects.ts.
+ */
+export async function issuerOver(
+  vault: Vault,
+  store?: string,
+  options: IssuerOptions & {groupCommit?: boolean} = {},
+): Promise<Issuer> {
+  const {groupCommit, ...issuerOptions} = options
   const [{Issuer}, {openStore, storeChoice}, {storeKeyOf}] = await Promise.all([
     import('../core/issuer.js'),
     import('../store/index.js'),
@@ -171,10 +179,11 @@ export async function issuerOver(vault: Vault, store?: string, options: {groupCo
     vault,
     () =>
       openStore(storeChoice(store, vault), vault.path, vault.document.issuer.name, {
-        ...options,
+        groupCommit,
         storeKey: storeKeyOf(vault.document),
       }),
     clock(),
+    issuerOptions,
   )
 }
 

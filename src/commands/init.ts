@@ -21,6 +21,7 @@ export interface InitResult {
 }
 
 export default class Init extends VaultCommand<typeof Init> {
+  static override writesVault = true
   static override summary = 'Create the vault and the age identity that opens it.'
   static override description = `By default a new X25519 identity is saved in the user config directory (mode 0600) and reused by later \`init\`s, so one identity opens all your vaults; an existing identity file is never overwritten. With --passphrase the vault is sealed with an scrypt passphrase instead (JWTIS_PASSPHRASE, or asked for on a terminal).
 

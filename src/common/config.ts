@@ -88,6 +88,13 @@ export const CONFIG = {
     flag: 'serve --public-url',
     secret: false,
   },
+  JWTIS_READ_ONLY: {
+    default: 'off (`0`, `false` or empty: off)',
+    description:
+      'read-only mode: `token issue`/`renew` never write the vault (keys past key-ttl keep signing), commands that exist to write it refuse',
+    flag: 'token issue/renew --no-write',
+    secret: false,
+  },
   JWTIS_STORE: {
     default: "`file` (beside the vault), or the vault's Redis when the vault is in Redis",
     description: 'the token store: `file`, `memory`, or a `redis://` / `rediss://` URL',

@@ -52,7 +52,14 @@ export {
 } from './clients.js'
 export {importKey} from './import.js'
 // The issuer: tokens, clients, keys, settings, the vault's administration
-export {type Clock, type IssuedTokens, Issuer, type IssueRequest} from './issuer.js'
+export {
+  type Clock,
+  type IssuedTokens,
+  Issuer,
+  type IssueRequest,
+  type IssuerOptions,
+  type KeyNotices,
+} from './issuer.js'
 export {type KeyRow, keyRows, publicPem, publishedKeys} from './lifecycle.js'
 export {type RotatedKey, rotateKeys} from './rotation.js'
 

@@ -1,5 +1,6 @@
 import {createHash, createHmac, randomBytes} from 'node:crypto'
 
+import type {KeyUse} from '../jose/keys.js'
 import type {TokenStore} from '../store/store.js'
 import type {Vault} from '../vault/vault.js'
 import type {EffectiveSettings} from './settings.js'
@@ -27,7 +28,7 @@ import {
 import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
 import {dueAt} from './keys.js'
 import {vaultKeyring} from './lifecycle.js'
-import {rotateKeys, rotateSealKey, sealDueAt, usesDue} from './rotation.js'
+import {type RotatedKey, rotateKeys, rotateSealKey, sealDueAt, usesDue} from './rotation.js'
 import {issuerLimits} from './settings.js'
 
 /** The contract's `--json` result of issue and renew (JWTIS's `TokensResponse`, plus OAuth names). */
@@ -82,6 +83,20 @@ interface RefreshClaims {
 
 export type Clock = () => number
 
+/** What a command is told of the keys past their key-ttl that `issue` and `renew` meet. */
+export interface KeyNotices {
+  /** Read-only: the client's keys of these uses (`seal`: the issuer's key-wrapping key) kept signing, once per client. */
+  overdue(client: string, uses: Array<'seal' | KeyUse>): void
+  /** Keys rotated on use: the vault was rewritten. */
+  rotated(keys: RotatedKey[]): void
+}
+
+export interface IssuerOptions {
+  notices?: KeyNotices
+  /** Never write the vault: keys past key-ttl keep signing until a writer rotates them. */
+  readOnly?: boolean
+}
+
 /** Token ids and family ids reach the store only hashed: what it holds cannot be replayed. */
 export const storeId = (id: string): string => createHash('sha256').update(id).digest('base64url')
 /** Random bytes drawn 4 KiB at a time: one call into the CSPRNG per 256 ids, not one per id. */
@@ -133,6 +148,7 @@ export class Issuer {
     readonly vault: Vault,
     private readonly openStore: () => Promise<TokenStore>,
     readonly now: Clock = Date.now,
+    private readonly options: IssuerOptions = {},
   ) {}
 
   /** Closes the token store and the vault's connection (a Redis vault's; a file has none). */
@@ -466,7 +482,8 @@ export class Issuer {
    * Rotates a client's keys that are past key-ttl ("keys past key-ttl rotate on use"), and the
    * issuer's key-wrapping key when the client seals with it and it is due (or missing: a vault
    * whose defaults were switched to `refresh_seal: issuer` gets its first one here). Checked on
-   * every issue, so the first due time is cached per vault document and client.
+   * every issue, so the first due time is cached per vault document and client. Read-only, due
+   * keys go on signing and the notice says so once.
    */
   private async rotateDueKeys(client: string): Promise<void> {
     const doc = this.vault.document
@@ -482,8 +499,21 @@ export class Issuer {
     const s = clientSettings(doc, client)
     const sealed = s.refreshSeal === 'issuer'
     const due = usesDue(record, s, now)
-    if (due.length > 0) await rotateKeys(this.vault, [client], due, {now})
-    if (sealed && sealDueAt(this.vault.document) <= now) await rotateSealKey(this.vault, {ifDue: true, now})
+    const sealDue = sealed && sealDueAt(doc) <= now
+    if (due.length > 0 || sealDue) {
+      if (this.options.readOnly) {
+        this.options.notices?.overdue(client, sealDue ? [...due, 'seal'] : due)
+        // nothing in this process will rotate them: no need to look again
+        byClient.set(client, Infinity)
+        return
+      }
+
+      const rotated = due.length > 0 ? await rotateKeys(this.vault, [client], due, {now}) : []
+      const sealKey = sealDue ? await rotateSealKey(this.vault, {ifDue: true, now}) : undefined
+      if (sealKey) rotated.push(sealKey)
+      if (rotated.length > 0) this.options.notices?.rotated(rotated)
+    }
+
     // a rotation wrote a new document, whose own cache starts empty
     if (this.vault.document !== doc) return
     const active = record.keys.filter((k) => k.state === 'active').map((k) => dueAt(k, s.keyTtlMs))

@@ -100,7 +100,7 @@ export async function runCommand(id: FastCommand, parsed: Parsed, json: boolean)
   const ctx: ActionContext = {
     json,
     logErr: (message) => io.logErr(json, message),
-    openIssuer: async (store) => io.issuerOver(await openVault(), store),
+    openIssuer: async (store, options) => io.issuerOver(await openVault(), store, options),
     openVault,
     print: io.print,
     readInput: io.readInput,

@@ -39,6 +39,22 @@ async function identitiesFrom(file: string, what: string, required: boolean): Pr
 }
 
 /**
+ * The identities in JWTIS_AGE_KEY: one AGE-SECRET-KEY-1… line, or the whole identity file `init`
+ * wrote (its `# created` and `# public key` comments, blank lines, CRLF), which is what CI secrets
+ * usually hold. The message never quotes the value.
+ */
+function inlineIdentities(value: string): string[] {
+  const identities = parseIdentities(value)
+  if (identities.length === 0 || !identities.every((id) => id.startsWith('AGE-SECRET-KEY-'))) {
+    throw new UsageError(
+      'JWTIS_AGE_KEY must hold an age identity: its AGE-SECRET-KEY-… line, or the whole identity file (comment lines are ignored)',
+    )
+  }
+
+  return identities
+}
+
+/**
  * The contract's unlock order, first found wins: `--identity FILE`, `JWTIS_AGE_KEY`,
  * `JWTIS_AGE_KEY_FILE`, the identity file `init` saved; for passphrase vaults
  * `JWTIS_PASSPHRASE` (alias `JWTIS_PSWD`), then a prompt when one is allowed.
@@ -55,11 +71,7 @@ export function keyResolver(sources: UnlockSources): KeyResolver {
 
     if (sources.identityFile) return {identities: await readIdentityFile(sources.identityFile)}
     const inline = env.JWTIS_AGE_KEY?.trim()
-    if (inline) {
-      if (!inline.startsWith('AGE-SECRET-KEY-'))
-        throw new UsageError('JWTIS_AGE_KEY must hold an AGE-SECRET-KEY-1… identity')
-      return {identities: [inline]}
-    }
+    if (inline) return {identities: inlineIdentities(inline)}
 
     const file = env.JWTIS_AGE_KEY_FILE
     if (file) return {identities: await readIdentityFile(file, 'JWTIS_AGE_KEY_FILE')}

@@ -173,6 +173,14 @@ describe('fast entry and oclif agree', () => {
       'fast',
       () => ({input: refresh}),
     ],
+    // past the default key-ttl (180 days): read-only keeps the keys and says so, the same way on both paths
+    // (the vault stays as it was for the cases after it)
+    [
+      'issue --no-write with keys past key-ttl',
+      () => ['token', 'issue', '-c', 'app', '--no-write', '--vault', vault],
+      'fast',
+      () => ({env: {JWTIS_NOW: '2028-01-01T00:00:00Z'}}),
+    ],
     ['renew a bad strategy', () => ['token', 'renew', '-c', 'app', refresh, '--refresh-strategy', 'x'], 'oclif'],
     ['revoke a token', () => ['token', 'revoke', refresh, '--vault', vault], 'fast'],
     ['revoke a token twice, --json', () => ['token', 'revoke', refresh, '--vault', vault, '--json'], 'fast'],

@@ -1,4 +1,4 @@
-import type {Issuer} from '../../core/issuer.js'
+import type {Issuer, IssuerOptions} from '../../core/issuer.js'
 import type {Vault} from '../../vault/vault.js'
 
 import {unwrapToken} from '../io.js'
@@ -14,7 +14,8 @@ export interface CommandContext {
 
 /** ... and one with a vault (`--vault`, `--identity`). */
 export interface ActionContext extends CommandContext {
-  openIssuer(store?: string): Promise<Issuer>
+  /** `options`: read-only and what to say of keys rotated on use (../side-effects.ts). */
+  openIssuer(store?: string, options?: IssuerOptions): Promise<Issuer>
   openVault(): Promise<Vault>
 }
 

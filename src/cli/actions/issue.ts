@@ -11,6 +11,7 @@ import type {ActionContext} from './context.js'
 import {UsageError} from '../../common/errors.js'
 import {parseWhen} from '../../common/time.js'
 import {printTokens} from '../output.js'
+import {sideEffects} from '../side-effects.js'
 
 /** `token issue`'s flags, parsed (durations in ms). */
 export interface IssueFlags {
@@ -22,6 +23,7 @@ export interface IssueFlags {
   encrypt?: boolean
   fingerprint?: string
   nbf?: string
+  'no-write'?: boolean
   progress?: boolean
   quiet?: boolean
   refresh?: boolean
@@ -33,7 +35,7 @@ export interface IssueFlags {
 /** `jwtis token issue`: one access token (and refresh token), or with --batch one per NDJSON line. */
 export async function issueAction(ctx: ActionContext, flags: IssueFlags): Promise<IssuedTokens | undefined> {
   const {buildClaimSet, parseClaimArg, parseClaimsJson} = await import('../../jose/claims.js')
-  const issuer = await ctx.openIssuer(flags.store)
+  const issuer = await ctx.openIssuer(flags.store, sideEffects(flags['no-write']))
   try {
     const nbf = flags.nbf === undefined ? undefined : await parseWhen(flags.nbf, issuer.now(), '--nbf')
     const base = {

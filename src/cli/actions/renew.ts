@@ -3,12 +3,14 @@ import type {RefreshStrategy} from '../../jose/algorithms.js'
 import type {ActionContext} from './context.js'
 
 import {printTokens} from '../output.js'
+import {sideEffects} from '../side-effects.js'
 import {readToken} from './context.js'
 
 /** `token renew`'s flags, parsed. */
 export interface RenewFlags {
   client: string
   fingerprint?: string
+  'no-write'?: boolean
   'refresh-strategy'?: string
   store?: string
 }
@@ -20,7 +22,7 @@ export async function renewAction(
   flags: RenewFlags,
 ): Promise<IssuedTokens> {
   const refresh = await readToken(ctx, token, 'refresh token')
-  const issuer = await ctx.openIssuer(flags.store)
+  const issuer = await ctx.openIssuer(flags.store, sideEffects(flags['no-write']))
   try {
     const result = await issuer.renew(flags.client, refresh, {
       fingerprint: flags.fingerprint,

@@ -10,6 +10,7 @@ export default class ClientAdd extends VaultCommand<typeof ClientAdd> {
   static override args = {
     name: Args.string({description: 'client name (its `kid` in JWTIS requests)', required: true}),
   }
+  static override writesVault = true
   static override summary = 'Register a client with its own signing and encryption keys.'
   static override description = `Settings not given here follow the vault defaults (see \`jwtis vault status\`). The client token is printed once, on stdout: the vault keeps only its hash. With --json the result is JWTIS's RegisterClientResponse: kid, client_token, pub_sig_key, pub_enc_key, expiry (when the keys rotate, as a NumericDate) and valid.
 

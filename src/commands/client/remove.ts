@@ -7,6 +7,7 @@ import {UsageError} from '../../common/errors.js'
 export default class ClientRemove extends VaultCommand<typeof ClientRemove> {
   static override aliases = ['client rm']
   static override args = {name: Args.string({description: 'client name', required: true})}
+  static override writesVault = true
   static override summary = 'Remove a client and all its keys.'
   static override description = `Its tokens stop verifying at once.
 

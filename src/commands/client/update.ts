@@ -13,6 +13,7 @@ const changeable = Object.fromEntries(
 
 export default class ClientUpdate extends VaultCommand<typeof ClientUpdate> {
   static override args = {name: Args.string({description: 'client name', required: true})}
+  static override writesVault = true
   static override summary = `Change a client's audiences, lifetimes or refresh strategy.`
   static override description = `--aud replaces the list of audiences the client may issue tokens for (by default only its own name); a request for any other audience is refused (exit 2, HTTP 422), and with --aud, \`jwtis token verify\` accepts only tokens of clients registered for it. Keys and algorithms are not changed here: see \`jwtis keys rotate\`.`
   static override examples = [

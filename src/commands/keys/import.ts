@@ -10,6 +10,7 @@ export default class KeysImport extends VaultCommand<typeof KeysImport> {
   static override args = {
     file: Args.string({description: 'private key: PEM (PKCS#8, SEC1, PKCS#1) or JWK; - for stdin', required: true}),
   }
+  static override writesVault = true
   static override summary = `Make an existing private key a client's active key; the old one is retired.`
   static override description = `PEM keys may be PKCS#8 (also encrypted, with --passphrase-file or JWTIS_KEY_PASSPHRASE), SEC1 ("EC PRIVATE KEY") or PKCS#1 ("RSA PRIVATE KEY"); a JWK works too (an oct JWK for HMAC clients). The key must fit the client's algorithm for that use (for example a P-256 key for ES256, RSA of at least 2048 bits for RS256 or RSA-OAEP); a public key alone is refused. It must also hold together: its public members (x, y; n, e) are those its private part derives; EC keys are on P-256, P-384 or P-521, OKP keys Ed25519 or X25519 (jose has no Ed448 or X448), and an RSA JWK carries its CRT members (p, q, dp, dq, qi). Anything else is BAD_KEY (exit 2), the vault untouched. The key it replaces keeps verifying or decrypting for the grace, as with \`jwtis keys rotate\`.`
   static override examples = [

@@ -8,6 +8,7 @@ import {durationFlag} from '../../cli/flags.js'
 import {UsageError} from '../../common/errors.js'
 
 export default class KeysRotate extends VaultCommand<typeof KeysRotate> {
+  static override writesVault = true
   static override summary = 'Give clients (or the issuer) new active keys.'
   static override description = `The old keys are retired: they still verify and decrypt what they made until the grace ends (default: the longest lifetime of a token they could have made, session-ttl or access-ttl, plus 30s), then they are dropped.
 

@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import type {IssuedTokens} from '../../core/issuer.js'
 
 import {VaultCommand} from '../../cli/base.js'
-import {clientFlag, durationFlag, storeFlag} from '../../cli/flags.js'
+import {clientFlag, durationFlag, noWriteFlag, storeFlag} from '../../cli/flags.js'
 
 export default class TokenIssue extends VaultCommand<typeof TokenIssue> {
   static override summary = 'Issue an access token (and with --refresh, a refresh token) for a client.'
@@ -11,7 +11,9 @@ export default class TokenIssue extends VaultCommand<typeof TokenIssue> {
 
 --fingerprint VALUE binds the refresh family to VALUE (only a salted hash is stored): renewals must present it again, and the access token carries cnf {"fp#S256": base64url(SHA-256(VALUE))} so resource servers can check it too. --encrypt makes the access token a JWS inside a JWE sealed to the client's encryption key (cty JWT), readable only by the vault holder and the client.
 
-With --batch, reads one JSON claim set per line on stdin and writes one JSON result per line, in order; a bad or blank line gets an {"error":…,"line":N} line and the rest go on. A progress line (count, rate, time left) goes to stderr when it is a terminal.`
+With --batch, reads one JSON claim set per line on stdin and writes one JSON result per line, in order; a bad or blank line gets an {"error":…,"line":N} line and the rest go on. A progress line (count, rate, time left) goes to stderr when it is a terminal.
+
+Keys past their key-ttl rotate on use: the vault is rewritten, and stderr says which keys and their new kid. --no-write (or JWTIS_READ_ONLY=1), for a copy of the vault such as CI's, signs with the current keys instead and never writes the vault; stderr then says once which key is past its key-ttl. Refresh families are still recorded in the token store (--store memory keeps them out of any file).`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing --sub alice',
     '<%= config.bin %> <%= command.id %> --client billing --sub alice --aud https://api.example.com --claim role=admin --claim scopes=\'["read","write"]\'',
@@ -45,6 +47,7 @@ With --batch, reads one JSON claim set per line on stdin and writes one JSON res
       description: 'bind the tokens to this value (device id, user agent…): cnf claim, and renewals need it',
     }),
     nbf: Flags.string({description: 'not before: a Go duration from now (5m) or an RFC 3339 time'}),
+    'no-write': noWriteFlag,
     progress: Flags.boolean({
       dependsOn: ['batch'],
       description: 'with --batch: show the progress line on stderr even when it is not a terminal',

@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import type {IssuedTokens} from '../../core/issuer.js'
 
 import {VaultCommand} from '../../cli/base.js'
-import {clientFlag, storeFlag} from '../../cli/flags.js'
+import {clientFlag, noWriteFlag, storeFlag} from '../../cli/flags.js'
 import {REFRESH_STRATEGIES} from '../../jose/algorithms.js'
 
 export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
@@ -21,6 +21,7 @@ export default class TokenRenew extends VaultCommand<typeof TokenRenew> {
     fingerprint: Flags.string({
       description: 'the value the refresh family was bound to at issue (a mismatch revokes the family)',
     }),
+    'no-write': noWriteFlag,
     'refresh-strategy': Flags.string({
       description: "override the client's strategy for this call",
       options: [...REFRESH_STRATEGIES],

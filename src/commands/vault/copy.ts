@@ -9,6 +9,7 @@ export default class VaultCopyCommand extends BaseCommand<typeof VaultCopyComman
     from: Args.string({description: 'the vault to copy: a file, or a redis:// or rediss:// URL', required: true}),
     to: Args.string({description: 'where the copy goes: a file, or a redis:// or rediss:// URL', required: true}),
   }
+  static override writesVault = true
   static override summary = 'Copy a vault between a file and Redis, either way, without decrypting it.'
   static override description = `The copy is the same age-sealed bytes (a binary age file is ASCII-armored on its way into Redis, an encoding that age reads as well): no identity or passphrase is needed, and whoever could open the vault can open the copy. A target that already holds a vault is left alone unless --force. Only the vault moves: refresh-token state stays in the token store it was in.`
   static override examples = [

@@ -15,6 +15,7 @@ export interface RekeyResult {
 }
 
 export default class VaultRekey extends VaultCommand<typeof VaultRekey> {
+  static override writesVault = true
   static override summary =
     'Change who can open the vault: add or remove age recipients, move to a new identity, or set or change a passphrase.'
   static override description = `The vault is re-sealed atomically; the old key stops working for the new file (keep old copies or backups in mind: they still open with the old key).

@@ -9,6 +9,7 @@ export interface UpgradeResult {
 }
 
 export default class VaultUpgrade extends VaultCommand<typeof VaultUpgrade> {
+  static override writesVault = true
   static override summary = 'Sign a vault written before jwtis signed its vaults, so that every command accepts it.'
   static override description = `Vaults from before format 2 carry no signature, so nothing shows that one of their holders wrote them, and every other command refuses them (VAULT_NOT_AUTHENTIC). This command reads such a vault and signs it with a key derived from the identity or passphrase that opens it; from then on a document that none of its holders signed is refused.
 
