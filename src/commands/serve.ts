@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 import {randomBytes} from 'node:crypto'
+import {readFileSync} from 'node:fs'
 import {availableParallelism} from 'node:os'
 
 import {VaultCommand} from '../cli/base.js'
@@ -7,22 +8,26 @@ import {durationFlag, storeFlag} from '../cli/flags.js'
 import {CONFIG, env, type VariableName} from '../common/config.js'
 import {UsageError} from '../common/errors.js'
 import {registerSecret} from '../common/redact.js'
+import {isLoopback} from '../server/instance.js'
+import {serveLog} from '../server/log.js'
 import {publicBase} from '../server/public-url.js'
 import {LOG_LEVELS, type LogLevel} from '../server/schemas.js'
 import {storeChoice} from '../store/index.js'
 
 export default class Serve extends VaultCommand<typeof Serve> {
   static override summary = 'Serve the HTTP API (JWTIS v0.1 routes) over the vault.'
-  static override description = `Registration needs the admin token: JWTIS_ADMIN_TOKEN, or a random one printed once on stdout at start. Client routes need "Authorization: Bearer <client_token>". Vault changes made by the CLI while the server runs (new clients, key rotation) are picked up within a second. SIGTERM or SIGINT stops it gracefully: requests in flight finish, the token store is flushed.
+  static override description = `Registration needs the admin token: from the file JWTIS_ADMIN_TOKEN_FILE names (preferred: it stays out of the environment and the journal), or JWTIS_ADMIN_TOKEN (not both); without either, a random one is printed once on stdout at start, and it changes on every restart. Client routes need "Authorization: Bearer <client_token>". Vault changes made by the CLI while the server runs (new clients, key rotation) are picked up within a second. SIGTERM or SIGINT stops it gracefully: requests in flight finish, the token store is flushed.
 
 A request must arrive whole within --request-timeout (408 otherwise); client routes are authenticated from the Authorization header before any body is read.
 
 Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token, POST /revoke_token, POST /logout, POST /introspect (RFC 7662), GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /ping, GET /health, GET /metrics, and GET /debug: a token debugger page that verifies tokens in the browser, on by default only when listening on loopback (--debug-page).
 
+Bodies are JSON (send -H 'content-type: application/json'); only POST /introspect also takes form-encoded ones. stderr carries JSON lines, one per event, unless it is a terminal, where the lines are text. Each answer carries X-Request-Id (the caller's, when it sends a plain one of up to 128 characters) and the request's log line the same id. Plain HTTP only: on an address other than loopback, put TLS in front (a reverse proxy, with --trust-proxy).
+
 --auth none serves existing JWTIS v0.1 clients unchanged (they send no credentials): refused unless every listen address is loopback, or --allow-insecure-remote is given; announced on stderr.`
   static override examples = [
     '<%= config.bin %> <%= command.id %>',
-    'JWTIS_ADMIN_TOKEN=$(cat admin.txt) <%= config.bin %> <%= command.id %> --listen 0.0.0.0:8080 --store redis://127.0.0.1:6379',
+    'JWTIS_ADMIN_TOKEN_FILE=/etc/jwtis/admin-token <%= config.bin %> <%= command.id %> --listen 0.0.0.0:8080 --store redis://127.0.0.1:6379',
     '<%= config.bin %> <%= command.id %> --auth none --listen 127.0.0.1:4343',
   ]
   static override flags = {
@@ -114,12 +119,11 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
     let workers = flags.workers ?? availableParallelism()
     if (store === 'memory' && workers > 1) {
       // A memory store lives in one process: workers would each see only their own families.
-      if (flags.workers !== undefined)
-        process.stderr.write('jwtis serve: --store memory cannot be shared: running 1 worker\n')
+      if (flags.workers !== undefined) serveLog('warn', '--store memory cannot be shared: running 1 worker')
       workers = 1
     }
 
-    const given = env('JWTIS_ADMIN_TOKEN')
+    const given = givenAdminToken()
     const adminToken = given || `jwtis_admin_${randomBytes(32).toString('base64url')}`
     registerSecret(adminToken)
     const {runServer} = await import('../server/run.js')
@@ -131,7 +135,10 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
       host,
       json: this.jsonEnabled(),
       keepAliveTimeoutMs: flags['keep-alive-timeout'],
-      log: (message) => this.logErr(message),
+      log: (message) => {
+        // (with --json the ready line on stdout says it)
+        if (!this.jsonEnabled()) serveLog('info', message)
+      },
       logLevel: flags['log-level'] as LogLevel,
       maxAuthFailures: flags['max-auth-failures'],
       maxConnections: flags['max-connections'],
@@ -143,18 +150,43 @@ Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_to
       trustProxy: flags['trust-proxy'],
       workers,
     })
-    this.logErr('jwtis serve: stopped')
+    if (!this.jsonEnabled()) serveLog('info', 'stopped')
   }
 }
 
-/** Whether a listen host is reachable from this machine only. */
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
+function parseListen(value: string): {host: string; port: number} {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value)
+  if (!m) throw new UsageError(`--listen ${value}: expected HOST:PORT, e.g. 127.0.0.1:4456`)
+  const port = Number(m[3])
+  if (port > 65_535)
+    throw new UsageError(`--listen ${value}: port ${m[3]} is out of range: a port is 0–65535 (0: any free one)`)
+  return {host: m[1] ?? (m[2] || '0.0.0.0'), port}
 }
 
-function parseListen(value: string): {host: string; port: number} {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value)
-  const port = Number(m?.[3])
-  if (!m || port > 65_535) throw new UsageError(`--listen ${value}: expected HOST:PORT, e.g. 127.0.0.1:4456`)
-  return {host: m[1] ?? (m[2] || '0.0.0.0'), port}
+/**
+ * The admin token the operator chose: JWTIS_ADMIN_TOKEN_FILE's first line, or JWTIS_ADMIN_TOKEN.
+ * Both at once is refused: after moving to the file, a stale variable left in a unit or a shell
+ * would otherwise keep a token alive that the operator believes replaced.
+ */
+function givenAdminToken(): string | undefined {
+  const file = env('JWTIS_ADMIN_TOKEN_FILE')
+  const variable = env('JWTIS_ADMIN_TOKEN')
+  if (!file) return variable
+  if (variable)
+    throw new UsageError('JWTIS_ADMIN_TOKEN and JWTIS_ADMIN_TOKEN_FILE are both set: keep one (the file is preferred)')
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new UsageError(
+      `JWTIS_ADMIN_TOKEN_FILE ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
+    )
+  }
+
+  const token = text.replace(/\r?\n$/, '')
+  if (!token.trim() || /[\r\n]/.test(token))
+    throw new UsageError(
+      `JWTIS_ADMIN_TOKEN_FILE ${file}: expected the admin token on one line, found ${token.trim() ? 'several lines' : 'none'}`,
+    )
+  return token
 }

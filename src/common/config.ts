@@ -26,6 +26,11 @@ export const CONFIG = {
     description: 'the admin token `serve` requires to register clients',
     secret: true,
   },
+  JWTIS_ADMIN_TOKEN_FILE: {
+    description:
+      'a file holding the admin token `serve` requires (one line; the trailing newline is dropped): kept out of the environment and the same across restarts; not together with JWTIS_ADMIN_TOKEN',
+    secret: false,
+  },
   JWTIS_AGE_KEY: {
     description: 'an age identity (`AGE-SECRET-KEY-1…`) that opens the vault',
     flag: '--identity',

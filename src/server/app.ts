@@ -3,6 +3,7 @@ import type {LogLevel} from './schemas.js'
 
 import {createAuth} from './auth.js'
 import {clientErrorHandler, errorHandler, frameworkErrors, notFound} from './errors.js'
+import {requestIds, textLog, textStream} from './log.js'
 import {Metrics} from './metrics.js'
 import {accessLog} from './plugins/access-log.js'
 import {bodyParsers} from './plugins/body.js'
@@ -120,6 +121,7 @@ function fastifyOptions(options: ServerOptions, logLevel: LogLevel) {
     bodyLimit: options.bodyLimit ?? 64 * 1024,
     clientErrorHandler,
     frameworkErrors,
+    genReqId: requestIds(),
     http: {
       // Node checks its timeouts on this interval (30 s by default): check often enough that
       // a slow client is cut off close to its deadline.
@@ -128,7 +130,12 @@ function fastifyOptions(options: ServerOptions, logLevel: LogLevel) {
       requestTimeout,
     },
     keepAliveTimeout: options.keepAliveTimeoutMs ?? SERVER_DEFAULTS.keepAliveTimeoutMs,
-    logger: logLevel === 'silent' ? false : {base: {pid: process.pid}, level: logLevel, stream: process.stderr},
+    logger:
+      logLevel === 'silent'
+        ? false
+        : {base: {pid: process.pid}, level: logLevel, stream: textLog() ? textStream : process.stderr},
+    // (the incoming X-Request-Id is read by genReqId, which checks it first)
+    requestIdHeader: false as const,
     requestTimeout,
     // Our own 503 on closing (./plugins/gate.ts), so that it has the contract's shape.
     return503OnClosing: false,

@@ -5,6 +5,7 @@ import type {Metrics} from './metrics.js'
 
 import {type ErrorCode, JwtisError, TokenRejectedError} from '../common/errors.js'
 import {redact} from '../common/redact.js'
+import {serveLog} from './log.js'
 
 /** Failures that exist only over HTTP (authentication, rate limits, shutdown); never reach the CLI. */
 export class HttpError extends JwtisError {
@@ -16,6 +17,17 @@ export class HttpError extends JwtisError {
   ) {
     super(code, message)
   }
+}
+
+/** 415 with the header that fixes it: what curl needs to send a JSON body. */
+export function unsupportedMediaType(forms: boolean | undefined): HttpError {
+  return new HttpError(
+    415,
+    'UNSUPPORTED_MEDIA_TYPE',
+    forms
+      ? "send the body form-encoded (application/x-www-form-urlencoded) or as JSON (-H 'content-type: application/json')"
+      : "this route takes a JSON body: send it with -H 'content-type: application/json'",
+  )
 }
 
 const FORBIDDEN = 403
@@ -90,8 +102,11 @@ export const statusOf = (error: JwtisError): number =>
       ? HTTP_STATUS[error.code as ErrorCode]
       : 500
 
-const send = (reply: FastifyReply, status: number, code: string, message: string) =>
-  reply.code(status).send({error: {code, message}})
+const send = (reply: FastifyReply, status: number, code: string, message: string) => {
+  // the code goes in the request's log line too (./plugins/access-log.ts)
+  if (reply.request) (reply.request as {errorCode?: string}).errorCode = code
+  return reply.code(status).send({error: {code, message}})
+}
 
 /**
  * Every failure of a route in the contract's shape, `{"error":{"code","message"}}`: the
@@ -110,14 +125,17 @@ export function errorHandler(metrics: Metrics, logged: boolean) {
     if (error.validation) return send(reply, 400, 'USAGE', validationMessage(error))
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
       return send(reply, 413, 'BODY_TOO_LARGE', 'request body is too large')
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
-      return send(reply, 415, 'UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json')
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const refused = unsupportedMediaType(request.routeOptions.config.forms)
+      return send(reply, refused.status, refused.code, refused.message)
+    }
+
     if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500)
       return send(reply, error.statusCode, 'BAD_REQUEST', error.message)
     // A stack overflow or any other bug: one redacted line on stderr (in the log when there is
     // one), never details to the client.
     if (logged) request.log.error({error: redact(error.message)}, 'internal error')
-    else process.stderr.write(`jwtis serve: internal error: ${redact(error.message)}\n`)
+    else serveLog('error', `internal error: ${error.message}`)
     return send(reply, 500, 'INTERNAL', 'internal error')
   }
 }

@@ -2,7 +2,7 @@ import type {Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {ServerOptions} from './app.js'
 
-import {redact} from '../common/redact.js'
+import {serveLog} from './log.js'
 import {publicBase} from './public-url.js'
 
 /**
@@ -45,18 +45,13 @@ export async function serveOnce(options: RunOptions, issuer: Issuer, maxAuthFail
         reloadFailed = false
       },
       (error: Error) => {
-        if (!reloadFailed)
-          process.stderr.write(
-            `jwtis serve: cannot reload the vault, keeping the last good one: ${redact(error.message)}\n`,
-          )
+        if (!reloadFailed) serveLog('error', `cannot reload the vault, keeping the last good one: ${error.message}`)
         reloadFailed = true
       },
     )
   const reloader = setInterval(reload, RELOAD_MS)
   await issuer.vault.watch(reload).catch((error: Error) => {
-    process.stderr.write(
-      `jwtis serve: no change notices from the vault, checking it every ${RELOAD_MS} ms: ${redact(error.message)}\n`,
-    )
+    serveLog('warn', `no change notices from the vault, checking it every ${RELOAD_MS} ms: ${error.message}`)
   })
   const compactor = setInterval(() => {
     issuer
@@ -93,27 +88,36 @@ export function ready(options: RunOptions, port: number, vault: {issuer: string;
   // The generated admin token goes to stdout once (data, not a log line), never to stderr.
   if (options.json) process.stdout.write(`${JSON.stringify(line)}\n`)
   else if (options.printAdminToken) process.stdout.write(`admin token: ${options.adminToken}\n`)
-  options.log(
-    `jwtis serve: listening on ${listening} (vault ${vault.path}${workers > 1 ? `, ${workers} workers` : ''})`,
-  )
-  if (options.debugPage)
-    options.log(`jwtis serve: token debugger at ${listening}/debug (tokens pasted there stay in the browser)`)
+  options.log(`listening on ${listening} (vault ${vault.path}${workers > 1 ? `, ${workers} workers` : ''})`)
+  if (options.debugPage) options.log(`token debugger at ${listening}/debug (tokens pasted there stay in the browser)`)
+  if (!isLoopback(options.host))
+    serveLog('warn', `plain HTTP on ${listening}: put TLS in front of it (a reverse proxy, with --trust-proxy)`)
   if (!options.publicUrl && !publicBase(vault.issuer) && ['0.0.0.0', '::'].includes(options.host)) {
-    process.stderr.write(
-      `jwtis serve: WARNING: the discovery document gives URLs under ${listening}, which other hosts cannot reach: give --public-url (or make the issuer a URL)\n`,
+    serveLog(
+      'warn',
+      `the discovery document gives URLs under ${listening}, which other hosts cannot reach: give --public-url (or make the issuer a URL)`,
     )
   }
 
   if (options.auth === 'none') {
-    process.stderr.write(
-      'jwtis serve: WARNING: --auth none: no admin or client token is checked (JWTIS v0.1 compatibility)\n',
+    serveLog('warn', '--auth none: no admin or client token is checked (JWTIS v0.1 compatibility)')
+  } else if (options.printAdminToken) {
+    serveLog(
+      'warn',
+      'the admin token printed on stdout is random and changes on every restart: keep one in a file and name it with JWTIS_ADMIN_TOKEN_FILE',
     )
-  } else if (!options.printAdminToken && options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
+  } else if (options.adminToken.length < MIN_ADMIN_TOKEN_LENGTH) {
     // The limiter never refuses a valid credential, so it cannot stop guessing: only length can.
-    process.stderr.write(
-      `jwtis serve: WARNING: JWTIS_ADMIN_TOKEN has ${options.adminToken.length} characters; failed guesses are limited per address, not stopped: use at least ${MIN_ADMIN_TOKEN_LENGTH} random ones (openssl rand -hex 32)\n`,
+    serveLog(
+      'warn',
+      `the admin token has ${options.adminToken.length} characters; failed guesses are limited per address, not stopped: use at least ${MIN_ADMIN_TOKEN_LENGTH} random ones (openssl rand -hex 32)`,
     )
   }
+}
+
+/** Whether a listen host is reachable from this machine only. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 /** 32 hex characters are 128 bits: more than any number of guesses can cover. */
@@ -122,7 +126,7 @@ const MIN_ADMIN_TOKEN_LENGTH = 32
 export function waitForSignal(log: (message: string) => void): Promise<void> {
   return new Promise((resolve) => {
     const stop = (signal: string) => {
-      log(`jwtis serve: ${signal}: finishing requests in flight`)
+      log(`${signal}: finishing requests in flight`)
       resolve()
     }
 

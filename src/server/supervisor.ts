@@ -3,9 +3,9 @@ import type {Cluster, Worker} from 'node:cluster'
 import type {VaultKey} from '../vault/age.js'
 import type {Message} from './ipc.js'
 
-import {redact} from '../common/redact.js'
 import {MetricsGatherer} from './cluster-metrics.js'
 import {ready, type RunOptions, waitForSignal} from './instance.js'
+import {serveLog} from './log.js'
 
 /**
  * The primary: opens the vault once (so a wrong key or an unreachable store fails at once, in
@@ -106,10 +106,8 @@ class Supervisor {
         this.live.delete(worker)
         this.listening.delete(worker)
         if (this.stopping || failed) return
-        process.stderr.write(`jwtis serve: worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`)
-        this.fork().catch((error: Error) =>
-          process.stderr.write(`jwtis serve: cannot restart a worker: ${redact(error.message)}\n`),
-        )
+        serveLog('warn', `worker ${worker.process.pid} exited (${signal ?? code}); starting another`)
+        this.fork().catch((error: Error) => serveLog('error', `cannot restart a worker: ${error.message}`))
       })
     })
   }

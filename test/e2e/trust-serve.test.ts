@@ -85,8 +85,11 @@ describe('jwtis serve behind a proxy, with two workers', () => {
         jwks: `http://0.0.0.0:${port}/.well-known/jwks.json`,
       })
       await vi.waitFor(() =>
-        expect(wide.stderr()).toContain(
-          `jwtis serve: WARNING: the discovery document gives URLs under http://0.0.0.0:${port}, which other hosts cannot reach: give --public-url (or make the issuer a URL)\n`,
+        expect(wide.stderrLines()).toContainEqual(
+          expect.objectContaining({
+            level: 40,
+            msg: `the discovery document gives URLs under http://0.0.0.0:${port}, which other hosts cannot reach: give --public-url (or make the issuer a URL)`,
+          }),
         ),
       )
     } finally {
@@ -129,8 +132,11 @@ describe('serve with a short admin token', () => {
     const server = await serve(vault, s.env, ['--workers', '1'])
     try {
       await vi.waitFor(() =>
-        expect(server.stderr()).toContain(
-          'jwtis serve: WARNING: JWTIS_ADMIN_TOKEN has 16 characters; failed guesses are limited per address, not stopped: use at least 32 random ones (openssl rand -hex 32)\n',
+        expect(server.stderrLines()).toContainEqual(
+          expect.objectContaining({
+            level: 40,
+            msg: 'the admin token has 16 characters; failed guesses are limited per address, not stopped: use at least 32 random ones (openssl rand -hex 32)',
+          }),
         ),
       )
       expect(server.stderr()).not.toContain(server.admin)

@@ -11,6 +11,8 @@ export interface Served {
   /** Sends a JSON request; answers status and parsed body. */
   request: (method: string, path: string, body?: unknown, bearer?: string) => Promise<{body: any; status: number}>
   stderr: () => string
+  /** stderr as the JSON lines it is when not a terminal (a line that does not parse fails the test). */
+  stderrLines: () => Array<Record<string, unknown>>
   stop: (signal?: NodeJS.Signals) => Promise<void>
   url: string
 }
@@ -65,12 +67,27 @@ export async function serve(
       return {body: parsed, status: res.status}
     },
     stderr: () => stderr,
+    stderrLines: () => jsonLines(stderr),
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       await exited
     },
     url,
   }
+}
+
+/** Every complete line of serve's stderr, parsed: each one must be JSON when stderr is not a terminal. */
+export function jsonLines(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n')
+    .slice(0, -1)
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>
+      } catch {
+        throw new Error(`serve wrote a line that is not JSON on stderr: ${line}`)
+      }
+    })
 }
 
 /** The worker processes of a `serve` primary (ps exits 1 when there are none). */

@@ -4,8 +4,8 @@ import type {Metrics} from '../metrics.js'
 
 /**
  * After each response: the request counted and timed in the metrics, and with `accessLog` one
- * JSON line on the log that says only what is safe to keep (the path without its query, never
- * a header or a body). The start time is set by the request gate (./gate.ts).
+ * JSON line on the log that says only what is safe to keep (the path without its query, the
+ * error code of a refused request, never a header or a body). The start time is set by the request gate (./gate.ts).
  */
 export function accessLog(app: FastifyInstance, {accessLog, metrics}: {accessLog: boolean; metrics: Metrics}): void {
   app.addHook('onResponse', async (request, reply) => {
@@ -19,6 +19,8 @@ export function accessLog(app: FastifyInstance, {accessLog, metrics}: {accessLog
       request.log.info(
         {
           client: request.client,
+          // set by the error handler: a REFRESH_REUSED (a theft signal) must not read like any 403
+          code: (request as {errorCode?: string}).errorCode,
           method: request.method,
           ms: Math.round(seconds * 1e4) / 10,
           path: (query === -1 ? request.url : request.url.slice(0, query)).slice(0, 200),

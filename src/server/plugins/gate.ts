@@ -6,8 +6,8 @@ import type {createAuth} from '../auth.js'
 import {HttpError} from '../errors.js'
 
 /**
- * What every request passes before its route (`onRequest`, on the headers alone): a 503 once
- * the server is closing, the newest vault, and authentication. Returns the switch that starts
+ * What every request passes before its route (`onRequest`, on the headers alone): its id in
+ * the answer's X-Request-Id, a 503 once the server is closing, the newest vault, and authentication. Returns the switch that starts
  * the closing.
  */
 export function requestGate(
@@ -17,6 +17,8 @@ export function requestGate(
   let closing = false
   app.addHook('onRequest', async (request, reply) => {
     ;(request as {startedAt?: bigint}).startedAt = process.hrtime.bigint()
+    // The id the log line carries, so that a caller or a proxy can find it there.
+    reply.header('x-request-id', request.id)
     if (closing) {
       reply.header('connection', 'close')
       throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down: retry on another instance')

@@ -15,7 +15,7 @@ export async function introspectRoutes(app: FastifyInstance, {issuer}: {issuer: 
   app.post<{Body: {token: string; token_type_hint?: string}}>(
     '/introspect',
     {
-      config: {access: 'admin or client'},
+      config: {access: 'admin or client', forms: true},
       schema: body({token, token_type_hint: {maxLength: 64, type: 'string'}}, ['token']),
     },
     async (request) => {
