@@ -23,6 +23,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {BIN, cleanEnv, hasTool, NODE, ROOT, scratch} from '../helpers/cli.js'
 import {type RedisServer, startRedis} from '../helpers/redis.js'
+import {serve} from '../helpers/serve.js'
 
 const DOC = readFileSync(join(ROOT, 'docs', 'operations.md'), 'utf8')
 const HAS_JQ = hasTool('jq', ['--version'], 'the uninstall recipe of docs/operations.md (apt-get install jq)')
@@ -187,7 +188,7 @@ describe('backup and restore of a file vault', () => {
     m.run(drill)
     expect(readFileSync(vault).equals(live)).toBe(true)
     m.ok(['keys', 'rotate', '--client', 'billing', ...flags])
-    expect(() => m.run(drill)).toThrow(/UNKNOWN_KID/)
+    expect(() => m.run(drill)).toThrow(/exit 1: jwtis token verify/)
   })
 })
 
@@ -346,7 +347,6 @@ describe('production serve', () => {
   })
 
   it('--trust-proxy takes the address from the last X-Forwarded-For entry; without it the peer counts', async () => {
-    const {serve} = await import('../helpers/serve.js')
     const m = machine()
     const {vault} = productionVault(m)
     const env = {JWTIS_CONFIG_DIR: m.at('etc')}
@@ -357,19 +357,23 @@ describe('production serve', () => {
       expect(await failures(trusting.url, ['203.0.113.7', '203.0.113.7', '203.0.113.7', '203.0.113.8'])).toEqual([
         401, 401, 429, 401,
       ])
-      expect(trusting.stderr()).toContain('203.0.113.7')
-      expect(trusting.stderr()).not.toContain('198.51.100.1') // what the caller sent is not trusted
+      const traced = await fetch(`${trusting.url}/health`, {headers: {'x-request-id': 'nginx-4f2a9c'}})
+      expect(traced.headers.get('x-request-id')).toBe('nginx-4f2a9c')
     } finally {
-      await trusting.stop()
+      await trusting.stop() // (its log is whole once it has exited)
     }
 
+    expect(trusting.stderr()).toContain('203.0.113.7')
+    expect(trusting.stderr()).toContain('nginx-4f2a9c')
+    expect(trusting.stderr()).not.toContain('198.51.100.1') // what the caller sent is not trusted
     const plain = await serve(vault, env, limits)
     try {
       expect(await failures(plain.url, ['203.0.113.7', '203.0.113.7', '203.0.113.8'])).toEqual([401, 401, 429])
-      expect(plain.stderr()).not.toContain('203.0.113.')
     } finally {
       await plain.stop()
     }
+
+    expect(plain.stderr()).not.toContain('203.0.113.')
   })
 })
 
