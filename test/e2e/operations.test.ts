@@ -1,8 +1,9 @@
 /**
  * docs/operations.md, run: the blocks under its "(tested)" headings, as an operator would paste
  * them, with the built CLI as `jwtis` on the PATH and the page's system paths (/var/lib/jwtis,
- * /etc/jwtis, /backup) pointed at a scratch directory. Lines that need root or a service manager
- * (`systemctl`, `sudo`) are left out; everything else runs, and a line that fails fails the test.
+ * /etc/jwtis, /backup) pointed at a scratch directory. The scratch machine has one user, so
+ * `sudo -u jwtis CMD` runs CMD; other lines that need root or a service manager (`systemctl`,
+ * `sudo`, `useradd`) are left out; everything else runs, and a line that fails fails the test.
  */
 import {type ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {
@@ -31,12 +32,15 @@ const HAS_REDIS = hasTool('redis-server', ['--version'], 'the Redis backup recip
 const HAS_NPM = hasTool('npm', ['--version'], 'the install recipes of docs/operations.md')
 const HAS_SYSTEMD_ANALYZE = hasTool('systemd-analyze', ['--version'], 'systemd-analyze verify of the unit')
 
-/** The first ```LANG block after the heading that starts with `heading`. */
-function block(heading: string, lang = 'sh'): string {
+/** The `index`th ```LANG block of the section under the heading that starts with `heading`. */
+function block(heading: string, lang = 'sh', index = 0): string {
   const at = DOC.search(new RegExp(`^#+ ${heading.replaceAll(/[()*]/g, String.raw`\$&`)}`, 'm'))
   if (at < 0) throw new Error(`docs/operations.md has no heading "${heading}"`)
-  const found = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(DOC.slice(at))
-  if (!found) throw new Error(`docs/operations.md has no ${lang} block under "${heading}"`)
+  const rest = DOC.slice(DOC.indexOf('\n', at) + 1)
+  const next = rest.search(/^#{1,6} /m) // (no block on this page has a line that starts so)
+  const section = next < 0 ? rest : rest.slice(0, next)
+  const found = [...section.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))][index]
+  if (!found) throw new Error(`docs/operations.md has no ${lang} block ${index} under "${heading}"`)
   return found[1]
 }
 
@@ -58,9 +62,10 @@ function machine() {
   const run = (text: string, options: {env?: Record<string, string | undefined>; skip?: RegExp} = {}) => {
     const err = at('line.err')
     let script = 'set -o pipefail\n'
-    for (const line of paths(text).split('\n')) {
+    for (const raw of paths(text).replaceAll('\\\n', '').split('\n')) {
+      const line = raw.replace(/^sudo -u jwtis /, '')
       if (line.trim() === '' || line.trimStart().startsWith('#')) continue
-      if (/^\s*(systemctl|sudo)\b/.test(line) || options.skip?.test(line)) continue
+      if (/\b(systemctl|sudo|useradd)\b/.test(line) || options.skip?.test(line)) continue
       script += `{ ${line}\n} >/dev/null 2>${err} || { rc=$?; echo "exit $rc: ${line.replaceAll(/["$`\\]/g, String.raw`\$&`)}" >&2; cat ${err} >&2; exit 99; }\n`
     }
 
@@ -285,6 +290,17 @@ async function failures(url: string, forwarded: string[]): Promise<number[]> {
 
 describe('production serve', () => {
   const unit = block('The systemd unit', 'ini')
+
+  it('setting up makes the vault, the identity and a client where the unit looks for them', () => {
+    const m = machine()
+    m.run(block('Setting up'))
+    m.run(block('Setting up', 'sh', 1))
+    const {env} = parseUnit(m.paths(unit))
+    const status = JSON.parse(m.ok(['vault', 'status', '--json'], env))
+    expect(status.path).toBe(m.at('state', 'vault.age'))
+    expect(status.issuer).toBe('https://auth.example.com')
+    expect(JSON.parse(m.ok(['client', 'list', '--json'], env)).map((c: {name: string}) => c.name)).toEqual(['billing'])
+  })
 
   it("runs the unit's ExecStart with its environment: /health answers, the admin token is the file's", async () => {
     const m = machine()
