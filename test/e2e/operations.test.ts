@@ -95,12 +95,12 @@ function machine() {
 
 type Machine = ReturnType<typeof machine>
 
-/** A vault at /var/lib/jwtis/vault.age, its identity at /etc/jwtis/identity.txt, a client `billing`. */
-function productionVault(m: Machine, strategy = 'refreshBoth'): {identity: string; vault: string} {
+/** A vault at /var/lib/jwtis/vault.age, its identity at /etc/jwtis/identity.txt, a client `billing` (refreshBoth). */
+function productionVault(m: Machine): {identity: string; vault: string} {
   const vault = m.at('state', 'vault.age')
   const identity = m.at('etc', 'identity.txt')
   m.ok(['init', '--vault', vault, '--identity-file', identity])
-  m.ok(['client', 'add', 'billing', '--vault', vault, '--identity', identity, '--refresh-strategy', strategy])
+  m.ok(['client', 'add', 'billing', '--vault', vault, '--identity', identity, '--refresh-strategy', 'refreshBoth'])
   return {identity, vault}
 }
 
