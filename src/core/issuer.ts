@@ -48,6 +48,11 @@ export interface IssueRequest extends ClaimSet {
   /** Make the access token a nested JWT (signed, then encrypted to the client); default: the client's setting. */
   encrypt?: boolean
   /**
+   * The refresh family's id, when the caller must find the family again (an authorization
+   * code's exchange, which a reused code revokes); default a random one.
+   */
+  family?: string
+  /**
    * Bind the tokens to this value (a device id, a user agent…): the access token carries its
    * hash in `cnf`, and the refresh family accepts renewals only with the same value.
    */
@@ -170,7 +175,7 @@ export class Issuer {
     const access = {encrypt, fingerprint: request.fingerprint, nbf: request.nbf, ttlMs: request.ttlMs}
     const result = await this.signAccess(client, s, claims, now, access)
     if (!request.refresh) return result
-    const fam = newId()
+    const fam = request.family ?? newId()
     const jti = newId()
     const sexp = now + s.sessionTtlMs
     const fps = request.fingerprint === undefined ? undefined : randomBytes(16).toString('base64url')

@@ -24,6 +24,11 @@ export interface ServerOptions {
   bodyLimit?: number
   /** Serve the token debugger page at /debug (the command turns it on for loopback listeners). */
   debugPage?: boolean
+  /**
+   * The authorization code flow with a development login page that authenticates nobody
+   * (/authorize, /userinfo; the command allows it on loopback only).
+   */
+  devLogin?: boolean
   issuer: Issuer
   /** How long an idle keep-alive connection stays open (ms). */
   keepAliveTimeoutMs?: number
@@ -101,6 +106,13 @@ export async function buildServer(options: ServerOptions) {
   if (options.debugPage) {
     const {debugRoutes} = await import('./routes/debug.js')
     await app.register(debugRoutes, {issuer})
+  }
+
+  if (options.devLogin) {
+    const {authorizeRoutes} = await import('./routes/authorize.js')
+    const {userinfoRoutes} = await import('./routes/userinfo.js')
+    await app.register(authorizeRoutes, {issuer})
+    await app.register(userinfoRoutes, {issuer})
   }
 
   return {

@@ -98,6 +98,12 @@ export function ready(options: RunOptions, port: number, vault: {issuer: string;
   )
   if (options.debugPage)
     options.log(`jwtis serve: token debugger at ${listening}/debug (tokens pasted there stay in the browser)`)
+  if (options.devLogin) {
+    process.stderr.write(
+      `jwtis serve: --dev-login: the development login at ${listening}/authorize is on; it authenticates nobody (anyone who opens it signs in as any subject): for development on this machine only\n`,
+    )
+  }
+
   if (!options.publicUrl && !publicBase(vault.issuer) && ['0.0.0.0', '::'].includes(options.host)) {
     process.stderr.write(
       `jwtis serve: WARNING: the discovery document gives URLs under ${listening}, which other hosts cannot reach: give --public-url (or make the issuer a URL)\n`,
