@@ -157,6 +157,8 @@ export function checkAuthorization(
   if (challenge === undefined) throw invalid('PKCE is required: send code_challenge with code_challenge_method=S256')
   if (method !== 'S256') throw invalid('code_challenge_method must be S256 (plain is refused)')
   if (!CHALLENGE.test(challenge)) throw invalid('code_challenge is not an S256 challenge (43 base64url characters)')
+  const mode = get('response_mode')
+  if (mode !== undefined && mode !== 'query') throw invalid('only response_mode=query is served')
   if (get('prompt') === 'none')
     throw new OAuthError('login_required', 'the development login always shows its page (prompt=none)')
   if (get('request') !== undefined || get('request_uri') !== undefined)
@@ -282,7 +284,7 @@ export async function redeemCode(issuer: Issuer, exchange: CodeExchange): Promis
   if (s256Challenge(exchange.verifier) !== code.code_challenge)
     throw invalid('code_verifier does not match the code_challenge')
   const store = await issuer.store()
-  if (!(await store.claimOnce(storeId(`code\u0000${code.id}`), code.exp))) {
+  if (!(await store.claimOnce('code', storeId(code.id), code.exp, issuer.now()))) {
     await issuer.revokeFamily(codeFamily(code.id)).catch((error: unknown) => {
       if (!(error instanceof NotFoundError)) throw error
     })
