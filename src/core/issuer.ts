@@ -140,6 +140,15 @@ export class Issuer {
     readonly now: Clock = Date.now,
   ) {}
 
+  /**
+   * Marks `id` used in `namespace` until `expiresAt` (ms): true the first time, false while that
+   * holds (a replayed assertion, a spent authorization code). Shared by every process on the
+   * store. The store sees the id only hashed.
+   */
+  async claimOnce(namespace: string, id: string, expiresAt: number): Promise<boolean> {
+    return (await this.store()).claimOnce(namespace, storeId(id), expiresAt, this.now())
+  }
+
   /** Closes the token store and the vault's connection (a Redis vault's; a file has none). */
   async close(): Promise<void> {
     if (this.storePromise) await (await this.storePromise).close()
@@ -261,11 +270,20 @@ export class Issuer {
   async renew(
     client: string,
     token: string,
-    options: {fingerprint?: string; strategy?: RefreshStrategy} = {},
+    options: {
+      /**
+       * Refuses the exchange (by throwing) from the family's claims, before the token is spent:
+       * the token endpoint's check of a requested `scope`.
+       */
+      check?: (family: Required<Pick<ClaimSet, 'aud' | 'custom' | 'sub'>>) => void
+      fingerprint?: string
+      strategy?: RefreshStrategy
+    } = {},
   ): Promise<IssuedTokens> {
     const {strategy} = options
     checkFingerprint(options.fingerprint)
     const rt = await this.openRefresh(client, token, false)
+    options.check?.({aud: rt.aud, custom: rt.cl, sub: rt.sub})
     // The store compares salted hashes; with no salt the family is not bound.
     const fingerprint = rt.fps === undefined ? undefined : fingerprintHash(rt.fps, options.fingerprint ?? '')
     // An audience taken away from the client since the family began is not issued for again.

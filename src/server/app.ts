@@ -4,6 +4,8 @@ import type {LogLevel} from './schemas.js'
 import {createAuth} from './auth.js'
 import {clientErrorHandler, errorHandler, frameworkErrors, notFound} from './errors.js'
 import {Metrics} from './metrics.js'
+import {oauthContext} from './oauth/context.js'
+import {GRANTS} from './oauth/grants.js'
 import {accessLog} from './plugins/access-log.js'
 import {bodyParsers} from './plugins/body.js'
 import {requestGate} from './plugins/gate.js'
@@ -12,6 +14,8 @@ import {healthRoutes} from './routes/health.js'
 import {introspectRoutes} from './routes/introspect.js'
 import {issueRoutes} from './routes/issue.js'
 import {keyRoutes} from './routes/keys.js'
+import {oauthMetadataRoutes} from './routes/oauth-metadata.js'
+import {oauthTokenRoutes} from './routes/oauth-token.js'
 import {renewRoutes} from './routes/renew.js'
 import {revokeRoutes} from './routes/revoke.js'
 
@@ -96,11 +100,14 @@ export async function buildServer(options: ServerOptions) {
   app.setErrorHandler(errorHandler(metrics, logLevel !== 'silent'))
 
   await app.register(clientRoutes, {issuer})
-  await app.register(keyRoutes, {issuer, publicUrl: options.publicUrl})
+  const oauth = oauthContext(app, {grants: GRANTS, issuer, limiter: auth.limiter, publicUrl: options.publicUrl})
+  await app.register(keyRoutes, {issuer})
+  await app.register(oauthMetadataRoutes, {ctx: oauth})
+  await app.register(oauthTokenRoutes, {ctx: oauth})
   await app.register(issueRoutes, {issuer, metrics})
   await app.register(renewRoutes, {issuer, metrics})
   await app.register(revokeRoutes, {issuer})
-  await app.register(introspectRoutes, {issuer})
+  await app.register(introspectRoutes, {ctx: oauth})
   const {metricsText} = options
   await app.register(healthRoutes, {issuer, metrics, metricsText: metricsText && (() => metricsText(metrics))})
   if (options.debugPage) {

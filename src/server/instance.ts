@@ -104,6 +104,13 @@ export function ready(options: RunOptions, port: number, vault: {issuer: string;
     )
   }
 
+  if (!publicBase(vault.issuer)) {
+    // RFC 8414 §3.3 and OpenID Discovery §4.3: a client checks the metadata's issuer against the URL it was configured with.
+    process.stderr.write(
+      `jwtis serve: note: the issuer ${JSON.stringify(vault.issuer)} is not a URL: OAuth 2.0 / OpenID Connect clients need one (a vault made with \`jwtis init --issuer https://…\`)\n`,
+    )
+  }
+
   if (!options.publicUrl && !publicBase(vault.issuer) && ['0.0.0.0', '::'].includes(options.host)) {
     process.stderr.write(
       `jwtis serve: WARNING: the discovery document gives URLs under ${listening}, which other hosts cannot reach: give --public-url (or make the issuer a URL)\n`,

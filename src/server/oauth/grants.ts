@@ -1,0 +1,54 @@
+import type {FastifyRequest} from 'fastify'
+
+import {
+  clientCredentialsGrant,
+  JWT_BEARER_GRANT,
+  jwtBearerGrant,
+  refreshTokenGrant,
+  type TokenResponse,
+} from '../../core/oauth.js'
+import {type AuthMethod} from './client-auth.js'
+import {assertionAudiences, type OAuthContext} from './context.js'
+import {type Form, param, required} from './form.js'
+
+/** What a grant gets: the server's context, the authenticated client, and the form. */
+export interface GrantInput {
+  client: string
+  ctx: OAuthContext
+  form: Form
+  method: AuthMethod
+  request: FastifyRequest
+}
+
+/**
+ * One grant type of the token endpoint. The endpoint has authenticated the client (see
+ * authenticateClient); a grant refuses with OAuthError. Its answer gets the no-store headers.
+ */
+export type Grant = (input: GrantInput) => Promise<TokenResponse>
+
+/** `resource` (RFC 8707, repeatable) and `audience` (as Auth0 and others spell it): the `aud` asked for. */
+export const resourcesOf = (form: Form): string[] => [...(form.resource ?? []), ...(form.audience ?? [])]
+
+/**
+ * The grant types of the token endpoint, by `grant_type`. `serve --dev-login` adds
+ * `authorization_code` to a copy of this table (OAuthContext.grants); the metadata's
+ * `grant_types_supported` is read from that same table.
+ */
+export const GRANTS: Readonly<Record<string, Grant>> = {
+  client_credentials: async ({client, ctx, form}) =>
+    clientCredentialsGrant(ctx.issuer, client, {resources: resourcesOf(form), scope: param(form, 'scope')}),
+  [JWT_BEARER_GRANT]: async ({client, ctx, form}) =>
+    jwtBearerGrant(ctx.issuer, client, {
+      assertion: required(form, 'assertion'),
+      audiences: assertionAudiences(ctx),
+      fetchJwks: ctx.fetchJwks,
+      resources: resourcesOf(form),
+      scope: param(form, 'scope'),
+    }),
+  refresh_token: async ({client, ctx, form}) =>
+    refreshTokenGrant(ctx.issuer, client, {
+      refreshToken: required(form, 'refresh_token'),
+      resources: resourcesOf(form),
+      scope: param(form, 'scope'),
+    }),
+}
