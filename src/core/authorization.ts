@@ -2,7 +2,7 @@ import {createHash, randomBytes} from 'node:crypto'
 
 import type {VaultDocument} from '../model/document.js'
 
-import {NotFoundError, TokenRejectedError} from '../common/errors.js'
+import {ClaimsError, NotFoundError, TokenRejectedError} from '../common/errors.js'
 import {checkClaimsSize} from '../common/limits.js'
 import {
   type Claims,
@@ -16,8 +16,9 @@ import {
   signJws,
   tokenHash,
 } from '../jose/index.js'
-import {clientSettings, getClient} from './clients.js'
-import {type IssuedTokens, type Issuer, storeId} from './issuer.js'
+import {allowedAudiences, clientSettings} from './clients.js'
+import {type Issuer} from './issuer.js'
+import {grantedScopes, issueTokens, OAuthError, tokenResponse, type TokenResponse} from './oauth.js'
 import {rotateSealKey, sealDueAt} from './rotation.js'
 
 /**
@@ -33,10 +34,20 @@ export const CODE_TTL_MS = 60_000
 /** How long the login page may stay open before its form is refused. */
 export const LOGIN_FORM_TTL_MS = 15 * 60_000
 
-/** An OAuth error: the RFC 6749 `error` code (§4.1.2.1, §5.2) and its description. */
-export class OAuthError extends Error {
+/**
+ * An error of the authorization endpoint, sent back to the client's redirect URI (RFC 6749
+ * §4.1.2.1), or of userinfo, sent in WWW-Authenticate (RFC 6750 §3.1): their codes are not the
+ * token endpoint's (OAuthError).
+ */
+export class AuthorizationError extends Error {
   constructor(
-    readonly error: string,
+    readonly error:
+      | 'insufficient_scope'
+      | 'invalid_request'
+      | 'invalid_token'
+      | 'login_required'
+      | 'request_not_supported'
+      | 'unsupported_response_type',
     readonly description: string,
   ) {
     super(description)
@@ -100,15 +111,6 @@ function single(params: Params, name: string, fail: (message: string) => Error):
   return value === '' ? undefined : value
 }
 
-/**
- * What a client registered for the code flow (`client add --redirect-uri`, `--scope`).
- */
-export function codeFlowRegistration(doc: Readonly<VaultDocument>, client: string) {
-  const {settings} = getClient(doc, client)
-  const {redirectUris = [], scopes = []} = settings as {redirectUris?: string[]; scopes?: string[]}
-  return {redirectUris, scopes}
-}
-
 const notRedirectable = (message: string) => new NotRedirectableError(message)
 
 /**
@@ -122,14 +124,14 @@ export function authorizationTarget(
   const client = single(params, 'client_id', notRedirectable)
   if (client === undefined) throw notRedirectable('the request has no client_id')
   if (!Object.hasOwn(doc.clients, client)) throw notRedirectable(`no client "${client}" is registered here`)
-  const {redirectUris} = codeFlowRegistration(doc, client)
+  const {redirectUris = []} = clientSettings(doc, client)
+  if (redirectUris.length === 0)
+    throw notRedirectable(`client "${client}" has no registered redirect URI (client update --redirect-uri)`)
   const asked = single(params, 'redirect_uri', notRedirectable)
   if (asked === undefined) {
     if (redirectUris.length === 1) return {client, given: false, redirectUri: redirectUris[0]}
     throw notRedirectable(
-      redirectUris.length === 0
-        ? `client "${client}" has no registered redirect URI (client add --redirect-uri)`
-        : `client "${client}" registered several redirect URIs: the request must name one (redirect_uri)`,
+      `client "${client}" registered several redirect URIs: the request must name one (redirect_uri)`,
     )
   }
 
@@ -147,11 +149,14 @@ export function checkAuthorization(
   target: {client: string; given: boolean; redirectUri: string},
   params: Params,
 ): AuthorizationRequest {
-  const invalid = (message: string) => new OAuthError('invalid_request', message)
+  const invalid = (message: string) => new AuthorizationError('invalid_request', message)
   const get = (name: string) => single(params, name, invalid)
   const responseType = get('response_type')
   if (responseType !== 'code')
-    throw new OAuthError('unsupported_response_type', 'only response_type=code (the authorization code flow) is served')
+    throw new AuthorizationError(
+      'unsupported_response_type',
+      'only response_type=code (the authorization code flow) is served',
+    )
   const method = get('code_challenge_method')
   const challenge = get('code_challenge')
   if (challenge === undefined) throw invalid('PKCE is required: send code_challenge with code_challenge_method=S256')
@@ -160,14 +165,11 @@ export function checkAuthorization(
   const mode = get('response_mode')
   if (mode !== undefined && mode !== 'query') throw invalid('only response_mode=query is served')
   if (get('prompt') === 'none')
-    throw new OAuthError('login_required', 'the development login always shows its page (prompt=none)')
+    throw new AuthorizationError('login_required', 'the development login always shows its page (prompt=none)')
   if (get('request') !== undefined || get('request_uri') !== undefined)
-    throw new OAuthError('request_not_supported', 'request objects are not supported')
-  const scope = (get('scope') ?? '').split(' ').filter(Boolean)
-  const {scopes} = codeFlowRegistration(doc, target.client)
-  const refused = scope.filter((s) => s !== 'openid' && !scopes.includes(s))
-  if (refused.length > 0)
-    throw new OAuthError('invalid_scope', `client "${target.client}" did not register scope ${refused.join(' ')}`)
+    throw new AuthorizationError('request_not_supported', 'request objects are not supported')
+  // (an OAuthError invalid_scope, which the authorization endpoint redirects as well)
+  const scope = grantedScopes(doc, target.client, get('scope'))
   return {
     client_id: target.client,
     code_challenge: challenge,
@@ -175,7 +177,7 @@ export function checkAuthorization(
     nonce: get('nonce'),
     redirect_uri: target.redirectUri,
     redirect_uri_given: target.given,
-    scope: [...new Set(scope)],
+    scope,
     state: get('state'),
   }
 }
@@ -185,7 +187,7 @@ export function loginClaims(text: string): Claims {
   if (text.trim() === '') return {}
   const claims = parseClaimsJson(text, 'the extra claims')
   const taken = Object.keys(claims).filter((name) => ISSUED_CLAIMS.has(name))
-  if (taken.length > 0) throw new OAuthError('invalid_request', `the issuer sets ${taken.join(', ')}: leave them out`)
+  if (taken.length > 0) throw new ClaimsError(`the issuer sets ${taken.join(', ')}: leave them out`)
   checkClaimsSize(claims)
   return claims
 }
@@ -260,9 +262,9 @@ export interface CodeExchange {
   verifier?: string
 }
 
-export interface CodeTokens extends IssuedTokens {
+/** The token response of the code grant: with `openid`, an ID token too. */
+export interface CodeTokens extends TokenResponse {
   id_token?: string
-  scope?: string
 }
 
 /**
@@ -283,23 +285,25 @@ export async function redeemCode(issuer: Issuer, exchange: CodeExchange): Promis
     throw invalid('redirect_uri differs from the authorization request’s')
   if (s256Challenge(exchange.verifier) !== code.code_challenge)
     throw invalid('code_verifier does not match the code_challenge')
-  const store = await issuer.store()
-  if (!(await store.claimOnce('code', storeId(code.id), code.exp, issuer.now()))) {
+  if (!(await issuer.claimOnce('code', code.id, code.exp))) {
     await issuer.revokeFamily(codeFamily(code.id)).catch((error: unknown) => {
       if (!(error instanceof NotFoundError)) throw error
     })
     throw invalid('the code was already used: the tokens issued for it are revoked')
   }
 
-  const scope = code.scope.join(' ')
-  const tokens = await issuer.issue(code.client_id, {
-    custom: {...code.claims, ...(scope ? {scope} : {})},
+  const doc = issuer.vault.document
+  const tokens = await issueTokens(issuer, code.client_id, {
+    aud: allowedAudiences(doc, code.client_id),
+    claims: code.claims,
     family: codeFamily(code.id),
-    refresh: true,
+    refresh: clientSettings(doc, code.client_id).refreshStrategy !== 'noRefresh',
+    scopes: code.scope,
     sub: code.subject,
   })
-  const idToken = code.scope.includes('openid') ? signIdToken(issuer, code, tokens.access_token) : undefined
-  return {...tokens, ...(idToken ? {id_token: idToken} : {}), ...(scope ? {scope} : {})}
+  const response = tokenResponse(tokens, code.scope)
+  if (!code.scope.includes('openid')) return response
+  return {...response, id_token: signIdToken(issuer, code, tokens.access_token)}
 }
 
 /**
@@ -329,6 +333,9 @@ function signIdToken(issuer: Issuer, code: CodeContents, accessToken: string): s
   )
 }
 
+/** The claims an ID token of this flow carries (the extra claims of the login besides). */
+export const ID_TOKEN_CLAIMS = ['at_hash', 'aud', 'auth_time', 'exp', 'iat', 'iss', 'nonce', 'sub'] as const
+
 /** Members of an access token that are about the token, not the user: userinfo leaves them out. */
 const TOKEN_CLAIMS = new Set(['aud', 'client_id', 'cnf', 'exp', 'iat', 'iss', 'jti', 'nbf', 'scope'])
 
@@ -342,12 +349,12 @@ export async function userInfo(issuer: Issuer, accessToken: string): Promise<Cla
   try {
     ;({payload} = await issuer.verify(accessToken, {checkRevoked: true, leewayMs: 0}))
   } catch (error) {
-    if (error instanceof TokenRejectedError) throw new OAuthError('invalid_token', error.message)
+    if (error instanceof TokenRejectedError) throw new AuthorizationError('invalid_token', error.message)
     throw error
   }
 
   const scope = typeof payload.scope === 'string' ? payload.scope.split(' ') : []
   if (!scope.includes('openid'))
-    throw new OAuthError('insufficient_scope', 'the access token was not issued with the openid scope')
+    throw new AuthorizationError('insufficient_scope', 'the access token was not issued with the openid scope')
   return Object.fromEntries(Object.entries(payload).filter(([name]) => !TOKEN_CLAIMS.has(name)))
 }

@@ -250,11 +250,20 @@ export async function jwtBearerGrant(
 export async function issueTokens(
   issuer: Issuer,
   client: string,
-  grant: {aud: string[]; claims?: Record<string, unknown>; refresh: boolean; scopes: string[]; sub: string},
+  grant: {
+    aud: string[]
+    claims?: Record<string, unknown>
+    /** The refresh family's id (an authorization code's, which a reuse of the code revokes). */
+    family?: string
+    refresh: boolean
+    scopes: string[]
+    sub: string
+  },
 ): Promise<IssuedTokens> {
   getClient(issuer.vault.document, client)
   const custom = {...grant.claims, ...(grant.scopes.length > 0 ? {scope: grant.scopes.join(' ')} : {})}
-  return issuer.issue(client, {aud: grant.aud, custom, refresh: grant.refresh, sub: grant.sub})
+  const {aud, family, refresh, sub} = grant
+  return issuer.issue(client, {aud, custom, family, refresh, sub})
 }
 
 /**

@@ -100,7 +100,12 @@ export async function buildServer(options: ServerOptions) {
   app.setErrorHandler(errorHandler(metrics, logLevel !== 'silent'))
 
   await app.register(clientRoutes, {issuer})
-  const oauth = oauthContext(app, {grants: GRANTS, issuer, limiter: auth.limiter, publicUrl: options.publicUrl})
+  const oauth = oauthContext(app, {
+    ...(options.devLogin ? await devLoginSeams(issuer) : {grants: GRANTS}),
+    issuer,
+    limiter: auth.limiter,
+    publicUrl: options.publicUrl,
+  })
   await app.register(keyRoutes, {issuer})
   await app.register(oauthMetadataRoutes, {ctx: oauth})
   await app.register(oauthTokenRoutes, {ctx: oauth})
@@ -128,6 +133,20 @@ export async function buildServer(options: ServerOptions) {
     beginClose,
     limiter: auth.limiter,
     metrics,
+  }
+}
+
+/**
+ * What `--dev-login` adds to the OAuth endpoints: the `authorization_code` grant and the OpenID
+ * Provider's metadata (its routes, /authorize and /userinfo, are registered apart).
+ */
+async function devLoginSeams(issuer: Issuer) {
+  const {authorizationCodeGrant} = await import('./oauth/code-grant.js')
+  const {codeFlowMetadata} = await import('./oauth/provider-metadata.js')
+  return {
+    devLogin: true,
+    grants: {...GRANTS, authorization_code: authorizationCodeGrant},
+    providerMetadata: (base: string) => codeFlowMetadata(base, issuer.vault.document),
   }
 }
 

@@ -4,17 +4,18 @@ import type {Issuer} from '../../core/issuer.js'
 
 import {ClaimsError} from '../../common/errors.js'
 import {
+  AuthorizationError,
   type AuthorizationRequest,
   authorizationTarget,
   checkAuthorization,
   issueCode,
   loginClaims,
   NotRedirectableError,
-  OAuthError,
   openLoginForm,
   type Params,
   sealLoginForm,
 } from '../../core/authorization.js'
+import {OAuthError} from '../../core/oauth.js'
 import {cspSource, errorPage, loginCsp, loginPage} from '../oauth/login-page.js'
 
 interface LoginForm {
@@ -85,7 +86,7 @@ export async function authorizeRoutes(app: FastifyInstance, {issuer}: {issuer: I
     try {
       checked = checkAuthorization(doc, target, request.query)
     } catch (error) {
-      if (!(error instanceof OAuthError)) throw error
+      if (!(error instanceof AuthorizationError || error instanceof OAuthError)) throw error
       const state = typeof request.query.state === 'string' ? request.query.state : undefined
       return back(reply, 302, target.redirectUri, {error: error.error, error_description: error.description, state})
     }
@@ -128,7 +129,7 @@ function signedIn(form: LoginForm): {claims: Record<string, unknown>; subject: s
   try {
     return {claims: loginClaims(form.claims ?? ''), subject}
   } catch (error) {
-    if (error instanceof OAuthError || error instanceof ClaimsError) return {error: error.message}
+    if (error instanceof ClaimsError) return {error: error.message}
     throw error
   }
 }

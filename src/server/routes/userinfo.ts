@@ -2,7 +2,7 @@ import type {FastifyInstance, FastifyReply, FastifyRequest} from 'fastify'
 
 import type {Issuer} from '../../core/issuer.js'
 
-import {OAuthError, userInfo} from '../../core/authorization.js'
+import {AuthorizationError, userInfo} from '../../core/authorization.js'
 
 /**
  * OpenID Connect Core §5.3 `GET`/`POST /userinfo` (with `serve --dev-login`): the claims of the
@@ -24,7 +24,7 @@ export async function userinfoRoutes(app: FastifyInstance, {issuer}: {issuer: Is
     try {
       return await userInfo(issuer, token)
     } catch (error) {
-      if (!(error instanceof OAuthError)) throw error
+      if (!(error instanceof AuthorizationError)) throw error
       // (a quoted-string: the description's own quotes and backslashes would end it)
       const description = error.description.replaceAll(/["\\]/g, "'")
       return reply
