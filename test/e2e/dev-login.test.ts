@@ -8,7 +8,7 @@
  */
 import {mkdirSync} from 'node:fs'
 import {createServer, type Server} from 'node:http'
-import {type AddressInfo} from 'node:net'
+import {type AddressInfo, createServer as createNetServer} from 'node:net'
 import {join} from 'node:path'
 import * as client from 'openid-client'
 import {chromium} from 'playwright-core'
@@ -28,6 +28,19 @@ const HAS_PY =
   hasPythonJose() ||
   hasTool('false', [], 'verifying the code flow’s tokens with PyJWT (apt-get install python3-jwt python3-jwcrypto)')
 const ARTIFACTS = join(ROOT, 'test', 'artifacts')
+
+/** A loopback port nobody listens on now. */
+async function freePort(): Promise<number> {
+  const probe = createNetServer()
+  await new Promise<void>((resolve) => {
+    probe.listen(0, '127.0.0.1', resolve)
+  })
+  const {port} = probe.address() as AddressInfo
+  await new Promise((resolve) => {
+    probe.close(resolve)
+  })
+  return port
+}
 
 describe('serve --dev-login', () => {
   const s = scratch()
@@ -65,8 +78,7 @@ describe('serve --dev-login', () => {
 
 describe.skipIf(!HAS_CHROMIUM)('the authorization code flow with openid-client, in Chromium', () => {
   const s = scratch()
-  const vault = join(s.dir, 'vault.age')
-  let server: Served
+  let server: Served | undefined
   let callback: Server
   let redirectUri: string
   let secret: string
@@ -80,16 +92,33 @@ describe.skipIf(!HAS_CHROMIUM)('the authorization code flow with openid-client, 
       callback.listen(0, '127.0.0.1', resolve)
     })
     redirectUri = `http://127.0.0.1:${(callback.address() as AddressInfo).port}/callback`
-    await jwtisOk(['init', '--vault', vault, '--name', 'http://127.0.0.1'], {env: s.env})
-    const added = ['client', 'add', 'webapp', '--redirect-uri', redirectUri, '--scope', 'profile', '--vault', vault]
-    secret = (await jwtisOk(added, {env: s.env})).stdout.trim()
-    server = await serve(vault, s.env, ['--dev-login', '--workers', '1'])
-    // The issuer must be where clients find it: the port is the one serve was given.
-    issuer = server.url
-    await jwtisOk(['vault', 'set', 'issuer', issuer, '--vault', vault], {env: s.env})
-    await expect
-      .poll(async () => (await server.request('GET', '/.well-known/openid-configuration')).body.issuer)
-      .toBe(issuer)
+    // Clients find the server from its issuer, so the issuer names the port serve listens on:
+    // one found free a moment before, which another process may take first (then: another).
+    for (let attempt = 1; server === undefined; attempt++) {
+      const port = await freePort()
+      issuer = `http://127.0.0.1:${port}`
+      const vault = join(s.dir, `vault-${attempt}.age`)
+      await jwtisOk(['init', '--vault', vault, '--name', issuer], {env: s.env})
+      const added = [
+        'client',
+        'add',
+        'webapp',
+        '--redirect-uri',
+        redirectUri,
+        '--scope',
+        'profile',
+        '--refresh-strategy',
+        'refreshBoth',
+        '--vault',
+        vault,
+      ]
+      secret = (await jwtisOk(added, {env: s.env})).stdout.trim()
+      server = await serve(vault, s.env, ['--dev-login', '--workers', '1'], '127.0.0.1', port).catch(
+        (error: unknown): undefined => {
+          if (attempt === 3) throw error
+        },
+      )
+    }
   }, 60_000)
 
   afterAll(async () => {
@@ -149,7 +178,7 @@ describe.skipIf(!HAS_CHROMIUM)('the authorization code flow with openid-client, 
     expect(info).toEqual({email: 'alice@example.com', name: 'Alice', sub: 'alice@example.com'})
 
     if (!HAS_PY) return
-    const jwks = (await server.request('GET', '/.well-known/jwks.json')).body
+    const jwks = (await server!.request('GET', '/.well-known/jwks.json')).body
     for (const [token, aud] of [
       [tokens.id_token!, 'webapp'],
       [tokens.access_token, 'webapp'],

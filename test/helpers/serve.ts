@@ -25,8 +25,10 @@ export async function serve(
   env: Record<string, string>,
   args: string[] = [],
   host = '127.0.0.1',
+  /** A port of the caller's choosing (when the issuer must name it): it may be taken meanwhile, so retry. */
+  port = 0,
 ): Promise<Served> {
-  const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:0`, '--json', ...args], {
+  const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:${port}`, '--json', ...args], {
     env: cleanEnv({JWTIS_ADMIN_TOKEN: 'test-admin-token', ...env}),
   })
   let stderr = ''
