@@ -12,6 +12,7 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {randomUUID} from 'node:crypto'
 import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import * as client from 'openid-client'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -255,4 +256,24 @@ describe('error cases over HTTP answer RFC 6749 §5.2 codes', () => {
     const elsewhere = await token({assertion: await assertion({aud: 'https://elsewhere.test'}), grant_type: JWT_BEARER})
     expect([elsewhere.status, elsewhere.body.error]).toEqual([400, 'invalid_grant'])
   })
+})
+
+describe('the issuer at start-up', () => {
+  it('a URL issuer passes quietly; a name (JWTIS) gets a note that OAuth/OIDC clients need a URL', async () => {
+    expect(server.stderr()).not.toContain('OpenID Connect clients need')
+    const s = scratch()
+    const vault = join(s.dir, 'vault.age')
+    await jwtisOk(['init', '--vault', vault], {env: s.env})
+    const named = await serve(vault, s.env)
+    try {
+      // written just after the ready line on stdout: wait for it
+      const deadline = Date.now() + 5000
+      while (!named.stderr().includes('is not a URL') && Date.now() < deadline) await sleep(20)
+      expect(named.stderr()).toContain(
+        'the issuer "JWTIS" is not a URL: OAuth 2.0 / OpenID Connect clients need one (a vault made with `jwtis init --issuer https://…`)',
+      )
+    } finally {
+      await named.stop()
+    }
+  }, 60_000)
 })
