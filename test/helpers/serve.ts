@@ -25,7 +25,7 @@ export async function serve(
   env: Record<string, string>,
   args: string[] = [],
   host = '127.0.0.1',
-  /** A port of the caller's choosing (when the issuer must name it): it may be taken meanwhile, so retry. */
+  /** A port of its own (a vault whose issuer is this server's URL needs it known beforehand). */
   port = 0,
 ): Promise<Served> {
   const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:${port}`, '--json', ...args], {

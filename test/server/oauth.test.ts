@@ -340,3 +340,39 @@ describe('POST /revoke (RFC 7009) and POST /introspect with the standard client 
     expect([wrong.statusCode, wrong.json().error.code]).toEqual([401, 'UNAUTHORIZED'])
   })
 })
+
+describe('metadata (RFC 8414) and OpenID Discovery', () => {
+  it('names the issuer exactly and every endpoint, method and algorithm, under the issuer', async () => {
+    const as = await app.inject('/.well-known/oauth-authorization-server')
+    expect(as.statusCode).toBe(200)
+    expect(as.headers['cache-control']).toBe('public, max-age=300')
+    const doc = as.json()
+    expect(doc).toMatchObject({
+      grant_types_supported: expect.arrayContaining([
+        'client_credentials',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      ]),
+      introspection_endpoint: `${ISS}/introspect`,
+      introspection_endpoint_auth_methods_supported: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+        'bearer',
+      ],
+      issuer: ISS,
+      jwks_uri: `${ISS}/.well-known/jwks.json`,
+      response_types_supported: [],
+      revocation_endpoint: `${ISS}/revoke`,
+      revocation_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      scopes_supported: ['read', 'write'],
+      token_endpoint: TOKEN_URL,
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    })
+    expect(doc.token_endpoint_auth_signing_alg_values_supported).toContain('ES256')
+    expect(doc.token_endpoint_auth_signing_alg_values_supported).not.toContain('HS256')
+    expect(doc.code_challenge_methods_supported).toBeUndefined()
+    const oidc = (await app.inject('/.well-known/openid-configuration')).json()
+    expect(oidc).toMatchObject({...doc, id_token_signing_alg_values_supported: expect.arrayContaining(['ES256'])})
+  })
+})

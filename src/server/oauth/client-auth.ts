@@ -3,12 +3,8 @@ import type {FastifyRequest} from 'fastify'
 import {clientForToken} from '../../core/clients.js'
 import {CLIENT_ASSERTION_TYPE, OAuthError, verifyAssertion} from '../../core/oauth.js'
 import {HttpError} from '../errors.js'
-import {assertionAudiences, type OAuthContext} from './context.js'
+import {assertionAudiences, AUTH_METHODS, type AuthMethod, type OAuthContext} from './context.js'
 import {type Form, param} from './form.js'
-
-/** The client authentication methods of the token, revocation and introspection endpoints (RFC 8414 names). */
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const
-export type AuthMethod = (typeof AUTH_METHODS)[number]
 
 /** RFC 6749 §5.2: a 401 names the scheme the client may use; every method we take can be retried with Basic. */
 export const INVALID_CLIENT_HEADERS = {'www-authenticate': 'Basic realm="jwtis", charset="UTF-8"'}

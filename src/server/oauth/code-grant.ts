@@ -1,4 +1,4 @@
-import type {Grant} from './grants.js'
+import type {Grant} from './context.js'
 
 import {redeemCode} from '../../core/authorization.js'
 import {param, required} from './form.js'

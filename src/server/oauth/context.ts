@@ -1,10 +1,10 @@
-import type {FastifyInstance} from 'fastify'
+import type {FastifyInstance, FastifyRequest} from 'fastify'
 import type {AddressInfo} from 'node:net'
 
 import type {Issuer} from '../../core/issuer.js'
+import type {TokenResponse} from '../../core/oauth.js'
 import type {FailureLimiter} from '../ratelimit.js'
-import type {Grant} from './grants.js'
-import type {ProviderMetadata} from './metadata.js'
+import type {Form} from './form.js'
 
 import {publicBase} from '../public-url.js'
 import {jwksFetcher} from './jwks-fetch.js'
@@ -16,6 +16,32 @@ export const OAUTH_PATHS = {
   revocation: '/revoke',
   token: '/token',
 } as const
+
+/** The client authentication methods of the token, revocation and introspection endpoints (RFC 8414 names). */
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const
+export type AuthMethod = (typeof AUTH_METHODS)[number]
+
+/** What a grant gets: the server's context, the authenticated client, and the form. */
+export interface GrantInput {
+  client: string
+  ctx: OAuthContext
+  form: Form
+  method: AuthMethod
+  request: FastifyRequest
+}
+
+/**
+ * One grant type of the token endpoint (see ./grants.ts). The endpoint has authenticated the
+ * client (./client-auth.ts); a grant refuses with OAuthError. Its answer gets the no-store headers.
+ */
+export type Grant = (input: GrantInput) => Promise<TokenResponse>
+
+/**
+ * What `serve --dev-login` adds (OpenID Discovery 1.0 §3's OP fields: the authorization and
+ * userinfo endpoints, response types, subject types, claims...): given the base URL, merged over
+ * the metadata documents (./metadata.ts).
+ */
+export type ProviderMetadata = (base: string) => Record<string, unknown>
 
 /** What the OAuth routes share: one per server. */
 export interface OAuthContext {

@@ -1,30 +1,6 @@
-import type {FastifyRequest} from 'fastify'
-
-import {
-  clientCredentialsGrant,
-  JWT_BEARER_GRANT,
-  jwtBearerGrant,
-  refreshTokenGrant,
-  type TokenResponse,
-} from '../../core/oauth.js'
-import {type AuthMethod} from './client-auth.js'
-import {assertionAudiences, type OAuthContext} from './context.js'
+import {clientCredentialsGrant, JWT_BEARER_GRANT, jwtBearerGrant, refreshTokenGrant} from '../../core/oauth.js'
+import {assertionAudiences, type Grant} from './context.js'
 import {type Form, param, required} from './form.js'
-
-/** What a grant gets: the server's context, the authenticated client, and the form. */
-export interface GrantInput {
-  client: string
-  ctx: OAuthContext
-  form: Form
-  method: AuthMethod
-  request: FastifyRequest
-}
-
-/**
- * One grant type of the token endpoint. The endpoint has authenticated the client (see
- * authenticateClient); a grant refuses with OAuthError. Its answer gets the no-store headers.
- */
-export type Grant = (input: GrantInput) => Promise<TokenResponse>
 
 /** `resource` (RFC 8707, repeatable) and `audience` (as Auth0 and others spell it): the `aud` asked for. */
 export const resourcesOf = (form: Form): string[] => [...(form.resource ?? []), ...(form.audience ?? [])]

@@ -1,14 +1,6 @@
 import {ASSERTION_ALGS} from '../../core/oauth.js'
 import {ENC_ALGS, ENCS, SIG_ALGS} from '../../jose/algorithms.js'
-import {AUTH_METHODS} from './client-auth.js'
-import {OAUTH_PATHS, type OAuthContext} from './context.js'
-
-/**
- * What `serve --dev-login` adds (OpenID Discovery 1.0 §3's OP fields: the authorization and
- * userinfo endpoints, response types, subject types, claims...): given the base URL, merged over
- * the documents below. The dev-login plugin provides it through OAuthContext.
- */
-export type ProviderMetadata = (base: string) => Record<string, unknown>
+import {AUTH_METHODS, OAUTH_PATHS, type OAuthContext} from './context.js'
 
 /**
  * RFC 8414 §2 authorization server metadata: every field that applies to what this server does.
