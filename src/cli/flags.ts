@@ -85,3 +85,47 @@ export const durationFlag = ((options: {default?: unknown; defaultHelp?: unknown
   const defaultHelp = async () => (await import('../common/duration.js')).formatDuration(ms)
   return durationBase({...options, defaultHelp} as never)
 }) as typeof durationBase
+
+/** A client's OAuth registration (RFC 7591 metadata): `client add` sets it, `client update` replaces it. */
+export const oauthFlags = {
+  jwks: Flags.string({
+    description:
+      "the client's public keys for private_key_jwt and jwt-bearer assertions: a JWK Set file, or an https URL where the client publishes it (jwks_uri; http only on loopback)",
+    helpGroup: 'OAUTH',
+  }),
+  'redirect-uri': Flags.string({
+    description: 'where the authorization endpoint may send codes (repeatable; absolute URL, no fragment)',
+    helpGroup: 'OAUTH',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
+  scope: Flags.string({
+    description: 'a scope the client may be granted at the token endpoint (repeatable)',
+    helpGroup: 'OAUTH',
+    multiple: true,
+    multipleNonGreedy: true,
+  }),
+}
+
+/** The OAuth flags as settings: `--jwks` read as a JWK Set file, or taken as its URL. */
+export async function oauthInput(flags: {
+  jwks?: string
+  'redirect-uri'?: string[]
+  scope?: string[]
+}): Promise<Pick<SettingsInput, 'jwks' | 'jwksUri' | 'redirectUris' | 'scopes'>> {
+  const input = {redirectUris: flags['redirect-uri'], scopes: flags.scope}
+  const {jwks} = flags
+  if (jwks === undefined) return input
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(jwks)) return {...input, jwksUri: jwks}
+  const {readBounded} = await import('./input.js')
+  const {UsageError} = await import('../common/errors.js')
+  const text = (await readBounded(jwks, 64 * 1024, '--jwks')).toString('utf8')
+  try {
+    return {...input, jwks: JSON.parse(text) as unknown}
+  } catch {
+    throw new UsageError(
+      `--jwks ${jwks} is not JSON: give a JWK Set file ({"keys": [...]}) or its https URL`,
+      'BAD_KEY',
+    )
+  }
+}

@@ -22,7 +22,9 @@ A request must arrive whole within --request-timeout (408 otherwise); client rou
 
 Routes: POST /register/{kid}, GET /keys/{kid}, POST /issue_token, POST /renew_token, POST /revoke_token, POST /logout, POST /introspect (RFC 7662), GET /.well-known/jwks.json, GET /.well-known/openid-configuration, GET /ping, GET /health, GET /metrics, and GET /debug: a token debugger page that verifies tokens in the browser, on by default only when listening on loopback (--debug-page).
 
-Bodies are JSON (send -H 'content-type: application/json'); only POST /introspect also takes form-encoded ones. stderr carries JSON lines, one per event, unless it is a terminal, where the lines are text. Each answer carries X-Request-Id (the caller's, when it sends a plain one of up to 128 characters) and the request's log line the same id. Plain HTTP only: on an address other than loopback, put TLS in front (a reverse proxy, with --trust-proxy).
+Bodies are JSON (send -H 'content-type: application/json'); POST /introspect and the OAuth endpoints (/token, /revoke, the login form) take form-encoded ones, as their RFCs say. stderr carries JSON lines, one per event, unless it is a terminal, where the lines are text. Each answer carries X-Request-Id (the caller's, when it sends a plain one of up to 128 characters) and the request's log line the same id. Plain HTTP only: on an address other than loopback, put TLS in front (a reverse proxy, with --trust-proxy).
+
+--dev-login adds the OAuth authorization code flow (GET/POST /authorize, GET/POST /userinfo) with a login page that signs anyone in as any subject typed into it: for developing and testing applications on this machine; refused unless every listen address is loopback.
 
 --auth none serves existing JWTIS v0.1 clients unchanged (they send no credentials): refused unless every listen address is loopback, or --allow-insecure-remote is given; announced on stderr.`
   static override examples = [
@@ -49,6 +51,10 @@ Bodies are JSON (send -H 'content-type: application/json'); only POST /introspec
       default: 'auto',
       description: 'the token debugger at /debug; auto: on when listening on loopback only',
       options: ['auto', 'on', 'off'],
+    }),
+    'dev-login': Flags.boolean({
+      description:
+        'the OAuth authorization code flow with a development login page that authenticates nobody (/authorize, /userinfo); loopback only',
     }),
     'keep-alive-timeout': durationFlag({
       default: 5000,
@@ -106,6 +112,12 @@ Bodies are JSON (send -H 'content-type: application/json'); only POST /introspec
       )
     }
 
+    if (flags['dev-login'] && !isLoopback(host)) {
+      throw new UsageError(
+        `--dev-login signs anyone in as any subject: it listens on loopback only (127.0.0.1, ::1, localhost), not ${flags.listen}`,
+      )
+    }
+
     if (flags['request-timeout'] <= 0 || flags['keep-alive-timeout'] <= 0)
       throw new UsageError('--request-timeout and --keep-alive-timeout must be longer than 0s')
     const publicUrl = flags['public-url'] === undefined ? undefined : publicBase(flags['public-url'])
@@ -132,6 +144,7 @@ Bodies are JSON (send -H 'content-type: application/json'); only POST /introspec
       auth: flags.auth as 'none' | 'token',
       bodyLimit: flags['body-limit'],
       debugPage: flags['debug-page'] === 'on' || (flags['debug-page'] === 'auto' && isLoopback(host)),
+      devLogin: flags['dev-login'],
       host,
       json: this.jsonEnabled(),
       keepAliveTimeoutMs: flags['keep-alive-timeout'],

@@ -49,6 +49,11 @@ export interface IssueRequest extends ClaimSet {
   /** Make the access token a nested JWT (signed, then encrypted to the client); default: the client's setting. */
   encrypt?: boolean
   /**
+   * The refresh family's id, when the caller must find the family again (an authorization
+   * code's exchange, which a reused code revokes); default a random one.
+   */
+  family?: string
+  /**
    * Bind the tokens to this value (a device id, a user agent…): the access token carries its
    * hash in `cnf`, and the refresh family accepts renewals only with the same value.
    */
@@ -151,6 +156,15 @@ export class Issuer {
     private readonly options: IssuerOptions = {},
   ) {}
 
+  /**
+   * Marks `id` used in `namespace` until `expiresAt` (ms): true the first time, false while that
+   * holds (a replayed assertion, a spent authorization code). Shared by every process on the
+   * store. The store sees the id only hashed.
+   */
+  async claimOnce(namespace: string, id: string, expiresAt: number): Promise<boolean> {
+    return (await this.store()).claimOnce(namespace, storeId(id), expiresAt, this.now())
+  }
+
   /** Closes the token store and the vault's connection (a Redis vault's; a file has none). */
   async close(): Promise<void> {
     if (this.storePromise) await (await this.storePromise).close()
@@ -186,7 +200,7 @@ export class Issuer {
     const access = {encrypt, fingerprint: request.fingerprint, nbf: request.nbf, ttlMs: request.ttlMs}
     const result = await this.signAccess(client, s, claims, now, access)
     if (!request.refresh) return result
-    const fam = newId()
+    const fam = request.family ?? newId()
     const jti = newId()
     const sexp = now + s.sessionTtlMs
     const fps = request.fingerprint === undefined ? undefined : randomBytes(16).toString('base64url')
@@ -272,11 +286,20 @@ export class Issuer {
   async renew(
     client: string,
     token: string,
-    options: {fingerprint?: string; strategy?: RefreshStrategy} = {},
+    options: {
+      /**
+       * Refuses the exchange (by throwing) from the family's claims, before the token is spent:
+       * the token endpoint's check of a requested `scope`.
+       */
+      check?: (family: Required<Pick<ClaimSet, 'aud' | 'custom' | 'sub'>>) => void
+      fingerprint?: string
+      strategy?: RefreshStrategy
+    } = {},
   ): Promise<IssuedTokens> {
     const {strategy} = options
     checkFingerprint(options.fingerprint)
     const rt = await this.openRefresh(client, token, false)
+    options.check?.({aud: rt.aud, custom: rt.cl, sub: rt.sub})
     // The store compares salted hashes; with no salt the family is not bound.
     const fingerprint = rt.fps === undefined ? undefined : fingerprintHash(rt.fps, options.fingerprint ?? '')
     // An audience taken away from the client since the family began is not issued for again.

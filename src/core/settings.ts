@@ -11,9 +11,10 @@ import {
   parseSigAlg,
   type RefreshSeal,
 } from '../jose/algorithms.js'
+import {normalizeOAuthSettings, type OAuthClientInput} from './oauth-client.js'
 
 /** Settings as given by a user (flags, JSON): strings and numbers, any subset. */
-export interface SettingsInput {
+export interface SettingsInput extends OAuthClientInput {
   accessTtl?: number | string
   aud?: string[]
   enc?: string
@@ -65,7 +66,7 @@ export function normalizeSettings(input: SettingsInput): Partial<ClientSettings>
   if (input.refreshTtl !== undefined) out.refreshTtl = durationSetting(input.refreshTtl, 'refresh-ttl')
   if (input.sessionTtl !== undefined) out.sessionTtl = durationSetting(input.sessionTtl, 'session-ttl')
   if (input.keyTtl !== undefined) out.keyTtl = durationSetting(input.keyTtl, 'key-ttl')
-  return out
+  return {...out, ...normalizeOAuthSettings(input)}
 }
 
 /** The issuer defaults with a client's overrides, durations in milliseconds. */

@@ -6,6 +6,7 @@ export {type Decrypted, decryptJwe, encryptJwe, sealJwe, type SealTo} from './jw
 export {type KeyEntry, Keyring} from './keyring.js'
 export * from './keys.js'
 export {sealNested, type TokenVerified, verifyInner, verifyToken} from './nested.js'
+export {s256Challenge, tokenHash} from './oidc.js'
 export {type SigningKey, signJws, signJwt, type SignWith} from './sign.js'
 export {type Verified, verifyJws, type VerifyOptions} from './verify.js'
 /**

@@ -2,7 +2,16 @@ import type {JWK} from 'jose'
 import type {JsonWebKey, KeyObject} from 'node:crypto'
 
 import {UsageError} from '../common/errors.js'
-import {type EncAlg, hmacKeyBytes, isHmac, ISSUER_SEAL_ALG, keyGenOptions, type SigAlg} from './algorithms.js'
+import {
+  algorithmsForKey,
+  type EncAlg,
+  hmacKeyBytes,
+  isHmac,
+  ISSUER_SEAL_ALG,
+  keyGenOptions,
+  type SigAlg,
+} from './algorithms.js'
+import {keyFor} from './compact.js'
 
 export type {JWK} from 'jose'
 
@@ -62,3 +71,55 @@ export async function spkiPem(jwk: JWK): Promise<string> {
 
 /** Whether a key is a shared secret (never published, exported only on request). */
 export const isSecretKey = (jwk: {kty?: string}): boolean => jwk.kty === 'oct'
+
+/** How many keys a client may register for its assertions (a rotation needs two; more is a mistake). */
+export const MAX_CLIENT_JWKS_KEYS = 16
+
+/**
+ * A client's registered JWK Set (RFC 7591 `jwks`), checked: an object `{keys: [...]}` of public
+ * signing keys that node:crypto can load. A private member (or a shared secret) is refused, not
+ * stripped: whoever sent it has leaked that key and must know.
+ */
+export function checkPublicJwks(value: unknown, source: string): {keys: JWK[]} {
+  const keys = (value as null | {keys?: unknown})?.keys
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Array.isArray(keys)) {
+    throw new UsageError(`${source} must be a JWK Set: {"keys": [...]}`, 'BAD_KEY')
+  }
+
+  if (keys.length === 0 || keys.length > MAX_CLIENT_JWKS_KEYS) {
+    throw new UsageError(`${source} must hold 1 to ${MAX_CLIENT_JWKS_KEYS} keys`, 'BAD_KEY')
+  }
+
+  return {keys: keys.map((key, i) => checkPublicJwk(key, `${source} key ${i + 1}`))}
+}
+
+function checkPublicJwk(key: unknown, what: string): JWK {
+  if (typeof key !== 'object' || key === null || Array.isArray(key))
+    throw new UsageError(`${what} is not a JWK`, 'BAD_KEY')
+  const jwk = key as JWK
+  const secret = Object.keys(jwk).filter((name) => PRIVATE_MEMBERS.has(name))
+  if (secret.length > 0 || jwk.kty === 'oct') {
+    throw new UsageError(
+      `${what} has private members (${secret.join(', ') || 'kty oct'}): register public keys only, and replace that key: it has been disclosed`,
+      'BAD_KEY',
+    )
+  }
+
+  if (jwk.use !== undefined && jwk.use !== 'sig')
+    throw new UsageError(`${what} has use "${jwk.use}", not "sig"`, 'BAD_KEY')
+  if (jwk.kty !== 'EC' && jwk.kty !== 'OKP' && jwk.kty !== 'RSA') {
+    throw new UsageError(`${what} has kty ${JSON.stringify(jwk.kty)}: use EC, OKP or RSA`, 'BAD_KEY')
+  }
+
+  if (jwk.alg !== undefined && !algorithmsForKey(jwk.kty, jwk.crv).includes(jwk.alg)) {
+    throw new UsageError(`${what} names alg ${JSON.stringify(jwk.alg)}, which its key cannot serve`, 'BAD_KEY')
+  }
+
+  try {
+    keyFor({...jwk, kid: undefined}, 'public')
+  } catch (error) {
+    throw new UsageError(`${what} is not a usable public key: ${(error as Error).message}`, 'BAD_KEY')
+  }
+
+  return jwk
+}

@@ -36,13 +36,21 @@ export interface ClientSettings {
   encBits?: number
   /** Access tokens of this client are nested JWTs: signed, then encrypted to its encryption key. */
   encryptAccess?: boolean
+  /** OAuth (RFC 7591 `jwks`): the client's public keys, for private_key_jwt and jwt-bearer assertions. */
+  jwks?: {keys: JWK[]}
+  /** OAuth (RFC 7591 `jwks_uri`): where the client publishes them instead. */
+  jwksUri?: string
   /** Age after which a key is rotated on its next use. */
   keyTtl: string
+  /** OAuth: where the authorization endpoint may send the client's codes (absolute, no fragment). */
+  redirectUris?: string[]
   /** Whom refresh tokens are sealed to; absent (vaults made before it existed): `client`. */
   refreshSeal?: RefreshSeal
   refreshStrategy: RefreshStrategy
   /** Idle lifetime of one refresh token. */
   refreshTtl: string
+  /** OAuth: the scopes the client may be granted. */
+  scopes?: string[]
   /** Absolute lifetime of a refresh family. */
   sessionTtl: string
   sigAlg: SigAlg

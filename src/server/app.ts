@@ -5,6 +5,8 @@ import {createAuth} from './auth.js'
 import {clientErrorHandler, errorHandler, frameworkErrors, notFound} from './errors.js'
 import {requestIds, textLog, textStream} from './log.js'
 import {Metrics} from './metrics.js'
+import {oauthContext} from './oauth/context.js'
+import {GRANTS} from './oauth/grants.js'
 import {accessLog} from './plugins/access-log.js'
 import {bodyParsers} from './plugins/body.js'
 import {requestGate} from './plugins/gate.js'
@@ -13,6 +15,8 @@ import {healthRoutes} from './routes/health.js'
 import {introspectRoutes} from './routes/introspect.js'
 import {issueRoutes} from './routes/issue.js'
 import {keyRoutes} from './routes/keys.js'
+import {oauthMetadataRoutes} from './routes/oauth-metadata.js'
+import {oauthTokenRoutes} from './routes/oauth-token.js'
 import {renewRoutes} from './routes/renew.js'
 import {revokeRoutes} from './routes/revoke.js'
 
@@ -25,6 +29,11 @@ export interface ServerOptions {
   bodyLimit?: number
   /** Serve the token debugger page at /debug (the command turns it on for loopback listeners). */
   debugPage?: boolean
+  /**
+   * The authorization code flow with a development login page that authenticates nobody
+   * (/authorize, /userinfo; the command allows it on loopback only).
+   */
+  devLogin?: boolean
   issuer: Issuer
   /** How long an idle keep-alive connection stays open (ms). */
   keepAliveTimeoutMs?: number
@@ -92,15 +101,30 @@ export async function buildServer(options: ServerOptions) {
   app.setErrorHandler(errorHandler(metrics, logLevel !== 'silent'))
 
   await app.register(clientRoutes, {issuer})
-  await app.register(keyRoutes, {issuer, publicUrl: options.publicUrl})
+  const oauth = oauthContext(app, {
+    ...(options.devLogin ? await devLoginSeams(issuer) : {grants: GRANTS}),
+    issuer,
+    limiter: auth.limiter,
+    publicUrl: options.publicUrl,
+  })
+  await app.register(keyRoutes, {issuer})
+  await app.register(oauthMetadataRoutes, {ctx: oauth})
+  await app.register(oauthTokenRoutes, {ctx: oauth})
   await app.register(issueRoutes, {issuer, metrics})
   await app.register(renewRoutes, {issuer, metrics})
   await app.register(revokeRoutes, {issuer})
-  await app.register(introspectRoutes, {issuer})
+  await app.register(introspectRoutes, {ctx: oauth})
   const {metricsText} = options
   await app.register(healthRoutes, {issuer, metrics, metricsText: metricsText && (() => metricsText(metrics))})
   const {debugOffRoutes, debugRoutes} = await import('./routes/debug.js')
   await (options.debugPage ? app.register(debugRoutes, {issuer}) : app.register(debugOffRoutes))
+
+  if (options.devLogin) {
+    const {authorizeRoutes} = await import('./routes/authorize.js')
+    const {userinfoRoutes} = await import('./routes/userinfo.js')
+    await app.register(authorizeRoutes, {issuer})
+    await app.register(userinfoRoutes, {issuer})
+  }
 
   return {
     app,
@@ -108,6 +132,20 @@ export async function buildServer(options: ServerOptions) {
     beginClose,
     limiter: auth.limiter,
     metrics,
+  }
+}
+
+/**
+ * What `--dev-login` adds to the OAuth endpoints: the `authorization_code` grant and the OpenID
+ * Provider's metadata (its routes, /authorize and /userinfo, are registered apart).
+ */
+async function devLoginSeams(issuer: Issuer) {
+  const {authorizationCodeGrant} = await import('./oauth/code-grant.js')
+  const {codeFlowMetadata} = await import('./oauth/provider-metadata.js')
+  return {
+    devLogin: true,
+    grants: {...GRANTS, authorization_code: authorizationCodeGrant},
+    providerMetadata: (base: string) => codeFlowMetadata(base, issuer.vault.document),
   }
 }
 

@@ -16,11 +16,19 @@ export type Access = 'admin' | 'admin or client' | 'client'
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access
+    /**
+     * The route also takes the OAuth client authentications (client_secret_basic and _post,
+     * private_key_jwt): without a bearer token, they are checked once the form is read
+     * (`clientAuthPending`), by ./oauth/client-auth.ts.
+     */
+    oauthClients?: boolean
   }
 
   interface FastifyRequest {
     /** The client whose token authenticated this request (absent with `--auth none` or the admin token). */
     client?: string
+    /** No bearer token on a route with `oauthClients`: the route authenticates the client from its form. */
+    clientAuthPending?: boolean
   }
 }
 
@@ -48,6 +56,11 @@ export function createAuth(options: AuthOptions) {
       const {access} = request.routeOptions.config
       if (access === undefined || options.mode === 'none') return
       const presented = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1]
+      if (presented === undefined && request.routeOptions.config.oauthClients) {
+        request.clientAuthPending = true
+        return
+      }
+
       // Checked before the limiter: one caller's failures must not lock out the valid clients
       // that share its address (all of them, behind a reverse proxy). A check is one SHA-256,
       // so a flood of bad credentials stays cheap.

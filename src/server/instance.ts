@@ -94,6 +94,21 @@ export function ready(options: RunOptions, port: number, vault: {issuer: string;
   else options.log(DEBUG_PAGE_OFF)
   if (!isLoopback(options.host))
     serveLog('warn', `plain HTTP on ${listening}: put TLS in front of it (a reverse proxy, with --trust-proxy)`)
+  if (options.devLogin) {
+    serveLog(
+      'warn',
+      `--dev-login: the development login at ${listening}/authorize is on; it authenticates nobody (anyone who opens it signs in as any subject): for development on this machine only`,
+    )
+  }
+
+  if (!publicBase(vault.issuer)) {
+    // RFC 8414 §3.3 and OpenID Discovery §4.3: a client checks the metadata's issuer against the URL it was configured with.
+    serveLog(
+      'info',
+      `note: the issuer ${JSON.stringify(vault.issuer)} is not a URL: OAuth 2.0 / OpenID Connect clients need one (a vault made with \`jwtis init --issuer https://…\`)`,
+    )
+  }
+
   if (!options.publicUrl && !publicBase(vault.issuer) && ['0.0.0.0', '::'].includes(options.host)) {
     serveLog(
       'warn',

@@ -1,3 +1,4 @@
+import {createHash} from 'node:crypto'
 import {
   closeSync,
   constants,
@@ -12,7 +13,7 @@ import {
   writeSync,
 } from 'node:fs'
 import {access, readdir, readFile, unlink} from 'node:fs/promises'
-import {join} from 'node:path'
+import {dirname, join} from 'node:path'
 
 import type {Journal} from './journal.js'
 
@@ -21,6 +22,7 @@ import {checkPrivateDir, makePrivateDir, writeFileAtomic} from '../fs/files.js'
 import {FileLock} from '../fs/lock.js'
 import {shortWrite, toLines, unwritable} from './lines.js'
 import {
+  checkNamespace,
   cutoffKey,
   type Family,
   type FamilyStatus,
@@ -117,6 +119,28 @@ export class FileStore implements TokenStore {
     return this.apply(fam, presented, now, undefined, fingerprint)
   }
 
+  /**
+   * A claim is a file `once/NAMESPACE/BUCKET/ID` holding its expiry, created with a hard link
+   * (which fails if it exists): one process wins, whatever the others do. An expired one is
+   * replaced under its lock, re-read there so that of two replacers only the first wins.
+   */
+  async claimOnce(namespace: string, id: string, expiresAt: number, now: number): Promise<boolean> {
+    checkNamespace(namespace)
+    await this.checkSafe()
+    const path = this.oncePath(namespace, id)
+    await makePrivateDir(dirname(path))
+    if (await writeFileAtomic(path, String(expiresAt), true)) return true
+    return this.locked(
+      path,
+      async () => {
+        if (claimedUntil(path) > now) return false
+        await writeFileAtomic(path, String(expiresAt))
+        return true
+      },
+      `${path}.lock`,
+    )
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.queues.values())
     await this.journal?.close()
@@ -126,7 +150,26 @@ export class FileStore implements TokenStore {
     const buckets = await readdir(join(this.dir, 'families')).catch(() => [] as string[])
     let dropped = 0
     for (const bucket of buckets) dropped += await this.compactBucket(bucket, now)
+    await this.compactOnce(now)
     return dropped
+  }
+
+  /** Drops expired claims (each under its lock, so that none is dropped as it is being renewed). */
+  private async compactOnce(now: number): Promise<void> {
+    const root = join(this.dir, 'once')
+    const paths = await readdir(root, {recursive: true}).catch(() => [] as string[])
+    // claims only: not their directories, locks or the temp files of a claim being written
+    const claims = paths.filter((p) => p.split('/').length === 3 && !p.endsWith('.lock') && !/\/\.[^/]*$/.test(p))
+    for (const name of claims) {
+      const path = join(root, name)
+      await this.locked(
+        path,
+        async () => {
+          if (claimedUntil(path) <= now) await unlink(path).catch(() => {})
+        },
+        `${path}.lock`,
+      )
+    }
   }
 
   /**
@@ -477,6 +520,11 @@ export class FileStore implements TokenStore {
     }
   }
 
+  private oncePath(namespace: string, id: string): string {
+    const name = createHash('sha256').update(id).digest('base64url')
+    return join(this.dir, 'once', namespace, bucketOf(name), name)
+  }
+
   private path(fam: string): string {
     return join(this.dir, 'families', bucketOf(fam), `${fam}.json`)
   }
@@ -503,6 +551,15 @@ export class FileStore implements TokenStore {
       await makePrivateDir(join(this.dir, 'families', bucket))
       await writeFileAtomic(this.path(family.fam), JSON.stringify(family), false, durable)
     }
+  }
+}
+
+/** The expiry a claim file holds; 0 (free) when it is gone or unreadable (a claim is written whole). */
+function claimedUntil(path: string): number {
+  try {
+    return Number(readFileSync(path, 'utf8')) || 0
+  } catch {
+    return 0
   }
 }
 

@@ -1,4 +1,12 @@
-import {cutoffKey, type Family, type FamilyStatus, judge, subjectCutoff, type TokenStore} from './store.js'
+import {
+  checkNamespace,
+  cutoffKey,
+  type Family,
+  type FamilyStatus,
+  judge,
+  subjectCutoff,
+  type TokenStore,
+} from './store.js'
 
 /**
  * Token state in process memory: for tests, and `serve --store memory` (lost on exit). Nothing
@@ -7,15 +15,26 @@ import {cutoffKey, type Family, type FamilyStatus, judge, subjectCutoff, type To
 export class MemoryStore implements TokenStore {
   private readonly cutoffs = new Map<string, number>()
   private readonly families = new Map<string, Family>()
+  /** claimOnce: `namespace NUL id` → expiry (ms). */
+  private readonly once = new Map<string, number>()
 
   async check(fam: string, presented: string, now: number, fingerprint?: string): Promise<FamilyStatus> {
     return this.apply(fam, presented, now, undefined, fingerprint)
+  }
+
+  async claimOnce(namespace: string, id: string, expiresAt: number, now: number): Promise<boolean> {
+    checkNamespace(namespace)
+    const key = `${namespace}\u0000${id}`
+    if ((this.once.get(key) ?? 0) > now) return false
+    this.once.set(key, expiresAt)
+    return true
   }
 
   async close(): Promise<void> {}
 
   async compact(now: number): Promise<number> {
     let dropped = 0
+    for (const [key, until] of this.once) if (until <= now) this.once.delete(key)
     for (const [fam, family] of this.families) {
       if (family.sexp <= now) {
         this.families.delete(fam)

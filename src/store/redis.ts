@@ -1,5 +1,6 @@
 import {RedisLink} from '../redis/link.js'
 import {
+  checkNamespace,
   cutoffKey,
   type Family,
   type FamilyStatus,
@@ -118,6 +119,18 @@ export class RedisStore implements TokenStore {
     subject?: Subject,
   ): Promise<FamilyStatus> {
     return this.rotate(fam, presented, '', now, fingerprint, subject)
+  }
+
+  /**
+   * SET NX with the claim's lifetime: Redis drops it at expiry, after which a claim may be made
+   * again. A retry after a lost reply (a failover) can see its own landed claim and answer false:
+   * one legitimate use refused, never one replay let through.
+   */
+  async claimOnce(namespace: string, id: string, expiresAt: number, now: number): Promise<boolean> {
+    checkNamespace(namespace)
+    const key = `${this.prefix}once:${namespace}:{${id}}`
+    const ttl = String(Math.max(1, Math.ceil(expiresAt - now)))
+    return (await this.link.send(key, ['SET', key, '1', 'PX', ttl, 'NX'])) !== null
   }
 
   async close(): Promise<void> {

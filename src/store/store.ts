@@ -53,6 +53,13 @@ export interface TokenStore {
    * `fingerprint` is the salted hash of the fingerprint presented with it, if any.
    */
   check(fam: string, presented: string, now: number, fingerprint?: string, subject?: Subject): Promise<FamilyStatus>
+  /**
+   * Marks `id` used in `namespace` until `expiresAt` (ms): true for the first claim, false while
+   * an earlier one holds, atomically across processes and (Redis) instances. For what must be
+   * used once: an assertion's `jti`, an authorization code. A claim past its expiry may be made
+   * again (the thing claimed is itself expired by then). `now` is the caller's clock.
+   */
+  claimOnce(namespace: string, id: string, expiresAt: number, now: number): Promise<boolean>
   close(): Promise<void>
   /** Drops families past their absolute expiry. Returns how many were dropped. */
   compact(now: number): Promise<number>
@@ -78,6 +85,11 @@ export interface TokenStore {
     fingerprint?: string,
     subject?: Subject,
   ): Promise<FamilyStatus>
+}
+
+/** A claimOnce namespace: short lowercase words, safe as a file name and in a Redis key. */
+export function checkNamespace(namespace: string): void {
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(namespace)) throw new TypeError(`claimOnce: bad namespace "${namespace}"`)
 }
 
 /**

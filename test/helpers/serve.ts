@@ -27,8 +27,10 @@ export async function serve(
   env: Record<string, string>,
   args: string[] = [],
   host = '127.0.0.1',
+  /** A port of its own (a vault whose issuer is this server's URL needs it known beforehand). */
+  port = 0,
 ): Promise<Served> {
-  const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:0`, '--json', ...args], {
+  const child = spawn(NODE, [BIN, 'serve', '--vault', vault, '--listen', `${host}:${port}`, '--json', ...args], {
     env: cleanEnv({JWTIS_ADMIN_TOKEN: 'test-admin-token', ...env}),
   })
   let stderr = ''

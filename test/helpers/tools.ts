@@ -56,7 +56,7 @@ const run = (file: string, args: string[], options: {cwd?: string; env?: NodeJS.
   })
 
 /** Builds test/interop/PROGRAM into `dir` (with its own build cache there); answers the binary's path. */
-export async function buildGo(dir: string, program: 'go-client' | 'go-open'): Promise<string> {
+export async function buildGo(dir: string, program: 'go-client' | 'go-oauth' | 'go-open'): Promise<string> {
   const binary = join(dir, `jwtis-${program}`)
   const env = {...process.env, GO111MODULE: 'off', GOCACHE: join(dir, 'cache'), GOFLAGS: '', GOPATH}
   const built = await run('go', ['build', '-o', binary, '.'], {cwd: join(ROOT, 'test', 'interop', program), env})

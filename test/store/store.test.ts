@@ -117,6 +117,62 @@ describe.each(stores)('%s store', (name, open) => {
     expect(results.filter((r) => r === 'reused').length + results.filter((r) => r === 'revoked').length).toBe(49)
     await store.close()
   })
+
+  it('claims an id once per namespace: of many concurrent claims exactly one wins', async () => {
+    const store = await open()
+    const claims = await Promise.all(Array.from({length: 20}, () => store.claimOnce('jti', 'id-1', T0 + 60_000, T0)))
+    expect(claims.filter(Boolean)).toHaveLength(1)
+    expect(await store.claimOnce('jti', 'id-1', T0 + 60_000, T0 + 1000)).toBe(false)
+    expect(await store.claimOnce('jti', 'id-2', T0 + 60_000, T0)).toBe(true)
+    expect(await store.claimOnce('code', 'id-1', T0 + 60_000, T0)).toBe(true)
+    await expect(store.claimOnce('../x', 'id-3', T0 + 60_000, T0)).rejects.toThrow(/namespace/)
+    await store.close()
+  })
+
+  it.skipIf(name.startsWith('redis'))('lets a claim be made again once it expired, also after compaction', async () => {
+    // (Redis expires claims on its own clock: SET PX, not the caller's)
+    const store = await open()
+    expect(await store.claimOnce('jti', 'e', T0 + 1000, T0)).toBe(true)
+    expect(await store.claimOnce('jti', 'e', T0 + 5000, T0 + 999)).toBe(false)
+    expect(await store.claimOnce('jti', 'e', T0 + 5000, T0 + 1000)).toBe(true)
+    expect(await store.claimOnce('jti', 'e', T0 + 9000, T0 + 4999)).toBe(false)
+    await store.compact(T0 + 5000)
+    expect(await store.claimOnce('jti', 'e', T0 + 9000, T0 + 5000)).toBe(true)
+    expect(await store.claimOnce('jti', 'e', T0 + 9000, T0 + 5000)).toBe(false)
+    await store.close()
+  })
+})
+
+describe('claims are shared by every store opened on the same place (serve workers, instances)', () => {
+  const shared: Array<[string, () => [() => Promise<TokenStore>, () => Promise<TokenStore>]]> = [
+    [
+      'file',
+      () => {
+        const dir = join(mkdtempSync(join(tmpdir(), 'jwtis-store-')), 'tokens')
+        return [async () => new FileStore(dir, {storeKey: KEY}), async () => new FileStore(dir, {storeKey: KEY})]
+      },
+    ],
+    [
+      'redis',
+      () => {
+        const issuer = `test-${n++}`
+        return [
+          async () => RedisStore.connect(redis!.url, issuer, KEY),
+          async () => RedisStore.connect(redis!.url, issuer, KEY),
+        ]
+      },
+    ],
+  ]
+  it.for(shared)('%s', async ([name, make], context) => {
+    if (name === 'redis' && !HAS_REDIS) context.skip('redis-server is not installed')
+    const [openA, openB] = make()
+    const [a, b] = await Promise.all([openA(), openB()])
+    const claims = await Promise.all(
+      Array.from({length: 10}, (_, i) => (i % 2 ? a : b).claimOnce('code', 'shared', T0 + 60_000, T0)),
+    )
+    expect(claims.filter(Boolean)).toHaveLength(1)
+    await Promise.all([a.close(), b.close()])
+  })
 })
 
 const redisStores = () => stores.filter(([name]) => name.startsWith('redis'))

@@ -44,6 +44,7 @@ export async function showClientAction(ctx: ActionContext, name: string): Promis
         ['refresh seal', s.refreshSeal],
         ['lifetimes', `access ${s.accessTtl}, refresh ${s.refreshTtl}, session ${s.sessionTtl}, keys ${s.keyTtl}`],
         ['audiences', view.aud.join(', ')],
+        ...oauthRows(s),
         ['keys rotate', `${new Date(view.expiry * 1000).toISOString()}${view.valid ? '' : ' (due)'}`],
         ...view.keys.map((k): [string, string] => [
           `${k.use} key`,
@@ -54,4 +55,14 @@ export async function showClientAction(ctx: ActionContext, name: string): Promis
   }
 
   return {...view, settings: settingsJson(view.settings)}
+}
+
+/** The OAuth registration, for the rows it has (most clients have none). */
+function oauthRows(s: ClientView['settings']): Array<[string, string]> {
+  const rows: Array<[string, string]> = []
+  if (s.scopes?.length) rows.push(['scopes', s.scopes.join(' ')])
+  if (s.redirectUris?.length) rows.push(['redirect URIs', s.redirectUris.join(', ')])
+  if (s.jwks) rows.push(['assertion keys', s.jwks.keys.map((k) => k.kid ?? k.kty).join(', ')])
+  if (s.jwksUri) rows.push(['assertion keys', s.jwksUri])
+  return rows
 }

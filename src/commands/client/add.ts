@@ -3,7 +3,7 @@ import {Args, Flags} from '@oclif/core'
 import type {ClientKeysView} from '../../core/clients.js'
 
 import {clock, VaultCommand} from '../../cli/base.js'
-import {settingsFlags, settingsInput} from '../../cli/flags.js'
+import {oauthFlags, oauthInput, settingsFlags, settingsInput} from '../../cli/flags.js'
 import {table} from '../../cli/output.js'
 
 export default class ClientAdd extends VaultCommand<typeof ClientAdd> {
@@ -18,11 +18,13 @@ HS256, HS384 and HS512 clients sign with a shared secret of the hash's full size
   static override examples = [
     '<%= config.bin %> <%= command.id %> billing',
     '<%= config.bin %> <%= command.id %> billing --sig-alg EdDSA --refresh-strategy refreshBoth --aud https://api.example.com',
+    '<%= config.bin %> <%= command.id %> ci-job --aud https://api.example.com --scope read --scope write --jwks ./ci-job.jwks.json',
     '<%= config.bin %> <%= command.id %> legacy --sig-alg HS256 --secret-file ./shared-secret.bin',
     'TOKEN=$(<%= config.bin %> <%= command.id %> billing)',
   ]
   static override flags = {
     ...settingsFlags,
+    ...oauthFlags,
     aud: Flags.string({
       description: "audience this client may issue tokens for (repeatable; default: the client's name)",
       helpGroup: 'CLIENT',
@@ -43,7 +45,7 @@ HS256, HS384 and HS512 clients sign with a shared secret of the hash's full size
     const result = await addClient(
       vault,
       this.args.name,
-      {...settingsInput(this.flags), aud: this.flags.aud},
+      {...settingsInput(this.flags), ...(await oauthInput(this.flags)), aud: this.flags.aud},
       new Date(clock()()),
       {secret},
     )

@@ -1,22 +1,36 @@
 import type {FastifyInstance} from 'fastify'
 
-import type {Issuer} from '../../core/issuer.js'
+import type {OAuthContext} from '../oauth/context.js'
 
 import {TokenRejectedError} from '../../common/errors.js'
+import {introspectionClient} from '../oauth/client-auth.js'
 import {body, token} from '../schemas.js'
+
+/** The form parameters of the OAuth client authentications (RFC 6749 §2.3.1, RFC 7523 §2.2). */
+const clientAuthFields = {
+  client_assertion: token,
+  client_assertion_type: {maxLength: 256, type: 'string'},
+  client_id: {maxLength: 256, type: 'string'},
+  client_secret: {maxLength: 1024, type: 'string'},
+}
 
 /**
  * RFC 7662 `POST /introspect`: the token comes form-encoded; anything that does not verify, has
  * expired or was logged out is simply inactive. A client learns only about its own tokens (§4):
  * verified with its keys alone, another client's token is inactive, and an encrypted one is never
- * opened. The admin token (and --auth none) may ask about any.
+ * opened. The admin token (and --auth none) may ask about any. A client authenticates with its
+ * bearer token or as at the token endpoint (client_secret_basic, _post, private_key_jwt).
  */
-export async function introspectRoutes(app: FastifyInstance, {issuer}: {issuer: Issuer}) {
+export async function introspectRoutes(app: FastifyInstance, {ctx}: {ctx: OAuthContext}) {
+  const {issuer} = ctx
   app.post<{Body: {token: string; token_type_hint?: string}}>(
     '/introspect',
     {
-      config: {access: 'admin or client', forms: true},
-      schema: body({token, token_type_hint: {maxLength: 64, type: 'string'}}, ['token']),
+      config: {access: 'admin or client', forms: true, oauthClients: true},
+      async preHandler(request) {
+        if (request.clientAuthPending) request.client = await introspectionClient(ctx, request)
+      },
+      schema: body({...clientAuthFields, token, token_type_hint: {maxLength: 64, type: 'string'}}, ['token']),
     },
     async (request) => {
       try {
