@@ -31,7 +31,9 @@ if (argv[0] === '--version' && argv.includes('--json')) {
   // done
 } else {
   const {execute} = await import('@oclif/core')
-  await execute({dir: import.meta.url})
+  // plugin-help's `help` refuses --json with a stack trace: help is text, so the flag is dropped
+  const args = argv[0] === 'help' ? argv.filter((arg) => arg !== '--json') : argv
+  await execute({args, dir: import.meta.url})
 }
 
 async function fast(args) {

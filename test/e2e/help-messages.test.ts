@@ -80,6 +80,7 @@ describe('help', () => {
     for (const args of [
       ['help', 'nope'],
       ['nope', '--help'],
+      ['help', 'nope', '--json'], // help is text: --json is dropped, never a stack trace
     ]) {
       expect(await jwtis(args, {env}), args.join(' ')).toMatchObject({code: 2, stderr: direct.stderr, stdout: ''})
     }
@@ -91,6 +92,7 @@ describe('help', () => {
     })
     // help that exists is unchanged
     expect((await jwtisOk(['help', 'token', 'issue'], {env})).stdout).toMatch(/^Issue an access token/)
+    expect((await jwtisOk(['help', 'token', 'issue', '--json'], {env})).stdout).toMatch(/^Issue an access token/)
   })
 
   it("token issue's usage: --batch is a way of running it, not something --progress depends on", async () => {
