@@ -496,16 +496,16 @@ export class Issuer {
 
   /**
    * A refresh token decrypted and its inner JWS verified with `keyring`, whichever way it was
-   * sealed: to the client's key, or under the issuer's (its `kid` says which). Its `iss` is not
-   * compared: only this vault's keys open it and only this vault's store knows its family, which
-   * is what ties it to this issuer; so refresh tokens issued before `vault set issuer` keep
-   * renewing, and what they renew into carries the new name.
+   * sealed: to the client's key, or under the issuer's (its `kid` says which). Its `iss` is this
+   * issuer's name or one it had before `vault set issuer`: refresh tokens issued before a rename
+   * keep renewing, and what they renew into carries the new name.
    */
   private async openWith(keyring: Keyring, token: string, anyTime: boolean): Promise<TokenVerified> {
     return verifyToken(token, {
       // the custom claims sit one level down, in `cl`
       claimDepth: MAX_CLAIM_DEPTH + 1,
       decryptWith: keyring,
+      issuer: [this.vault.document.issuer.name, ...(this.vault.document.issuer.formerNames ?? [])],
       keyring,
       leewayMs: 0,
       nestedKind: 'a refresh token',

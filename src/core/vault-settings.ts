@@ -83,6 +83,10 @@ export async function setVaultSetting(
       const issuer = checkIssuer(value)
       doc.storeKey = storeKeyOf(doc)
       doc.issuer.storeName ??= doc.issuer.name
+      if (issuer !== doc.issuer.name)
+        doc.issuer.formerNames = [...new Set([doc.issuer.name, ...(doc.issuer.formerNames ?? [])])].filter(
+          (name) => name !== issuer,
+        )
       doc.issuer.name = issuer
       return {key: name, previous, value: issuer}
     }

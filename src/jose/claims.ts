@@ -104,7 +104,8 @@ export interface ClaimExpectations {
   allowNoExp?: boolean
   /** Audiences any one of which the token must name; none or empty: not checked. */
   audience?: string[]
-  issuer?: string
+  /** The issuer, or the names any one of which it may carry (a renamed issuer's refresh tokens). */
+  issuer?: readonly string[] | string
   leewayMs: number
   maxAgeMs?: number
   now?: number
@@ -153,7 +154,14 @@ function expectedValues({aud, iss, sub}: Claims, expected: ClaimExpectations): R
     ])
   const {audience, issuer, subject} = expected
   if (issuer !== undefined)
-    check('iss', iss, iss === issuer, 'ISSUER_MISMATCH', `was issued by ${shown(iss)}`, JSON.stringify(issuer))
+    check(
+      'iss',
+      iss,
+      typeof issuer === 'string' ? iss === issuer : issuer.includes(iss as string),
+      'ISSUER_MISMATCH',
+      `was issued by ${shown(iss)}`,
+      typeof issuer === 'string' ? JSON.stringify(issuer) : issuer.map((name) => JSON.stringify(name)).join(' or '),
+    )
   if (subject !== undefined)
     check('sub', sub, sub === subject, 'SUBJECT_MISMATCH', `is about subject ${shown(sub)}`, JSON.stringify(subject))
   if (audience?.length) {

@@ -15,7 +15,7 @@ export interface VerifyOptions {
   audience?: string[]
   /** How deep the claims may nest (default MAX_CLAIM_DEPTH). */
   claimDepth?: number
-  issuer?: string
+  issuer?: readonly string[] | string
   keyring: Keyring
   leewayMs: number
   maxAgeMs?: number

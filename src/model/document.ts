@@ -93,6 +93,8 @@ export interface VaultDocument {
   created: string
   issuer: {
     defaults: ClientSettings
+    /** Names the issuer had before `vault set issuer`: its refresh tokens issued under them still renew. */
+    formerNames?: string[]
     /** Ceilings on lifetimes (Go durations); absent members take DEFAULT_LIMITS. */
     limits?: {maxAccessTtl?: string; maxSessionTtl?: string}
     name: string

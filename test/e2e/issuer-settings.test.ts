@@ -152,6 +152,7 @@ describe('vault set', () => {
   it('a new issuer: new tokens carry it, refresh tokens issued before still renew (into the new iss), the token store still knows their families', async () => {
     const issued = (await ok(['token', 'issue', '-c', 'web', '--sub', 'alice', '--refresh'])).stdout.trim().split('\n')
     const other = (await ok(['token', 'issue', '-c', 'web', '--sub', 'bob', '--refresh'])).stdout.trim().split('\n')
+    const third = (await ok(['token', 'issue', '-c', 'web', '--sub', 'carol', '--refresh'])).stdout.trim().split('\n')
     expect(claimsOf(issued[0]).iss).toBe('https://old.example')
     const set = await ok(['vault', 'set', 'issuer', 'https://new.example'])
     expect(set.stderr.split('\n')[0]).toBe('issuer = https://new.example (was https://old.example)')
@@ -171,5 +172,9 @@ describe('vault set', () => {
     // tokens issued before keep their iss: a verifier pinned to the new one refuses them
     const old = await run(['token', 'verify', issued[0], '--iss', 'https://new.example', '--json'])
     expect(json<{error: {code: string}}>(old).error.code).toBe('ISSUER_MISMATCH')
+    // renamed twice: a refresh token of the first name still renews (its iss is a name this issuer had)
+    await ok(['vault', 'set', 'issuer', 'https://newer.example'])
+    const again = json<{access_token: string}>(await ok(['token', 'renew', '-c', 'web', third[1], '--json']))
+    expect(claimsOf(again.access_token)).toMatchObject({iss: 'https://newer.example', sub: 'carol'})
   })
 })
