@@ -337,7 +337,20 @@ describe('POST /revoke (RFC 7009) and POST /introspect with the standard client 
     const other = await form('/introspect', {token}, {authorization: basic('other', otherSecret)})
     expect(other.json()).toEqual({active: false})
     const wrong = await form('/introspect', {token}, {authorization: basic('svc', 'nope'), 'x-test-ip': '10.0.0.4'})
-    expect([wrong.statusCode, wrong.json().error.code]).toEqual([401, 'UNAUTHORIZED'])
+    // RFC 7662 §2.3 → RFC 6749 §5.2: the standard methods' failures in the token endpoint's shape
+    expect([wrong.statusCode, wrong.json().error]).toEqual([401, 'invalid_client'])
+    expect(wrong.headers['www-authenticate']).toMatch(/^Basic /)
+    const twice = await form(
+      '/introspect',
+      {client_id: 'svc', client_secret: secret, token},
+      {
+        authorization: basic('svc', secret),
+      },
+    )
+    expect([twice.statusCode, twice.json().error]).toEqual([400, 'invalid_request'])
+    // the bearer client token keeps the API's own error shape
+    const bearer = await form('/introspect', {token}, {authorization: 'Bearer nope', 'x-test-ip': '10.0.0.5'})
+    expect([bearer.statusCode, bearer.json().error.code]).toEqual([401, 'UNAUTHORIZED'])
   })
 })
 
