@@ -309,10 +309,11 @@ export async function refreshTokenGrant(
 }
 
 /**
- * RFC 7009 §2.1: revokes `client`'s refresh token, with its whole family. Anything else (garbage,
- * expired, another client's) is left as it is and, as §2.2 asks, not reported. Answers
- * `access_token` for a valid access token of the client: jwtis revokes those only by subject
- * (logout), which the caller reports as `unsupported_token_type`.
+ * RFC 7009 §2.1: revokes `client`'s refresh token, with its whole family, or its access token
+ * (online checks refuse it until it expires). Anything else (garbage, expired, another client's)
+ * is left as it is and, as §2.2 asks, not reported. Answers `access_token` for a valid access
+ * token of the client without `jti` or `exp` to revoke it by, which the caller reports as
+ * `unsupported_token_type`.
  */
 export async function revokeToken(issuer: Issuer, client: string, token: string): Promise<'access_token' | 'done'> {
   try {
@@ -323,8 +324,8 @@ export async function revokeToken(issuer: Issuer, client: string, token: string)
   }
 
   try {
-    await issuer.verify(token, {client, leewayMs: 0})
-    return 'access_token'
+    const {payload} = await issuer.verify(token, {client, leewayMs: 0})
+    return (await issuer.revokeAccessToken(client, payload)) ? 'done' : 'access_token'
   } catch (error) {
     if (error instanceof TokenRejectedError) return 'done'
     throw error

@@ -291,7 +291,7 @@ describe('POST /token: refresh_token and jwt-bearer', () => {
 })
 
 describe('POST /revoke (RFC 7009) and POST /introspect with the standard client authentications', () => {
-  it("revokes a refresh token's family; unknown tokens are 200 too; a bad client is 401", async () => {
+  it("revokes a refresh token's family and an access token; unknown tokens are 200 too; a bad client is 401", async () => {
     const auth = {authorization: basic('svc', secret)}
     const jwt = await assertion({aud: ISS, iss: 'svc', sub: 'carol'})
     const tokens = (
@@ -308,8 +308,14 @@ describe('POST /revoke (RFC 7009) and POST /introspect with the standard client 
       {authorization: basic('svc', 'nope'), 'x-test-ip': '10.0.0.3'},
     )
     expect([bad.statusCode, bad.json().error]).toEqual([401, 'invalid_client'])
+    expect((await form('/introspect', {token: tokens.access_token}, auth)).json().active).toBe(true)
     const access = await form('/revoke', {token: tokens.access_token}, auth)
-    expect([access.statusCode, access.json().error]).toEqual([400, 'unsupported_token_type'])
+    expect(access.statusCode, access.body).toBe(200)
+    expect((await form('/introspect', {token: tokens.access_token}, auth)).json()).toEqual({active: false})
+    // another client cannot revoke it (§2.1: the token must have been issued to the client asking)
+    const own = (await form('/token', {grant_type: 'client_credentials'}, auth)).json().access_token
+    expect((await form('/revoke', {token: own}, {authorization: basic('other', otherSecret)})).statusCode).toBe(200)
+    expect((await form('/introspect', {token: own}, auth)).json().active).toBe(true)
   })
 
   it('introspection takes client_secret_basic, client_secret_post and private_key_jwt, and still the bearer client token', async () => {
