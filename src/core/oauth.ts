@@ -125,7 +125,18 @@ export async function assertionKeys(
   fetchJwks: (uri: string) => Promise<unknown>,
 ): Promise<Keyring | undefined> {
   const {jwks, jwksUri} = clientSettings(doc, client)
-  const set = jwks ?? (jwksUri === undefined ? undefined : checkPublicJwks(await fetchJwks(jwksUri), jwksUri))
+  let set = jwks
+  if (set === undefined && jwksUri !== undefined) {
+    const fetched = await fetchJwks(jwksUri)
+    try {
+      set = checkPublicJwks(fetched, jwksUri)
+    } catch (error) {
+      // the client's own keys are unusable: it cannot authenticate (RFC 6749 §5.2), the request is fine
+      if (error instanceof UsageError) throw new OAuthError('invalid_client', error.message)
+      throw error
+    }
+  }
+
   return set && new Keyring(set.keys.map((jwk: JWK) => ({alg: jwk.alg, jwk, kid: jwk.kid, use: 'sig'})))
 }
 

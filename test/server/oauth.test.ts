@@ -5,9 +5,11 @@
  * over real HTTP with clients that are not ours: test/e2e/oauth-interop.test.ts.
  */
 import type {FastifyInstance} from 'fastify'
+import type {AddressInfo} from 'node:net'
 
 import {exportJWK, generateKeyPair, SignJWT} from 'jose'
 import {randomUUID} from 'node:crypto'
+import {createServer} from 'node:http'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Issuer} from '../../src/core/issuer.js'
@@ -217,7 +219,34 @@ describe('POST /token: client_credentials and the client authentications', () =>
       payload: {grant_type: 'client_credentials'},
       url: '/token',
     })
-    expect([json.statusCode, json.json().error]).toEqual([415, 'invalid_request'])
+    // RFC 6749 §5.2: invalid_request is 400 even where the fault is the media type
+    expect([json.statusCode, json.json().error]).toEqual([400, 'invalid_request'])
+  })
+
+  it('a client whose jwks_uri serves no usable JWK Set fails private_key_jwt as invalid_client (401)', async () => {
+    const keys = createServer((_request, response) => response.end('{"keys": []}'))
+    await new Promise<void>((resolve) => {
+      keys.listen(0, '127.0.0.1', resolve)
+    })
+    try {
+      const {port} = keys.address() as AddressInfo
+      const res = await app.inject({
+        headers: {authorization: `Bearer ${ADMIN}`},
+        method: 'POST',
+        payload: {jwks_uri: `http://127.0.0.1:${port}/jwks.json`},
+        url: '/register/emptykeys',
+      })
+      expect(res.statusCode, res.body).toBe(201)
+      const token = await form('/token', {
+        client_assertion: await assertion({aud: ISS, iss: 'emptykeys', sub: 'emptykeys'}),
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        grant_type: 'client_credentials',
+      })
+      expect([token.statusCode, token.json().error], token.body).toEqual([401, 'invalid_client'])
+      expect(token.headers['www-authenticate']).toMatch(/^Basic /)
+    } finally {
+      keys.close()
+    }
   })
 })
 
