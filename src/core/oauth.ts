@@ -202,7 +202,8 @@ export async function verifyAssertion(
 
   const {exp, jti, sub} = payload
   if (typeof sub !== 'string' || sub === '') throw fail('the assertion has no "sub"')
-  if ((exp as number) * 1000 - now > ASSERTION_MAX_LIFETIME_MS) {
+  // (with the leeway: a client whose clock is ahead signs exp = its now + the maximum)
+  if ((exp as number) * 1000 - now > ASSERTION_MAX_LIFETIME_MS + DEFAULT_LEEWAY_MS) {
     throw fail(`the assertion expires more than ${ASSERTION_MAX_LIFETIME_MS / 60_000} minutes from now`)
   }
 

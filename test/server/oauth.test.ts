@@ -257,6 +257,21 @@ const bearerGrant = async (claims: Record<string, unknown>) =>
     {authorization: basic('svc', secret)},
   )
 
+/** A jwt-bearer grant whose assertion expires `seconds` after it was issued. */
+const lasting = async (seconds: number) => {
+  const now = Math.floor(clock() / 1000)
+  const jwt = await new SignJWT({aud: ISS, iss: 'svc', jti: randomUUID(), sub: 'alice'})
+    .setProtectedHeader({alg: 'ES256'})
+    .setIssuedAt(now)
+    .setExpirationTime(now + seconds)
+    .sign(privateKey)
+  return form(
+    '/token',
+    {assertion: jwt, grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer'},
+    {authorization: basic('svc', secret)},
+  )
+}
+
 describe('POST /token: refresh_token and jwt-bearer', () => {
   it('jwt-bearer: the asserted subject, a refresh token for a refreshBoth client; replay and wrong aud are invalid_grant', async () => {
     const jwt = await assertion({aud: TOKEN_URL, iss: 'svc', sub: 'alice@example.com'})
@@ -279,6 +294,12 @@ describe('POST /token: refresh_token and jwt-bearer', () => {
       {authorization: basic('svc', secret)},
     )
     expect([forged.statusCode, forged.json().error]).toEqual([400, 'invalid_grant'])
+  })
+
+  it("an assertion's lifetime cap (1 hour) allows the clock leeway: authlib's exp = now + 3600 from a clock ahead", async () => {
+    expect((await lasting(3600 + 10)).statusCode).toBe(200)
+    const long = await lasting(3600 + 40)
+    expect([long.statusCode, long.json().error]).toEqual([400, 'invalid_grant'])
   })
 
   it('jwt-bearer by a client without registered keys: unauthorized_client', async () => {
