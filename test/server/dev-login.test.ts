@@ -131,6 +131,7 @@ describe('GET /authorize', () => {
 
   it.each([
     ['response_type=token', {response_type: 'token'}, 'unsupported_response_type'],
+    ['no response_type', {response_type: ''}, 'invalid_request'],
     ['no code_challenge', {code_challenge: ''}, 'invalid_request'],
     ['code_challenge_method=plain', {code_challenge_method: 'plain'}, 'invalid_request'],
     ['no code_challenge_method', {code_challenge_method: ''}, 'invalid_request'],
