@@ -152,6 +152,8 @@ export function checkAuthorization(
   const invalid = (message: string) => new AuthorizationError('invalid_request', message)
   const get = (name: string) => single(params, name, invalid)
   const responseType = get('response_type')
+  // RFC 6749 §4.1.2.1: a missing parameter is invalid_request; only a value we do not serve is unsupported
+  if (responseType === undefined) throw invalid('response_type is required: send response_type=code')
   if (responseType !== 'code')
     throw new AuthorizationError(
       'unsupported_response_type',

@@ -10,6 +10,7 @@ import {checkClaimsSize, checkLifetime, MAX_CLAIM_DEPTH} from '../common/limits.
 import {
   type Claims,
   type ClaimSet,
+  DEFAULT_LEEWAY_MS,
   ISSUER_SEAL_ALG,
   type KeyEntry,
   Keyring,
@@ -163,6 +164,17 @@ export class Issuer {
    */
   async claimOnce(namespace: string, id: string, expiresAt: number): Promise<boolean> {
     return (await this.store()).claimOnce(namespace, storeId(id), expiresAt, this.now())
+  }
+
+  /**
+   * RFC 7009 for one access token: its `jti` is refused by online checks until the token has
+   * expired (and the default leeway). False when the token has no `jti`/`exp`.
+   */
+  async revokeAccessToken(client: string, payload: {exp?: number; jti?: string}): Promise<boolean> {
+    const {exp, jti} = payload
+    if (typeof jti !== 'string' || typeof exp !== 'number') return false
+    await this.claimOnce('revoked', `${client}\u0000${jti}`, exp * 1000 + DEFAULT_LEEWAY_MS)
+    return true
   }
 
   /** Closes the token store and the vault's connection (a Redis vault's; a file has none). */
@@ -429,8 +441,13 @@ export class Issuer {
     }
 
     if (checkRevoked && owner !== undefined) {
-      const {iat, sub} = verified.payload
-      const cutoff = await (await this.store()).cutoff(owner, typeof sub === 'string' ? sub : '')
+      const {iat, jti, sub} = verified.payload
+      const store = await this.store()
+      if (typeof jti === 'string' && (await store.claimed('revoked', storeId(`${owner}\u0000${jti}`), this.now()))) {
+        throw reject('TOKEN_REVOKED', 'the token was revoked (RFC 7009)')
+      }
+
+      const cutoff = await store.cutoff(owner, typeof sub === 'string' ? sub : '')
       if (cutoff > 0 && (typeof iat !== 'number' || iat * 1000 <= cutoff)) {
         throw reject(
           'TOKEN_REVOKED',

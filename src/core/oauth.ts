@@ -125,7 +125,18 @@ export async function assertionKeys(
   fetchJwks: (uri: string) => Promise<unknown>,
 ): Promise<Keyring | undefined> {
   const {jwks, jwksUri} = clientSettings(doc, client)
-  const set = jwks ?? (jwksUri === undefined ? undefined : checkPublicJwks(await fetchJwks(jwksUri), jwksUri))
+  let set = jwks
+  if (set === undefined && jwksUri !== undefined) {
+    const fetched = await fetchJwks(jwksUri)
+    try {
+      set = checkPublicJwks(fetched, jwksUri)
+    } catch (error) {
+      // the client's own keys are unusable: it cannot authenticate (RFC 6749 §5.2), the request is fine
+      if (error instanceof UsageError) throw new OAuthError('invalid_client', error.message)
+      throw error
+    }
+  }
+
   return set && new Keyring(set.keys.map((jwk: JWK) => ({alg: jwk.alg, jwk, kid: jwk.kid, use: 'sig'})))
 }
 
@@ -191,7 +202,8 @@ export async function verifyAssertion(
 
   const {exp, jti, sub} = payload
   if (typeof sub !== 'string' || sub === '') throw fail('the assertion has no "sub"')
-  if ((exp as number) * 1000 - now > ASSERTION_MAX_LIFETIME_MS) {
+  // (with the leeway: a client whose clock is ahead signs exp = its now + the maximum)
+  if ((exp as number) * 1000 - now > ASSERTION_MAX_LIFETIME_MS + DEFAULT_LEEWAY_MS) {
     throw fail(`the assertion expires more than ${ASSERTION_MAX_LIFETIME_MS / 60_000} minutes from now`)
   }
 
@@ -309,10 +321,11 @@ export async function refreshTokenGrant(
 }
 
 /**
- * RFC 7009 §2.1: revokes `client`'s refresh token, with its whole family. Anything else (garbage,
- * expired, another client's) is left as it is and, as §2.2 asks, not reported. Answers
- * `access_token` for a valid access token of the client: jwtis revokes those only by subject
- * (logout), which the caller reports as `unsupported_token_type`.
+ * RFC 7009 §2.1: revokes `client`'s refresh token, with its whole family, or its access token
+ * (online checks refuse it until it expires). Anything else (garbage, expired, another client's)
+ * is left as it is and, as §2.2 asks, not reported. Answers `access_token` for a valid access
+ * token of the client without `jti` or `exp` to revoke it by, which the caller reports as
+ * `unsupported_token_type`.
  */
 export async function revokeToken(issuer: Issuer, client: string, token: string): Promise<'access_token' | 'done'> {
   try {
@@ -323,8 +336,8 @@ export async function revokeToken(issuer: Issuer, client: string, token: string)
   }
 
   try {
-    await issuer.verify(token, {client, leewayMs: 0})
-    return 'access_token'
+    const {payload} = await issuer.verify(token, {client, leewayMs: 0})
+    return (await issuer.revokeAccessToken(client, payload)) ? 'done' : 'access_token'
   } catch (error) {
     if (error instanceof TokenRejectedError) return 'done'
     throw error

@@ -141,6 +141,12 @@ export class FileStore implements TokenStore {
     )
   }
 
+  async claimed(namespace: string, id: string, now: number): Promise<boolean> {
+    checkNamespace(namespace)
+    await this.checkSafe()
+    return claimedUntil(this.oncePath(namespace, id)) > now
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.queues.values())
     await this.journal?.close()

@@ -30,6 +30,11 @@ export class MemoryStore implements TokenStore {
     return true
   }
 
+  async claimed(namespace: string, id: string, now: number): Promise<boolean> {
+    checkNamespace(namespace)
+    return (this.once.get(`${namespace}\u0000${id}`) ?? 0) > now
+  }
+
   async close(): Promise<void> {}
 
   async compact(now: number): Promise<number> {

@@ -127,10 +127,14 @@ export class RedisStore implements TokenStore {
    * one legitimate use refused, never one replay let through.
    */
   async claimOnce(namespace: string, id: string, expiresAt: number, now: number): Promise<boolean> {
-    checkNamespace(namespace)
-    const key = `${this.prefix}once:${namespace}:{${id}}`
+    const key = this.onceKey(namespace, id)
     const ttl = String(Math.max(1, Math.ceil(expiresAt - now)))
     return (await this.link.send(key, ['SET', key, '1', 'PX', ttl, 'NX'])) !== null
+  }
+
+  async claimed(namespace: string, id: string): Promise<boolean> {
+    const key = this.onceKey(namespace, id)
+    return (await this.link.send(key, ['EXISTS', key])) === 1
   }
 
   async close(): Promise<void> {
@@ -250,6 +254,11 @@ export class RedisStore implements TokenStore {
     }
 
     await this.link.send(this.cutoffs, ['HSET', this.cutoffs, HASHED_MARK, '0'])
+  }
+
+  private onceKey(namespace: string, id: string): string {
+    checkNamespace(namespace)
+    return `${this.prefix}once:${namespace}:{${id}}`
   }
 
   private famKey(fam: string): string {

@@ -53,6 +53,8 @@ export interface TokenStore {
    * `fingerprint` is the salted hash of the fingerprint presented with it, if any.
    */
   check(fam: string, presented: string, now: number, fingerprint?: string, subject?: Subject): Promise<FamilyStatus>
+  /** Whether a claimOnce of `id` in `namespace` holds at `now` (a read: it claims nothing). */
+  claimed(namespace: string, id: string, now: number): Promise<boolean>
   /**
    * Marks `id` used in `namespace` until `expiresAt` (ms): true for the first claim, false while
    * an earlier one holds, atomically across processes and (Redis) instances. For what must be

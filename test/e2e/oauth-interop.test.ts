@@ -136,6 +136,9 @@ describe('openid-client 6', () => {
     expect(renewed.refresh_token).not.toBe(first.refresh_token)
     const introspected = await client.tokenIntrospection(config, renewed.access_token)
     expect(introspected).toMatchObject({active: true, client_id: 'svc', scope: 'read write', sub: 'alice@example.com'})
+    // RFC 7009 §2: an access token is revoked too, and introspection (an online check) sees it
+    await client.tokenRevocation(config, renewed.access_token, {token_type_hint: 'access_token'})
+    expect(await client.tokenIntrospection(config, renewed.access_token)).toEqual({active: false})
     await client.tokenRevocation(config, renewed.refresh_token!)
     await expect(client.refreshTokenGrant(config, renewed.refresh_token!)).rejects.toMatchObject({
       error: 'invalid_grant',

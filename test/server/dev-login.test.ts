@@ -131,6 +131,7 @@ describe('GET /authorize', () => {
 
   it.each([
     ['response_type=token', {response_type: 'token'}, 'unsupported_response_type'],
+    ['no response_type', {response_type: ''}, 'invalid_request'],
     ['no code_challenge', {code_challenge: ''}, 'invalid_request'],
     ['code_challenge_method=plain', {code_challenge_method: 'plain'}, 'invalid_request'],
     ['no code_challenge_method', {code_challenge_method: ''}, 'invalid_request'],
@@ -296,6 +297,8 @@ describe('the authorization_code grant', () => {
 const bearer = (accessToken: string, method = 'GET') =>
   fetch(`${base}/userinfo`, {headers: {authorization: `Bearer ${accessToken}`}, method})
 
+const b64 = (json: object) => Buffer.from(JSON.stringify(json)).toString('base64url')
+
 describe('/userinfo', () => {
   it('answers the subject and the login’s claims to GET and POST', async () => {
     const {code: c, verifier} = await code({}, '{"email":"alice@example.com","roles":["admin"]}')
@@ -315,6 +318,13 @@ describe('/userinfo', () => {
     const bad = await bearer('not.a.token')
     expect(bad.status).toBe(401)
     expect(bad.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/)
+    // the unverified header's kid is quoted in the description: a newline or é must not reach the header raw
+    const hostile = await bearer(`${b64({alg: 'ES256', kid: 'é"\n\\x'})}.${b64({sub: 'x'})}.c2ln`)
+    expect(hostile.status).toBe(401)
+    expect(hostile.headers.get('www-authenticate')).toMatch(
+      /^Bearer error="invalid_token", error_description="[ !#-[\]-~]*"$/,
+    )
+    expect((await hostile.json()).error).toBe('invalid_token')
     const {code: c, verifier} = await code({nonce: '', scope: 'read'})
     const {body} = await token({code: c, code_verifier: verifier, redirect_uri: CALLBACK})
     const narrow = await bearer(body.access_token)

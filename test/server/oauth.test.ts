@@ -5,9 +5,11 @@
  * over real HTTP with clients that are not ours: test/e2e/oauth-interop.test.ts.
  */
 import type {FastifyInstance} from 'fastify'
+import type {AddressInfo} from 'node:net'
 
 import {exportJWK, generateKeyPair, SignJWT} from 'jose'
 import {randomUUID} from 'node:crypto'
+import {createServer} from 'node:http'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {Issuer} from '../../src/core/issuer.js'
@@ -217,7 +219,34 @@ describe('POST /token: client_credentials and the client authentications', () =>
       payload: {grant_type: 'client_credentials'},
       url: '/token',
     })
-    expect([json.statusCode, json.json().error]).toEqual([415, 'invalid_request'])
+    // RFC 6749 §5.2: invalid_request is 400 even where the fault is the media type
+    expect([json.statusCode, json.json().error]).toEqual([400, 'invalid_request'])
+  })
+
+  it('a client whose jwks_uri serves no usable JWK Set fails private_key_jwt as invalid_client (401)', async () => {
+    const keys = createServer((_request, response) => response.end('{"keys": []}'))
+    await new Promise<void>((resolve) => {
+      keys.listen(0, '127.0.0.1', resolve)
+    })
+    try {
+      const {port} = keys.address() as AddressInfo
+      const res = await app.inject({
+        headers: {authorization: `Bearer ${ADMIN}`},
+        method: 'POST',
+        payload: {jwks_uri: `http://127.0.0.1:${port}/jwks.json`},
+        url: '/register/emptykeys',
+      })
+      expect(res.statusCode, res.body).toBe(201)
+      const token = await form('/token', {
+        client_assertion: await assertion({aud: ISS, iss: 'emptykeys', sub: 'emptykeys'}),
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        grant_type: 'client_credentials',
+      })
+      expect([token.statusCode, token.json().error], token.body).toEqual([401, 'invalid_client'])
+      expect(token.headers['www-authenticate']).toMatch(/^Basic /)
+    } finally {
+      keys.close()
+    }
   })
 })
 
@@ -227,6 +256,21 @@ const bearerGrant = async (claims: Record<string, unknown>) =>
     {assertion: await assertion(claims), grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', scope: 'read'},
     {authorization: basic('svc', secret)},
   )
+
+/** A jwt-bearer grant whose assertion expires `seconds` after it was issued. */
+const lasting = async (seconds: number) => {
+  const now = Math.floor(clock() / 1000)
+  const jwt = await new SignJWT({aud: ISS, iss: 'svc', jti: randomUUID(), sub: 'alice'})
+    .setProtectedHeader({alg: 'ES256'})
+    .setIssuedAt(now)
+    .setExpirationTime(now + seconds)
+    .sign(privateKey)
+  return form(
+    '/token',
+    {assertion: jwt, grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer'},
+    {authorization: basic('svc', secret)},
+  )
+}
 
 describe('POST /token: refresh_token and jwt-bearer', () => {
   it('jwt-bearer: the asserted subject, a refresh token for a refreshBoth client; replay and wrong aud are invalid_grant', async () => {
@@ -250,6 +294,12 @@ describe('POST /token: refresh_token and jwt-bearer', () => {
       {authorization: basic('svc', secret)},
     )
     expect([forged.statusCode, forged.json().error]).toEqual([400, 'invalid_grant'])
+  })
+
+  it("an assertion's lifetime cap (1 hour) allows the clock leeway: authlib's exp = now + 3600 from a clock ahead", async () => {
+    expect((await lasting(3600 + 10)).statusCode).toBe(200)
+    const long = await lasting(3600 + 40)
+    expect([long.statusCode, long.json().error]).toEqual([400, 'invalid_grant'])
   })
 
   it('jwt-bearer by a client without registered keys: unauthorized_client', async () => {
@@ -291,7 +341,7 @@ describe('POST /token: refresh_token and jwt-bearer', () => {
 })
 
 describe('POST /revoke (RFC 7009) and POST /introspect with the standard client authentications', () => {
-  it("revokes a refresh token's family; unknown tokens are 200 too; a bad client is 401", async () => {
+  it("revokes a refresh token's family and an access token; unknown tokens are 200 too; a bad client is 401", async () => {
     const auth = {authorization: basic('svc', secret)}
     const jwt = await assertion({aud: ISS, iss: 'svc', sub: 'carol'})
     const tokens = (
@@ -308,8 +358,14 @@ describe('POST /revoke (RFC 7009) and POST /introspect with the standard client 
       {authorization: basic('svc', 'nope'), 'x-test-ip': '10.0.0.3'},
     )
     expect([bad.statusCode, bad.json().error]).toEqual([401, 'invalid_client'])
+    expect((await form('/introspect', {token: tokens.access_token}, auth)).json().active).toBe(true)
     const access = await form('/revoke', {token: tokens.access_token}, auth)
-    expect([access.statusCode, access.json().error]).toEqual([400, 'unsupported_token_type'])
+    expect(access.statusCode, access.body).toBe(200)
+    expect((await form('/introspect', {token: tokens.access_token}, auth)).json()).toEqual({active: false})
+    // another client cannot revoke it (§2.1: the token must have been issued to the client asking)
+    const own = (await form('/token', {grant_type: 'client_credentials'}, auth)).json().access_token
+    expect((await form('/revoke', {token: own}, {authorization: basic('other', otherSecret)})).statusCode).toBe(200)
+    expect((await form('/introspect', {token: own}, auth)).json().active).toBe(true)
   })
 
   it('introspection takes client_secret_basic, client_secret_post and private_key_jwt, and still the bearer client token', async () => {
@@ -337,7 +393,20 @@ describe('POST /revoke (RFC 7009) and POST /introspect with the standard client 
     const other = await form('/introspect', {token}, {authorization: basic('other', otherSecret)})
     expect(other.json()).toEqual({active: false})
     const wrong = await form('/introspect', {token}, {authorization: basic('svc', 'nope'), 'x-test-ip': '10.0.0.4'})
-    expect([wrong.statusCode, wrong.json().error.code]).toEqual([401, 'UNAUTHORIZED'])
+    // RFC 7662 §2.3 → RFC 6749 §5.2: the standard methods' failures in the token endpoint's shape
+    expect([wrong.statusCode, wrong.json().error]).toEqual([401, 'invalid_client'])
+    expect(wrong.headers['www-authenticate']).toMatch(/^Basic /)
+    const twice = await form(
+      '/introspect',
+      {client_id: 'svc', client_secret: secret, token},
+      {
+        authorization: basic('svc', secret),
+      },
+    )
+    expect([twice.statusCode, twice.json().error]).toEqual([400, 'invalid_request'])
+    // the bearer client token keeps the API's own error shape
+    const bearer = await form('/introspect', {token}, {authorization: 'Bearer nope', 'x-test-ip': '10.0.0.5'})
+    expect([bearer.statusCode, bearer.json().error.code]).toEqual([401, 'UNAUTHORIZED'])
   })
 })
 

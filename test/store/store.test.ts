@@ -129,6 +129,17 @@ describe.each(stores)('%s store', (name, open) => {
     await store.close()
   })
 
+  it('claimed reads a claim without making one (a revoked access token)', async () => {
+    const store = await open()
+    expect(await store.claimed('revoked', 'r-1', T0)).toBe(false)
+    expect(await store.claimed('revoked', 'r-1', T0)).toBe(false)
+    expect(await store.claimOnce('revoked', 'r-1', T0 + 60_000, T0)).toBe(true)
+    expect(await store.claimed('revoked', 'r-1', T0 + 1000)).toBe(true)
+    expect(await store.claimed('jti', 'r-1', T0 + 1000)).toBe(false)
+    await expect(store.claimed('../x', 'r-1', T0)).rejects.toThrow(/namespace/)
+    await store.close()
+  })
+
   it.skipIf(name.startsWith('redis'))('lets a claim be made again once it expired, also after compaction', async () => {
     // (Redis expires claims on its own clock: SET PX, not the caller's)
     const store = await open()

@@ -110,20 +110,12 @@ export function refuse(ctx: OAuthContext, request: FastifyRequest, reason: strin
 
 /**
  * RFC 7662 §2.1: introspection takes the token endpoint's client authentications beside the
- * client's bearer token (and the admin token), answering failures in the API's own error shape.
- * `body` is what the app's parsers made of it (one value per parameter).
+ * client's bearer token (and the admin token). `body` is what the app's parsers made of it (one
+ * value per parameter). Failures are OAuthErrors, for the caller to answer as RFC 6749 §5.2 does.
  */
 export async function introspectionClient(ctx: OAuthContext, request: FastifyRequest): Promise<string> {
   const body = (request.body ?? {}) as Record<string, unknown>
   const form: Form = Object.create(null)
   for (const [name, value] of Object.entries(body)) if (typeof value === 'string') form[name] = [value]
-  try {
-    return (await authenticateClient(ctx, request, form)).client
-  } catch (error) {
-    if (!(error instanceof OAuthError)) throw error
-    if (error.error !== 'invalid_client') throw new HttpError(400, 'USAGE', error.description)
-    throw new HttpError(401, 'UNAUTHORIZED', error.description, {
-      'www-authenticate': `Bearer, ${INVALID_CLIENT_HEADERS['www-authenticate']}`,
-    })
-  }
+  return (await authenticateClient(ctx, request, form)).client
 }

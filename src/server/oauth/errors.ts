@@ -15,7 +15,7 @@ const send = (reply: FastifyReply, status: number, error: string, description: s
 
 /**
  * The OAuth routes' failures as RFC 6749 §5.2 has them, `{"error","error_description"}`:
- * `invalid_client` is 401 with WWW-Authenticate, the others 400; what passes (a store or a
+ * `invalid_client` is 401 with WWW-Authenticate, the others (any fault of the request) 400; what passes (a store or a
  * jwks_uri away, the server closing) `temporarily_unavailable` with its 503. Anything else
  * (a bug) goes on to the app's handler, which logs it and answers 500.
  */
@@ -41,6 +41,7 @@ export async function oauthErrorHandler(
       'temporarily_unavailable',
       error.message,
     )
-  if (error.validation || (status >= 400 && status < 500)) return send(reply, status, 'invalid_request', error.message)
+  // RFC 6749 §5.2: invalid_request is 400, whatever HTTP status the request's fault has elsewhere
+  if (error.validation || (status >= 400 && status < 500)) return send(reply, 400, 'invalid_request', error.message)
   throw error
 }

@@ -1,9 +1,10 @@
-import type {FastifyInstance} from 'fastify'
+import type {FastifyError, FastifyInstance} from 'fastify'
 
 import type {OAuthContext} from '../oauth/context.js'
 
 import {TokenRejectedError} from '../../common/errors.js'
 import {introspectionClient} from '../oauth/client-auth.js'
+import {oauthErrorHandler} from '../oauth/errors.js'
 import {body, token} from '../schemas.js'
 
 /** The form parameters of the OAuth client authentications (RFC 6749 §2.3.1, RFC 7523 §2.2). */
@@ -27,8 +28,15 @@ export async function introspectRoutes(app: FastifyInstance, {ctx}: {ctx: OAuthC
     '/introspect',
     {
       config: {access: 'admin or client', forms: true, oauthClients: true},
-      async preHandler(request) {
-        if (request.clientAuthPending) request.client = await introspectionClient(ctx, request)
+      // RFC 7662 §2.3: a client that authenticated as at the token endpoint is told of its
+      // failure as there (RFC 6749 §5.2); the bearer and admin tokens keep the API's own errors.
+      async preHandler(request, reply) {
+        if (!request.clientAuthPending) return
+        try {
+          request.client = await introspectionClient(ctx, request)
+        } catch (error) {
+          return oauthErrorHandler(error as FastifyError, request, reply)
+        }
       },
       schema: body({...clientAuthFields, token, token_type_hint: {maxLength: 64, type: 'string'}}, ['token']),
     },

@@ -41,7 +41,7 @@ export async function oauthTokenRoutes(app: FastifyInstance, {ctx}: {ctx: OAuthC
     if ((await revokeToken(ctx.issuer, client, token)) === 'access_token') {
       throw new OAuthError(
         'unsupported_token_type',
-        'jwtis does not revoke single access tokens: revoke the refresh token, or log the subject out (POST /logout) to end every token of it',
+        'this access token has no jti or exp to revoke it by: log the subject out (POST /logout) to end every token of it',
       )
     }
 

@@ -25,8 +25,9 @@ export async function userinfoRoutes(app: FastifyInstance, {issuer}: {issuer: Is
       return await userInfo(issuer, token)
     } catch (error) {
       if (!(error instanceof AuthorizationError)) throw error
-      // (a quoted-string: the description's own quotes and backslashes would end it)
-      const description = error.description.replaceAll(/["\\]/g, "'")
+      // A header value takes printable ASCII only (Node throws on anything else), and the message
+      // may quote the unverified token's kid or alg; in a quoted-string, " and \ would end it.
+      const description = error.description.replaceAll(/[^\u0020-\u007E]/g, '?').replaceAll(/["\\]/g, "'")
       return reply
         .code(error.error === 'insufficient_scope' ? 403 : 401)
         .header('www-authenticate', `Bearer error="${error.error}", error_description="${description}"`)
