@@ -223,15 +223,20 @@ export async function clientCredentialsGrant(
   return tokenResponse(tokens, scopes)
 }
 
-/** RFC 7523 §2.1: the client names the user in an assertion signed with its own key. */
+/**
+ * RFC 7523 §2.1: the client names the user in an assertion signed with its own key. Client
+ * authentication is optional (§3.1): without it (`authenticated` undefined) the assertion's `iss`,
+ * whose registered key signed it, is the client; with it, the two must agree.
+ */
 export async function jwtBearerGrant(
   issuer: Issuer,
-  client: string,
+  authenticated: string | undefined,
   request: GrantRequest & Pick<AssertionCheck, 'audiences' | 'fetchJwks'> & {assertion: string},
 ): Promise<TokenResponse> {
   const {audiences, fetchJwks} = request
   const check = {audiences, failAs: 'invalid_grant', fetchJwks, subjectIsClient: false} as const
   const asserted = await verifyAssertion(issuer, request.assertion, check)
+  const client = authenticated ?? asserted.client
   if (asserted.client !== client) {
     throw new OAuthError('invalid_grant', `the assertion was issued by ${asserted.client}, not by ${client}`)
   }

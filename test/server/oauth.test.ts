@@ -252,6 +252,33 @@ describe('POST /token: refresh_token and jwt-bearer', () => {
     expect([forged.statusCode, forged.json().error]).toEqual([400, 'invalid_grant'])
   })
 
+  it("jwt-bearer without client authentication (RFC 7523 §3.1): the client is the assertion's verified iss", async () => {
+    const grant = async (claims: Record<string, unknown>, key?: CryptoKey, headers: Record<string, string> = {}) =>
+      form(
+        '/token',
+        {assertion: await assertion(claims, key), grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer'},
+        headers,
+      )
+    const res = await grant({aud: TOKEN_URL, iss: 'svc', sub: 'dave'})
+    expect(res.statusCode, res.body).toBe(200)
+    expect(decode(res.json().access_token)).toMatchObject({client_id: 'svc', sub: 'dave'})
+    const {privateKey: stranger} = await generateKeyPair('ES256')
+    const forged = await grant({aud: ISS, iss: 'svc', sub: 'dave'}, stranger as CryptoKey)
+    expect([forged.statusCode, forged.json().error]).toEqual([400, 'invalid_grant'])
+    const keyless = await grant({aud: ISS, iss: 'other', sub: 'dave'})
+    expect([keyless.statusCode, keyless.json().error]).toEqual([400, 'unauthorized_client'])
+    const mismatch = await grant({aud: ISS, iss: 'svc', sub: 'dave'}, undefined, {
+      authorization: basic('other', otherSecret),
+    })
+    expect([mismatch.statusCode, mismatch.json().error]).toEqual([400, 'invalid_grant'])
+    const publicMismatch = await form('/token', {
+      assertion: await assertion({aud: ISS, iss: 'svc', sub: 'dave'}),
+      client_id: 'other',
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    })
+    expect([publicMismatch.statusCode, publicMismatch.json().error]).toEqual([400, 'invalid_grant'])
+  })
+
   it('jwt-bearer by a client without registered keys: unauthorized_client', async () => {
     const res = await form(
       '/token',
