@@ -339,6 +339,27 @@ describe('POST /revoke (RFC 7009) and POST /introspect with the standard client 
     expect([access.statusCode, access.json().error]).toEqual([400, 'unsupported_token_type'])
   })
 
+  it("private_key_jwt on /revoke and /introspect accepts that endpoint's own URL as aud, /token does not", async () => {
+    const auth = async (endpoint: string) => ({
+      client_assertion: await assertion({aud: `${ISS}${endpoint}`, iss: 'svc', sub: 'svc'}),
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    })
+    const {access_token: token, refresh_token: refresh} = (
+      await bearerGrant({aud: ISS, iss: 'svc', sub: 'erin'})
+    ).json()
+    const introspected = await form('/introspect', {token, ...(await auth('/introspect'))})
+    expect(introspected.statusCode, introspected.body).toBe(200)
+    expect(introspected.json()).toMatchObject({active: true, sub: 'erin'})
+    const revoked = await form('/revoke', {token: refresh, ...(await auth('/revoke'))})
+    expect(revoked.statusCode, revoked.body).toBe(200)
+    const elsewhere = await form(
+      '/token',
+      {grant_type: 'client_credentials', ...(await auth('/revoke'))},
+      {'x-test-ip': '10.0.0.6'},
+    )
+    expect([elsewhere.statusCode, elsewhere.json().error]).toEqual([401, 'invalid_client'])
+  })
+
   it('introspection takes client_secret_basic, client_secret_post and private_key_jwt, and still the bearer client token', async () => {
     const token = (
       await form('/token', {grant_type: 'client_credentials'}, {authorization: basic('svc', secret)})

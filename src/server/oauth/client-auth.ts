@@ -78,7 +78,7 @@ export async function authenticateClient(
   if (given?.assertion !== undefined) {
     try {
       ;({client} = await verifyAssertion(ctx.issuer, given.assertion, {
-        audiences: assertionAudiences(ctx),
+        audiences: assertionAudiences(ctx, request.routeOptions.url),
         failAs: 'invalid_client',
         fetchJwks: ctx.fetchJwks,
         subjectIsClient: true,
