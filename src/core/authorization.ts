@@ -315,11 +315,14 @@ function signIdToken(issuer: Issuer, code: CodeContents, accessToken: string): s
   const s = clientSettings(issuer.vault.document, code.client_id)
   const key = issuer
     .keyring()
-    .entries.find((e) => e.client === code.client_id && e.use === 'sig' && e.state === 'active')!
+    .entries.find((e) => e.client === code.client_id && e.use === 'sig' && e.state === 'active')
+  // (the access token was just signed with it: only a rotation in between leaves none)
+  if (!key?.privateJwk) throw new NotFoundError('KEY_NOT_FOUND', `client ${code.client_id} has no active sig key`)
+  const alg = key.alg ?? s.sigAlg
   const now = issuer.now()
   return signJws(
     {
-      at_hash: tokenHash(s.sigAlg, accessToken),
+      at_hash: tokenHash(alg, accessToken),
       aud: code.client_id,
       auth_time: code.auth_time,
       exp: seconds(now + s.accessTtlMs),
@@ -329,7 +332,7 @@ function signIdToken(issuer: Issuer, code: CodeContents, accessToken: string): s
       sub: code.subject,
       ...code.claims,
     },
-    {alg: s.sigAlg, jwk: key.privateJwk!, kid: key.kid, typ: 'JWT'},
+    {alg, jwk: key.privateJwk, kid: key.kid, typ: 'JWT'},
   )
 }
 

@@ -76,7 +76,7 @@ export function tokenResponse(tokens: IssuedTokens, scopes: string[]): TokenResp
  * (RFC 6749 §3.3 lets the server pick a default).
  */
 export function grantedScopes(doc: Readonly<VaultDocument>, client: string, requested: string | undefined): string[] {
-  const {redirectUris = [], scopes: registered = []} = clientSettings(doc, client)
+  const {redirectUris = [], scopes: registered = [], sigAlg} = clientSettings(doc, client)
   if (requested === undefined) return registered
   let wanted: string[]
   try {
@@ -85,9 +85,11 @@ export function grantedScopes(doc: Readonly<VaultDocument>, client: string, requ
     throw new OAuthError('invalid_scope', (error as Error).message)
   }
 
-  const refused = wanted.filter((s) => (s === 'openid' ? redirectUris.length === 0 : !registered.includes(s)))
+  // the ID token is signed with the client's key: a relying party cannot verify an HMAC one
+  const openid = redirectUris.length > 0 && !isHmac(sigAlg)
+  const refused = wanted.filter((s) => (s === 'openid' ? !openid : !registered.includes(s)))
   if (refused.length > 0) {
-    const why = refused.includes('openid') ? ' (openid needs a registered redirect URI)' : ''
+    const why = refused.includes('openid') ? ' (openid needs a registered redirect URI and a non-HMAC sig_alg)' : ''
     throw new OAuthError(
       'invalid_scope',
       `client ${client} is not registered for scope ${refused.join(' ')}${why}: see \`jwtis client update ${client} --scope ...\``,

@@ -51,6 +51,7 @@ beforeAll(async () => {
   await register('web', {redirect_uris: [CALLBACK], refresh_strategy: 'refreshBoth', scope: 'read'})
   await register('two', {redirect_uris: [CALLBACK, OTHER_CALLBACK]})
   await register('bare', {})
+  await register('hmac', {redirect_uris: [CALLBACK], scope: 'read', sig_alg: 'HS256'})
 })
 afterAll(async () => {
   await app?.close()
@@ -136,6 +137,7 @@ describe('GET /authorize', () => {
     ['no code_challenge_method', {code_challenge_method: ''}, 'invalid_request'],
     ['a challenge that is no S256 hash', {code_challenge: 'short'}, 'invalid_request'],
     ['an unregistered scope', {scope: 'openid write'}, 'invalid_scope'],
+    ['openid for an HMAC client (no RP could verify its ID token)', {client_id: 'hmac'}, 'invalid_scope'],
     ['prompt=none', {prompt: 'none'}, 'login_required'],
   ])('%s is redirected to the client with error, state and iss', async (_name, extra, error) => {
     const res = await authorize(request(pkce().challenge, extra))
@@ -342,6 +344,7 @@ describe('the metadata documents', () => {
       userinfo_endpoint: `${ISS}/userinfo`,
     })
     expect(doc.id_token_signing_alg_values_supported).toContain('RS256')
+    expect(doc.id_token_signing_alg_values_supported).not.toContain('HS256')
     expect(doc.grant_types_supported).toContain('authorization_code')
     expect(doc.scopes_supported).toEqual(['openid', 'read'])
     expect(doc.claims_supported).toEqual(expect.arrayContaining(['sub', 'iss', 'aud', 'nonce', 'auth_time']))
