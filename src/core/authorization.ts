@@ -16,9 +16,9 @@ import {
   signJws,
   tokenHash,
 } from '../jose/index.js'
-import {allowedAudiences, clientSettings} from './clients.js'
+import {clientSettings} from './clients.js'
 import {type Issuer} from './issuer.js'
-import {grantedScopes, issueTokens, OAuthError, tokenResponse, type TokenResponse} from './oauth.js'
+import {grantedAudiences, grantedScopes, issueTokens, OAuthError, tokenResponse, type TokenResponse} from './oauth.js'
 import {rotateSealKey, sealDueAt} from './rotation.js'
 
 /**
@@ -259,6 +259,8 @@ export interface CodeExchange {
   client: string
   code: string
   redirectUri?: string
+  /** `resource` and `audience` values (RFC 8707 §2.2): the `aud` asked for. */
+  resources: string[]
   verifier?: string
 }
 
@@ -278,6 +280,8 @@ export async function redeemCode(issuer: Issuer, exchange: CodeExchange): Promis
   if (exchange.verifier === undefined) throw new OAuthError('invalid_request', 'code_verifier is required (PKCE)')
   if (!VERIFIER.test(exchange.verifier))
     throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)')
+  // checked before the code is spent: a wrong resource leaves the code usable
+  const aud = grantedAudiences(issuer.vault.document, exchange.client, exchange.resources)
   const code = await open<CodeContents & {exp: number}>(issuer, 'authorization code', exchange.code)
   if (!code) throw invalid('the code is invalid or has expired')
   if (code.client_id !== exchange.client) throw invalid('the code was issued to another client')
@@ -294,7 +298,7 @@ export async function redeemCode(issuer: Issuer, exchange: CodeExchange): Promis
 
   const doc = issuer.vault.document
   const tokens = await issueTokens(issuer, code.client_id, {
-    aud: allowedAudiences(doc, code.client_id),
+    aud,
     claims: code.claims,
     family: codeFamily(code.id),
     refresh: clientSettings(doc, code.client_id).refreshStrategy !== 'noRefresh',

@@ -48,7 +48,12 @@ beforeAll(async () => {
   const issuer = new Issuer(vault, async () => new MemoryStore(), clock)
   ;[app, base] = await listen(true, issuer)
   ;[plain, plainBase] = await listen(false, issuer)
-  await register('web', {redirect_uris: [CALLBACK], refresh_strategy: 'refreshBoth', scope: 'read'})
+  await register('web', {
+    aud: ['https://api.test', 'https://other.test'],
+    redirect_uris: [CALLBACK],
+    refresh_strategy: 'refreshBoth',
+    scope: 'read',
+  })
   await register('two', {redirect_uris: [CALLBACK, OTHER_CALLBACK]})
   await register('bare', {})
   await register('hmac', {redirect_uris: [CALLBACK], scope: 'read', sig_alg: 'HS256'})
@@ -272,6 +277,22 @@ describe('the authorization_code grant', () => {
     expect(again).toMatchObject({body: {error: 'invalid_grant'}, status: 400})
     const renewed = await token({grant_type: 'refresh_token', refresh_token: first.body.refresh_token})
     expect(renewed).toMatchObject({body: {error: 'invalid_grant'}, status: 400})
+  })
+
+  it('resource picks aud among the registered ones (RFC 8707); an unregistered one is invalid_target and spares the code', async () => {
+    const {code: c, verifier} = await code()
+    const exchange = {code: c, code_verifier: verifier, redirect_uri: CALLBACK}
+    expect(await token({...exchange, resource: 'https://evil.test'})).toMatchObject({
+      body: {error: 'invalid_target'},
+      status: 400,
+    })
+    const res = await token({...exchange, resource: 'https://api.test'})
+    expect(res.status).toBe(200)
+    const {payload} = await jwtVerify(
+      res.body.access_token,
+      createLocalJWKSet(await (await fetch(`${base}/.well-known/jwks.json`)).json()),
+    )
+    expect(payload.aud).toBe('https://api.test')
   })
 
   it('a code is bound to its client and redirect URI', async () => {
