@@ -115,6 +115,10 @@ async function code(extra: Record<string, string> = {}, claims = '') {
   return {code: back.searchParams.get('code')!, verifier}
 }
 
+/** GET /authorize as a browser that reached this server under `host` would ask. */
+const authorizeAt = (host: string) =>
+  app.inject({headers: {host}, url: `/authorize?${new URLSearchParams(request(pkce().challenge))}`})
+
 describe('GET /authorize', () => {
   it.each([
     ['no client_id', {client_id: ''}, 'no client_id'],
@@ -176,6 +180,13 @@ describe('GET /authorize', () => {
     expect(html).toMatch(/<button type="submit" name="action" value="sign-in">Sign in<\/button>/)
     expect(html).toContain('authenticates nobody')
     expect(html).not.toMatch(/(src|href)=|<script|<link/)
+  })
+
+  it('another Host (DNS rebinding) is refused; loopback names and the issuer’s own are served', async () => {
+    expect((await authorizeAt('evil.example:8765')).statusCode).toBe(421)
+    for (const host of ['127.0.0.1:8765', 'localhost', '[::1]:8765', 'issuer.test']) {
+      expect((await authorizeAt(host)).statusCode, host).toBe(200)
+    }
   })
 
   it('a client with one redirect URI may leave it out', async () => {
