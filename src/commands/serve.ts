@@ -112,9 +112,10 @@ Bodies are JSON (send -H 'content-type: application/json'); POST /introspect and
       )
     }
 
-    if (flags['dev-login'] && !isLoopback(host)) {
+    const exposed = flags['dev-login'] ? devLoginExposure(host, flags) : undefined
+    if (exposed !== undefined) {
       throw new UsageError(
-        `--dev-login signs anyone in as any subject: it listens on loopback only (127.0.0.1, ::1, localhost), not ${flags.listen}`,
+        `--dev-login signs anyone in as any subject: it is served on loopback only (127.0.0.1, ::1, localhost), not ${exposed}`,
       )
     }
 
@@ -202,4 +203,17 @@ function givenAdminToken(): string | undefined {
       `JWTIS_ADMIN_TOKEN_FILE ${file}: expected the admin token on one line, found ${token.trim() ? 'several lines' : 'none'}`,
     )
   return token
+}
+
+/**
+ * What would put --dev-login's page within reach of other machines: a listen address off
+ * loopback, a reverse proxy in front (--trust-proxy), or a --public-url elsewhere.
+ */
+function devLoginExposure(host: string, flags: {listen: string; 'public-url'?: string; 'trust-proxy': boolean}) {
+  if (!isLoopback(host)) return flags.listen
+  if (flags['trust-proxy']) return 'behind a proxy (--trust-proxy)'
+  const url = flags['public-url']
+  const publicHost =
+    url !== undefined && URL.canParse(url) ? new URL(url).hostname.replace(/^\[(.*)\]$/, '$1') : undefined
+  return publicHost === undefined || isLoopback(publicHost) ? undefined : `under --public-url ${url}`
 }

@@ -16,9 +16,9 @@ import {
   signJws,
   tokenHash,
 } from '../jose/index.js'
-import {allowedAudiences, clientSettings} from './clients.js'
+import {clientSettings} from './clients.js'
 import {type Issuer} from './issuer.js'
-import {grantedScopes, issueTokens, OAuthError, tokenResponse, type TokenResponse} from './oauth.js'
+import {grantedAudiences, grantedScopes, issueTokens, OAuthError, tokenResponse, type TokenResponse} from './oauth.js'
 import {rotateSealKey, sealDueAt} from './rotation.js'
 
 /**
@@ -261,6 +261,8 @@ export interface CodeExchange {
   client: string
   code: string
   redirectUri?: string
+  /** `resource` and `audience` values (RFC 8707 §2.2): the `aud` asked for. */
+  resources: string[]
   verifier?: string
 }
 
@@ -280,6 +282,8 @@ export async function redeemCode(issuer: Issuer, exchange: CodeExchange): Promis
   if (exchange.verifier === undefined) throw new OAuthError('invalid_request', 'code_verifier is required (PKCE)')
   if (!VERIFIER.test(exchange.verifier))
     throw new OAuthError('invalid_request', 'code_verifier must be 43 to 128 unreserved characters (RFC 7636 §4.1)')
+  // checked before the code is spent: a wrong resource leaves the code usable
+  const aud = grantedAudiences(issuer.vault.document, exchange.client, exchange.resources)
   const code = await open<CodeContents & {exp: number}>(issuer, 'authorization code', exchange.code)
   if (!code) throw invalid('the code is invalid or has expired')
   if (code.client_id !== exchange.client) throw invalid('the code was issued to another client')
@@ -296,7 +300,7 @@ export async function redeemCode(issuer: Issuer, exchange: CodeExchange): Promis
 
   const doc = issuer.vault.document
   const tokens = await issueTokens(issuer, code.client_id, {
-    aud: allowedAudiences(doc, code.client_id),
+    aud,
     claims: code.claims,
     family: codeFamily(code.id),
     refresh: clientSettings(doc, code.client_id).refreshStrategy !== 'noRefresh',
@@ -317,11 +321,14 @@ function signIdToken(issuer: Issuer, code: CodeContents, accessToken: string): s
   const s = clientSettings(issuer.vault.document, code.client_id)
   const key = issuer
     .keyring()
-    .entries.find((e) => e.client === code.client_id && e.use === 'sig' && e.state === 'active')!
+    .entries.find((e) => e.client === code.client_id && e.use === 'sig' && e.state === 'active')
+  // (the access token was just signed with it: only a rotation in between leaves none)
+  if (!key?.privateJwk) throw new NotFoundError('KEY_NOT_FOUND', `client ${code.client_id} has no active sig key`)
+  const alg = key.alg ?? s.sigAlg
   const now = issuer.now()
   return signJws(
     {
-      at_hash: tokenHash(s.sigAlg, accessToken),
+      at_hash: tokenHash(alg, accessToken),
       aud: code.client_id,
       auth_time: code.auth_time,
       exp: seconds(now + s.accessTtlMs),
@@ -331,7 +338,7 @@ function signIdToken(issuer: Issuer, code: CodeContents, accessToken: string): s
       sub: code.subject,
       ...code.claims,
     },
-    {alg: s.sigAlg, jwk: key.privateJwk!, kid: key.kid, typ: 'JWT'},
+    {alg, jwk: key.privateJwk, kid: key.kid, typ: 'JWT'},
   )
 }
 

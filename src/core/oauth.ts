@@ -76,7 +76,7 @@ export function tokenResponse(tokens: IssuedTokens, scopes: string[]): TokenResp
  * (RFC 6749 §3.3 lets the server pick a default).
  */
 export function grantedScopes(doc: Readonly<VaultDocument>, client: string, requested: string | undefined): string[] {
-  const {redirectUris = [], scopes: registered = []} = clientSettings(doc, client)
+  const {redirectUris = [], scopes: registered = [], sigAlg} = clientSettings(doc, client)
   if (requested === undefined) return registered
   let wanted: string[]
   try {
@@ -85,9 +85,11 @@ export function grantedScopes(doc: Readonly<VaultDocument>, client: string, requ
     throw new OAuthError('invalid_scope', (error as Error).message)
   }
 
-  const refused = wanted.filter((s) => (s === 'openid' ? redirectUris.length === 0 : !registered.includes(s)))
+  // the ID token is signed with the client's key: a relying party cannot verify an HMAC one
+  const openid = redirectUris.length > 0 && !isHmac(sigAlg)
+  const refused = wanted.filter((s) => (s === 'openid' ? !openid : !registered.includes(s)))
   if (refused.length > 0) {
-    const why = refused.includes('openid') ? ' (openid needs a registered redirect URI)' : ''
+    const why = refused.includes('openid') ? ' (openid needs a registered redirect URI and a non-HMAC sig_alg)' : ''
     throw new OAuthError(
       'invalid_scope',
       `client ${client} is not registered for scope ${refused.join(' ')}${why}: see \`jwtis client update ${client} --scope ...\``,
@@ -235,15 +237,20 @@ export async function clientCredentialsGrant(
   return tokenResponse(tokens, scopes)
 }
 
-/** RFC 7523 §2.1: the client names the user in an assertion signed with its own key. */
+/**
+ * RFC 7523 §2.1: the client names the user in an assertion signed with its own key. Client
+ * authentication is optional (§3.1): without it (`authenticated` undefined) the assertion's `iss`,
+ * whose registered key signed it, is the client; with it, the two must agree.
+ */
 export async function jwtBearerGrant(
   issuer: Issuer,
-  client: string,
+  authenticated: string | undefined,
   request: GrantRequest & Pick<AssertionCheck, 'audiences' | 'fetchJwks'> & {assertion: string},
 ): Promise<TokenResponse> {
   const {audiences, fetchJwks} = request
   const check = {audiences, failAs: 'invalid_grant', fetchJwks, subjectIsClient: false} as const
   const asserted = await verifyAssertion(issuer, request.assertion, check)
+  const client = authenticated ?? asserted.client
   if (asserted.client !== client) {
     throw new OAuthError('invalid_grant', `the assertion was issued by ${asserted.client}, not by ${client}`)
   }

@@ -49,17 +49,21 @@ describe('serve --dev-login', () => {
     await jwtisOk(['init', '--vault', vault, '--name', 'https://issuer.test'], {env: s.env})
   })
 
-  it.each(['0.0.0.0:0', '[::]:0', '192.0.2.1:4456'])(
-    'is refused on %s with exit 2, naming loopback',
-    async (listen) => {
-      const run = await jwtis(['serve', '--dev-login', '--listen', listen, '--vault', vault], {env: s.env})
-      expect(run.code).toBe(2)
-      expect(run.stderr.trim().split('\n')).toHaveLength(1)
-      expect(run.stderr).toMatch(/--dev-login .*loopback/)
-      const json = await jwtis(['serve', '--dev-login', '--listen', listen, '--vault', vault, '--json'], {env: s.env})
-      expect(JSON.parse(json.stdout).error.code).toBe('USAGE')
-    },
-  )
+  it.each([
+    '--listen 0.0.0.0:0',
+    '--listen [::]:0',
+    '--listen 192.0.2.1:4456',
+    '--listen 127.0.0.1:0 --trust-proxy',
+    '--listen 127.0.0.1:0 --public-url https://auth.example.com',
+  ])('is refused with %s: exit 2, naming loopback', async (flags) => {
+    const args = ['serve', '--dev-login', ...flags.split(' '), '--vault', vault]
+    const run = await jwtis(args, {env: s.env})
+    expect(run.code).toBe(2)
+    expect(run.stderr.trim().split('\n')).toHaveLength(1)
+    expect(run.stderr).toMatch(/--dev-login .*loopback/)
+    const json = await jwtis([...args, '--json'], {env: s.env})
+    expect(JSON.parse(json.stdout).error.code).toBe('USAGE')
+  })
 
   it('says at start that it authenticates nobody; without it /authorize does not exist', async () => {
     const on = await serve(vault, s.env, ['--dev-login', '--workers', '1'])

@@ -154,6 +154,18 @@ describe('openid-client 6', () => {
       })
     }
   })
+
+  it('jwt-bearer with no client authentication (RFC 7523 §3.1): the assertion alone', async () => {
+    const config = await configure(client.None())
+    const answer = await client.genericGrantRequest(config, JWT_BEARER, {
+      assertion: await assertion({sub: 'bob@example.com'}),
+      resource: API,
+    })
+    expect(answer.token_type).toBe('bearer')
+    if (!HAS_PYJWT) return
+    const [claims] = await verifiedByPyJwt([answer.access_token])
+    expect(claims).toMatchObject({aud: API, client_id: 'svc', iss: issuer, sub: 'bob@example.com'})
+  })
 })
 
 describe.skipIf(!HAS_GO_OAUTH2)("Go's golang.org/x/oauth2/clientcredentials", () => {

@@ -48,9 +48,15 @@ beforeAll(async () => {
   const issuer = new Issuer(vault, async () => new MemoryStore(), clock)
   ;[app, base] = await listen(true, issuer)
   ;[plain, plainBase] = await listen(false, issuer)
-  await register('web', {redirect_uris: [CALLBACK], refresh_strategy: 'refreshBoth', scope: 'read'})
+  await register('web', {
+    aud: ['https://api.test', 'https://other.test'],
+    redirect_uris: [CALLBACK],
+    refresh_strategy: 'refreshBoth',
+    scope: 'read',
+  })
   await register('two', {redirect_uris: [CALLBACK, OTHER_CALLBACK]})
   await register('bare', {})
+  await register('hmac', {redirect_uris: [CALLBACK], scope: 'read', sig_alg: 'HS256'})
 })
 afterAll(async () => {
   await app?.close()
@@ -109,6 +115,10 @@ async function code(extra: Record<string, string> = {}, claims = '') {
   return {code: back.searchParams.get('code')!, verifier}
 }
 
+/** GET /authorize as a browser that reached this server under `host` would ask. */
+const authorizeAt = (host: string) =>
+  app.inject({headers: {host}, url: `/authorize?${new URLSearchParams(request(pkce().challenge))}`})
+
 describe('GET /authorize', () => {
   it.each([
     ['no client_id', {client_id: ''}, 'no client_id'],
@@ -137,6 +147,7 @@ describe('GET /authorize', () => {
     ['no code_challenge_method', {code_challenge_method: ''}, 'invalid_request'],
     ['a challenge that is no S256 hash', {code_challenge: 'short'}, 'invalid_request'],
     ['an unregistered scope', {scope: 'openid write'}, 'invalid_scope'],
+    ['openid for an HMAC client (no RP could verify its ID token)', {client_id: 'hmac'}, 'invalid_scope'],
     ['prompt=none', {prompt: 'none'}, 'login_required'],
   ])('%s is redirected to the client with error, state and iss', async (_name, extra, error) => {
     const res = await authorize(request(pkce().challenge, extra))
@@ -170,6 +181,13 @@ describe('GET /authorize', () => {
     expect(html).toMatch(/<button type="submit" name="action" value="sign-in">Sign in<\/button>/)
     expect(html).toContain('authenticates nobody')
     expect(html).not.toMatch(/(src|href)=|<script|<link/)
+  })
+
+  it('another Host (DNS rebinding) is refused; loopback names and the issuer’s own are served', async () => {
+    expect((await authorizeAt('evil.example:8765')).statusCode).toBe(421)
+    for (const host of ['127.0.0.1:8765', 'localhost', '[::1]:8765', 'issuer.test']) {
+      expect((await authorizeAt(host)).statusCode, host).toBe(200)
+    }
   })
 
   it('a client with one redirect URI may leave it out', async () => {
@@ -273,6 +291,22 @@ describe('the authorization_code grant', () => {
     expect(renewed).toMatchObject({body: {error: 'invalid_grant'}, status: 400})
   })
 
+  it('resource picks aud among the registered ones (RFC 8707); an unregistered one is invalid_target and spares the code', async () => {
+    const {code: c, verifier} = await code()
+    const exchange = {code: c, code_verifier: verifier, redirect_uri: CALLBACK}
+    expect(await token({...exchange, resource: 'https://evil.test'})).toMatchObject({
+      body: {error: 'invalid_target'},
+      status: 400,
+    })
+    const res = await token({...exchange, resource: 'https://api.test'})
+    expect(res.status).toBe(200)
+    const {payload} = await jwtVerify(
+      res.body.access_token,
+      createLocalJWKSet(await (await fetch(`${base}/.well-known/jwks.json`)).json()),
+    )
+    expect(payload.aud).toBe('https://api.test')
+  })
+
   it('a code is bound to its client and redirect URI', async () => {
     const {code: c, verifier} = await code()
     const other = await token({code: c, code_verifier: verifier, redirect_uri: CALLBACK}, 'two')
@@ -352,6 +386,7 @@ describe('the metadata documents', () => {
       userinfo_endpoint: `${ISS}/userinfo`,
     })
     expect(doc.id_token_signing_alg_values_supported).toContain('RS256')
+    expect(doc.id_token_signing_alg_values_supported).not.toContain('HS256')
     expect(doc.grant_types_supported).toContain('authorization_code')
     expect(doc.scopes_supported).toEqual(['openid', 'read'])
     expect(doc.claims_supported).toEqual(expect.arrayContaining(['sub', 'iss', 'aud', 'nonce', 'auth_time']))

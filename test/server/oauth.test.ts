@@ -302,6 +302,33 @@ describe('POST /token: refresh_token and jwt-bearer', () => {
     expect([long.statusCode, long.json().error]).toEqual([400, 'invalid_grant'])
   })
 
+  it("jwt-bearer without client authentication (RFC 7523 §3.1): the client is the assertion's verified iss", async () => {
+    const grant = async (claims: Record<string, unknown>, key?: CryptoKey, headers: Record<string, string> = {}) =>
+      form(
+        '/token',
+        {assertion: await assertion(claims, key), grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer'},
+        headers,
+      )
+    const res = await grant({aud: TOKEN_URL, iss: 'svc', sub: 'dave'})
+    expect(res.statusCode, res.body).toBe(200)
+    expect(decode(res.json().access_token)).toMatchObject({client_id: 'svc', sub: 'dave'})
+    const {privateKey: stranger} = await generateKeyPair('ES256')
+    const forged = await grant({aud: ISS, iss: 'svc', sub: 'dave'}, stranger as CryptoKey)
+    expect([forged.statusCode, forged.json().error]).toEqual([400, 'invalid_grant'])
+    const keyless = await grant({aud: ISS, iss: 'other', sub: 'dave'})
+    expect([keyless.statusCode, keyless.json().error]).toEqual([400, 'unauthorized_client'])
+    const mismatch = await grant({aud: ISS, iss: 'svc', sub: 'dave'}, undefined, {
+      authorization: basic('other', otherSecret),
+    })
+    expect([mismatch.statusCode, mismatch.json().error]).toEqual([400, 'invalid_grant'])
+    const publicMismatch = await form('/token', {
+      assertion: await assertion({aud: ISS, iss: 'svc', sub: 'dave'}),
+      client_id: 'other',
+      grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    })
+    expect([publicMismatch.statusCode, publicMismatch.json().error]).toEqual([400, 'invalid_grant'])
+  })
+
   it('jwt-bearer by a client without registered keys: unauthorized_client', async () => {
     const res = await form(
       '/token',
@@ -366,6 +393,27 @@ describe('POST /revoke (RFC 7009) and POST /introspect with the standard client 
     const own = (await form('/token', {grant_type: 'client_credentials'}, auth)).json().access_token
     expect((await form('/revoke', {token: own}, {authorization: basic('other', otherSecret)})).statusCode).toBe(200)
     expect((await form('/introspect', {token: own}, auth)).json().active).toBe(true)
+  })
+
+  it("private_key_jwt on /revoke and /introspect accepts that endpoint's own URL as aud, /token does not", async () => {
+    const auth = async (endpoint: string) => ({
+      client_assertion: await assertion({aud: `${ISS}${endpoint}`, iss: 'svc', sub: 'svc'}),
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    })
+    const {access_token: token, refresh_token: refresh} = (
+      await bearerGrant({aud: ISS, iss: 'svc', sub: 'erin'})
+    ).json()
+    const introspected = await form('/introspect', {token, ...(await auth('/introspect'))})
+    expect(introspected.statusCode, introspected.body).toBe(200)
+    expect(introspected.json()).toMatchObject({active: true, sub: 'erin'})
+    const revoked = await form('/revoke', {token: refresh, ...(await auth('/revoke'))})
+    expect(revoked.statusCode, revoked.body).toBe(200)
+    const elsewhere = await form(
+      '/token',
+      {grant_type: 'client_credentials', ...(await auth('/revoke'))},
+      {'x-test-ip': '10.0.0.6'},
+    )
+    expect([elsewhere.statusCode, elsewhere.json().error]).toEqual([401, 'invalid_client'])
   })
 
   it('introspection takes client_secret_basic, client_secret_post and private_key_jwt, and still the bearer client token', async () => {

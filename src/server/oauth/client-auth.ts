@@ -57,6 +57,10 @@ function presented(request: FastifyRequest, form: Form): Presented | undefined {
   return secret === undefined ? undefined : {id, method: 'client_secret_post', secret}
 }
 
+/** Whether the request carries client credentials of any method. */
+export const carriesCredentials = (request: FastifyRequest, form: Form): boolean =>
+  presented(request, form) !== undefined
+
 /**
  * Authenticates the client of an OAuth endpoint: client_secret_basic, client_secret_post (id =
  * the client's name, secret = its client token, found by its hash as every client token is) or
@@ -74,7 +78,7 @@ export async function authenticateClient(
   if (given?.assertion !== undefined) {
     try {
       ;({client} = await verifyAssertion(ctx.issuer, given.assertion, {
-        audiences: assertionAudiences(ctx),
+        audiences: assertionAudiences(ctx, request.routeOptions.url),
         failAs: 'invalid_client',
         fetchJwks: ctx.fetchJwks,
         subjectIsClient: true,

@@ -84,10 +84,13 @@ export function oauthContext(
 
 /**
  * The `aud` values an assertion may carry (RFC 7523 §3 item C): the issuer, or the token
- * endpoint's URL (under --public-url, and under the issuer when it is a URL and differs).
+ * endpoint's URL (under --public-url, and under the issuer when it is a URL and differs), or
+ * the URL of `endpoint`, the one authenticating the client (RFC 7523 §3 lets a revocation or
+ * introspection client address its assertion to the endpoint it calls).
  */
-export function assertionAudiences(ctx: OAuthContext): string[] {
+export function assertionAudiences(ctx: OAuthContext, endpoint: string = OAUTH_PATHS.token): string[] {
   const {name} = ctx.issuer.vault.document.issuer
   const bases = [ctx.base(), publicBase(name)].filter((b): b is string => b !== undefined)
-  return [...new Set([name, ...bases.map((b) => `${b}${OAUTH_PATHS.token}`)])]
+  const paths = [OAUTH_PATHS.token, endpoint]
+  return [...new Set([name, ...bases.flatMap((b) => paths.map((path) => `${b}${path}`))])]
 }

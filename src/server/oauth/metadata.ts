@@ -1,5 +1,5 @@
 import {ASSERTION_ALGS} from '../../core/oauth.js'
-import {ENC_ALGS, ENCS, SIG_ALGS} from '../../jose/algorithms.js'
+import {ENC_ALGS, ENCS, isHmac, SIG_ALGS} from '../../jose/algorithms.js'
 import {AUTH_METHODS, OAUTH_PATHS, type OAuthContext} from './context.js'
 
 /**
@@ -43,7 +43,8 @@ export function authorizationServerMetadata(ctx: OAuthContext): Record<string, u
  */
 export function openidConfiguration(ctx: OAuthContext): Record<string, unknown> {
   return {
-    id_token_signing_alg_values_supported: [...SIG_ALGS],
+    // (grantedScopes refuses openid to HMAC clients: nobody else could verify their ID tokens)
+    id_token_signing_alg_values_supported: SIG_ALGS.filter((alg) => !isHmac(alg)),
     request_object_encryption_alg_values_supported: [...ENC_ALGS],
     request_object_encryption_enc_values_supported: [...ENCS],
     ...authorizationServerMetadata(ctx),

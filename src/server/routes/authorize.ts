@@ -15,6 +15,7 @@ import {
   type Params,
   sealLoginForm,
 } from '../../core/authorization.js'
+import {isLoopbackHost} from '../../core/oauth-client.js'
 import {OAuthError} from '../../core/oauth.js'
 import {cspSource, errorPage, loginCsp, loginPage} from '../oauth/login-page.js'
 
@@ -52,6 +53,12 @@ const html = (reply: FastifyReply, status: number, body: string, redirectUri?: s
 /** What cannot be sent back to the client is shown here instead (RFC 6749 §4.1.2.1). */
 const fatal = (reply: FastifyReply, message: string) => html(reply, 400, errorPage(message))
 
+/** The Host of a request: loopback, or the issuer URL's own host name (mapped to loopback by the developer). */
+function servedName(hostname: string, issuer: Issuer): boolean {
+  const own = URL.canParse(issuer.vault.document.issuer.name) ? new URL(issuer.vault.document.issuer.name) : undefined
+  return isLoopbackHost(hostname) || hostname === own?.hostname
+}
+
 /**
  * `serve --dev-login` (loopback only): the authorization endpoint of the code flow with a
  * development login page. GET /authorize checks the request (src/core/authorization.ts) and
@@ -68,6 +75,12 @@ export async function authorizeRoutes(app: FastifyInstance, {issuer}: {issuer: I
       .header('x-frame-options', 'DENY')
       .header('referrer-policy', 'no-referrer')
     if (!reply.hasHeader('content-security-policy')) reply.header('content-security-policy', loginCsp())
+  })
+  // DNS rebinding: a page of another site whose name now resolves to 127.0.0.1 must not drive the login
+  app.addHook('onRequest', async (request, reply) => {
+    if (!servedName(request.hostname, issuer)) {
+      return html(reply, 421, errorPage('the development login answers only to a loopback name or the issuer’s own'))
+    }
   })
   const back = (reply: FastifyReply, status: 302 | 303, to: string, params: Record<string, string | undefined>) =>
     reply.redirect(withParams(to, {...params, iss: issuer.vault.document.issuer.name}), status)

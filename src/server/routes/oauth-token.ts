@@ -2,11 +2,12 @@ import type {FastifyInstance} from 'fastify'
 
 import type {OAuthContext} from '../oauth/context.js'
 
-import {OAuthError, revokeToken} from '../../core/oauth.js'
-import {authenticateClient} from '../oauth/client-auth.js'
+import {JWT_BEARER_GRANT, OAuthError, revokeToken} from '../../core/oauth.js'
+import {authenticateClient, carriesCredentials} from '../oauth/client-auth.js'
 import {OAUTH_PATHS} from '../oauth/context.js'
 import {noStore, oauthErrorHandler} from '../oauth/errors.js'
 import {formOf, formParser, param, required} from '../oauth/form.js'
+import {jwtBearer} from '../oauth/grants.js'
 
 /**
  * The OAuth 2.0 token endpoint (RFC 6749 §3.2) and revocation endpoint (RFC 7009): form-encoded
@@ -20,6 +21,12 @@ export async function oauthTokenRoutes(app: FastifyInstance, {ctx}: {ctx: OAuthC
   app.post(OAUTH_PATHS.token, {config: {forms: true}}, async (request, reply) => {
     const form = formOf(request)
     const grantType = required(form, 'grant_type')
+    // RFC 7523 §3.1: client authentication is optional with a jwt-bearer assertion, which its client signed
+    if (grantType === JWT_BEARER_GRANT && !carriesCredentials(request, form)) {
+      // a public client's client_id, if sent, must name the assertion's issuer
+      return noStore(reply).send(await jwtBearer(ctx, form, param(form, 'client_id')))
+    }
+
     const {client, method} = await authenticateClient(ctx, request, form)
     const grant = Object.hasOwn(ctx.grants, grantType) ? ctx.grants[grantType] : undefined
     if (!grant) {
