@@ -50,7 +50,9 @@ const assertion = async (claims: Record<string, unknown>) =>
 
 /** Access tokens verified by PyJWT against the server's JWKS, with the issuer and audience checked. */
 async function verifiedByPyJwt(tokens: string[]): Promise<Array<Record<string, unknown>>> {
-  const jwks = await (await fetch(`${server.url}/.well-known/jwks.json`)).json()
+  // a new connection: a kept-alive one may have idled past serve's keep-alive timeout while a
+  // slow client (authlib, on a loaded machine) ran
+  const jwks = await (await fetch(`${server.url}/.well-known/jwks.json`, {headers: {connection: 'close'}})).json()
   // (verify_jws.py answers by alg: one token per call)
   return tokens.map(
     (token) =>

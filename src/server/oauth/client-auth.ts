@@ -115,11 +115,13 @@ export function refuse(ctx: OAuthContext, request: FastifyRequest, reason: strin
 /**
  * RFC 7662 §2.1: introspection takes the token endpoint's client authentications beside the
  * client's bearer token (and the admin token). `body` is what the app's parsers made of it (one
- * value per parameter). Failures are OAuthErrors, for the caller to answer as RFC 6749 §5.2 does.
+ * value per parameter). Failures are OAuthErrors, for the caller to answer as RFC 6749 §5.2 does;
+ * undefined when the request carries no client credential at all.
  */
-export async function introspectionClient(ctx: OAuthContext, request: FastifyRequest): Promise<string> {
+export async function introspectionClient(ctx: OAuthContext, request: FastifyRequest): Promise<string | undefined> {
   const body = (request.body ?? {}) as Record<string, unknown>
   const form: Form = Object.create(null)
   for (const [name, value] of Object.entries(body)) if (typeof value === 'string') form[name] = [value]
+  if (!carriesCredentials(request, form)) return undefined
   return (await authenticateClient(ctx, request, form)).client
 }

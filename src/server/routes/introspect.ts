@@ -3,9 +3,13 @@ import type {FastifyError, FastifyInstance} from 'fastify'
 import type {OAuthContext} from '../oauth/context.js'
 
 import {TokenRejectedError} from '../../common/errors.js'
+import {HttpError} from '../errors.js'
 import {introspectionClient} from '../oauth/client-auth.js'
 import {oauthErrorHandler} from '../oauth/errors.js'
 import {body, token} from '../schemas.js'
+
+const NO_CREDENTIAL =
+  'introspection needs the client token (Authorization: Bearer) or client credentials (client_secret_basic, client_secret_post, private_key_jwt)'
 
 /** The form parameters of the OAuth client authentications (RFC 6749 §2.3.1, RFC 7523 §2.2). */
 const clientAuthFields = {
@@ -32,11 +36,17 @@ export async function introspectRoutes(app: FastifyInstance, {ctx}: {ctx: OAuthC
       // failure as there (RFC 6749 §5.2); the bearer and admin tokens keep the API's own errors.
       async preHandler(request, reply) {
         if (!request.clientAuthPending) return
+        let client: string | undefined
         try {
-          request.client = await introspectionClient(ctx, request)
+          client = await introspectionClient(ctx, request)
         } catch (error) {
           return oauthErrorHandler(error as FastifyError, request, reply)
         }
+
+        // no credential of any kind: the API's own answer, as for every other client route
+        if (client === undefined)
+          throw new HttpError(401, 'UNAUTHORIZED', NO_CREDENTIAL, {'www-authenticate': 'Bearer'})
+        request.client = client
       },
       schema: body({...clientAuthFields, token, token_type_hint: {maxLength: 64, type: 'string'}}, ['token']),
     },
