@@ -71,18 +71,25 @@ export function createAuth(options: AuthOptions) {
         if (client !== undefined || admin) return
       }
 
-      const wait = limiter.blockedFor(request.ip)
-      if (wait > 0) {
-        throw new HttpError(429, 'RATE_LIMITED', 'too many failed authentications from this address: retry later', {
-          'retry-after': String(wait),
-        })
-      }
-
-      limiter.fail(request.ip)
-      throw refusal(access, presented !== undefined)
+      throw failedAuthentication(limiter, request.ip) ?? refusal(access, presented !== undefined)
     },
     limiter,
   }
+}
+
+/**
+ * One failed authentication from `address`, whichever route and method: counted, or, past the
+ * limit, the 429 to answer instead.
+ */
+export function failedAuthentication(limiter: FailureLimiter, address: string): HttpError | undefined {
+  const wait = limiter.blockedFor(address)
+  if (wait > 0) {
+    return new HttpError(429, 'RATE_LIMITED', 'too many failed authentications from this address: retry later', {
+      'retry-after': String(wait),
+    })
+  }
+
+  limiter.fail(address)
 }
 
 function refusal(access: Access, presented: boolean): HttpError {

@@ -2,7 +2,7 @@ import type {FastifyRequest} from 'fastify'
 
 import {clientForToken} from '../../core/clients.js'
 import {CLIENT_ASSERTION_TYPE, OAuthError, verifyAssertion} from '../../core/oauth.js'
-import {HttpError} from '../errors.js'
+import {failedAuthentication} from '../auth.js'
 import {assertionAudiences, AUTH_METHODS, type AuthMethod, type OAuthContext} from './context.js'
 import {type Form, param} from './form.js'
 
@@ -101,15 +101,7 @@ export async function authenticateClient(
 
 /** A failed client authentication: counted, and past the limit a 429. */
 export function refuse(ctx: OAuthContext, request: FastifyRequest, reason: string): Error {
-  const wait = ctx.limiter.blockedFor(request.ip)
-  if (wait > 0) {
-    return new HttpError(429, 'RATE_LIMITED', 'too many failed authentications from this address: retry later', {
-      'retry-after': String(wait),
-    })
-  }
-
-  ctx.limiter.fail(request.ip)
-  return new OAuthError('invalid_client', reason)
+  return failedAuthentication(ctx.limiter, request.ip) ?? new OAuthError('invalid_client', reason)
 }
 
 /**
