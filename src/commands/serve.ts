@@ -8,7 +8,7 @@ import {durationFlag, storeFlag} from '../cli/flags.js'
 import {CONFIG, env, type VariableName} from '../common/config.js'
 import {UsageError} from '../common/errors.js'
 import {registerSecret} from '../common/redact.js'
-import {isLoopback} from '../server/instance.js'
+import {isLoopbackHost} from '../core/oauth-client.js'
 import {serveLog} from '../server/log.js'
 import {publicBase} from '../server/public-url.js'
 import {LOG_LEVELS, type LogLevel} from '../server/schemas.js'
@@ -106,7 +106,7 @@ Bodies are JSON (send -H 'content-type: application/json'); POST /introspect and
   async run(): Promise<void> {
     const {flags} = this
     const {host, port} = parseListen(flags.listen)
-    if (flags.auth === 'none' && !isLoopback(host) && !flags['allow-insecure-remote']) {
+    if (flags.auth === 'none' && !isLoopbackHost(host) && !flags['allow-insecure-remote']) {
       throw new UsageError(
         `--auth none lets anyone who reaches ${flags.listen} register clients and mint tokens: listen on loopback (127.0.0.1, ::1), or add --allow-insecure-remote`,
       )
@@ -144,7 +144,7 @@ Bodies are JSON (send -H 'content-type: application/json'); POST /introspect and
       adminToken,
       auth: flags.auth as 'none' | 'token',
       bodyLimit: flags['body-limit'],
-      debugPage: flags['debug-page'] === 'on' || (flags['debug-page'] === 'auto' && isLoopback(host)),
+      debugPage: flags['debug-page'] === 'on' || (flags['debug-page'] === 'auto' && isLoopbackHost(host)),
       devLogin: flags['dev-login'],
       host,
       json: this.jsonEnabled(),
@@ -210,10 +210,10 @@ function givenAdminToken(): string | undefined {
  * loopback, a reverse proxy in front (--trust-proxy), or a --public-url elsewhere.
  */
 function devLoginExposure(host: string, flags: {listen: string; 'public-url'?: string; 'trust-proxy': boolean}) {
-  if (!isLoopback(host)) return flags.listen
+  if (!isLoopbackHost(host)) return flags.listen
   if (flags['trust-proxy']) return 'behind a proxy (--trust-proxy)'
   const url = flags['public-url']
   const publicHost =
     url !== undefined && URL.canParse(url) ? new URL(url).hostname.replace(/^\[(.*)\]$/, '$1') : undefined
-  return publicHost === undefined || isLoopback(publicHost) ? undefined : `under --public-url ${url}`
+  return publicHost === undefined || isLoopbackHost(publicHost) ? undefined : `under --public-url ${url}`
 }

@@ -34,9 +34,12 @@ export function parseScope(value: string, what = 'scope'): string[] {
   return [...new Set(tokens)]
 }
 
-/** Loopback hosts: where plain http is fine (RFC 8252 §7.3, RFC 8414 leaves it to deployment). */
+/**
+ * Loopback hosts, as a listen address or a URL's hostname names them (`::1`, `[::1]`): reachable
+ * from this machine only, where plain http is fine (RFC 8252 §7.3).
+ */
 export const isLoopbackHost = (hostname: string): boolean =>
-  hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname)
+  hostname === 'localhost' || hostname === '::1' || hostname === '[::1]' || /^127(\.\d+){3}$/.test(hostname)
 
 function absoluteUrl(value: string, what: string): URL {
   let url: URL

@@ -2,6 +2,7 @@ import type {Issuer} from '../core/issuer.js'
 import type {VaultKey} from '../vault/age.js'
 import type {ServerOptions} from './app.js'
 
+import {isLoopbackHost} from '../core/oauth-client.js'
 import {serveLog} from './log.js'
 import {publicBase} from './public-url.js'
 import {DEBUG_PAGE_OFF} from './routes/debug.js'
@@ -92,7 +93,7 @@ export function ready(options: RunOptions, port: number, vault: {issuer: string;
   options.log(`listening on ${listening} (vault ${vault.path}${workers > 1 ? `, ${workers} workers` : ''})`)
   if (options.debugPage) options.log(`token debugger at ${listening}/debug (tokens pasted there stay in the browser)`)
   else options.log(DEBUG_PAGE_OFF)
-  if (!isLoopback(options.host))
+  if (!isLoopbackHost(options.host))
     serveLog('warn', `plain HTTP on ${listening}: put TLS in front of it (a reverse proxy, with --trust-proxy)`)
   if (options.devLogin) {
     serveLog(
@@ -130,11 +131,6 @@ export function ready(options: RunOptions, port: number, vault: {issuer: string;
       `the admin token has ${options.adminToken.length} characters; failed guesses are limited per address, not stopped: use at least ${MIN_ADMIN_TOKEN_LENGTH} random ones (openssl rand -hex 32)`,
     )
   }
-}
-
-/** Whether a listen host is reachable from this machine only. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 /** 32 hex characters are 128 bits: more than any number of guesses can cover. */
