@@ -1,6 +1,7 @@
 import {randomBytes} from 'node:crypto'
 
 import {redact} from '../common/redact.js'
+import {safeJson, sanitizeLine} from '../common/terminal.js'
 
 /**
  * `serve`'s stderr, one format per process: JSON lines (pino's shape, as fastify's access log
@@ -16,8 +17,7 @@ const LEVELS = {error: 50, info: 30, warn: 40} as const
 export function serveLog(level: keyof typeof LEVELS, message: string): void {
   // pino's order, as in the access log's lines
   const entry = {level: LEVELS[level], time: Date.now(), pid: process.pid, msg: redact(message)} // eslint-disable-line perfectionist/sort-objects
-  // (JSON.stringify escapes C0 controls; sanitized the C1 and bidi ones, the same value still)
-  const line = sanitized(JSON.stringify(entry))
+  const line = safeJson(entry)
   process.stderr.write(textLog() ? textLine(line) : `${line}\n`)
 }
 
@@ -50,7 +50,7 @@ export function textLine(json: string): string {
   const head =
     entry.msg === 'request'
       ? [entry.method, entry.path, entry.status, entry.code].filter((v) => v !== undefined).map((value) => shown(value))
-      : [typeof entry.msg === 'string' ? sanitized(entry.msg) : shown(entry.msg)]
+      : [typeof entry.msg === 'string' ? sanitizeLine(entry.msg) : shown(entry.msg)]
   const rest = Object.entries(entry)
     .filter(([name, value]) => !REQUEST_FIELDS.has(name) && name !== 'code' && value !== undefined)
     .map(([name, value]) => `${name}=${shown(value)}`)
@@ -59,14 +59,7 @@ export function textLine(json: string): string {
 }
 
 const shown = (value: unknown): string =>
-  typeof value === 'string' && /^[\u0021-\u007E]*$/.test(value) ? value : sanitized(JSON.stringify(value) ?? '')
-
-/** Control, C1 and bidi characters as visible `\uXXXX` (our own messages keep their spaces). */
-const sanitized = (text: string): string =>
-  text.replaceAll(UNSAFE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`)
-
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g
+  typeof value === 'string' && /^[\u0021-\u007E]*$/.test(value) ? value : value === undefined ? '' : safeJson(value)
 
 /**
  * Request ids unique across workers and hosts: a random prefix per process and a counter. An
