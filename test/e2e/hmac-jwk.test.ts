@@ -8,7 +8,7 @@ import {readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {hasTool, json, jwtis, jwtisOk, jwtisTty, type RunResult, scratch} from '../helpers/cli.js'
+import {BOTH_ENTRIES, hasTool, json, jwtis, jwtisOk, jwtisTty, type RunResult, scratch} from '../helpers/cli.js'
 import {hasPythonJose, python} from '../helpers/tools.js'
 
 const HAS_PY =
@@ -54,7 +54,7 @@ describe.skipIf(!HAS_PY)('token verify with a shared secret', () => {
   )
 
   it('reads the secret from stdin with --secret - (the token then comes as an argument), through oclif too', async () => {
-    for (const env of [{}, {JWTIS_FAST: '0'}]) {
+    for (const env of BOTH_ENTRIES) {
       const out = await jwtis(['token', 'verify', tokens.HS256.jwcrypto, '--secret', '-', '--alg', 'HS256', '--json'], {
         env,
         input: `${secret.toString()}\n`,
@@ -64,7 +64,7 @@ describe.skipIf(!HAS_PY)('token verify with a shared secret', () => {
 
     const text = 'a shared secret of more than thirty-two bytes, typed'
     const signed = await jwtisOk(['token', 'sign', '--secret', '-', '--alg', 'HS384', '--sub', 'bob'], {input: text})
-    for (const env of [{}, {JWTIS_FAST: '0'}]) {
+    for (const env of BOTH_ENTRIES) {
       const out = await jwtis(['token', 'verify', signed.stdout.trim(), '--secret', '-', '--alg', 'HS384', '--json'], {
         env,
         input: `${text}\n`,
@@ -126,7 +126,7 @@ describe('token sign refuses a claim its flags set', () => {
     [['--nbf', '1m', '--claim', 'nbf=5'], 'claim "nbf" is set by --nbf: give it there, not with --claim or --claims'],
     [['--claims', '{"iat":1}'], 'claim "iat" is set by token sign (the time of signing): drop it'],
   ])('%j: exit 2, one line naming the flag', async (flags, message) => {
-    for (const env of [{}, {JWTIS_FAST: '0'}]) {
+    for (const env of BOTH_ENTRIES) {
       const out = await jwtis(['token', 'sign', '--key', key, ...flags], {env})
       expect([out.code, out.stdout, out.stderr]).toEqual([2, '', `Error: ${message}\n`])
     }
@@ -181,7 +181,7 @@ describe('jwk create --out', () => {
       [['--public-out', pub], pub],
       [['--out', fresh, '--public-out', pub], pub],
     ] as Array<[string[], string]>) {
-      for (const env of [{}, {JWTIS_FAST: '0'}]) {
+      for (const env of BOTH_ENTRIES) {
         const out = await jwtis(['jwk', 'create', '--alg', 'ES256', ...flags], {env})
         expect([out.code, out.stdout, out.stderr]).toEqual([
           2,

@@ -8,16 +8,13 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {json, jwtis, jwtisOk, type RunResult, scratch} from '../helpers/cli.js'
+import {BOTH_ENTRIES, json, jwtis, jwtisOk, type RunResult, scratch} from '../helpers/cli.js'
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex')
 const kidOf = (token: string) =>
   (JSON.parse(Buffer.from(token.split('.')[0], 'base64url').toString('utf8')) as {kid: string}).kid
 
 const noticeOf = (out: RunResult) => out.stderr.trim().split('\n')
-
-/** Both ways a command line runs: the fast entry, and oclif (JWTIS_FAST=0). */
-const PATHS = [{}, {JWTIS_FAST: '0'}]
 
 const T0 = '2026-11-23T12:00:00Z'
 /** Two hours on: the client's keys (key-ttl 1h) are due, its refresh tokens (72h) still live. */
@@ -75,7 +72,7 @@ describe('JWTIS_AGE_KEY', () => {
 describe('keys past key-ttl', () => {
   it('read-only (--no-write or JWTIS_READ_ONLY=1) signs with the current key, leaves the vault as it was, and says so once', async () => {
     const before = sha(vault)
-    for (const path of PATHS) {
+    for (const path of BOTH_ENTRIES) {
       for (const [flags, extra] of [
         [['--no-write'], {}],
         [['--json'], {JWTIS_READ_ONLY: '1'}],

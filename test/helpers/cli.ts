@@ -9,6 +9,9 @@ export const BIN = join(ROOT, 'bin', 'run.js')
 /** `.ci/run` reruns the end-to-end tests with other Node versions through this variable. */
 export const NODE = process.env.JWTIS_TEST_NODE || process.execPath
 
+/** The env of both ways a command line runs: the fast entry, and oclif (JWTIS_FAST=0). */
+export const BOTH_ENTRIES: ReadonlyArray<Record<string, string>> = [{}, {JWTIS_FAST: '0'}]
+
 export interface RunResult {
   code: null | number
   signal: NodeJS.Signals | null
