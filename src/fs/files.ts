@@ -1,4 +1,5 @@
 import {randomBytes} from 'node:crypto'
+import {renameSync, unlinkSync, writeFileSync} from 'node:fs'
 import {access, constants, link, lstat, mkdir, open, readdir, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
@@ -31,20 +32,14 @@ const tempPrefix = (path: string) => `.${basename(path)}.`
  * hard-link it, which fails if `path` exists: no check-then-write race), fsync the directory.
  * Returns false when `exclusive` and the file already existed.
  */
-export async function writeFileAtomic(
-  path: string,
-  data: string | Uint8Array,
-  exclusive = false,
-  /** false: atomic but not yet durable (a journal elsewhere makes it so); no fsyncs. */
-  durable = true,
-): Promise<boolean> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array, exclusive = false): Promise<boolean> {
   const dir = dirname(path)
   const temp = join(dir, `${tempPrefix(path)}${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
   try {
     const fh = await open(temp, 'wx', 0o600)
     try {
       await fh.writeFile(data)
-      if (durable) await fh.sync()
+      await fh.sync()
     } finally {
       await fh.close()
     }
@@ -60,7 +55,7 @@ export async function writeFileAtomic(
       await rename(temp, path)
     }
 
-    if (durable) await fsyncDir(dir)
+    await fsyncDir(dir)
     return true
   } catch (error) {
     // A full disk, a read-only or vanished directory: the old file is untouched (only the temp
@@ -68,6 +63,25 @@ export async function writeFileAtomic(
     throw unwritable(`cannot write ${path}`, error)
   } finally {
     await unlink(temp).catch(() => {})
+  }
+}
+
+/**
+ * writeFileAtomic's atomicity without its durability, and synchronously: for a file whose
+ * content a journal has already made durable (see store/journal.ts), where the page cache is all
+ * that is asked and a thread-pool hop would cost more than the write itself.
+ */
+export function replaceFileSync(path: string, data: string): void {
+  const temp = join(dirname(path), `${tempPrefix(path)}${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  try {
+    writeFileSync(temp, data, {flag: 'wx', mode: 0o600})
+    renameSync(temp, path)
+  } catch (error) {
+    try {
+      unlinkSync(temp)
+    } catch {}
+
+    throw unwritable(`cannot write ${path}`, error)
   }
 }
 

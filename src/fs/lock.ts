@@ -1,5 +1,6 @@
 import {randomBytes} from 'node:crypto'
-import {link, readFile, rename, stat, unlink, writeFile} from 'node:fs/promises'
+import {linkSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {link, readFile, rename, stat, unlink} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -41,7 +42,7 @@ export class FileLock {
     const deadline = Date.now() + timeoutMs
     let wait = 5
     for (;;) {
-      if (await lock.tryCreate()) return lock
+      if (lock.tryCreate()) return lock
       await checkOwnFile(path, 'lock file')
       const holder = await lock.readHolder()
       if (await lock.isStale(holder)) {
@@ -73,9 +74,18 @@ export class FileLock {
     }
   }
 
+  /** (Synchronous inside, as taking it is: see tryCreate.) */
   async release(): Promise<void> {
-    const holder = await this.readHolder()
-    if (holder?.nonce === this.me.nonce) await unlink(this.path).catch(() => {})
+    let holder: Holder | undefined
+    try {
+      holder = parseHolder(readFileSync(this.path, 'utf8'))
+    } catch {}
+
+    if (holder?.nonce === this.me.nonce) {
+      try {
+        unlinkSync(this.path)
+      } catch {}
+    }
   }
 
   private async breakStale(stale: Holder | undefined): Promise<void> {
@@ -113,27 +123,38 @@ export class FileLock {
    * The holder is written to a temp file first and hard-linked into place (which fails when the
    * lock exists): a lock file is never seen empty, so a process killed while taking the lock
    * leaves either no lock or one naming it (stale at once, being dead), never one that holds
-   * every writer off until it ages.
+   * every writer off until it ages. Synchronous: three page-cache operations cost less than
+   * the thread-pool round trips of their async forms, and `serve` takes a lock per rotation.
    */
-  private async tryCreate(): Promise<boolean> {
+  private tryCreate(): boolean {
     // (not .tmp: the vault sweeps its own temp files, and this one must live until linked)
     const temp = `${this.path}.${process.pid}.${this.me.nonce}.taking`
     try {
-      await writeFile(temp, JSON.stringify(this.me), {flag: 'wx', mode: 0o600})
-      await link(temp, this.path)
+      writeFileSync(temp, JSON.stringify(this.me), {flag: 'wx', mode: 0o600})
+      linkSync(temp, this.path)
       return true
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false
       throw unwritable(`cannot create lock ${this.path}`, error)
     } finally {
-      await unlink(temp).catch(() => {})
+      try {
+        unlinkSync(temp)
+      } catch {}
     }
   }
 }
 
 async function readHolderAt(path: string): Promise<Holder | undefined> {
   try {
-    const holder = JSON.parse(await readFile(path, 'utf8')) as Holder
+    return parseHolder(await readFile(path, 'utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+function parseHolder(text: string): Holder | undefined {
+  try {
+    const holder = JSON.parse(text) as Holder
     return typeof holder.nonce === 'string' && typeof holder.pid === 'number' ? holder : undefined
   } catch {
     return undefined

@@ -18,7 +18,7 @@ import {dirname, join} from 'node:path'
 import type {Journal} from './journal.js'
 
 import {StoreError} from '../common/errors.js'
-import {checkPrivateDir, makePrivateDir, writeFileAtomic} from '../fs/files.js'
+import {checkPrivateDir, makePrivateDir, replaceFileSync, writeFileAtomic} from '../fs/files.js'
 import {FileLock} from '../fs/lock.js'
 import {shortWrite, toLines, unwritable} from './lines.js'
 import {
@@ -35,6 +35,14 @@ import {
 } from './store.js'
 
 const LOCK_TIMEOUT_MS = 10_000
+
+/**
+ * A family as this store writes it. `n` counts its changes since it was made: a journal replayed
+ * after an OS crash writes back a version of a family only over an older one, whatever another
+ * process wrote since.
+ */
+type FileFamily = StoredFamily & {n?: number}
+
 /** Each `create` tidies one random bucket with this probability, so expired families go away without a sweep. */
 const COMPACT_CHANCE = 1 / 32
 /**
@@ -63,6 +71,8 @@ export class FileStore implements TokenStore {
   /** Serializes operations on one family within this process, so they queue instead of polling the lock. */
   /** Bucket directories known to exist, so that a create does not ask again. */
   private readonly buckets = new Set<string>()
+  /** Directories of lock files known to exist. */
+  private readonly dirs = new Set<string>()
   /** The cut-offs file as last read, with the stat that identifies that version of it. */
   private cutoffCache?: {stamp: string; value: Record<string, number>}
   private journal?: Journal
@@ -73,9 +83,9 @@ export class FileStore implements TokenStore {
   private readonly subjectId: (client: string, sub: string) => string
 
   /**
-   * `storeKey`: the vault's (see storeKeyOf). `groupCommit` (what `serve` uses): new families
-   * are made durable by a journal with one fsync per tick for all of them (see ./journal.ts),
-   * and go into their bucket's log: not two fsyncs and a file each.
+   * `storeKey`: the vault's (see storeKeyOf). `groupCommit` (what `serve` uses): every write of
+   * a family is made durable by a journal with one fsync per tick for all of them (see
+   * ./journal.ts), not two fsyncs each; new families go into their bucket's log.
    */
   constructor(
     readonly dir: string,
@@ -105,11 +115,21 @@ export class FileStore implements TokenStore {
 
   private async replayJournals(): Promise<void> {
     const {journalRecords} = await import('./journal.js')
-    const {files, records} = await journalRecords<StoredFamily>(this.dir)
+    const {files, records} = await journalRecords<FileFamily>(this.dir)
     if (files.length === 0) return
-    const now = Date.now()
+    const latest = new Map<string, FileFamily>()
     for (const family of records) {
-      if (family.sexp > now && !this.readNow(family.fam)) await this.write(family)
+      if ((family.n ?? 0) >= (latest.get(family.fam)?.n ?? 0)) latest.set(family.fam, family)
+    }
+
+    const now = Date.now()
+    for (const family of latest.values()) {
+      if (family.sexp <= now) continue
+      // (locked, not exclusive: this runs inside the first-use checks exclusive waits for)
+      await this.locked(family.fam, async () => {
+        const found: FileFamily | undefined = this.readNow(family.fam)
+        if (!found || (family.n ?? 0) > (found.n ?? 0)) await this.write(family)
+      })
     }
 
     for (const file of files) await unlink(file).catch(() => {})
@@ -186,14 +206,8 @@ export class FileStore implements TokenStore {
     await this.checkSafe()
     const family = this.stored(given)
     if (this.options.groupCommit) {
-      if (!this.journal) {
-        const {Journal} = await import('./journal.js')
-        await makePrivateDir(this.dir)
-        this.journal ??= new Journal(this.dir)
-      }
-
-      await this.journal.append(family) // durable from here
-      this.appendCreated(family)
+      const journal = await this.openJournal()
+      await journal.append(family, () => this.appendCreated(family))
     } else {
       await this.write(family)
     }
@@ -236,7 +250,7 @@ export class FileStore implements TokenStore {
     return this.exclusive(fam, async () => {
       const family = this.readNow(fam)
       if (!family) return false
-      if (!family.revoked) await this.write({...family, revoked: true})
+      if (!family.revoked) await this.change({...family, revoked: true})
       return true
     })
   }
@@ -274,11 +288,33 @@ export class FileStore implements TokenStore {
     return this.exclusive(fam, async () => {
       const family = this.readNow(fam)
       const {revoke, status} = judge(family, presented, this.familyCutoff(family), now, fingerprint)
-      if (revoke) await this.write({...family!, revoked: true})
-      else if (status === 'ok' && next !== undefined) await this.write({...family!, current: next})
+      if (revoke) await this.change({...family!, revoked: true})
+      else if (status === 'ok' && next !== undefined) await this.change({...family!, current: next})
       else if (status === 'unknown' && family) await unlink(this.path(fam)).catch(() => {})
       return status
     })
+  }
+
+  /**
+   * Writes a changed family (its lock held). In `serve` (group commit) its record is journaled
+   * with the others of its tick and the file replaced without an fsync once the record is
+   * durable; elsewhere the file is replaced and fsynced before this returns.
+   */
+  private async change(family: FileFamily): Promise<void> {
+    const changed = {...this.stored(family), n: (family.n ?? 0) + 1}
+    if (!this.options.groupCommit) return this.write(changed)
+    const journal = await this.openJournal()
+    await journal.append(changed, () => this.writeNow(changed))
+  }
+
+  private async openJournal(): Promise<Journal> {
+    if (!this.journal) {
+      const {Journal} = await import('./journal.js')
+      await makePrivateDir(this.dir)
+      this.journal ??= new Journal(this.dir)
+    }
+
+    return this.journal
   }
 
   private async compactBucket(bucket: string, now: number): Promise<number> {
@@ -472,7 +508,7 @@ export class FileStore implements TokenStore {
   }
 
   /** A family's own file, else its line in the bucket's log (or in the log a compaction set aside). */
-  private readNow(fam: string): StoredFamily | undefined {
+  private readNow(fam: string): FileFamily | undefined {
     const own = this.path(fam)
     if (existsSync(own)) {
       try {
@@ -510,7 +546,12 @@ export class FileStore implements TokenStore {
     const run = previous
       .catch(() => {})
       .then(async () => {
-        await makePrivateDir(join(lockPath, '..'))
+        const dir = dirname(lockPath)
+        if (!this.dirs.has(dir)) {
+          await makePrivateDir(dir)
+          this.dirs.add(dir)
+        }
+
         const lock = await FileLock.acquire(lockPath, LOCK_TIMEOUT_MS)
         try {
           return await fn()
@@ -540,7 +581,7 @@ export class FileStore implements TokenStore {
     return sub === undefined ? family : {...family, sid: this.subjectId(family.client, sub)}
   }
 
-  private async write(given: StoredFamily, durable = true): Promise<void> {
+  private async write(given: FileFamily): Promise<void> {
     const family = this.stored(given)
     const bucket = bucketOf(family.fam)
     if (!this.buckets.has(bucket)) {
@@ -549,13 +590,31 @@ export class FileStore implements TokenStore {
     }
 
     try {
-      await writeFileAtomic(this.path(family.fam), JSON.stringify(family), false, durable)
+      await writeFileAtomic(this.path(family.fam), JSON.stringify(family))
     } catch (error) {
-      if (((error as Error).cause as NodeJS.ErrnoException | undefined)?.code !== 'ENOENT') throw error
+      if (!missingDir(error)) throw error
       // the directory went away under us (removed by hand): make it again, once
       this.buckets.delete(bucket)
       await makePrivateDir(join(this.dir, 'families', bucket))
-      await writeFileAtomic(this.path(family.fam), JSON.stringify(family), false, durable)
+      await writeFileAtomic(this.path(family.fam), JSON.stringify(family))
+    }
+  }
+
+  /** `write` for a family whose record a journal made durable: synchronous, no fsync. */
+  private writeNow(family: FileFamily): void {
+    const dir = join(this.dir, 'families', bucketOf(family.fam))
+    const path = this.path(family.fam)
+    try {
+      replaceFileSync(path, JSON.stringify(family))
+    } catch (error) {
+      if (!missingDir(error)) throw error
+      try {
+        mkdirSync(dir, {mode: 0o700, recursive: true})
+      } catch (error_) {
+        throw unwritable(`cannot create ${dir}`, error_)
+      }
+
+      replaceFileSync(path, JSON.stringify(family))
     }
   }
 }
@@ -568,6 +627,9 @@ function claimedUntil(path: string): number {
     return 0
   }
 }
+
+const missingDir = (error: unknown): boolean =>
+  ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT'
 
 /** Family ids reach the store already hashed (base64url): their first two characters spread them over 4096 buckets. */
 const bucketOf = (fam: string): string => fam.slice(0, 2)

@@ -18,7 +18,7 @@ type FileHandle = Awaited<ReturnType<typeof open>>
  */
 export class Journal {
   private fh?: Promise<FileHandle>
-  private pending: Array<{line: string; reject: (error: Error) => void; resolve: () => void}> = []
+  private pending: Array<{apply?: () => void; line: string; reject: (error: Error) => void; resolve: () => void}> = []
   private scheduled = false
   private readonly path: string
   private records = 0
@@ -37,10 +37,15 @@ export class Journal {
     this.timer.unref()
   }
 
-  /** Resolves once `record` is on disk. */
-  append(record: unknown): Promise<void> {
+  /**
+   * Resolves once `record` is on disk. `apply` writes what the record describes (without an
+   * fsync): it runs as soon as the record is durable and before any checkpoint can drop the
+   * journal, so a checkpoint never drops a record whose file it did not flush. If it throws,
+   * the append rejects with its error.
+   */
+  append(record: unknown, apply?: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.pending.push({line: JSON.stringify(record), reject, resolve})
+      this.pending.push({apply, line: JSON.stringify(record), reject, resolve})
       if (!this.scheduled) {
         this.scheduled = true
         setImmediate(() => {
@@ -91,11 +96,20 @@ export class Journal {
       const data = toLines(batch.map((p) => p.line))
       if ((await fh.write(data)).bytesWritten < data.length) throw shortWrite()
       await fh.datasync()
-      this.records += batch.length
-      for (const p of batch) p.resolve()
     } catch (error) {
       const failure = unwritable(`cannot write ${this.path}`, error)
       for (const p of batch) p.reject(failure)
+      return
+    }
+
+    this.records += batch.length
+    for (const p of batch) {
+      try {
+        p.apply?.()
+        p.resolve()
+      } catch (error) {
+        p.reject(error as Error)
+      }
     }
   }
 }
