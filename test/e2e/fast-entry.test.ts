@@ -1,16 +1,17 @@
 /**
- * The fast entry (bin/run.js → dist/fast/cli.js) runs every command with a body in
+ * The fast entry (bin/run.js → dist/fast/cli.cjs) runs every command with a body in
  * src/cli/actions without oclif. Whatever it does must be what oclif does: the same command lines through both
  * (JWTIS_FAST=0 turns the fast entry off) give the same stdout, stderr and exit code. Each run
  * also reports whether it loaded oclif (test/fast/oclif-probe.mjs, preloaded), so that a fast
  * entry switched off, or handing back what it should run, fails here.
  */
+import {execFileSync} from 'node:child_process'
 import {generateKeyPairSync} from 'node:crypto'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
-import {jwtis, jwtisOk, type RunOptions, type RunResult, scratch} from '../helpers/cli.js'
+import {jwtis, jwtisOk, NODE, type RunOptions, type RunResult, scratch} from '../helpers/cli.js'
 
 let env: Record<string, string>
 let vault: string
@@ -258,3 +259,62 @@ describe('fast entry and oclif agree', () => {
     expect(fast.stdout).toMatch(/^jwtis\/\d+\.\d+\.\d+ \w+-\w+ node-v\d+/)
   })
 })
+
+/**
+ * Node 20 has no module.enableCompileCache: the fast entry keeps V8's code cache of its command
+ * bundle itself (src/fast/code-cache.ts). Node 22+ uses Node's own cache and writes none here.
+ */
+describe('the command bundle code cache', () => {
+  const hasOwnCache = (() => {
+    const major = Number(/^v(\d+)/.exec(run(['-p', 'process.version']))![1])
+    return major >= 22
+  })()
+
+  it('is written once, private, used after, and replaced when V8 refuses it; never with Node 22+', async () => {
+    const home = join(scratch().dir, 'cache')
+    const first = await issue(home)
+    expect([first.code, first.stderr]).toEqual([0, ''])
+    if (hasOwnCache) {
+      expect(caches(home)).toEqual([])
+      return
+    }
+
+    const [name] = caches(home)
+    expect(caches(home)).toHaveLength(1)
+    const file = join(home, 'jwtis', name)
+    expect(statSync(join(home, 'jwtis')).mode & 0o777).toBe(0o700)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    const written = statSync(file).mtimeMs
+    const second = await issue(home)
+    expect([second.code, second.stderr]).toEqual([0, ''])
+    expect(statSync(file).mtimeMs).toBe(written) // read, not rewritten
+    writeFileSync(file, Buffer.alloc(statSync(file).size, 7)) // garbage of the right size
+    const third = await issue(home)
+    expect([third.code, third.stderr, third.stdout.split('.').length]).toEqual([0, '', 3])
+    expect(readFileSync(file).subarray(0, 64)).not.toEqual(Buffer.alloc(64, 7))
+  })
+
+  it('is neither read nor written in a directory others can write, nor with NODE_DISABLE_COMPILE_CACHE', async () => {
+    const open = join(scratch().dir, 'cache')
+    mkdirSync(join(open, 'jwtis'), {recursive: true})
+    chmodSync(join(open, 'jwtis'), 0o777)
+    expect((await issue(open)).code).toBe(0)
+    expect(caches(open)).toEqual([])
+    const off = join(scratch().dir, 'cache')
+    expect((await issue(off, {NODE_DISABLE_COMPILE_CACHE: '1'})).code).toBe(0)
+    expect(caches(off)).toEqual([])
+  })
+})
+
+function issue(cacheHome: string, extra: Record<string, string> = {}): Promise<RunResult> {
+  return jwtis(['token', 'issue', '-c', 'app', '--vault', vault], {env: {...env, XDG_CACHE_HOME: cacheHome, ...extra}})
+}
+
+function caches(cacheHome: string): string[] {
+  const dir = join(cacheHome, 'jwtis')
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.v8')) : []
+}
+
+function run(args: string[]): string {
+  return execFileSync(NODE, args, {encoding: 'utf8'})
+}

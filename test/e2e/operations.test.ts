@@ -57,7 +57,13 @@ function machine() {
       .replaceAll('/etc/jwtis', at('etc'))
       .replaceAll('/backup', at('backup'))
   const env = (extra: Record<string, string | undefined> = {}) =>
-    cleanEnv({HOME: at('home'), PATH: `${at('bin')}:${process.env.PATH}`, XDG_CONFIG_HOME: undefined, ...extra})
+    cleanEnv({
+      HOME: at('home'),
+      PATH: `${at('bin')}:${process.env.PATH}`,
+      XDG_CACHE_HOME: undefined,
+      XDG_CONFIG_HOME: undefined,
+      ...extra,
+    })
   /** Runs a doc block line by line in one bash session (see the file's comment); throws on a failed line. */
   const run = (text: string, options: {env?: Record<string, string | undefined>; skip?: RegExp} = {}) => {
     const err = at('line.err')
@@ -505,5 +511,6 @@ describe.skipIf(!HAS_JQ)('uninstalling', () => {
     })
     expect(readdirSync(m.at('work'))).toEqual([])
     expect(readdirSync(m.at('home', '.config'))).toEqual([])
+    expect(existsSync(m.at('home', '.cache', 'jwtis'))).toBe(false) // Node 20's code cache
   })
 })
