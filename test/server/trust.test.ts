@@ -6,6 +6,7 @@
 import type {FastifyInstance} from 'fastify'
 
 import {writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
@@ -135,7 +136,10 @@ describe('/.well-known/openid-configuration: its URLs never come from the reques
   })
 
   it('takes them from the listen address when the issuer is not a URL', async () => {
-    for (const host of ['127.0.0.1', '::1']) {
+    // (a container without IPv6 has no ::1 to listen on: the IPv4 half still runs, and says so)
+    const v6 = await canListen('::1')
+    if (!v6) process.stderr.write('NOTICE: no IPv6 loopback here: discovery URLs from [::1] not tested\n')
+    for (const host of v6 ? ['127.0.0.1', '::1'] : ['127.0.0.1']) {
       const {app} = await start('JWTIS')
       await app.listen({host, port: 0})
       const {port} = app.server.address() as {port: number}
@@ -194,3 +198,12 @@ describe('the failed-authentication limiter never refuses a valid credential', (
     }
   })
 })
+
+/** Whether this machine can listen on `host` (containers often run without IPv6). */
+async function canListen(host: string): Promise<boolean> {
+  const server = createServer()
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false))
+    server.listen({host, port: 0}, () => server.close(() => resolve(true)))
+  })
+}
