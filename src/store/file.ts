@@ -18,9 +18,9 @@ import {dirname, join} from 'node:path'
 import type {Journal} from './journal.js'
 
 import {StoreError} from '../common/errors.js'
-import {checkPrivateDir, makePrivateDir, replaceFileSync, writeFileAtomic} from '../fs/files.js'
+import {checkPrivateDir, describeFsError, makePrivateDir, replaceFileSync, writeFileAtomic} from '../fs/files.js'
 import {FileLock} from '../fs/lock.js'
-import {shortWrite, toLines, unwritable} from './lines.js'
+import {BOOT_ID, shortWrite, toLines, unwritable} from './lines.js'
 import {
   checkNamespace,
   cutoffKey,
@@ -71,8 +71,6 @@ export class FileStore implements TokenStore {
   /** Serializes operations on one family within this process, so they queue instead of polling the lock. */
   /** Bucket directories known to exist, so that a create does not ask again. */
   private readonly buckets = new Set<string>()
-  /** Directories of lock files known to exist. */
-  private readonly dirs = new Set<string>()
   /** The cut-offs file as last read, with the stat that identifies that version of it. */
   private cutoffCache?: {stamp: string; value: Record<string, number>}
   private journal?: Journal
@@ -81,6 +79,7 @@ export class FileStore implements TokenStore {
   /** When (the caller's clock) this store last tidied each bucket on `create`. */
   private readonly tidied = new Map<string, number>()
   private readonly subjectId: (client: string, sub: string) => string
+  private readonly groupCommit: boolean
 
   /**
    * `storeKey`: the vault's (see storeKeyOf). `groupCommit` (what `serve` uses): every write of
@@ -89,9 +88,12 @@ export class FileStore implements TokenStore {
    */
   constructor(
     readonly dir: string,
-    private readonly options: {groupCommit?: boolean; storeKey: string},
+    options: {groupCommit?: boolean; storeKey: string},
   ) {
     this.subjectId = subjectIds(options.storeKey)
+    // A journal is replayed after an OS crash by its boot id (Linux's): without one, writes
+    // are fsynced one by one.
+    this.groupCommit = Boolean(options.groupCommit) && existsSync(BOOT_ID)
   }
 
   /**
@@ -127,7 +129,11 @@ export class FileStore implements TokenStore {
       if (family.sexp <= now) continue
       // (locked, not exclusive: this runs inside the first-use checks exclusive waits for)
       await this.locked(family.fam, async () => {
-        const found: FileFamily | undefined = this.readNow(family.fam)
+        let found: FileFamily | undefined
+        try {
+          found = this.readNow(family.fam)
+        } catch {} // a file the crash left torn: the journal's version replaces it
+
         if (!found || (family.n ?? 0) > (found.n ?? 0)) await this.write(family)
       })
     }
@@ -205,7 +211,7 @@ export class FileStore implements TokenStore {
   async create(given: Family): Promise<void> {
     await this.checkSafe()
     const family = this.stored(given)
-    if (this.options.groupCommit) {
+    if (this.groupCommit) {
       const journal = await this.openJournal()
       await journal.append(family, () => this.appendCreated(family))
     } else {
@@ -302,7 +308,7 @@ export class FileStore implements TokenStore {
    */
   private async change(family: FileFamily): Promise<void> {
     const changed = {...this.stored(family), n: (family.n ?? 0) + 1}
-    if (!this.options.groupCommit) return this.write(changed)
+    if (!this.groupCommit) return this.write(changed)
     const journal = await this.openJournal()
     await journal.append(changed, () => this.writeNow(changed))
   }
@@ -510,10 +516,25 @@ export class FileStore implements TokenStore {
   /** A family's own file, else its line in the bucket's log (or in the log a compaction set aside). */
   private readNow(fam: string): FileFamily | undefined {
     const own = this.path(fam)
-    if (existsSync(own)) {
+    let text: string | undefined
+    try {
+      text = readFileSync(own, 'utf8')
+    } catch (error) {
+      // None (or removed since, expired: then it is in no log either, or a stale line). Any
+      // other failure must not fall back to the log, whose line is the family as it was made:
+      // judged or rewritten from it, a revoked family would come back.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new StoreError('STORE_UNAVAILABLE', `cannot read ${own}: ${describeFsError(error)}`)
+    }
+
+    if (text !== undefined) {
       try {
-        return JSON.parse(readFileSync(own, 'utf8')) as StoredFamily
-      } catch {} // removed since (expired): then it is in no log either, or a stale line
+        return JSON.parse(text) as FileFamily
+      } catch {
+        // (written whole, by rename: only an OS crash before the journal's flush can leave one
+        // torn, and the journal's replay writes it again)
+        throw new StoreError('STORE_UNAVAILABLE', `the token store file ${own} is damaged`)
+      }
     }
 
     const log = join(this.dir, 'families', bucketOf(fam), CREATED_LOG)
@@ -546,13 +567,12 @@ export class FileStore implements TokenStore {
     const run = previous
       .catch(() => {})
       .then(async () => {
-        const dir = dirname(lockPath)
-        if (!this.dirs.has(dir)) {
-          await makePrivateDir(dir)
-          this.dirs.add(dir)
-        }
-
-        const lock = await FileLock.acquire(lockPath, LOCK_TIMEOUT_MS)
+        const lock = await FileLock.acquire(lockPath, LOCK_TIMEOUT_MS).catch(async (error: unknown) => {
+          if (!missingDir(error)) throw error
+          // its directory is made on first use (or again, if it was removed by hand)
+          await makePrivateDir(dirname(lockPath))
+          return FileLock.acquire(lockPath, LOCK_TIMEOUT_MS)
+        })
         try {
           return await fn()
         } finally {

@@ -4,7 +4,7 @@ import {open, readdir, readFile, rename, unlink} from 'node:fs/promises'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
 
-import {shortWrite, toLines, unwritable} from './lines.js'
+import {BOOT_ID, shortWrite, toLines, unwritable} from './lines.js'
 
 type FileHandle = Awaited<ReturnType<typeof open>>
 
@@ -13,8 +13,9 @@ type FileHandle = Awaited<ReturnType<typeof open>>
  * same tick are appended to this process's journal with one write and one fdatasync, and each
  * caller resumes only once its record is durable. The files the records describe are then
  * written without their own fsyncs; a checkpoint every few seconds flushes them all at once
- * (syncfs) and drops the journal. After an OS crash, `replay` finds the records whose files did
- * not reach the disk. A record lands whole or its caller fails (VAULT_UNWRITABLE: a full disk).
+ * (syncfs) and drops the journal. After an OS crash, `journalRecords` finds the records whose
+ * files may not have reached the disk. A record lands whole or its caller fails
+ * (VAULT_UNWRITABLE: a full disk).
  */
 export class Journal {
   private fh?: Promise<FileHandle>
@@ -22,6 +23,7 @@ export class Journal {
   private scheduled = false
   private readonly path: string
   private records = 0
+  private seals = 0
   private timer?: NodeJS.Timeout
   /** Flushes and checkpoints run one after another: a checkpoint swaps the file under the writes. */
   private chain: Promise<void> = Promise.resolve()
@@ -61,24 +63,38 @@ export class Journal {
     await this.checkpoint()
   }
 
-  /** Makes the files of every journaled record durable, then drops the journal. */
-  checkpoint(): Promise<void> {
+  /**
+   * Makes the files of every journaled record durable, then drops the journal. Only the sealing
+   * (the journal closed and set aside) takes its turn with the flushes: the flush of the file
+   * system, which can take seconds on a busy disk, runs beside them, since rotations wait on a
+   * flush holding their family's lock. Every sealed record's write was made in its own flush
+   * (see append), before the sealing, so this flush covers it.
+   */
+  async checkpoint(): Promise<void> {
+    let sealed: string | undefined
     this.chain = this.chain.then(async () => {
-      const {fh} = this
-      if (!fh || this.records === 0) return
-      this.fh = undefined // appends from now on go to a fresh journal
-      this.records = 0
-      const sealed = `${this.path}.${Date.now()}.done`
-      await (await fh).close().catch(() => {})
-      await rename(this.path, sealed).catch(() => {})
-      try {
-        await syncFileSystem(this.dir)
-        await unlink(sealed).catch(() => {})
-      } catch {
-        // left for replay after a crash; a later checkpoint does not retry it
-      }
+      sealed = await this.seal()
     })
-    return this.chain
+    await this.chain
+    if (!sealed) return
+    try {
+      await syncFileSystem(this.dir)
+      await unlink(sealed).catch(() => {})
+    } catch {
+      // left for replay after a crash; a later checkpoint does not retry it
+    }
+  }
+
+  /** Sets the journal aside (appends from now on go to a fresh one); its new name, if it had records. */
+  private async seal(): Promise<string | undefined> {
+    const {fh} = this
+    if (!fh || this.records === 0) return undefined
+    this.fh = undefined
+    this.records = 0
+    const sealed = `${this.path}.${Date.now()}-${++this.seals}.done`
+    await (await fh).close().catch(() => {})
+    await rename(this.path, sealed).catch(() => {})
+    return sealed
   }
 
   private async flush(): Promise<void> {
@@ -119,7 +135,7 @@ let boot: string | undefined
 export function bootId(): string {
   if (boot === undefined) {
     try {
-      boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().replaceAll('-', '')
+      boot = readFileSync(BOOT_ID, 'utf8').trim().replaceAll('-', '')
     } catch {
       boot = 'unknown'
     }

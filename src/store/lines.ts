@@ -19,3 +19,6 @@ export const shortWrite = (): NodeJS.ErrnoException =>
 /** A store write the file system refused: the token store's failure, with the code every full disk has. */
 export const unwritable = (what: string, reason: unknown): StoreError =>
   new StoreError('VAULT_UNWRITABLE', `${what}: ${describeFsError(reason)}`, {cause: reason})
+
+/** This boot of the machine (Linux), by which the journals are named: see bootId in ./journal.ts. */
+export const BOOT_ID = '/proc/sys/kernel/random/boot_id'

@@ -126,6 +126,21 @@ describe('file store group commit', () => {
     expect(await store.check('rk-c', 'cur', now)).toBe('revoked')
     expect(await store.check('rk-d', 'later', now)).toBe('ok')
   })
+
+  it('a family file an OS crash left torn is written again from the journal; with no record it is an error, never the family as made', async () => {
+    const dir = storeDir()
+    const now = Date.now()
+    const at = (fam: string, n: number, change: object) => JSON.stringify({...family(fam, now), ...change, n})
+    mkdirSync(join(dir, 'families', 'tj'), {recursive: true})
+    writeFileSync(logOf(dir, 'tj'), `\n${at('tj-a', 0, {})}\n${at('tj-b', 0, {})}`)
+    writeFileSync(join(dir, 'families', 'tj', 'tj-a.json'), '') // renamed into place, its data lost
+    writeFileSync(join(dir, 'families', 'tj', 'tj-b.json'), '{"fam":"tj-b","rev')
+    writeFileSync(join(dir, `journal-${'0'.repeat(32)}-78.log`), at('tj-a', 1, {revoked: true}))
+    const store = new FileStore(dir, {storeKey: KEY})
+    expect(await store.check('tj-a', 'cur', now)).toBe('revoked')
+    await expect(store.check('tj-b', 'cur', now)).rejects.toMatchObject({code: 'STORE_UNAVAILABLE'})
+    await expect(store.rotate('tj-b', 'cur', 'x', now)).rejects.toMatchObject({code: 'STORE_UNAVAILABLE'})
+  })
 })
 
 const logOf = (dir: string, fam: string) => join(dir, 'families', fam.slice(0, 2), 'created.log')
