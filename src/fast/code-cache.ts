@@ -5,12 +5,14 @@
  * deserializes the functions an earlier run compiled instead.
  *
  * The cache is code, so it lives only where no one else can write: `$XDG_CACHE_HOME/jwtis` (or
- * `~/.cache/jwtis`), a directory of this user's with no group or other write. Its name carries
- * the bundle's size, mtime and inode with Node's version (V8 checks only the source's length),
- * so a rebuilt or upgraded jwtis never runs an old one. Anything amiss (no home, a read-only or
- * foreign directory, a cache V8 rejects) falls back to a plain require. `NODE_DISABLE_COMPILE_CACHE`
- * (Node's own switch) turns it off.
+ * `~/.cache/jwtis`), a directory of this user's (as is its parent) that no one else may enter.
+ * Its name carries a hash of the bundle and Node's version (V8 itself checks only the source's
+ * length; installers keep mtimes, and inodes come back), so a rebuilt or upgraded jwtis never
+ * runs an old one. Anything amiss (no home, a read-only or foreign directory, as under sudo with
+ * the user's HOME, or a cache V8 rejects) falls back to a plain require.
+ * `NODE_DISABLE_COMPILE_CACHE` (Node's own switch) turns it off.
  */
+import {createHash, randomBytes} from 'node:crypto'
 import {
   closeSync,
   fstatSync,
@@ -26,17 +28,19 @@ import {
 } from 'node:fs'
 import module, {createRequire} from 'node:module'
 import {homedir} from 'node:os'
-import {basename, dirname, join} from 'node:path'
+import {dirname, join} from 'node:path'
 import vm from 'node:vm'
 
 export function requireCached<T>(file: string): T {
   const require = createRequire(file)
   if (typeof (module as {enableCompileCache?: unknown}).enableCompileCache === 'function') return require(file) as T
   if (process.env.NODE_DISABLE_COMPILE_CACHE) return require(file) as T
-  const cacheFile = cachePath(file)
-  if (!cacheFile) return require(file) as T
-  const cached = readOwn(cacheFile)
+  const dir = cacheDir()
+  if (!dir) return require(file) as T
   const source = readFileSync(file, 'utf8')
+  const hash = createHash('sha256').update(source).digest('base64url').slice(0, 22)
+  const cacheFile = join(dir, `run-${process.version}-${process.arch}-${hash}.v8`)
+  const cached = readOwn(cacheFile)
   // CommonJS's wrapper, and `__jwtisImport` for the bundle's import()s (see
   // scripts/route-imports.js): packages and built-ins, which resolve from here as from there
   const wrapped = `(function (exports, require, module, __filename, __dirname, __jwtisImport) {${source}\n})`
@@ -55,17 +59,31 @@ export function requireCached<T>(file: string): T {
 
 const importFromHere = (specifier: string): Promise<unknown> => import(specifier)
 
-function cachePath(file: string): string | undefined {
+/** The cache directory, made if need be, or undefined where it is not this user's alone. */
+function cacheDir(): string | undefined {
   try {
     const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache')
     const dir = join(base, 'jwtis')
-    mkdirSync(dir, {mode: 0o700, recursive: true})
+    // made one level at a time, each in a directory of this user's: never a root-owned
+    // directory in someone else's home
+    if (!mine(dirname(base))) return undefined
+    makeDir(base)
+    if (!mine(base)) return undefined
+    makeDir(dir)
     const info = lstatSync(dir)
-    if (!info.isDirectory() || info.uid !== process.getuid?.() || (info.mode & 0o022) !== 0) return undefined
-    const {ino, mtimeMs, size} = statSync(file)
-    return join(dir, `run-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}-${ino}.v8`)
+    return info.isDirectory() && info.uid === process.getuid?.() && (info.mode & 0o077) === 0 ? dir : undefined
   } catch {
     return undefined
+  }
+}
+
+const mine = (path: string): boolean => lstatSync(path, {throwIfNoEntry: false})?.uid === process.getuid?.()
+
+function makeDir(path: string): void {
+  try {
+    mkdirSync(path, {mode: 0o700})
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
   }
 }
 
@@ -82,15 +100,35 @@ function readOwn(path: string): Buffer | undefined {
   }
 }
 
-/** Writes the cache and drops those of earlier builds and Node versions. */
+/** Unused this long, a cache (of another build or Node version) or a temp file is dropped. */
+const STALE_MS = 30 * 24 * 3600 * 1000
+
+/**
+ * Writes the cache, and drops what has gone unused for a month: not every other cache at once,
+ * as a global and a project's own jwtis would then keep dropping each other's.
+ */
 function save(path: string, script: vm.Script): void {
-  const temp = `${path}.${process.pid}.tmp`
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
   try {
     writeFileSync(temp, script.createCachedData(), {flag: 'wx', mode: 0o600})
     renameSync(temp, path)
-    for (const name of readdirSync(dirname(path))) {
-      if (name.startsWith('run-') && name.endsWith('.v8') && name !== basename(path))
-        unlinkSync(join(dirname(path), name))
+  } catch {
+    drop(temp) // a cache that cannot be written is a cache not used
+    return
+  }
+
+  const dir = dirname(path)
+  try {
+    for (const name of readdirSync(dir)) {
+      const other = join(dir, name)
+      const used = statSync(other, {throwIfNoEntry: false})?.atimeMs ?? Date.now()
+      if (other !== path && /^run-.*\.(tmp|v8)$/.test(name) && Date.now() - used > STALE_MS) drop(other)
     }
-  } catch {} // a cache that cannot be written is a cache not used
+  } catch {} // (runs as the process exits: nothing here may throw)
+}
+
+function drop(path: string): void {
+  try {
+    unlinkSync(path)
+  } catch {}
 }

@@ -7,7 +7,7 @@
  */
 import {execFileSync} from 'node:child_process'
 import {generateKeyPairSync} from 'node:crypto'
-import {chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {beforeAll, describe, expect, it} from 'vitest'
 
@@ -304,6 +304,18 @@ describe('the command bundle code cache', () => {
     expect((await issue(off, {NODE_DISABLE_COMPILE_CACHE: '1'})).code).toBe(0)
     expect(caches(off)).toEqual([])
   })
+
+  // (as root, which CI is: root's runs must not leave root-owned directories in a user's home)
+  it.skipIf(process.getuid?.() !== 0)(
+    "makes nothing in a cache directory that is another user's (sudo with the user's HOME)",
+    async () => {
+      const theirs = join(scratch().dir, 'cache')
+      mkdirSync(theirs)
+      chownSync(theirs, 65_534, 65_534)
+      expect((await issue(theirs)).code).toBe(0)
+      expect(readdirSync(theirs)).toEqual([])
+    },
+  )
 })
 
 function issue(cacheHome: string, extra: Record<string, string> = {}): Promise<RunResult> {
