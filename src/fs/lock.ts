@@ -1,7 +1,8 @@
 import {randomBytes} from 'node:crypto'
 import {linkSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
-import {link, readFile, rename, stat, unlink} from 'node:fs/promises'
+import {link, readdir, readFile, rename, stat, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
+import {basename, dirname, join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {VaultError} from '../common/errors.js'
@@ -18,6 +19,8 @@ interface Holder {
 const FOREIGN_STALE_MS = 60_000
 /** A lock file that is still empty or unreadable this long after its creation was left by a crash. */
 const UNREADABLE_STALE_MS = 5000
+/** A waiter first in line that leaves the lock free this long is presumed stopped, and passed over. */
+const HEAD_STUCK_MS = 2000
 
 /**
  * An exclusive lock between processes: a `PATH.lock` file created with O_EXCL that names its
@@ -27,6 +30,8 @@ const UNREADABLE_STALE_MS = 5000
  */
 export class FileLock {
   private readonly me: Holder
+  /** Our waiter file while we wait in line for the lock. */
+  private waiting: string | undefined
 
   private constructor(readonly path: string) {
     this.me = {
@@ -37,30 +42,15 @@ export class FileLock {
     }
   }
 
-  static async acquire(path: string, timeoutMs: number): Promise<FileLock> {
+  /**
+   * Takes the lock, waiting for other holders. With `queue`, waiters take it in the order they
+   * came (see waitInLine): a writer among many then waits for those ahead of it, not for luck.
+   * Without, whoever tries first after a release gets it: fine where contention is rare (one
+   * token family), and it costs no directory listing.
+   */
+  static async acquire(path: string, timeoutMs: number, options: {queue?: boolean} = {}): Promise<FileLock> {
     const lock = new FileLock(path)
-    const deadline = Date.now() + timeoutMs
-    let wait = 5
-    for (;;) {
-      if (lock.tryCreate()) return lock
-      await checkOwnFile(path, 'lock file')
-      const holder = await lock.readHolder()
-      if (await lock.isStale(holder)) {
-        await lock.breakStale(holder)
-        continue
-      }
-
-      if (Date.now() >= deadline) {
-        const who = holder ? `process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process'
-        throw new VaultError(
-          'VAULT_LOCKED',
-          `vault is locked by ${who}; retry, or if no jwtis process is running, remove ${path}`,
-        )
-      }
-
-      await sleep(wait + Math.random() * wait)
-      wait = Math.min(wait * 2, 100)
-    }
+    return options.queue ? lock.waitInLine(timeoutMs) : lock.waitAnyOrder(timeoutMs)
   }
 
   /** Fails when the lock was broken under us (we were presumed dead): the caller must not commit. */
@@ -88,6 +78,126 @@ export class FileLock {
     }
   }
 
+  /** Waiters are files beside the lock, named so that sorting them is their order of arrival. */
+  private get waitPrefix(): string {
+    return `${basename(this.path)}.wait.`
+  }
+
+  /**
+   * How many live waiters are ahead of us (all of them, before we join the line). Only the
+   * first one's file is read: a dead waiter further back holds no one up, and is dropped when
+   * it comes first.
+   */
+  private async waitersAhead(): Promise<number> {
+    const names = (await readdir(dirname(this.path)).catch(() => [] as string[]))
+      .filter((name) => name.startsWith(this.waitPrefix))
+      .sort()
+    const mine = this.waiting ? names.indexOf(basename(this.waiting)) : names.length
+    const ahead = names.slice(0, mine === -1 ? names.length : mine)
+    if (ahead.length === 0) return 0
+    const head = join(dirname(this.path), ahead[0])
+    if (await this.isStale(await readHolderAt(head), head)) {
+      await unlink(head).catch(() => {})
+      return this.waitersAhead()
+    }
+
+    return ahead.length
+  }
+
+  /**
+   * The old loop: try, back off, try again. The deadline is fixed: used for locks that are held
+   * for a moment (a family rotation), where waiting long means something is wrong.
+   */
+  private async waitAnyOrder(timeoutMs: number): Promise<this> {
+    const deadline = Date.now() + timeoutMs
+    let wait = 5
+    for (;;) {
+      if (this.tryCreate()) return this
+      await checkOwnFile(this.path, 'lock file')
+      const holder = await this.readHolder()
+      if (await this.isStale(holder)) {
+        await this.breakStale(holder)
+        continue
+      }
+
+      if (Date.now() >= deadline) throw this.lockedBy(holder)
+      await sleep(wait + Math.random() * wait)
+      wait = Math.min(wait * 2, 100)
+    }
+  }
+
+  /**
+   * A fair lock for the vault, where eight CLI writers at once are a normal day in CI. A writer
+   * that finds the lock taken (or others waiting) writes a waiter file beside it, named by its
+   * arrival time, and takes the lock only when no live waiter is ahead of it. Without this,
+   * every newcomer's first try raced the waiters' backed-off retries, and one writer could lose
+   * for 15 s while others wrote hundreds of times.
+   *
+   * It gives up with VAULT_LOCKED only when nothing moved for `timeoutMs`: the same holder kept
+   * the lock, and no waiter ahead left the line. A waiter ahead that is dead is dropped (its pid,
+   * as for the lock); one that is alive but does not take a free lock (stopped with Ctrl-Z) is
+   * passed over after HEAD_STUCK_MS.
+   */
+  private async waitInLine(timeoutMs: number): Promise<this> {
+    if ((await this.waitersAhead()) === 0 && this.tryCreate()) return this
+    this.waiting = join(
+      dirname(this.path),
+      `${this.waitPrefix}${String(Date.now()).padStart(15, '0')}.${this.me.nonce}`,
+    )
+    try {
+      await writeFile(this.waiting, JSON.stringify(this.me), {flag: 'wx', mode: 0o600})
+    } catch (error) {
+      this.waiting = undefined
+      throw unwritable(`cannot wait for lock ${this.path}`, error)
+    }
+
+    try {
+      let deadline = Date.now() + timeoutMs
+      let seen: string | undefined
+      let fewestAhead = Number.POSITIVE_INFINITY
+      let freeSince: number | undefined
+      for (;;) {
+        const ahead = await this.waitersAhead()
+        const now = Date.now()
+        const passOver = freeSince !== undefined && now - freeSince > HEAD_STUCK_MS
+        if ((ahead === 0 || passOver) && this.tryCreate()) return this
+        await checkOwnFile(this.path, 'lock file')
+        const text = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) =>
+          error.code === 'ENOENT' ? undefined : '',
+        )
+        const holder = text ? parseHolder(text) : undefined
+        if (text === undefined) {
+          freeSince ??= now
+        } else {
+          freeSince = undefined
+          if (await this.isStale(holder)) {
+            await this.breakStale(holder)
+            continue
+          }
+        }
+
+        const state = text === undefined ? 'free' : (holder?.nonce ?? 'unreadable')
+        if (state !== seen || ahead < fewestAhead) deadline = now + timeoutMs
+        seen = state
+        fewestAhead = Math.min(fewestAhead, ahead)
+        if (now >= deadline) throw this.lockedBy(holder)
+        // the head watches closely (the lock is idle until it looks); the rest only for their turn
+        await sleep(ahead === 0 ? 2 + Math.random() * 3 : 10 + Math.random() * 20)
+      }
+    } finally {
+      await unlink(this.waiting).catch(() => {})
+      this.waiting = undefined
+    }
+  }
+
+  private lockedBy(holder: Holder | undefined): VaultError {
+    const who = holder ? `process ${holder.pid} on ${holder.host} since ${holder.since}` : 'another process'
+    return new VaultError(
+      'VAULT_LOCKED',
+      `vault is locked by ${who}; retry, or if no jwtis process is running, remove ${this.path}`,
+    )
+  }
+
   private async breakStale(stale: Holder | undefined): Promise<void> {
     const aside = `${this.path}.${this.me.nonce}.stale`
     try {
@@ -105,9 +215,9 @@ export class FileLock {
     await unlink(aside).catch(() => {})
   }
 
-  private async isStale(holder: Holder | undefined): Promise<boolean> {
+  private async isStale(holder: Holder | undefined, path = this.path): Promise<boolean> {
     if (!holder) {
-      const info = await stat(this.path).catch(() => {})
+      const info = await stat(path).catch(() => {})
       return info !== undefined && Date.now() - info.mtimeMs > UNREADABLE_STALE_MS
     }
 

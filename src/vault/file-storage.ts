@@ -43,7 +43,9 @@ export class FileStorage implements VaultStorage {
   async close(): Promise<void> {}
 
   async commit(produce: (version: string, bytes: () => Promise<Uint8Array>) => Promise<Uint8Array>): Promise<string> {
-    const lock = await FileLock.acquire(`${this.path}.lock`, this.options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS)
+    const lock = await FileLock.acquire(`${this.path}.lock`, this.options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, {
+      queue: true,
+    })
     try {
       await removeStaleTemps(this.path)
       const bytes = await produce(await this.version(), () => this.readBytes())

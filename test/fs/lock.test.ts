@@ -1,7 +1,8 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
+import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, expect, it} from 'vitest'
 
 import {VaultError} from '../../src/common/errors.js'
@@ -63,5 +64,80 @@ describe('FileLock', () => {
     const lock = await FileLock.acquire(path, 100)
     expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid)
     await lock.release()
+  })
+})
+
+describe('FileLock in line (the vault lock)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jwtis-line-'))
+  const waiterFiles = (name: string) => readdirSync(dir).filter((f) => f.startsWith(`${name}.wait.`))
+  const waiterFile = (name: string, arrived: number, pid: number) =>
+    writeFileSync(
+      join(dir, `${name}.wait.${String(arrived).padStart(15, '0')}.planted`),
+      JSON.stringify({host: hostname(), nonce: 'planted', pid, since: new Date().toISOString()}),
+    )
+
+  it('hands the lock over in order of arrival: a newcomer does not pass those already waiting', async () => {
+    const path = join(dir, 'order.lock')
+    const holder = await FileLock.acquire(path, 5000, {queue: true})
+    const order: string[] = []
+    const waiter = async (name: string) => {
+      const lock = await FileLock.acquire(path, 5000, {queue: true})
+      order.push(name)
+      await sleep(20)
+      await lock.release()
+    }
+
+    const waiting: Array<Promise<void>> = []
+    for (const name of ['a', 'b', 'c']) {
+      waiting.push(waiter(name))
+      // until its waiter file is there, so that arrival order is this order
+      for (let tries = 0; waiterFiles('order.lock').length < waiting.length; tries++) {
+        expect(tries, `${name} never wrote a waiter file`).toBeLessThan(500)
+        await sleep(2)
+      }
+    }
+
+    await holder.release()
+    // a newcomer after the release, while a, b and c are still in line
+    const newcomer = waiter('newcomer')
+    await Promise.all([...waiting, newcomer])
+    expect(order).toEqual(['a', 'b', 'c', 'newcomer'])
+    expect(waiterFiles('order.lock')).toEqual([])
+  })
+
+  it('waits as long as the lock changes hands, and gives up only when one holder keeps it', async () => {
+    const path = join(dir, 'progress.lock')
+    // five writers holding it 150 ms each: the last waits ~600 ms, twice its 300 ms timeout
+    const started = Date.now()
+    await Promise.all(
+      Array.from({length: 5}, async () => {
+        const lock = await FileLock.acquire(path, 300, {queue: true})
+        await sleep(150)
+        await lock.release()
+      }),
+    )
+    expect(Date.now() - started).toBeGreaterThan(600)
+
+    const stuck = await FileLock.acquire(path, 300, {queue: true})
+    const err = await FileLock.acquire(path, 300, {queue: true}).catch((error: unknown) => error)
+    expect(err).toMatchObject({code: 'VAULT_LOCKED'})
+    expect((err as VaultError).message).toContain(`process ${process.pid}`)
+    expect(waiterFiles('progress.lock')).toEqual([])
+    await stuck.release()
+  })
+
+  it('drops a dead waiter ahead of it at once, and passes over a live one that does not take a free lock', async () => {
+    const path = join(dir, 'dead.lock')
+    waiterFile('dead.lock', 1, deadPid())
+    const lock = await FileLock.acquire(path, 500, {queue: true})
+    expect(waiterFiles('dead.lock')).toEqual([])
+    await lock.release()
+
+    // a live process (this one) first in line that never takes the lock: stopped with Ctrl-Z
+    waiterFile('stopped.lock', 1, process.pid)
+    const started = Date.now()
+    const next = await FileLock.acquire(join(dir, 'stopped.lock'), 5000, {queue: true})
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000)
+    await next.release()
   })
 })
