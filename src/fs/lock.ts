@@ -92,8 +92,15 @@ export class FileLock {
     const names = (await readdir(dirname(this.path)).catch(() => [] as string[]))
       .filter((name) => name.startsWith(this.waitPrefix))
       .sort()
-    const mine = this.waiting ? names.indexOf(basename(this.waiting)) : names.length
-    const ahead = names.slice(0, mine === -1 ? names.length : mine)
+    let mine = this.waiting ? names.indexOf(basename(this.waiting)) : names.length
+    if (mine === -1) {
+      // dropped by a waiter on another host that took us for dead: back in our place
+      await writeFile(this.waiting!, JSON.stringify(this.me), {mode: 0o600}).catch(() => {})
+      mine = names.findIndex((name) => name > basename(this.waiting!))
+      if (mine === -1) mine = names.length
+    }
+
+    const ahead = names.slice(0, mine)
     if (ahead.length === 0) return 0
     const head = join(dirname(this.path), ahead[0])
     if (await this.isStale(await readHolderAt(head), head)) {

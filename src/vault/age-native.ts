@@ -1,21 +1,25 @@
 import {
+  createCipheriv,
   createDecipheriv,
   createHmac,
   createPrivateKey,
   createPublicKey,
   diffieHellman,
+  generateKeyPairSync,
   hkdfSync,
   type KeyObject,
+  randomBytes,
   scryptSync,
   timingSafeEqual,
 } from 'node:crypto'
 
 /**
- * Decryption of age v1 files (https://age-encryption.org/v1) on node:crypto, for the X25519
- * identities and scrypt passphrases jwtis seals its vault with. Every command that opens the
- * vault reads it; loading typage for that costs as much as the rest of the command, so reads
- * take this path and typage stays for writing (and for any file this does not handle, such as
- * plugin or post-quantum stanzas: then it answers `unsupported` and the caller falls back).
+ * age v1 files (https://age-encryption.org/v1) on node:crypto, for the X25519 identities and
+ * recipients and the scrypt passphrases jwtis seals its vault with. Every command reads the
+ * vault and every change writes it: loading typage and running its JavaScript ChaCha20 cost as
+ * much as the rest of a write, and a file vault's writers take turns for it. typage stays for
+ * what this does not handle (plugin or post-quantum stanzas and recipients: `unsupported`, and
+ * the caller falls back) and for making identities.
  */
 export type NativeResult =
   | {kind: 'corrupt'; reason: string}
@@ -43,6 +47,11 @@ function b64(text: string): Buffer | undefined {
 
 function hkdf(ikm: Uint8Array, salt: Uint8Array, info: string): Buffer {
   return Buffer.from(hkdfSync('sha256', ikm, salt, info, 32))
+}
+
+function seal(key: Uint8Array, nonce: Uint8Array, plain: Uint8Array): Buffer {
+  const cipher = createCipheriv('chacha20-poly1305', key, nonce, {authTagLength: TAG})
+  return Buffer.concat([cipher.update(plain), cipher.final(), cipher.getAuthTag()])
 }
 
 /** ChaCha20-Poly1305 opening, or undefined when the tag does not verify. */
@@ -73,13 +82,12 @@ function polymod(values: number[]): number {
   return chk
 }
 
-/** The 32-byte scalar of an X25519 identity, or undefined when it is not one (or its checksum fails). */
-export function identityScalar(identity: string): Buffer | undefined {
-  const text = identity.toLowerCase()
-  const sep = text.lastIndexOf('1')
-  const hrp = text.slice(0, sep)
-  if (hrp !== 'age-secret-key-' || identity !== identity.toUpperCase()) return undefined
-  const data = Array.from(text.slice(sep + 1), (c) => CHARSET.indexOf(c))
+/** The bytes of a bech32 string with human-readable part `hrp`, or undefined (wrong part, bad checksum). */
+function bech32Bytes(text: string, hrp: string): Buffer | undefined {
+  const lower = text.toLowerCase()
+  const sep = lower.lastIndexOf('1')
+  if (lower.slice(0, sep) !== hrp || (text !== lower && text !== text.toUpperCase())) return undefined
+  const data = Array.from(lower.slice(sep + 1), (c) => CHARSET.indexOf(c))
   if (data.length < 7 || data.includes(-1)) return undefined
   const codes = Array.from(hrp, (c) => c.codePointAt(0)!)
   const expanded = [...codes.map((c) => c >> 5), 0, ...codes.map((c) => c & 31)]
@@ -96,7 +104,21 @@ export function identityScalar(identity: string): Buffer | undefined {
     }
   }
 
-  return out.length === 32 ? Buffer.from(out) : undefined
+  return Buffer.from(out)
+}
+
+/** The 32-byte scalar of an X25519 identity, or undefined when it is not one (or its checksum fails). */
+export function identityScalar(identity: string): Buffer | undefined {
+  if (identity !== identity.toUpperCase()) return undefined
+  const scalar = bech32Bytes(identity, 'age-secret-key-')
+  return scalar?.length === 32 ? scalar : undefined
+}
+
+/** The 32-byte public key of an X25519 recipient (`age1…`), or undefined when it is not one. */
+function recipientKey(recipient: string): Buffer | undefined {
+  if (recipient !== recipient.toLowerCase()) return undefined
+  const key = bech32Bytes(recipient, 'age')
+  return key?.length === 32 ? key : undefined
 }
 
 // ---- the file ----------------------------------------------------------------------------------
@@ -189,6 +211,15 @@ function unwrapX25519(share: Buffer, body: Buffer, scalar: Buffer): Unwrapped {
 /** scrypt work factors above this are refused, as age itself refuses them (a file could ask for hours). */
 const MAX_SCRYPT_LOG_N = 22
 
+function scryptKey(passphrase: string, salt: Buffer, logN: number): Buffer {
+  return scryptSync(passphrase, Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]), 32, {
+    maxmem: 2 ** logN * 128 * 8 * 2,
+    N: 2 ** logN,
+    p: 1,
+    r: 8,
+  })
+}
+
 function unwrapScrypt(stanza: Stanza, passphrase: string): Unwrapped {
   const [saltText, work] = stanza.args
   const salt = b64(saltText ?? '')
@@ -196,13 +227,7 @@ function unwrapScrypt(stanza: Stanza, passphrase: string): Unwrapped {
     return {corrupt: 'its scrypt stanza is malformed'}
   const logN = Number(work)
   if (logN > MAX_SCRYPT_LOG_N) return {corrupt: 'its scrypt work factor is too high'}
-  const key = scryptSync(passphrase, Buffer.concat([Buffer.from('age-encryption.org/v1/scrypt'), salt]), 32, {
-    maxmem: 2 ** logN * 128 * 8 * 2,
-    N: 2 ** logN,
-    p: 1,
-    r: 8,
-  })
-  return open(key, Buffer.alloc(12), stanza.body)
+  return open(scryptKey(passphrase, salt, logN), Buffer.alloc(12), stanza.body)
 }
 
 function payload(fileKey: Buffer, data: Buffer): string | undefined {
@@ -272,4 +297,72 @@ export function nativeDecrypt(bytes: Buffer, key: {identities: string[]} | {pass
   return plaintext === undefined
     ? {kind: 'corrupt', reason: 'its payload is truncated or altered'}
     : {kind: 'ok', plaintext}
+}
+
+// ---- writing ----------------------------------------------------------------------------------
+
+/** age's base64 for header lines: no padding. */
+const unpadded = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64').replace(/=+$/, '')
+
+/** A stanza as it is written: its line, then its body in 64-column lines, the last one short (maybe empty). */
+function stanzaText(type: string, args: string[], body: Buffer): string {
+  const text = unpadded(body)
+  const lines = []
+  for (let i = 0; i <= text.length; i += 64) lines.push(text.slice(i, i + 64))
+  return `-> ${[type, ...args].join(' ')}\n${lines.join('\n')}\n`
+}
+
+function x25519Stanza(recipient: Buffer, fileKey: Buffer): string {
+  const ephemeral = generateKeyPairSync('x25519')
+  const share = ephemeral.publicKey.export({format: 'der', type: 'spki'}).subarray(-32)
+  const peer = createPublicKey({format: 'der', key: Buffer.concat([X25519_SPKI, recipient]), type: 'spki'})
+  const shared = diffieHellman({privateKey: ephemeral.privateKey, publicKey: peer})
+  const wrapKey = hkdf(shared, Buffer.concat([share, recipient]), 'age-encryption.org/v1/X25519')
+  return stanzaText('X25519', [unpadded(share)], seal(wrapKey, Buffer.alloc(12), fileKey))
+}
+
+/** age's (and typage's) default work factor for passphrase files: about a second on a laptop. */
+const SCRYPT_LOG_N = 18
+
+function scryptStanza(passphrase: string, fileKey: Buffer): string {
+  const salt = randomBytes(16)
+  const key = scryptKey(passphrase, salt, SCRYPT_LOG_N)
+  return stanzaText('scrypt', [unpadded(salt), String(SCRYPT_LOG_N)], seal(key, Buffer.alloc(12), fileKey))
+}
+
+/**
+ * Seals `plaintext` as a binary age file to X25519 recipients or with a passphrase, as age and
+ * typage do; undefined when a recipient is not X25519 (the caller falls back to typage).
+ */
+export function nativeEncrypt(
+  plaintext: string,
+  to: {passphrase: string} | {recipients: string[]},
+): Buffer | undefined {
+  const fileKey = randomBytes(16)
+  let stanzas: string
+  if ('passphrase' in to) {
+    stanzas = scryptStanza(to.passphrase, fileKey)
+  } else {
+    const keys = to.recipients.map((r) => recipientKey(r))
+    if (keys.length === 0 || keys.includes(undefined)) return undefined
+    stanzas = keys.map((key) => x25519Stanza(key!, fileKey)).join('')
+  }
+
+  const header = Buffer.from(`${MAGIC}${stanzas}---`, 'latin1')
+  const mac = createHmac('sha256', hkdf(fileKey, Buffer.alloc(0), 'header'))
+    .update(header)
+    .digest()
+  const nonce = randomBytes(16)
+  const key = hkdf(fileKey, nonce, 'payload')
+  const plain = Buffer.from(plaintext, 'utf8')
+  const parts: Buffer[] = [header, Buffer.from(` ${unpadded(mac)}\n`, 'latin1'), nonce]
+  // 64 KiB chunks, the last one flagged; an empty plaintext is one empty last chunk
+  for (let counter = 0, pos = 0; counter === 0 || pos < plain.length; counter++, pos += CHUNK) {
+    const chunkNonce = Buffer.alloc(12)
+    chunkNonce.writeUIntBE(counter, 5, 6)
+    chunkNonce[11] = pos + CHUNK >= plain.length ? 1 : 0
+    parts.push(seal(key, chunkNonce, plain.subarray(pos, pos + CHUNK)))
+  }
+
+  return Buffer.concat(parts)
 }

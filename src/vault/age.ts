@@ -51,17 +51,34 @@ function leadingLines(bytes: Uint8Array): Uint8Array {
   return Buffer.from(lines.filter((line) => !line.startsWith('-----')).join(''), 'base64')
 }
 
+/**
+ * Seals on node:crypto (./age-native.ts), through typage for recipients that does not handle.
+ * ASCII-armored (`age -a`): text that survives being pasted, printed by `redis-cli --raw` with a
+ * newline after it, or diffed; `age -d` reads it as it reads the binary form.
+ */
 export async function ageEncrypt(
   plaintext: string,
   to: {passphrase: string} | {recipients: string[]},
 ): Promise<Uint8Array> {
-  const {armor, Encrypter} = await import('age-encryption')
+  const {nativeEncrypt} = await import('./age-native.js')
+  const sealed = nativeEncrypt(plaintext, to) ?? (await typageEncrypt(plaintext, to))
+  return Buffer.from(armor(sealed), 'latin1')
+}
+
+async function typageEncrypt(plaintext: string, to: {passphrase: string} | {recipients: string[]}) {
+  const {Encrypter} = await import('age-encryption')
   const e = new Encrypter()
   if ('passphrase' in to) e.setPassphrase(to.passphrase)
   else for (const r of to.recipients) e.addRecipient(r)
-  // ASCII-armored (`age -a`): text that survives being pasted, printed by `redis-cli --raw` with a
-  // newline after it, or diffed; `age -d` reads it as it reads the binary form.
-  return Buffer.from(armor.encode(await e.encrypt(plaintext)), 'latin1')
+  return e.encrypt(plaintext)
+}
+
+/** age's armor: padded base64 in 64-column lines between the begin and end lines, a newline after. */
+export function armor(bytes: Uint8Array): string {
+  const text = Buffer.from(bytes).toString('base64')
+  const lines = [ARMOR_BEGIN]
+  for (let i = 0; i < text.length; i += 64) lines.push(text.slice(i, i + 64))
+  return `${[...lines, ARMOR_END].join('\n')}\n`
 }
 
 const badKey = (key: VaultKey, path: string) =>

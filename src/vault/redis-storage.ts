@@ -3,7 +3,7 @@ import {randomBytes} from 'node:crypto'
 import {VaultError} from '../common/errors.js'
 import {redactUrl} from '../common/redact.js'
 import {RedisLink} from '../redis/link.js'
-import {ARMOR_BEGIN} from './age.js'
+import {armor, ARMOR_BEGIN} from './age.js'
 import {DEFAULT_LOCK_TIMEOUT_MS, type StorageOptions, type VaultStorage} from './storage.js'
 
 /**
@@ -138,7 +138,7 @@ export class RedisStorage implements VaultStorage {
 
   private async write(script: string, expected: string, bytes: Uint8Array): Promise<null | string> {
     const nonce = randomBytes(12).toString('base64url')
-    const version = await this.link.script(script, this.keys, [expected, await armored(bytes), nonce, this.channel])
+    const version = await this.link.script(script, this.keys, [expected, armored(bytes), nonce, this.channel])
     return typeof version === 'string' ? version : null
   }
 }
@@ -148,9 +148,7 @@ export class RedisStorage implements VaultStorage {
  * armored) armored on the way in. Armor is an encoding, not a re-encryption: `age -d` reads both,
  * and `redis-cli --raw GET` adds a newline that only the armored form tolerates.
  */
-async function armored(bytes: Uint8Array): Promise<string> {
+function armored(bytes: Uint8Array): string {
   const text = Buffer.from(bytes).toString('latin1')
-  if (text.startsWith(ARMOR_BEGIN)) return text
-  const {armor} = await import('age-encryption')
-  return armor.encode(bytes)
+  return text.startsWith(ARMOR_BEGIN) ? text : armor(bytes)
 }
