@@ -1,3 +1,4 @@
+import {armor, Decrypter, Encrypter, generateHybridIdentity, identityToRecipient} from 'age-encryption'
 /**
  * The node:crypto age reader and writer against the real `age` tool and typage: it must open
  * what they seal and refuse what it should, exactly as they would, and seal what they open.
@@ -9,10 +10,8 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {armor, Decrypter, Encrypter, generateHybridIdentity, identityToRecipient} from 'age-encryption'
-
 import {identityScalar, nativeDecrypt, nativeEncrypt} from '../../src/vault/age-native.js'
-import {ageEncrypt, armor as ourArmor, dearmor, newIdentity} from '../../src/vault/age.js'
+import {ageEncrypt, dearmor, newIdentity, armor as ourArmor} from '../../src/vault/age.js'
 import {hasTool} from '../helpers/cli.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'jwtis-age-'))
