@@ -1,8 +1,8 @@
-import {armor, Decrypter, Encrypter, generateHybridIdentity, identityToRecipient} from 'age-encryption'
 /**
  * The node:crypto age reader and writer against the real `age` tool and typage: it must open
  * what they seal and refuse what it should, exactly as they would, and seal what they open.
  */
+import {armor, Decrypter, Encrypter, generateHybridIdentity, identityToRecipient} from 'age-encryption'
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
