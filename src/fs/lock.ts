@@ -84,31 +84,34 @@ export class FileLock {
   }
 
   /**
-   * How many live waiters are ahead of us (all of them, before we join the line). Only the
-   * first one's file is read: a dead waiter further back holds no one up, and is dropped when
-   * it comes first.
+   * How many waiters are ahead of us (all of them, before we join the line), and the first
+   * live one. Dead waiters at the front are dropped (one that cannot be removed, in a directory
+   * gone read-only, is skipped all the same); a dead waiter further back holds no one up, and is
+   * dropped when it comes first.
    */
-  private async waitersAhead(): Promise<number> {
-    const names = (await readdir(dirname(this.path)).catch(() => [] as string[]))
+  private async lineAhead(): Promise<{ahead: number; head?: string}> {
+    const dir = dirname(this.path)
+    const names = (await readdir(dir).catch(() => [] as string[]))
       .filter((name) => name.startsWith(this.waitPrefix))
       .sort()
-    let mine = this.waiting ? names.indexOf(basename(this.waiting)) : names.length
-    if (mine === -1) {
-      // dropped by a waiter on another host that took us for dead: back in our place
+    const waiting = this.waiting && basename(this.waiting)
+    let mine = waiting ? names.indexOf(waiting) : names.length
+    if (waiting && mine === -1) {
+      // dropped, taken for dead or stopped: back in our place, alive as of now
+      this.me.since = new Date().toISOString()
       await writeFile(this.waiting!, JSON.stringify(this.me), {mode: 0o600}).catch(() => {})
-      mine = names.findIndex((name) => name > basename(this.waiting!))
+      mine = names.findIndex((name) => name > waiting)
       if (mine === -1) mine = names.length
     }
 
     const ahead = names.slice(0, mine)
-    if (ahead.length === 0) return 0
-    const head = join(dirname(this.path), ahead[0])
-    if (await this.isStale(await readHolderAt(head), head)) {
-      await unlink(head).catch(() => {})
-      return this.waitersAhead()
+    for (const [i, name] of ahead.entries()) {
+      const path = join(dir, name)
+      if (!(await this.isStale(await readHolderAt(path), path))) return {ahead: ahead.length - i, head: path}
+      await unlink(path).catch(() => {})
     }
 
-    return ahead.length
+    return {ahead: 0}
   }
 
   /**
@@ -140,13 +143,41 @@ export class FileLock {
    * every newcomer's first try raced the waiters' backed-off retries, and one writer could lose
    * for 15 s while others wrote hundreds of times.
    *
-   * It gives up with VAULT_LOCKED only when nothing moved for `timeoutMs`: the same holder kept
-   * the lock, and no waiter ahead left the line. A waiter ahead that is dead is dropped (its pid,
-   * as for the lock); one that is alive but does not take a free lock (stopped with Ctrl-Z) is
-   * passed over after HEAD_STUCK_MS.
+   * It gives up with VAULT_LOCKED only when the lock did not change hands for `timeoutMs`. A
+   * waiter ahead that is dead is dropped (its pid, as for the lock); one that is alive but does
+   * not take a free lock (stopped with Ctrl-Z) is passed over after HEAD_STUCK_MS and dropped.
    */
   private async waitInLine(timeoutMs: number): Promise<this> {
-    if ((await this.waitersAhead()) === 0 && this.tryCreate()) return this
+    if ((await this.lineAhead()).ahead === 0 && this.tryCreate()) return this
+    await this.joinLine()
+    try {
+      const timedOut = progressDeadline(timeoutMs)
+      let freeSince: number | undefined
+      for (;;) {
+        const {ahead, head} = await this.lineAhead()
+        const now = Date.now()
+        const passOver = freeSince !== undefined && now - freeSince > HEAD_STUCK_MS
+        if ((ahead === 0 || passOver) && this.tryCreate()) {
+          // out of the line, or it costs every later writer 2 s; it takes its place back when it runs again
+          if (ahead > 0 && head) await unlink(head).catch(() => {})
+          return this
+        }
+
+        const {broken, free, holder} = await this.lookAtLock()
+        if (broken) continue
+        freeSince = free ? (freeSince ?? now) : undefined
+        if (timedOut(free ? 'free' : (holder?.nonce ?? 'unreadable'), ahead, now)) throw this.lockedBy(holder)
+        // the head watches closely (the lock is idle until it looks); the rest only for their turn
+        await sleep(ahead === 0 ? 2 + Math.random() * 3 : 10 + Math.random() * 20)
+      }
+    } finally {
+      if (this.waiting) await unlink(this.waiting).catch(() => {})
+      this.waiting = undefined
+    }
+  }
+
+  /** Writes our waiter file, named by our arrival time. */
+  private async joinLine(): Promise<void> {
     this.waiting = join(
       dirname(this.path),
       `${this.waitPrefix}${String(Date.now()).padStart(15, '0')}.${this.me.nonce}`,
@@ -154,47 +185,26 @@ export class FileLock {
     try {
       await writeFile(this.waiting, JSON.stringify(this.me), {flag: 'wx', mode: 0o600})
     } catch (error) {
+      // (a full disk can leave it made but empty: it is ours, by its nonce)
+      await unlink(this.waiting).catch(() => {})
       this.waiting = undefined
       throw unwritable(`cannot wait for lock ${this.path}`, error)
     }
+  }
 
+  /** Whether the lock is free, and its holder when it names one; a stale lock is broken (look again). */
+  private async lookAtLock(): Promise<{broken?: boolean; free: boolean; holder?: Holder}> {
+    await checkOwnFile(this.path, 'lock file')
+    let holder: Holder | undefined
     try {
-      let deadline = Date.now() + timeoutMs
-      let seen: string | undefined
-      let fewestAhead = Number.POSITIVE_INFINITY
-      let freeSince: number | undefined
-      for (;;) {
-        const ahead = await this.waitersAhead()
-        const now = Date.now()
-        const passOver = freeSince !== undefined && now - freeSince > HEAD_STUCK_MS
-        if ((ahead === 0 || passOver) && this.tryCreate()) return this
-        await checkOwnFile(this.path, 'lock file')
-        const text = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) =>
-          error.code === 'ENOENT' ? undefined : '',
-        )
-        const holder = text ? parseHolder(text) : undefined
-        if (text === undefined) {
-          freeSince ??= now
-        } else {
-          freeSince = undefined
-          if (await this.isStale(holder)) {
-            await this.breakStale(holder)
-            continue
-          }
-        }
-
-        const state = text === undefined ? 'free' : (holder?.nonce ?? 'unreadable')
-        if (state !== seen || ahead < fewestAhead) deadline = now + timeoutMs
-        seen = state
-        fewestAhead = Math.min(fewestAhead, ahead)
-        if (now >= deadline) throw this.lockedBy(holder)
-        // the head watches closely (the lock is idle until it looks); the rest only for their turn
-        await sleep(ahead === 0 ? 2 + Math.random() * 3 : 10 + Math.random() * 20)
-      }
-    } finally {
-      await unlink(this.waiting).catch(() => {})
-      this.waiting = undefined
+      holder = parseHolder(await readFile(this.path, 'utf8'))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {free: true}
     }
+
+    if (!(await this.isStale(holder))) return {free: false, holder}
+    await this.breakStale(holder)
+    return {broken: true, free: false}
   }
 
   private lockedBy(holder: Holder | undefined): VaultError {
@@ -246,6 +256,8 @@ export class FileLock {
   private tryCreate(): boolean {
     // (not .tmp: the vault sweeps its own temp files, and this one must live until linked)
     const temp = `${this.path}.${process.pid}.${this.me.nonce}.taking`
+    // since it was taken, not since we began to wait: another host judges a holder by it
+    this.me.since = new Date().toISOString()
     try {
       writeFileSync(temp, JSON.stringify(this.me), {flag: 'wx', mode: 0o600})
       linkSync(temp, this.path)
@@ -258,6 +270,23 @@ export class FileLock {
         unlinkSync(temp)
       } catch {}
     }
+  }
+}
+
+/**
+ * Whether a waiter has waited `timeoutMs` without progress, asked with what it sees at each
+ * look. Progress is the lock changing hands: seen, or between two looks (a waiter ahead took and
+ * left a free lock). A waiter ahead giving up behind a stuck holder is not progress.
+ */
+function progressDeadline(timeoutMs: number): (state: string, ahead: number, now: number) => boolean {
+  let deadline = Date.now() + timeoutMs
+  let seen: string | undefined
+  let fewestAhead = Number.POSITIVE_INFINITY
+  return (state, ahead, now) => {
+    if (state !== seen || (state === 'free' && ahead < fewestAhead)) deadline = now + timeoutMs
+    seen = state
+    fewestAhead = Math.min(fewestAhead, ahead)
+    return now >= deadline
   }
 }
 

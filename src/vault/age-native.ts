@@ -13,6 +13,8 @@ import {
   timingSafeEqual,
 } from 'node:crypto'
 
+import {VaultError} from '../common/errors.js'
+
 /**
  * age v1 files (https://age-encryption.org/v1) on node:crypto, for the X25519 identities and
  * recipients and the scrypt passphrases jwtis seals its vault with. Every command reads the
@@ -312,11 +314,18 @@ function stanzaText(type: string, args: string[], body: Buffer): string {
   return `-> ${[type, ...args].join(' ')}\n${lines.join('\n')}\n`
 }
 
-function x25519Stanza(recipient: Buffer, fileKey: Buffer): string {
+function x25519Stanza(name: string, recipient: Buffer, fileKey: Buffer): string {
   const ephemeral = generateKeyPairSync('x25519')
   const share = ephemeral.publicKey.export({format: 'der', type: 'spki'}).subarray(-32)
   const peer = createPublicKey({format: 'der', key: Buffer.concat([X25519_SPKI, recipient]), type: 'spki'})
-  const shared = diffieHellman({privateKey: ephemeral.privateKey, publicKey: peer})
+  let shared: Buffer
+  try {
+    shared = diffieHellman({privateKey: ephemeral.privateKey, publicKey: peer})
+  } catch {
+    // OpenSSL refuses a low-order point: age would make a file no one can open
+    throw new VaultError('VAULT_BAD_KEY', `age recipient ${name} is not a usable X25519 public key (a low-order point)`)
+  }
+
   const wrapKey = hkdf(shared, Buffer.concat([share, recipient]), 'age-encryption.org/v1/X25519')
   return stanzaText('X25519', [unpadded(share)], seal(wrapKey, Buffer.alloc(12), fileKey))
 }
@@ -345,7 +354,7 @@ export function nativeEncrypt(
   } else {
     const keys = to.recipients.map((r) => recipientKey(r))
     if (keys.length === 0 || keys.includes(undefined)) return undefined
-    stanzas = keys.map((key) => x25519Stanza(key!, fileKey)).join('')
+    stanzas = keys.map((key, i) => x25519Stanza(to.recipients[i], key!, fileKey)).join('')
   }
 
   const header = Buffer.from(`${MAGIC}${stanzas}---`, 'latin1')

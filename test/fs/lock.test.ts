@@ -1,5 +1,5 @@
 import {spawnSync} from 'node:child_process'
-import {existsSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, utimesSync, writeFileSync} from 'node:fs'
 import {hostname, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -139,5 +139,35 @@ describe('FileLock in line (the vault lock)', () => {
     const next = await FileLock.acquire(join(dir, 'stopped.lock'), 5000, {queue: true})
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000)
     await next.release()
+    // and dropped from the line, so that it does not cost every later writer 2 s
+    expect(waiterFiles('stopped.lock')).toEqual([])
+    const again = Date.now()
+    await (await FileLock.acquire(join(dir, 'stopped.lock'), 5000, {queue: true})).release()
+    expect(Date.now() - again).toBeLessThan(1000)
+  })
+
+  it('skips a dead waiter it cannot remove (as in a directory gone read-only) instead of spinning', async () => {
+    // a directory stands in for it: unreadable as a waiter, old, and unlink refuses it even for root
+    const stuck = join(dir, `undeletable.lock.wait.${String(1).padStart(15, '0')}.dir`)
+    mkdirSync(join(stuck, 'inside'), {recursive: true})
+    const before = new Date(Date.now() - 6000)
+    utimesSync(stuck, before, before)
+    const lock = await FileLock.acquire(join(dir, 'undeletable.lock'), 1000, {queue: true})
+    await lock.release()
+  }, 5000)
+
+  it('behind a stuck holder, every waiter gives up after its own timeout, not after those ahead of it', async () => {
+    const path = join(dir, 'stuck.lock')
+    const holder = await FileLock.acquire(path, 500, {queue: true})
+    const started = Date.now()
+    const waiters = ['a', 'b', 'c'].map(async () => {
+      const err = await FileLock.acquire(path, 500, {queue: true}).catch((error: unknown) => error)
+      return {code: (err as VaultError).code, ms: Date.now() - started}
+    })
+    const results = await Promise.all(waiters)
+    // each waits its 500 ms (plus polling and a loaded machine), never 1,000–1,500 ms in a queue of timeouts
+    for (const r of results) expect(r).toMatchObject({code: 'VAULT_LOCKED'})
+    expect(Math.max(...results.map((r) => r.ms))).toBeLessThan(950)
+    await holder.release()
   })
 })

@@ -77,7 +77,9 @@ describe('age on node:crypto', () => {
     const a = await newIdentity()
     const b = await newIdentity()
     for (const size of SIZES) {
-      const text = 'é'.repeat(size / 2) // two bytes each in UTF-8: the chunks are counted in bytes
+      // two bytes each in UTF-8 (the chunks are counted in bytes), and one more for odd sizes
+      const text = 'é'.repeat(Math.floor(size / 2)) + 'x'.repeat(size % 2)
+      expect(Buffer.byteLength(text)).toBe(size)
       const sealed = nativeEncrypt(text, {recipients: [a.recipient, b.recipient]})!
       expect(await typageOpen(sealed, {identity: a.identity})).toBe(text)
       expect(await typageOpen(sealed, {identity: b.identity})).toBe(text)
@@ -102,6 +104,9 @@ describe('age on node:crypto', () => {
     expect(nativeEncrypt('x', {recipients: [hybrid]})).toBeUndefined()
     expect(nativeEncrypt('x', {recipients: [`${(await newIdentity()).recipient.slice(0, -1)}q`]})).toBeUndefined()
     expect(nativeEncrypt('x', {recipients: []})).toBeUndefined()
+    // a low-order point (all zero) spelled as a recipient: refused in one line, not an OpenSSL error
+    const lowOrder = 'age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z'
+    expect(() => nativeEncrypt('x', {recipients: [lowOrder]})).toThrow(/not a usable X25519 public key/)
   })
 
   it('armors byte for byte as typage does, and ageEncrypt falls back to typage for a post-quantum recipient', async () => {
@@ -143,15 +148,21 @@ describe('age on node:crypto', () => {
         expect(nativeDecrypt(binary, {identities: [identity]})).toEqual({kind: 'ok', plaintext: text})
       }
 
-      // what jwtis writes, and what typage writes
-      const ours = await ageEncrypt(text, {recipients: [recipient]})
-      const theirs = armor.encode(await typageSeal(text, {recipients: [recipient]}))
-      for (const sealed of [ours, dearmor(ours)!, theirs]) {
-        const file = join(dir, 'written.age')
-        writeFileSync(file, sealed)
-        const opened = spawnSync('age', ['-d', '-i', idFile, file], {encoding: 'utf8'})
-        expect(opened.status, opened.stderr).toBe(0)
-        expect(opened.stdout).toBe(text)
+      // what jwtis writes, at every chunk boundary, and what typage writes
+      const written = async (plain: string) => [
+        await ageEncrypt(plain, {recipients: [recipient]}),
+        nativeEncrypt(plain, {recipients: [recipient]})!,
+        armor.encode(await typageSeal(plain, {recipients: [recipient]})),
+      ]
+      for (const size of SIZES) {
+        const plain = 'y'.repeat(size)
+        for (const sealed of await written(plain)) {
+          const file = join(dir, 'written.age')
+          writeFileSync(file, sealed)
+          const opened = spawnSync('age', ['-d', '-i', idFile, file], {encoding: 'utf8'})
+          expect(opened.status, opened.stderr).toBe(0)
+          expect(opened.stdout).toBe(plain)
+        }
       }
     },
   )
