@@ -4,6 +4,8 @@
  * code means at an edge lives at that edge: the CLI's exit codes in src/cli/exit-codes.ts, the
  * HTTP statuses in src/server/errors.ts, both tables keyed by the codes listed here.
  */
+import {sanitizeLine} from './terminal.js'
+
 export abstract class JwtisError<C extends string = string> extends Error {
   constructor(
     readonly code: C,
@@ -39,7 +41,15 @@ export const REJECTION_CODES = [
 ] as const
 export type RejectionCode = (typeof REJECTION_CODES)[number]
 
-export class TokenRejectedError extends JwtisError<RejectionCode> {}
+/**
+ * A token refused. Its message may quote the token's own values (a kid, an issuer, a type), which
+ * a forger chooses: kept on one line and free of terminal controls, whatever they hold.
+ */
+export class TokenRejectedError extends JwtisError<RejectionCode> {
+  constructor(code: RejectionCode, message: string, options?: {cause?: unknown}) {
+    super(code, sanitizeLine(message), options)
+  }
+}
 
 /** Bad flag, bad value or missing input; BAD_KEY: a key that cannot be used as given. */
 export const USAGE_CODES = ['BAD_KEY', 'USAGE'] as const

@@ -68,6 +68,21 @@ describe('refresh tokens through the face', () => {
   })
 })
 
+describe("a token's own values in refusals", () => {
+  it('are quoted on one line without terminal controls: a kid with a newline and an escape sequence', async () => {
+    // found by the fuzz suite: a mutated refresh token whose kid held "\n" gave a two-line UNKNOWN_KID
+    const header = Buffer.from(JSON.stringify({alg: 'A256KW', enc: 'A256GCM', kid: 'a\nb\u001B[2Jc'})).toString(
+      'base64url',
+    )
+    const jwe = `${header}.${'A'.repeat(54)}.${'A'.repeat(16)}.AAAA.${'A'.repeat(22)}`
+    const error = await decryptJwe(jwe, {keyring: issuer.keyring()}).catch((error_: unknown) => error_)
+    expect(error).toMatchObject({code: 'UNKNOWN_KID'})
+    const {message} = error as Error
+    expect(message.includes('\n') || message.includes('\u001B')).toBe(false)
+    expect(message).toContain(String.raw`a\u000ab\u001b[2Jc`)
+  })
+})
+
 describe('the fast path and jose agree', () => {
   it('an access token verifies the same with the vault key (node:crypto) and its published JWK (jose)', async () => {
     const {access_token: token} = await issuer.issue('app', {aud: ['api'], custom: {n: 1}, sub: 'u1'})
