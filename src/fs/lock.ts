@@ -123,13 +123,8 @@ export class FileLock {
     let wait = 5
     for (;;) {
       if (this.tryCreate()) return this
-      await checkOwnFile(this.path, 'lock file')
-      const holder = await this.readHolder()
-      if (await this.isStale(holder)) {
-        await this.breakStale(holder)
-        continue
-      }
-
+      const {broken, holder} = await this.lookAtLock()
+      if (broken) continue
       if (Date.now() >= deadline) throw this.lockedBy(holder)
       await sleep(wait + Math.random() * wait)
       wait = Math.min(wait * 2, 100)
