@@ -68,6 +68,24 @@ export default [
     },
   },
   {
+    // The entry points are CommonJS (bin/package.json, see bin/run.js): no ES module loader at start-up.
+    files: ['bin/*.js'],
+    languageOptions: {
+      globals: {__dirname: 'readonly', process: 'readonly', require: 'readonly'},
+      sourceType: 'commonjs',
+    },
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off',
+      // (the package's dependencies and files are in ../package.json, not in bin/package.json)
+      'n/no-extraneous-import': 'off',
+      'n/no-unpublished-require': 'off',
+      // (a CommonJS file's top level is its module's scope, not the global one)
+      'no-implicit-globals': 'off',
+      'unicorn/prefer-module': 'off',
+      'unicorn/prefer-top-level-await': 'off',
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',

@@ -435,6 +435,8 @@ describe.skipIf(!HAS_NPM)('installing: a link or a copy', () => {
     const [{filename, files}] = JSON.parse(packed.stdout) as Array<{filename: string; files: Array<{path: string}>}>
     const paths = files.map((f) => f.path)
     expect(paths).toContain('bin/run.js')
+    // (bin/run.js is CommonJS by it: without it, an installed copy would read it as an ES module)
+    expect(paths).toContain('bin/package.json')
     expect(paths).toContain('oclif.manifest.json')
     expect(paths.some((p) => p.startsWith('src/') || p.startsWith('test/'))).toBe(false)
 
