@@ -55,7 +55,8 @@ const COMPACT_EVERY_MS = 60_000
 /**
  * Token state on disk beside the vault: families fanned out over 4096 buckets, plus one file of
  * subject cut-offs. A family changed since it was made (rotated, revoked) is a small JSON file
- * of its own, replaced whole under that file's lock, so operations on different families never
+ * of its own, written under that file's lock (replaced whole, or in `serve` a version appended:
+ * see appendVersion), so operations on different families never
  * wait for each other. Writes are atomic and fsynced before an operation returns, so a crash
  * never loses a rotation that was reported.
  *
@@ -310,7 +311,8 @@ export class FileStore implements TokenStore {
     const changed = {...this.stored(family), n: (family.n ?? 0) + 1}
     if (!this.groupCommit) return this.write(changed)
     const journal = await this.openJournal()
-    await journal.append(changed, () => this.writeNow(changed))
+    // a version written with the subject in clear must not stay in the file beneath the new one
+    await journal.append(changed, () => this.writeNow(changed, family.sub !== undefined))
   }
 
   private async openJournal(): Promise<Journal> {
@@ -528,13 +530,11 @@ export class FileStore implements TokenStore {
     }
 
     if (text !== undefined) {
-      try {
-        return JSON.parse(text) as FileFamily
-      } catch {
-        // (written whole, by rename: only an OS crash before the journal's flush can leave one
-        // torn, and the journal's replay writes it again)
-        throw new StoreError('STORE_UNAVAILABLE', `the token store file ${own} is damaged`)
-      }
+      // (its last whole line: see appendVersion. Only an OS crash before the journal's flush can
+      // leave none, and the journal's replay writes the file again)
+      const family = lastRecord(text)
+      if (!family) throw new StoreError('STORE_UNAVAILABLE', `the token store file ${own} is damaged`)
+      return family
     }
 
     const log = join(this.dir, 'families', bucketOf(fam), CREATED_LOG)
@@ -620,22 +620,26 @@ export class FileStore implements TokenStore {
     }
   }
 
-  /** `write` for a family whose record a journal made durable: synchronous, no fsync. */
-  private writeNow(family: FileFamily): void {
+  /** `write` for a family whose record a journal made durable: synchronous, no fsync (see appendVersion). */
+  private writeNow(family: FileFamily, replace = false): void {
     const dir = join(this.dir, 'families', bucketOf(family.fam))
     const path = this.path(family.fam)
+    const record = JSON.stringify(family)
+    let size: number
     try {
-      replaceFileSync(path, JSON.stringify(family))
+      size = appendVersion(path, record)
     } catch (error) {
-      if (!missingDir(error)) throw error
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unwritable(`cannot write ${path}`, error)
       try {
         mkdirSync(dir, {mode: 0o700, recursive: true})
       } catch (error_) {
         throw unwritable(`cannot create ${dir}`, error_)
       }
 
-      replaceFileSync(path, JSON.stringify(family))
+      size = appendVersion(path, record)
     }
+
+    if (replace || size > FAMILY_FILE_MAX_BYTES) replaceFileSync(path, record)
   }
 }
 
@@ -683,6 +687,48 @@ function findLine(path: string, needle: string): StoredFamily | undefined {
     if (family || start === 0) return family
     from = start - 1 // a torn line: an earlier one may be whole
   }
+}
+
+/**
+ * How far a family file grows (see appendVersion) before its next change rewrites it to that
+ * one version: readers read it whole, a few versions at most.
+ */
+const FAMILY_FILE_MAX_BYTES = 4096
+
+/**
+ * Writes a new version of a family (its lock held) as a line appended to its file: readers take
+ * the last whole line (lastRecord). Replacing the file instead (a new file renamed over it)
+ * costs far more: ext4 starts writing out a file renamed over another at once, about 0.3 ms of
+ * a rotation on this project's machines against 0.01 ms for an append. A lock-free reader that
+ * meets a line being appended reads it as torn and takes the version before, as if it had read
+ * a moment earlier. Returns the file's size: past FAMILY_FILE_MAX_BYTES the caller replaces it
+ * by its last version.
+ */
+function appendVersion(path: string, record: string): number {
+  const data = toLines([record])
+  const fd = openSync(path, 'a', 0o600)
+  try {
+    if (writeSync(fd, data) < data.length) throw shortWrite()
+    return fstatSync(fd).size
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The last whole JSON line of a family file: its current version (one line, in a file written whole). */
+function lastRecord(text: string): FileFamily | undefined {
+  for (let end = text.length; end > 0;) {
+    const start = text.lastIndexOf('\n', end - 1) + 1
+    if (start < end) {
+      try {
+        return JSON.parse(text.slice(start, end)) as FileFamily
+      } catch {} // torn (a line being appended, or cut short by a full disk): the one before
+    }
+
+    end = start - 1
+  }
+
+  return undefined
 }
 
 const inodeOf = (path: string): bigint | undefined => statSync(path, {bigint: true, throwIfNoEntry: false})?.ino

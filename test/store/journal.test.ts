@@ -143,6 +143,51 @@ describe('file store group commit', () => {
   })
 })
 
+describe('file store: a family changed by serve gets each version as a line of its file', () => {
+  it('appends versions, bounds the file, and the last whole line is the family, to every reader', async () => {
+    const dir = storeDir()
+    const serving = new FileStore(dir, {groupCommit: true, storeKey: KEY})
+    const now = Date.now()
+    await serving.create(family('av1', now))
+    const file = join(dir, 'families', 'av', 'av1.json')
+    const versions = () => readFileSync(file, 'utf8').split('\n').filter(Boolean)
+    let current = 'cur'
+    for (let i = 0; i < 3; i++) {
+      expect(await serving.rotate('av1', current, `r${i}`, now)).toBe('ok')
+      current = `r${i}`
+    }
+
+    // three versions, one line each (a replaced file would hold one)
+    expect(versions().map((line) => JSON.parse(line).current)).toEqual(['r0', 'r1', 'r2'])
+    const cli = new FileStore(dir, {storeKey: KEY})
+    expect(await cli.check('av1', 'r2', now)).toBe('ok')
+    expect(await cli.check('av1', 'r1', now)).toBe('reused')
+    // (that reuse revoked it: a version appended by the CLI, which writes the file whole)
+    expect(versions()).toHaveLength(1)
+    expect(await serving.check('av1', 'r2', now)).toBe('revoked')
+
+    // a line being appended (or cut short by a full disk) reads as the version before it
+    const fresh = 'av2'
+    await serving.create(family(fresh, now))
+    expect(await serving.rotate(fresh, 'cur', 'n1', now)).toBe('ok')
+    const freshFile = join(dir, 'families', 'av', `${fresh}.json`)
+    writeFileSync(freshFile, `${readFileSync(freshFile, 'utf8')}\n{"client":"app","current":"n2","fam":"av2","rev`)
+    expect(await cli.check(fresh, 'n1', now)).toBe('ok')
+    // and the next version starts on a line of its own
+    expect(await serving.rotate(fresh, 'n1', 'n3', now)).toBe('ok')
+    expect(await cli.check(fresh, 'n3', now)).toBe('ok')
+
+    // many changes: the file is rewritten to its last version past 4 KiB, never grows beyond
+    for (let i = 4; i < 60; i++) {
+      expect(await serving.rotate(fresh, `n${i - 1}`, `n${i}`, now)).toBe('ok')
+      expect(statSync(freshFile).size).toBeLessThan(4096 + 512)
+    }
+
+    expect(await cli.check(fresh, 'n59', now)).toBe('ok')
+    await serving.close()
+  })
+})
+
 const logOf = (dir: string, fam: string) => join(dir, 'families', fam.slice(0, 2), 'created.log')
 
 describe("file store: families made by serve live in their bucket's log until they change", () => {
