@@ -520,7 +520,8 @@ export class FileStore implements TokenStore {
     const own = this.path(fam)
     let text: string | undefined
     try {
-      text = readFileSync(own, 'utf8')
+      // (asked first: no file is the usual case, and a read that fails costs ten times a stat)
+      if (statSync(own, {throwIfNoEntry: false})) text = readFileSync(own, 'utf8')
     } catch (error) {
       // None (or removed since, expired: then it is in no log either, or a stale line). Any
       // other failure must not fall back to the log, whose line is the family as it was made:
@@ -671,23 +672,26 @@ const parseFamily = (line: string): StoredFamily | undefined => {
 
 /** The last whole line of `path` that contains `needle` (a family's id as JSON), parsed. */
 function findLine(path: string, needle: string): StoredFamily | undefined {
-  let text: string
+  // searched as bytes: only the line found is decoded
+  let data: Buffer
   try {
-    text = readFileSync(path, 'utf8')
+    data = readFileSync(path)
   } catch {
     return undefined
   }
 
-  for (let from = text.length; ;) {
-    const at = text.lastIndexOf(needle, from)
+  for (let from = data.length; ;) {
+    const at = data.lastIndexOf(needle, from)
     if (at === -1) return undefined
-    const start = text.lastIndexOf('\n', at) + 1
-    const end = text.indexOf('\n', at)
-    const family = parseFamily(text.slice(start, end === -1 ? undefined : end))
+    const start = data.lastIndexOf(NEWLINE, at) + 1
+    const end = data.indexOf(NEWLINE, at)
+    const family = parseFamily(data.toString('utf8', start, end === -1 ? data.length : end))
     if (family || start === 0) return family
     from = start - 1 // a torn line: an earlier one may be whole
   }
 }
+
+const NEWLINE = 0x0a
 
 /**
  * How far a family file grows (see appendVersion) before its next change rewrites it to that
