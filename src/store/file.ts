@@ -4,6 +4,7 @@ import {
   constants,
   existsSync,
   fstatSync,
+  ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
@@ -621,26 +622,34 @@ export class FileStore implements TokenStore {
     }
   }
 
-  /** `write` for a family whose record a journal made durable: synchronous, no fsync (see appendVersion). */
+  /**
+   * `write` for a family whose record a journal made durable: synchronous, no fsync. One write
+   * either lands or not: a line appended to the family's file (see appendVersion), or, when the
+   * family has no file yet, its file is past its bound, or its last version held a subject in
+   * clear (`replace`), the whole file replaced.
+   */
   private writeNow(family: FileFamily, replace = false): void {
-    const dir = join(this.dir, 'families', bucketOf(family.fam))
     const path = this.path(family.fam)
     const record = JSON.stringify(family)
-    let size: number
     try {
-      size = appendVersion(path, record)
+      if (!replace && appendVersion(path, record)) return
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unwritable(`cannot write ${path}`, error)
+      throw unwritable(`cannot write ${path}`, error)
+    }
+
+    try {
+      replaceFileSync(path, record)
+    } catch (error) {
+      if (!missingDir(error)) throw error
+      const dir = dirname(path)
       try {
         mkdirSync(dir, {mode: 0o700, recursive: true})
       } catch (error_) {
         throw unwritable(`cannot create ${dir}`, error_)
       }
 
-      size = appendVersion(path, record)
+      replaceFileSync(path, record)
     }
-
-    if (replace || size > FAMILY_FILE_MAX_BYTES) replaceFileSync(path, record)
   }
 }
 
@@ -705,15 +714,33 @@ const FAMILY_FILE_MAX_BYTES = 4096
  * costs far more: ext4 starts writing out a file renamed over another at once, about 0.3 ms of
  * a rotation on this project's machines against 0.01 ms for an append. A lock-free reader that
  * meets a line being appended reads it as torn and takes the version before, as if it had read
- * a moment earlier. Returns the file's size: past FAMILY_FILE_MAX_BYTES the caller replaces it
- * by its last version.
+ * a moment earlier: so only a file that exists, whose first version was written whole, is
+ * appended to (no O_CREAT). False, having written nothing, when there is no such file or the
+ * line would take it past FAMILY_FILE_MAX_BYTES: the caller replaces the file instead. A short
+ * write (a full disk) is cut off again and fails.
  */
-function appendVersion(path: string, record: string): number {
+function appendVersion(path: string, record: string): boolean {
   const data = toLines([record])
-  const fd = openSync(path, 'a', 0o600)
+  let fd: number
   try {
-    if (writeSync(fd, data) < data.length) throw shortWrite()
-    return fstatSync(fd).size
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw error
+  }
+
+  try {
+    const before = fstatSync(fd).size
+    if (before + data.length > FAMILY_FILE_MAX_BYTES) return false
+    if (writeSync(fd, data) < data.length) {
+      try {
+        ftruncateSync(fd, before)
+      } catch {} // a torn line left is skipped by readers
+
+      throw shortWrite()
+    }
+
+    return true
   } finally {
     closeSync(fd)
   }

@@ -7,7 +7,7 @@
  */
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {mkdirSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
@@ -131,6 +131,45 @@ describe.skipIf(!CAN_MOUNT)('a full disk under the file store', () => {
     ]
     for (const fam of acknowledged) expect(await reader.check(fam, 'j0', T0), fam).toBe('ok')
     for (const error of [...intoLog.refused, ...intoJournal.refused]) expectUnwritable(error)
+  })
+
+  it("a family's change refused by a full disk leaves the family as it was: readable, renewing, no subject kept in clear", async () => {
+    const dir = join(mnt, 'store')
+    const store = new FileStore(dir, {groupCommit: true, storeKey: KEY})
+    await store.create(family('CC-new')) // a line of the bucket's log: its first change makes its file
+    // a family file written before subjects were hashed: its next change must replace it whole
+    mkdirSync(join(dir, 'families', 'CC'), {mode: 0o700, recursive: true})
+    const legacy = join(dir, 'families', 'CC', 'CC-legacy.json')
+    writeFileSync(legacy, JSON.stringify({...family('CC-legacy'), sub: 'alice@example.com'}), {mode: 0o600})
+    // Refused by the family's own write, its record journaled and its lock taken: the disk is
+    // full but for the one page the lock file takes. (A journal the checkpoint set aside
+    // meanwhile is a new file with no room: then the journal refuses it first, and it is tried
+    // again.)
+    const refusedOnDisk = async (fam: string, next: string) => {
+      for (let attempt = 0; ; attempt++) {
+        await store.create(family(`CC-warm${attempt}`)) // the journal is open, its page has room
+        writeFileSync(join(mnt, 'reserve'), Buffer.alloc(4096))
+        fillDisk(mnt)
+        rmSync(join(mnt, 'reserve'))
+        const {refused} = await attempts(1, () => store.rotate(fam, 'j0', next, T0))
+        freeDisk(mnt)
+        expect(refused).toHaveLength(1)
+        expectUnwritable(refused[0])
+        const {message} = refused[0] as Error
+        if (!/journal-/.test(message) || attempt === 5) return message
+      }
+    }
+
+    expect(await refusedOnDisk('CC-new', 'j1')).toMatch(/cannot write .*CC-new\.json/)
+    expect(await refusedOnDisk('CC-legacy', 'k1')).toMatch(/cannot write .*CC-legacy\.json/)
+    // neither change landed: the tokens the clients still hold renew, nothing reads as damaged or reused
+    expect(await store.check('CC-new', 'j0', T0)).toBe('ok')
+    expect(await store.check('CC-legacy', 'j0', T0)).toBe('ok')
+    expect(await store.rotate('CC-new', 'j0', 'j1', T0)).toBe('ok')
+    expect(await store.rotate('CC-legacy', 'j0', 'k2', T0)).toBe('ok')
+    expect(readFileSync(legacy, 'utf8')).not.toContain('alice')
+    expect(await new FileStore(dir, {storeKey: KEY}).check('CC-legacy', 'k2', T0)).toBe('ok')
+    await store.close()
   })
 
   it('serve: every answer is 201 or 503, never 500, and every 201 family renews once there is room', async () => {
