@@ -750,12 +750,9 @@ function appendVersion(path: string, record: string): boolean {
 function lastRecord(text: string): FileFamily | undefined {
   for (let end = text.length; end > 0;) {
     const start = text.lastIndexOf('\n', end - 1) + 1
-    if (start < end) {
-      try {
-        return JSON.parse(text.slice(start, end)) as FileFamily
-      } catch {} // torn (a line being appended, or cut short by a full disk): the one before
-    }
-
+    // (torn, a line being appended or cut short by a full disk: the one before)
+    const family = start < end ? parseFamily(text.slice(start, end)) : undefined
+    if (family) return family
     end = start - 1
   }
 
