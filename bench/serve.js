@@ -159,9 +159,12 @@ export async function startJwtis(store, env, clients) {
   return {child, targets}
 }
 
-/** Interleaved: for each op, one sample of every target in turn (reference, jwtis, floor…), `rounds` times. */
+/**
+ * Interleaved: for each op, one sample of every target in turn (reference, jwtis, floor…), `rounds`
+ * times, after every target has run every op for the warm-up.
+ */
 async function measureAll(targets) {
-  for (const target of targets) for (const op of ['issue', 'noRefresh']) await sample(target, op, KNOBS.warmupSeconds)
+  for (const target of targets) for (const op of OPS) await sample(target, op, KNOBS.warmupSeconds)
   const samples = Object.fromEntries(targets.map((t) => [t.id, {issue: [], noRefresh: [], refreshBoth: []}]))
   for (let round = 0; round < KNOBS.rounds; round++)
     for (const op of OPS)
