@@ -21,8 +21,13 @@ export const KNOBS = {
   only: new Set((process.env.BENCH_ONLY ?? 'startup,oneshot,batch,serve,soak,floors,store').split(',')),
   /** interleaved rounds of every serve, batch and start-up comparison (medians are reported) */
   rounds: number('BENCH_ROUNDS', 3),
-  /** seconds of each wrk sample */
-  seconds: number('BENCH_SECONDS', 4),
+  /**
+   * seconds of each wrk sample. A sample opens its 64 connections at once, and Node's slowest
+   * answers of a sample come in its first moments: a short sample's p99 is mostly its start
+   * (jwtis noRefresh, file store, one server warmed up, one run: p99 350–378 ms in 2 s samples,
+   * 89 ms in 12 s ones, medians 25–29 ms in both)
+   */
+  seconds: number('BENCH_SECONDS', 10),
   soakSeconds: number('BENCH_SOAK_SECONDS', 60),
   startupRounds: number('BENCH_STARTUP_ROUNDS', 9),
   /**

@@ -14,7 +14,7 @@
 //            P-256 operation through node:crypto against OpenSSL's own (`openssl speed`)
 //   store    jwtis against itself: renew cost with 100,000 live families against 100
 //
-// Knobs (environment): BENCH_ONLY=serve,batch… (sections), BENCH_SECONDS (each wrk sample, 4),
+// Knobs (environment): BENCH_ONLY=serve,batch… (sections), BENCH_SECONDS (each wrk sample, 10),
 // BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (10), BENCH_SOAK_SECONDS (60), BENCH_SOAK_WARMUP_SECONDS
 // (15), BENCH_SEEDS (refresh families a renew sample cycles through, 256), BENCH_BATCH_LINES
 // (100000), BENCH_STARTUP_ROUNDS (9), BENCH_NODES (other Node majors for start-up, "22,24"; empty:
