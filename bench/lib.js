@@ -22,8 +22,8 @@ export const KNOBS = {
   /** interleaved rounds of every serve, batch and start-up comparison (medians are reported) */
   rounds: number('BENCH_ROUNDS', 3),
   /**
-   * seconds of each wrk sample. A sample opens its 64 connections at once, and Node's slowest
-   * answers of a sample come in its first moments: a short sample's p99 is mostly its start
+   * seconds of each wrk sample. A sample opens its 64 connections at once, and its slowest
+   * answers come in its first moments: a short sample's p99 is mostly its start
    * (jwtis noRefresh, file store, one server warmed up, one run: p99 350–378 ms in 2 s samples,
    * 89 ms in 12 s ones, medians 25–29 ms in both)
    */
