@@ -10,6 +10,11 @@ export interface FakeRedis {
   /** Bytes of hostile payload written before the client closed the connection. */
   sent: number
   url: string
+  /**
+   * `closed`, once the client has hung up on the hostile reply, or undefined after `ms`: the
+   * client's answer (an HTTP 503, an exit) can arrive before the fake sees the connection close.
+   */
+  whenClosed: (ms: number) => Promise<number | undefined>
 }
 
 const TRICKLE = Buffer.alloc(1 << 20, 'x')
@@ -24,7 +29,26 @@ const MAX_TRICKLE = 256 * TRICKLE.length
  */
 export async function fakeRedis(hostile: (command: string[]) => boolean): Promise<FakeRedis> {
   const sockets = new Set<Socket>()
-  const fake: FakeRedis = {async close() {}, commands: [], sent: 0, url: ''}
+  const closeWaiters = new Set<() => void>()
+  const fake: FakeRedis = {
+    async close() {},
+    commands: [],
+    sent: 0,
+    url: '',
+    whenClosed(ms) {
+      if (fake.closed !== undefined) return Promise.resolve(fake.closed)
+      return new Promise((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          closeWaiters.delete(done)
+          resolve(fake.closed)
+        }
+
+        const timer = setTimeout(done, ms)
+        closeWaiters.add(done)
+      })
+    },
+  }
   const server = createServer((socket) => {
     sockets.add(socket)
     socket.on('error', () => {})
@@ -35,7 +59,10 @@ export async function fakeRedis(hostile: (command: string[]) => boolean): Promis
     })
     socket.on('close', () => {
       sockets.delete(socket)
-      if (fake.announced && !fake.closed) fake.closed = Date.now()
+      if (fake.announced && !fake.closed) {
+        fake.closed = Date.now()
+        for (const done of closeWaiters) done()
+      }
     })
 
     /** One command (a RESP array of bulk strings) off the front of what was received, if whole. */
