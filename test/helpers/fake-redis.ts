@@ -1,4 +1,5 @@
 import {createServer, type Socket} from 'node:net'
+import {setTimeout as sleep} from 'node:timers/promises'
 
 export interface FakeRedis {
   /** When a hostile reply was announced, and when the client closed that connection (ms since the epoch). */
@@ -29,25 +30,16 @@ const MAX_TRICKLE = 256 * TRICKLE.length
  */
 export async function fakeRedis(hostile: (command: string[]) => boolean): Promise<FakeRedis> {
   const sockets = new Set<Socket>()
-  const closeWaiters = new Set<() => void>()
+  let hungUp!: (at: number) => void
+  const hangUp = new Promise<number>((resolve) => {
+    hungUp = resolve
+  })
   const fake: FakeRedis = {
     async close() {},
     commands: [],
     sent: 0,
     url: '',
-    whenClosed(ms) {
-      if (fake.closed !== undefined) return Promise.resolve(fake.closed)
-      return new Promise((resolve) => {
-        const done = () => {
-          clearTimeout(timer)
-          closeWaiters.delete(done)
-          resolve(fake.closed)
-        }
-
-        const timer = setTimeout(done, ms)
-        closeWaiters.add(done)
-      })
-    },
+    whenClosed: (ms) => Promise.race([hangUp, sleep(ms, undefined, {ref: false}).then(() => fake.closed)]),
   }
   const server = createServer((socket) => {
     sockets.add(socket)
@@ -61,7 +53,7 @@ export async function fakeRedis(hostile: (command: string[]) => boolean): Promis
       sockets.delete(socket)
       if (fake.announced && !fake.closed) {
         fake.closed = Date.now()
-        for (const done of closeWaiters) done()
+        hungUp(fake.closed)
       }
     })
 
