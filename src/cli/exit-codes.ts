@@ -29,6 +29,7 @@ export const EXIT_CODES: Readonly<Record<'INTERNAL' | ErrorCode, number>> = {
   WRONG_TYPE: 1,
 
   AUDIENCE_NOT_ALLOWED: 2,
+  SCOPE_NOT_ALLOWED: 2,
   BAD_CLAIMS: 2,
   BAD_KEY: 2,
   USAGE: 2,

@@ -54,7 +54,7 @@ export class TokenRejectedError extends JwtisError<RejectionCode> {
 /** Bad flag, bad value or missing input; BAD_KEY: a key that cannot be used as given. */
 export const USAGE_CODES = ['BAD_KEY', 'USAGE'] as const
 /** Claims that cannot be issued (a reserved claim overridden, a non-object claim set). */
-export const CLAIMS_CODES = ['AUDIENCE_NOT_ALLOWED', 'BAD_CLAIMS'] as const
+export const CLAIMS_CODES = ['AUDIENCE_NOT_ALLOWED', 'BAD_CLAIMS', 'SCOPE_NOT_ALLOWED'] as const
 export type ClaimsCode = (typeof CLAIMS_CODES)[number]
 export type UsageCode = (typeof USAGE_CODES)[number] | ClaimsCode
 

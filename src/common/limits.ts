@@ -87,10 +87,14 @@ export function checkClaimsSize(claims: Record<string, unknown>): void {
   }
 }
 
-/** A lifetime in ms, refused unless it is finite, positive (when required) and within `maxMs`. */
+/**
+ * A lifetime in ms, refused unless it is finite, at least a second (JWT times count whole
+ * seconds: a shorter one makes a token expired as it is issued) and within `maxMs`.
+ */
 export function checkLifetime(ms: number, what: string, maxMs: number, maxText: string): number {
   if (!Number.isFinite(ms)) throw new UsageError(`${what} is not a finite duration`)
   if (ms <= 0) throw new UsageError(`${what} must be longer than 0s`)
+  if (ms < 1000) throw new UsageError(`${what} must be at least 1s: token times count whole seconds`)
   if (ms > maxMs) throw new UsageError(`${what} is over the limit of ${maxText}`)
   return ms
 }

@@ -20,6 +20,7 @@ import {clientSettings} from './clients.js'
 import {type Issuer} from './issuer.js'
 import {grantedAudiences, grantedScopes, issueTokens, OAuthError, tokenResponse, type TokenResponse} from './oauth.js'
 import {rotateSealKey, sealDueAt} from './rotation.js'
+import {issuerLimits} from './settings.js'
 
 /**
  * The authorization code flow of `serve --dev-login` (RFC 6749 §4.1, PKCE RFC 7636, OpenID
@@ -252,9 +253,12 @@ export async function issueCode(issuer: Issuer, request: AuthorizationRequest, l
   return seal(issuer, 'authorization code', code, CODE_TTL_MS)
 }
 
-/** The refresh family a code's exchange starts: derived from the code's id, so that a reused code finds it. */
-const codeFamily = (id: string): string =>
-  createHash('sha256').update(`jwtis code family\u0000${id}`).digest('base64url').slice(0, 22)
+/**
+ * The ids of what a code's exchange issues, its refresh family's and its access token's: derived
+ * from the code's id, so that a reused code finds them.
+ */
+const codeId = (what: 'access' | 'family', id: string): string =>
+  createHash('sha256').update(`jwtis code ${what}\u0000${id}`).digest('base64url').slice(0, 22)
 
 export interface CodeExchange {
   /** The authenticated client. */
@@ -292,9 +296,12 @@ export async function redeemCode(issuer: Issuer, exchange: CodeExchange): Promis
   if (s256Challenge(exchange.verifier) !== code.code_challenge)
     throw invalid('code_verifier does not match the code_challenge')
   if (!(await issuer.claimOnce('code', code.id, code.exp))) {
-    await issuer.revokeFamily(codeFamily(code.id)).catch((error: unknown) => {
+    await issuer.revokeFamily(codeId('family', code.id)).catch((error: unknown) => {
       if (!(error instanceof NotFoundError)) throw error
     })
+    // The access token was issued before the code expired, for at most the longest access lifetime.
+    const exp = Math.ceil((code.exp + issuerLimits(issuer.vault.document).maxAccessTtlMs) / 1000)
+    await issuer.revokeAccessToken(code.client_id, {exp, jti: codeId('access', code.id)})
     throw invalid('the code was already used: the tokens issued for it are revoked')
   }
 
@@ -302,7 +309,8 @@ export async function redeemCode(issuer: Issuer, exchange: CodeExchange): Promis
   const tokens = await issueTokens(issuer, code.client_id, {
     aud,
     claims: code.claims,
-    family: codeFamily(code.id),
+    family: codeId('family', code.id),
+    jti: codeId('access', code.id),
     refresh: clientSettings(doc, code.client_id).refreshStrategy !== 'noRefresh',
     scopes: code.scope,
     sub: code.subject,

@@ -4,9 +4,10 @@ import type {Vault} from '../vault/vault.js'
 
 import {ClaimsError, ConflictError, NotFoundError, UsageError} from '../common/errors.js'
 import {closest} from '../common/suggest.js'
-import {ISSUER_SEAL_ALG, type RefreshSeal} from '../jose/algorithms.js'
+import {isHmac, ISSUER_SEAL_ALG, type RefreshSeal} from '../jose/algorithms.js'
 import {publicJwk} from '../jose/keys.js'
 import {activeKey, generateKey, installSealKey, secretKey} from './keys.js'
+import {parseScope} from './oauth-client.js'
 import {hashSecret, newClientToken} from './secrets.js'
 
 /** Client token hashes → client names, per vault document (a document is never changed in place). */
@@ -90,6 +91,41 @@ export function checkAudiences(doc: Readonly<VaultDocument>, name: string, reque
       'AUDIENCE_NOT_ALLOWED',
     )
   }
+}
+
+/**
+ * The scopes of `wanted` a client may not be granted: each must be registered for it, and
+ * `openid` needs a redirect URI (the OpenID flows) and a signature a relying party can verify
+ * (not HMAC).
+ */
+export function refusedScopes(doc: Readonly<VaultDocument>, name: string, wanted: string[]): string[] {
+  const {redirectUris = [], scopes: registered = [], sigAlg} = clientSettings(doc, name)
+  const openid = redirectUris.length > 0 && !isHmac(sigAlg)
+  return wanted.filter((s) => (s === 'openid' ? !openid : !registered.includes(s)))
+}
+
+/**
+ * A `scope` claim given in custom claims (`POST /issue_token`, `token issue`) by a client
+ * registered with scopes names only those, as the token endpoint grants them: a resource server
+ * reading `scope` cannot tell which way a token was issued. A client registered without scopes
+ * sets its own, as JWTIS v0.1 clients do.
+ */
+export function checkScopeClaim(doc: Readonly<VaultDocument>, name: string, custom: Record<string, unknown>): void {
+  if (!Object.hasOwn(custom, 'scope')) return
+  const registered = clientSettings(doc, name).scopes ?? []
+  if (registered.length === 0) return
+  const hint = `client ${name} is registered for scope ${registered.join(' ')}: see \`jwtis client update ${name} --scope ...\``
+  if (typeof custom.scope !== 'string')
+    throw new ClaimsError(`the scope claim must be a space-separated string (${hint})`, 'SCOPE_NOT_ALLOWED')
+  let refused: string[]
+  try {
+    refused = refusedScopes(doc, name, parseScope(custom.scope, 'the scope claim'))
+  } catch (error) {
+    throw new ClaimsError((error as Error).message, 'SCOPE_NOT_ALLOWED')
+  }
+
+  if (refused.length > 0)
+    throw new ClaimsError(`may not issue a token with scope ${refused.join(' ')} (${hint})`, 'SCOPE_NOT_ALLOWED')
 }
 
 export function getClient(doc: Readonly<VaultDocument>, name: string): ClientRecord {

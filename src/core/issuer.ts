@@ -1,7 +1,6 @@
 import {createHash, createHmac, randomBytes} from 'node:crypto'
 
 import type {KeyUse} from '../jose/keys.js'
-import type {TokenStore} from '../store/store.js'
 import type {Vault} from '../vault/vault.js'
 import type {EffectiveSettings} from './settings.js'
 
@@ -26,7 +25,8 @@ import {
   type VerifyOptions,
   verifyToken,
 } from '../jose/index.js'
-import {allowedAudiences, checkAudiences, clientSettings, getClient} from './clients.js'
+import {judge, type TokenStore} from '../store/store.js'
+import {allowedAudiences, checkAudiences, checkScopeClaim, clientSettings, getClient} from './clients.js'
 import {dueAt} from './keys.js'
 import {vaultKeyring} from './lifecycle.js'
 import {type RotatedKey, rotateKeys, rotateSealKey, sealDueAt, usesDue} from './rotation.js'
@@ -59,6 +59,8 @@ export interface IssueRequest extends ClaimSet {
    * hash in `cnf`, and the refresh family accepts renewals only with the same value.
    */
   fingerprint?: string
+  /** The access token's `jti`, when the caller must revoke it later (the same exchange); default a random one. */
+  jti?: string
   /** Absolute `nbf` in ms; default now. */
   nbf?: number
   refresh?: boolean
@@ -194,6 +196,7 @@ export class Issuer {
       sub: request.sub ?? client,
     }
     checkAudiences(doc, client, claims.aud!)
+    checkScopeClaim(doc, client, claims.custom)
     checkClaimsSize(claims.custom)
     if (request.ttlMs !== undefined || request.refreshTtlMs !== undefined) {
       const limits = issuerLimits(doc)
@@ -209,7 +212,7 @@ export class Issuer {
     }
 
     const encrypt = request.encrypt ?? s.encryptAccess ?? false
-    const access = {encrypt, fingerprint: request.fingerprint, nbf: request.nbf, ttlMs: request.ttlMs}
+    const access = {encrypt, fingerprint: request.fingerprint, jti: request.jti, nbf: request.nbf, ttlMs: request.ttlMs}
     const result = await this.signAccess(client, s, claims, now, access)
     if (!request.refresh) return result
     const fam = request.family ?? newId()
@@ -366,6 +369,23 @@ export class Issuer {
       fingerprint: rt.fps === undefined ? undefined : options.fingerprint,
     })
     return {...result, family: rt.fam, refresh_token: refreshToken}
+  }
+
+  /**
+   * RFC 7662 for a refresh token of `client` (any client's without one): its claims while it
+   * would renew now (unexpired, its family live and it the family's current token), read without
+   * spending it; a token the family would not take is rejected like one that does not open. A
+   * fingerprint proves possession at renewal, not here: a bound family is judged by its state.
+   */
+  async introspectRefresh(token: string, client?: string): Promise<Claims & {client_id: string}> {
+    const rt = await this.openRefresh(client, token, false)
+    const store = await this.store()
+    const family = await store.get(storeId(rt.fam))
+    const cutoff = family ? await store.cutoff(rt.client_id, rt.sub) : 0
+    if (judge(family, storeId(rt.jti), cutoff, this.now(), family?.fingerprint).status !== 'ok')
+      throw reject('TOKEN_REVOKED', 'the refresh token is spent or revoked, or its family is unknown')
+    const {aud, cl, client_id: owner, exp, iat, iss, jti, sub} = rt
+    return {...cl, aud, client_id: owner, exp, iat, iss, jti, sub}
   }
 
   /** Revokes a refresh token's whole family. The token's expiry is not checked: revoking an expired one is fine. */
@@ -622,10 +642,9 @@ export class Issuer {
     s: EffectiveSettings,
     claims: ClaimSet,
     now: number,
-    options: {encrypt: boolean; fingerprint?: string; nbf?: number; ttlMs?: number},
+    options: {encrypt: boolean; fingerprint?: string; jti?: string; nbf?: number; ttlMs?: number},
   ): Promise<IssuedTokens> {
-    const {nbf = now, ttlMs = s.accessTtlMs} = options
-    const jti = newId()
+    const {jti = newId(), nbf = now, ttlMs = s.accessTtlMs} = options
     const exp = now + ttlMs
     const aud = claims.aud!.length === 1 ? claims.aud![0] : claims.aud
     // Registered claims first, so the token reads in the usual order; buildClaimSet has

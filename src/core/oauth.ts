@@ -12,7 +12,7 @@ import {
   SIG_ALGS,
   verifyJws,
 } from '../jose/index.js'
-import {allowedAudiences, clientSettings, getClient} from './clients.js'
+import {allowedAudiences, clientSettings, getClient, refusedScopes} from './clients.js'
 import {parseScope} from './oauth-client.js'
 
 /**
@@ -76,8 +76,7 @@ export function tokenResponse(tokens: IssuedTokens, scopes: string[]): TokenResp
  * (RFC 6749 §3.3 lets the server pick a default).
  */
 export function grantedScopes(doc: Readonly<VaultDocument>, client: string, requested: string | undefined): string[] {
-  const {redirectUris = [], scopes: registered = [], sigAlg} = clientSettings(doc, client)
-  if (requested === undefined) return registered
+  if (requested === undefined) return clientSettings(doc, client).scopes ?? []
   let wanted: string[]
   try {
     wanted = parseScope(requested)
@@ -85,9 +84,7 @@ export function grantedScopes(doc: Readonly<VaultDocument>, client: string, requ
     throw new OAuthError('invalid_scope', (error as Error).message)
   }
 
-  // the ID token is signed with the client's key: a relying party cannot verify an HMAC one
-  const openid = redirectUris.length > 0 && !isHmac(sigAlg)
-  const refused = wanted.filter((s) => (s === 'openid' ? !openid : !registered.includes(s)))
+  const refused = refusedScopes(doc, client, wanted)
   if (refused.length > 0) {
     const why = refused.includes('openid') ? ' (openid needs a registered redirect URI and a non-HMAC sig_alg)' : ''
     throw new OAuthError(
@@ -274,6 +271,8 @@ export async function issueTokens(
     claims?: Record<string, unknown>
     /** The refresh family's id (an authorization code's, which a reuse of the code revokes). */
     family?: string
+    /** The access token's id (an authorization code's, likewise). */
+    jti?: string
     refresh: boolean
     scopes: string[]
     sub: string
@@ -281,8 +280,8 @@ export async function issueTokens(
 ): Promise<IssuedTokens> {
   getClient(issuer.vault.document, client)
   const custom = {...grant.claims, ...(grant.scopes.length > 0 ? {scope: grant.scopes.join(' ')} : {})}
-  const {aud, family, refresh, sub} = grant
-  return issuer.issue(client, {aud, custom, family, refresh, sub})
+  const {aud, family, jti, refresh, sub} = grant
+  return issuer.issue(client, {aud, custom, family, jti, refresh, sub})
 }
 
 /**
@@ -329,24 +328,35 @@ export async function refreshTokenGrant(
 
 /**
  * RFC 7009 §2.1: revokes `client`'s refresh token, with its whole family, or its access token
- * (online checks refuse it until it expires). Anything else (garbage, expired, another client's)
- * is left as it is and, as §2.2 asks, not reported. Answers `access_token` for a valid access
- * token of the client without `jti` or `exp` to revoke it by, which the caller reports as
- * `unsupported_token_type`.
+ * (online checks refuse it until it expires). A token of another client is left as it is and
+ * answered `other_client`, which the caller refuses (the client is told, as §2.1 asks; every
+ * client here authenticates, so this tells nothing to someone guessing tokens). Anything else
+ * (garbage, expired) is left as it is and, as §2.2 asks, not reported. Answers `access_token` for
+ * a valid access token of the client without `jti` or `exp` to revoke it by, which the caller
+ * reports as `unsupported_token_type`.
  */
-export async function revokeToken(issuer: Issuer, client: string, token: string): Promise<'access_token' | 'done'> {
+export async function revokeToken(
+  issuer: Issuer,
+  client: string,
+  token: string,
+): Promise<'access_token' | 'done' | 'other_client'> {
   try {
     await issuer.revokeRefreshToken(token, client)
     return 'done'
   } catch (error) {
     if (!(error instanceof TokenRejectedError)) throw error
+    if (error.code === 'WRONG_CLIENT') return 'other_client'
   }
 
+  let verified
   try {
-    const {payload} = await issuer.verify(token, {client, leewayMs: 0})
-    return (await issuer.revokeAccessToken(client, payload)) ? 'done' : 'access_token'
+    // with every key of the vault: another client's token is told apart from garbage
+    verified = await issuer.verify(token, {leewayMs: 0})
   } catch (error) {
     if (error instanceof TokenRejectedError) return 'done'
     throw error
   }
+
+  if (verified.key.client !== client) return 'other_client'
+  return (await issuer.revokeAccessToken(client, verified.payload)) ? 'done' : 'access_token'
 }

@@ -1,3 +1,5 @@
+import type {FastifyInstance} from 'fastify'
+
 import type {Issuer} from '../core/issuer.js'
 import type {LogLevel} from './schemas.js'
 
@@ -97,7 +99,7 @@ export async function buildServer(options: ServerOptions) {
   bodyParsers(app)
   const {beginClose} = requestGate(app, {auth, issuer})
   accessLog(app, {accessLog: logLevel === 'info' || logLevel === 'debug' || logLevel === 'trace', metrics})
-  app.setNotFoundHandler(notFound)
+  app.setNotFoundHandler(notFound(routeMethods(app)))
   app.setErrorHandler(errorHandler(metrics, logLevel !== 'silent'))
 
   await app.register(clientRoutes, {issuer})
@@ -133,6 +135,26 @@ export async function buildServer(options: ServerOptions) {
     limiter: auth.limiter,
     metrics,
   }
+}
+
+/**
+ * The methods each path is routed for, as routes are added (so registered before them): a path
+ * matches a route's URL with each `:param` standing for one segment and `*` for the rest.
+ */
+function routeMethods(app: FastifyInstance) {
+  const routes: Array<{methods: string[]; pattern: RegExp}> = []
+  app.addHook('onRoute', ({method, url}) => {
+    const source = url
+      .split('/')
+      .map((part) =>
+        part === '*' ? '.*' : part.startsWith(':') ? '[^/]+' : part.replaceAll(/[.*+?^${}()|[\]\\]/g, String.raw`\$&`),
+      )
+      .join('/')
+    routes.push({methods: [method].flat(), pattern: new RegExp(`^${source}$`)})
+  })
+  return (path: string) => [
+    ...new Set(routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods)),
+  ]
 }
 
 /**

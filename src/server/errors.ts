@@ -64,6 +64,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   BAD_KEY: 400,
   USAGE: 400,
   AUDIENCE_NOT_ALLOWED: 422,
+  SCOPE_NOT_ALLOWED: 422,
   BAD_CLAIMS: 422,
 
   // another process holds the lock, or Redis, the store or a JWKS URL is away for now
@@ -148,8 +149,24 @@ export function frameworkErrors(error: FastifyError, _request: unknown, reply: u
   else send(answer, 400, 'BAD_REQUEST', 'malformed request URL (bad %-encoding?)')
 }
 
-export async function notFound(request: FastifyRequest, reply: FastifyReply) {
-  return send(reply, 404, 'NOT_FOUND', `no route ${request.method} ${request.url.slice(0, 200)}`)
+/**
+ * 405 with `Allow` for a path that has routes under other methods (RFC 9110 §15.5.6), else 404.
+ * The answer names the path without its query: a credential sent there is not echoed back.
+ */
+export function notFound(methodsOf: (path: string) => string[]) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const query = request.url.indexOf('?')
+    const path = (query === -1 ? request.url : request.url.slice(0, query)).slice(0, 200)
+    const allowed = methodsOf(path)
+    if (allowed.length === 0) return send(reply, 404, 'NOT_FOUND', `no route ${request.method} ${path}`)
+    const allow = allowed.join(', ')
+    return send(
+      reply.header('allow', allow),
+      405,
+      'METHOD_NOT_ALLOWED',
+      `${request.method} is not allowed on ${path}: use ${allow}`,
+    )
+  }
 }
 
 /**

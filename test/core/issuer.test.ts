@@ -253,6 +253,33 @@ describe.each([
   })
 })
 
+describe('the scope claim', () => {
+  it('from a client registered with scopes names only those; a client without any sets its own', async () => {
+    const {issuer, vault} = await setup({redirectUris: ['https://app.test/cb'], scopes: ['read', 'write']})
+    const scope = async (value: unknown) => {
+      const {access_token: token} = await issuer.issue('app', {custom: {scope: value}})
+      return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).scope
+    }
+
+    expect(await scope('read write')).toBe('read write')
+    expect(await scope('openid read')).toBe('openid read')
+    for (const refused of ['admin', 'read admin', ['read'], 'read "x"'])
+      expect(await code(issuer.issue('app', {custom: {scope: refused}})), JSON.stringify(refused)).toBe(
+        'SCOPE_NOT_ALLOWED',
+      )
+    const error = await issuer.issue('app', {custom: {scope: 'read admin'}}).catch((error_: Error) => error_)
+    expect((error as Error).message).toMatch(/scope admin .*registered for scope read write/)
+    // the same rule as the token endpoint: `openid` only with a redirect URI
+    await addClient(vault, 'svc', {scopes: ['read']})
+    expect(await code(issuer.issue('svc', {custom: {scope: 'openid'}}))).toBe('SCOPE_NOT_ALLOWED')
+    await addClient(vault, 'legacy', {})
+    const legacy = await issuer.issue('legacy', {custom: {scope: 'anything at all'}})
+    expect(JSON.parse(Buffer.from(legacy.access_token.split('.')[1], 'base64url').toString()).scope).toBe(
+      'anything at all',
+    )
+  })
+})
+
 describe('verify', () => {
   let ctx: Awaited<ReturnType<typeof setup>>
 

@@ -199,6 +199,7 @@ describe('errors that say what to do next', () => {
       [['token', 'issue', '--client'], /--client expects a value/],
       [['token', 'issue', '--bogus'], /Nonexistent flag: --bogus/],
       [['token', 'issue', '--client', 'billing', '--ttl', '0s'], /longer than 0s/],
+      [['token', 'issue', '--client', 'billing', '--ttl', '300ms'], /at least 1s/],
       [['token', 'issue', '--client', 'billing', '--ttl', '-5m'], /--ttl/],
       [['token', 'verify', '--key', '/no/such/key.pem', 'x.y.z'], /\/no\/such\/key\.pem/],
     ]

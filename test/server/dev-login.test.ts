@@ -281,14 +281,21 @@ describe('the authorization_code grant', () => {
     expect((await token({code: c, code_verifier: verifier, redirect_uri: CALLBACK})).status).toBe(200)
   })
 
-  it('a reused code is invalid_grant and revokes the refresh token its first use issued', async () => {
+  it('a reused code is invalid_grant and revokes the tokens its first use issued (RFC 6749 §4.1.2)', async () => {
     const {code: c, verifier} = await code()
     const first = await token({code: c, code_verifier: verifier, redirect_uri: CALLBACK})
     expect(first.status).toBe(200)
+    expect((await bearer(first.body.access_token)).status).toBe(200)
     const again = await token({code: c, code_verifier: verifier, redirect_uri: CALLBACK})
     expect(again).toMatchObject({body: {error: 'invalid_grant'}, status: 400})
     const renewed = await token({grant_type: 'refresh_token', refresh_token: first.body.refresh_token})
     expect(renewed).toMatchObject({body: {error: 'invalid_grant'}, status: 400})
+    const revoked = await bearer(first.body.access_token)
+    expect([revoked.status, (await revoked.json()).error]).toEqual([401, 'invalid_token'])
+    // the next code's tokens are their own
+    const {code: next, verifier: nextVerifier} = await code()
+    const fresh = await token({code: next, code_verifier: nextVerifier, redirect_uri: CALLBACK})
+    expect((await bearer(fresh.body.access_token)).status).toBe(200)
   })
 
   it('resource picks aud among the registered ones (RFC 8707); an unregistered one is invalid_target and spares the code', async () => {

@@ -104,6 +104,59 @@ describe('client registration: scope, redirect_uris, jwks', () => {
   })
 })
 
+describe('POST /issue_token and the scopes the token endpoint grants', () => {
+  it('a client registered with scopes cannot give itself others as a claim (422), and introspection shows none', async () => {
+    const issue = (scope: string) =>
+      app.inject({
+        headers: {authorization: `Bearer ${secret}`},
+        method: 'POST',
+        payload: {claims: {scope}, kid: 'svc'},
+        url: '/issue_token',
+      })
+    const refused = await issue('read admin')
+    expect([refused.statusCode, refused.json().error.code]).toEqual([422, 'SCOPE_NOT_ALLOWED'])
+    const granted = await issue('read')
+    expect(granted.statusCode).toBe(201)
+    const seen = await form('/introspect', {token: granted.json().access_token}, {authorization: basic('svc', secret)})
+    expect([seen.json().active, seen.json().scope]).toEqual([true, 'read'])
+  })
+})
+
+describe('POST /introspect: refresh tokens (RFC 7662 §2.1)', () => {
+  it('a refresh token is active while it would renew, only to its own client, and asking spends nothing', async () => {
+    const json = (url: string, payload: object) =>
+      app.inject({headers: {authorization: `Bearer ${secret}`}, method: 'POST', payload, url})
+    const issued = await json('/issue_token', {claims: {scope: 'read', sub: 'rt-user'}, kid: 'svc'})
+    const first = issued.json().refresh_token as string
+    const own = {authorization: basic('svc', secret)}
+    const ask = async (token: string, headers: Record<string, string> = own, hint?: string) =>
+      (await form('/introspect', {token, ...(hint ? {token_type_hint: hint} : {})}, headers)).json()
+
+    const seen = await ask(first)
+    expect(seen).toMatchObject({
+      active: true,
+      client_id: 'svc',
+      scope: 'read',
+      sub: 'rt-user',
+      token_type: 'refresh_token',
+    })
+    expect(typeof seen.exp).toBe('number')
+    for (const hidden of ['fam', 'sexp', 'cl', 'fps']) expect(seen).not.toHaveProperty(hidden)
+    expect(await ask(first, own, 'refresh_token')).toMatchObject({active: true})
+    expect(await ask(first, {authorization: basic('other', otherSecret)})).toEqual({active: false})
+    expect(await ask(first, {authorization: `Bearer ${ADMIN}`})).toMatchObject({active: true, client_id: 'svc'})
+
+    // refreshBoth: once renewed, the first is spent (inactive) and asking about it revoked nothing
+    const renewed = await json('/renew_token', {kid: 'svc', refresh_token: first})
+    expect(renewed.statusCode).toBe(201)
+    const second = renewed.json().refresh_token as string
+    expect(await ask(first)).toEqual({active: false})
+    expect(await ask(second)).toMatchObject({active: true})
+    expect((await json('/revoke_token', {kid: 'svc', refresh_token: second})).statusCode).toBe(204)
+    expect(await ask(second)).toEqual({active: false})
+  })
+})
+
 describe('POST /token: client_credentials and the client authentications', () => {
   it('client_secret_basic: a token for the client itself, with client_id, scope and an audience it asked for', async () => {
     const res = await form(
@@ -221,6 +274,12 @@ describe('POST /token: client_credentials and the client authentications', () =>
     })
     // RFC 6749 §5.2: invalid_request is 400 even where the fault is the media type
     expect([json.statusCode, json.json().error]).toEqual([400, 'invalid_request'])
+    const huge = await form('/token', {grant_type: 'client_credentials', scope: 'r'.repeat(70_000)}, auth)
+    expect([huge.statusCode, huge.json().error, huge.headers['cache-control']]).toEqual([
+      413,
+      'invalid_request',
+      'no-store',
+    ])
   })
 
   it('a client whose jwks_uri serves no usable JWK Set fails private_key_jwt as invalid_client (401)', async () => {
@@ -389,10 +448,21 @@ describe('POST /revoke (RFC 7009) and POST /introspect with the standard client 
     const access = await form('/revoke', {token: tokens.access_token}, auth)
     expect(access.statusCode, access.body).toBe(200)
     expect((await form('/introspect', {token: tokens.access_token}, auth)).json()).toEqual({active: false})
-    // another client cannot revoke it (§2.1: the token must have been issued to the client asking)
+    // another client cannot revoke it and is told so (§2.1: the token must have been issued to the client asking)
     const own = (await form('/token', {grant_type: 'client_credentials'}, auth)).json().access_token
-    expect((await form('/revoke', {token: own}, {authorization: basic('other', otherSecret)})).statusCode).toBe(200)
+    const other = {authorization: basic('other', otherSecret)}
+    const refused = await form('/revoke', {token: own}, other)
+    expect([refused.statusCode, refused.json().error]).toEqual([400, 'invalid_request'])
     expect((await form('/introspect', {token: own}, auth)).json().active).toBe(true)
+    const issued = await app.inject({
+      headers: {authorization: `Bearer ${secret}`},
+      method: 'POST',
+      payload: {claims: {}, kid: 'svc'},
+      url: '/issue_token',
+    })
+    const refresh = issued.json().refresh_token as string
+    expect((await form('/revoke', {token: refresh}, other)).json().error).toBe('invalid_request')
+    expect((await form('/introspect', {token: refresh}, auth)).json().active).toBe(true)
   })
 
   it("private_key_jwt on /revoke and /introspect accepts that endpoint's own URL as aud, /token does not", async () => {

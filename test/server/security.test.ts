@@ -102,6 +102,20 @@ describe('17. router-level failures use the contract shape', () => {
     // a kid of 128 characters is a valid name, not a 414
     expect((await app.inject({method: 'GET', url: `/keys/${'k'.repeat(128)}`})).statusCode).toBe(404)
   })
+
+  it('a routed path asked with another method is 405 with Allow, and no answer echoes the query', async () => {
+    const secret = 'eyJhbGciOiJFUzI1NiJ9.c2VjcmV0.c2ln'
+    const wrong = await app.inject({method: 'GET', url: `/introspect?token=${secret}`})
+    expectErrorShape(wrong, 405, 'METHOD_NOT_ALLOWED')
+    expect(wrong.headers.allow).toBe('POST')
+    const register = await app.inject({method: 'PUT', url: '/register/alice'})
+    expectErrorShape(register, 405, 'METHOD_NOT_ALLOWED')
+    expect(register.headers.allow).toBe('POST')
+    expect((await app.inject({method: 'DELETE', url: '/keys/alice'})).headers.allow).toBe('GET, HEAD')
+    const missing = await app.inject({method: 'GET', url: `/nowhere?token=${secret}`})
+    expectErrorShape(missing, 404, 'NOT_FOUND')
+    for (const answer of [wrong, missing]) expect(answer.body).not.toContain(secret)
+  })
 })
 
 describe('2. authentication before the body', () => {

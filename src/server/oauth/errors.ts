@@ -15,9 +15,10 @@ const send = (reply: FastifyReply, status: number, error: string, description: s
 
 /**
  * The OAuth routes' failures as RFC 6749 §5.2 has them, `{"error","error_description"}`:
- * `invalid_client` is 401 with WWW-Authenticate, the others (any fault of the request) 400; what passes (a store or a
- * jwks_uri away, the server closing) `temporarily_unavailable` with its 503. Anything else
- * (a bug) goes on to the app's handler, which logs it and answers 500.
+ * `invalid_client` is 401 with WWW-Authenticate, the others (any fault of the request) 400 (a body
+ * past the limit 413); what passes (a store or a jwks_uri away, the server closing)
+ * `temporarily_unavailable` with its 503. Anything else (a bug) goes on to the app's handler,
+ * which logs it and answers 500.
  */
 export async function oauthErrorHandler(
   error: FastifyError & {validation?: unknown},
@@ -41,6 +42,8 @@ export async function oauthErrorHandler(
       'temporarily_unavailable',
       error.message,
     )
+  // A body past the limit was never read whole: that is HTTP's 413, not a request OAuth judged
+  if (status === 413) return send(reply, 413, 'invalid_request', error.message)
   // RFC 6749 §5.2: invalid_request is 400, whatever HTTP status the request's fault has elsewhere
   if (error.validation || (status >= 400 && status < 500)) return send(reply, 400, 'invalid_request', error.message)
   throw error

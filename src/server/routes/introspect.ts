@@ -20,8 +20,9 @@ const clientAuthFields = {
 }
 
 /**
- * RFC 7662 `POST /introspect`: the token comes form-encoded; anything that does not verify, has
- * expired or was logged out is simply inactive. A client learns only about its own tokens (§4):
+ * RFC 7662 `POST /introspect`: the token comes form-encoded, an access token or a refresh token
+ * (active while it would renew); anything that does not verify, has expired, was spent, revoked
+ * or logged out is simply inactive. A client learns only about its own tokens (§4):
  * verified with its keys alone, another client's token is inactive, and an encrypted one is never
  * opened. The admin token (and --auth none) may ask about any. A client authenticates with its
  * bearer token or as at the token endpoint (client_secret_basic, _post, private_key_jwt).
@@ -51,19 +52,32 @@ export async function introspectRoutes(app: FastifyInstance, {ctx}: {ctx: OAuthC
       schema: body({...clientAuthFields, token, token_type_hint: {maxLength: 64, type: 'string'}}, ['token']),
     },
     async (request) => {
-      try {
-        const {key, payload} = await issuer.verify(request.body.token, {
-          checkRevoked: true,
-          client: request.client,
-          leewayMs: 0,
-        })
-        // The envelope is the server's: a custom claim named like one of its members (`active`,
-        // `token_type`, ...) must not change what the answer says about the token.
+      const {token: given, token_type_hint: hint} = request.body
+      // The envelope is the server's: a custom claim named like one of its members (`active`,
+      // `token_type`, ...) must not change what the answer says about the token.
+      const access = async () => {
+        const {key, payload} = await issuer.verify(given, {checkRevoked: true, client: request.client, leewayMs: 0})
         return {...payload, active: true, client_id: key.client, token_type: 'Bearer'}
-      } catch (error) {
-        if (error instanceof TokenRejectedError) return {active: false}
-        throw error
       }
+
+      // (a refresh token is a JWE; read as its family stands, never spent by being asked about)
+      const refresh = async () => ({
+        ...(await issuer.introspectRefresh(given, request.client)),
+        active: true,
+        token_type: 'refresh_token',
+      })
+      // RFC 7662 §2.1: the hint orders the search, and a token not found as hinted is looked for as the other kind
+      const kinds =
+        given.split('.').length === 5 ? (hint === 'refresh_token' ? [refresh, access] : [access, refresh]) : [access]
+      for (const kind of kinds) {
+        try {
+          return await kind()
+        } catch (error) {
+          if (!(error instanceof TokenRejectedError)) throw error
+        }
+      }
+
+      return {active: false}
     },
   )
 }

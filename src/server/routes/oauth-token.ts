@@ -45,7 +45,10 @@ export async function oauthTokenRoutes(app: FastifyInstance, {ctx}: {ctx: OAuthC
     // token_type_hint is only a hint (§2.1): the token's own form says what it is
     param(form, 'token_type_hint')
     const {client} = await authenticateClient(ctx, request, form)
-    if ((await revokeToken(ctx.issuer, client, token)) === 'access_token') {
+    const outcome = await revokeToken(ctx.issuer, client, token)
+    if (outcome === 'other_client')
+      throw new OAuthError('invalid_request', 'client is not authorized to revoke the presented token')
+    if (outcome === 'access_token') {
       throw new OAuthError(
         'unsupported_token_type',
         'this access token has no jti or exp to revoke it by: log the subject out (POST /logout) to end every token of it',
