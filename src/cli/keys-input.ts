@@ -8,9 +8,17 @@ const MAX_KEY_FILE_BYTES = 1024 * 1024
 /** A JWKS URL has this long to answer, body included. */
 const FETCH_TIMEOUT_MS = 10_000
 
-/** Keys from `--key FILE` (JWK, JWKS or PEM) or `--jwks FILE|URL`, for work without a vault. */
+/**
+ * Key material given where a file is expected: a JWK or JWK Set (`{…}`) or a PEM block, as the
+ * argument itself. It is taken as it is (a document may be given as an argument), and never named
+ * in an error as if it were a path.
+ */
+export const isInlineKey = (source: string): boolean => /^\s*(\{|-----BEGIN )/.test(source)
+
+/** Keys from `--key FILE` (JWK, JWKS or PEM, or the key itself) or `--jwks FILE|URL`, for work without a vault. */
 export async function keyringFrom(source: string, what: string): Promise<Keyring> {
   const {Keyring} = await import('../jose/keyring.js')
+  if (isInlineKey(source)) return Keyring.fromText(source, `${what} (the key given inline)`)
   const text = /^https?:\/\//i.test(source)
     ? await fetchKeys(source, what)
     : (await readBounded(source, MAX_KEY_FILE_BYTES, what)).toString('utf8')

@@ -120,15 +120,26 @@ export async function removeStaleTemps(path: string): Promise<void> {
 }
 
 /**
+ * A path as an error may show it. What reads as key material or a document (a JWK, a PEM block,
+ * several lines) was given where a path belongs: it may be secret, so it is not repeated.
+ */
+export function shownPath(path: string): string {
+  return path.length > 1024 || /[\n{}]|-----BEGIN /.test(path)
+    ? 'the value given (not shown: it is not a file path but looks like a key or a document)'
+    : path
+}
+
+/**
  * Reads a file, stopping at `limit` bytes: `/dev/zero` or a huge file is refused after reading
- * one byte past the limit, not loaded whole. The error names the path and says what went wrong.
+ * one byte past the limit, not loaded whole. The error names the path (see shownPath) and says
+ * what went wrong.
  */
 export async function readBounded(path: string, limit: number, what: string): Promise<Buffer> {
   let fh
   try {
     fh = await open(path, 'r')
   } catch (error) {
-    throw new UsageError(`cannot read ${what} from ${path}: ${describeFsError(error)}`)
+    throw new UsageError(`cannot read ${what} from ${shownPath(path)}: ${describeFsError(error)}`)
   }
 
   try {
@@ -140,11 +151,11 @@ export async function readBounded(path: string, limit: number, what: string): Pr
       size += bytesRead
     }
 
-    if (size > limit) throw tooLarge(what, path, limit)
+    if (size > limit) throw tooLarge(what, shownPath(path), limit)
     return buffer.subarray(0, size)
   } catch (error) {
     if (error instanceof UsageError) throw error
-    throw new UsageError(`cannot read ${what} from ${path}: ${describeFsError(error)}`)
+    throw new UsageError(`cannot read ${what} from ${shownPath(path)}: ${describeFsError(error)}`)
   } finally {
     await fh.close()
   }

@@ -87,7 +87,7 @@ export async function parsePrivateKey(text: string, source: string, passphrase?:
  * derives. A key whose halves disagree would become the active key, sign tokens that verify
  * with no published key, and sit in the JWKS for every verifier to trip on.
  */
-async function checkedJwk(jwk: JWK, source: string): Promise<JWK> {
+export async function checkedJwk(jwk: JWK, source: string): Promise<JWK> {
   const {createECDH, createPrivateKey} = await import('node:crypto')
   let okpX: Buffer | undefined
   switch (jwk.kty) {

@@ -10,7 +10,7 @@ import {createServer, type Server} from 'node:http'
 import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {BIN, cleanEnv, hasTool, json, jwtis, jwtisTty, NODE, scratch} from '../helpers/cli.js'
+import {BIN, BOTH_ENTRIES, cleanEnv, hasTool, json, jwtis, jwtisTty, NODE, scratch} from '../helpers/cli.js'
 import {startRedis} from '../helpers/redis.js'
 import {cli, cliOk} from '../helpers/run-command.js'
 import {signWithVaultKey} from '../helpers/vault.js'
@@ -83,6 +83,35 @@ describe('1. no secret in any message', () => {
       expect(out.code).not.toBe(0)
       expect(out.code).not.toBe(70)
       expect(out.stdout + out.stderr).not.toContain('hunter2hunter2')
+    }
+  })
+
+  it('a key given where a file is expected is read as the key, and a broken one is never repeated', async () => {
+    const jwk = JSON.parse((await jwtis(['jwk', 'create', '--alg', 'ES256'], {env})).stdout)
+    const pem = spawnSync('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256'], {
+      encoding: 'utf8',
+    }).stdout
+    for (const entry of BOTH_ENTRIES) {
+      const options = {env: {...env, ...entry}}
+      const thumbprint = await jwtis(['jwk', 'thumbprint', JSON.stringify(jwk)], options)
+      expect([thumbprint.code, thumbprint.stdout.trim()]).toEqual([0, jwk.kid])
+      const signed = await jwtis(['token', 'sign', '--key', pem, '--sub', 's', '--json'], options)
+      expect(signed.code, signed.stderr).toBe(0)
+      const verified = await jwtis(['token', 'verify', '--key', JSON.stringify(jwk), json<any>(signed).token], options)
+      expect(verified.code).toBe(1) // another key: rejected, not a usage error about a file
+      const broken = [
+        ['jwk', 'public', JSON.stringify({...jwk, x: 'broken'})],
+        ['jwk', 'public', `${JSON.stringify(jwk)}garbage`],
+        ['token', 'sign', '--key', pem.replaceAll('A', 'B'), '--json'],
+        ['jwe', 'decrypt', '--key', '{"kty":"oct","k":"SUPERSECRETSUPERSECRET"', 'a.b.c.d.e'],
+        ['token', 'verify', '--key', `-----BEGIN PRIVATE KEY-----\nMIGHSUPERSECRET\n`, 'a.b.c'],
+      ]
+      for (const args of broken) {
+        const out = await jwtis(args, options)
+        expect(out.code, args.join(' ')).toBe(2)
+        for (const secret of [jwk.d, 'SUPERSECRET', pem.split('\n')[1]])
+          expect(out.stdout + out.stderr, args.join(' ')).not.toContain(secret)
+      }
     }
   })
 })

@@ -8,7 +8,10 @@ import {env} from '../../common/config.js'
 
 export default class KeysImport extends VaultCommand<typeof KeysImport> {
   static override args = {
-    file: Args.string({description: 'private key: PEM (PKCS#8, SEC1, PKCS#1) or JWK; - for stdin', required: true}),
+    file: Args.string({
+      description: 'private key: PEM (PKCS#8, SEC1, PKCS#1) or JWK, a file or the key itself; - for stdin',
+      required: true,
+    }),
   }
   static override writesVault = true
   static override summary = `Make an existing private key a client's active key; the old one is retired.`
@@ -27,13 +30,16 @@ export default class KeysImport extends VaultCommand<typeof KeysImport> {
 
   async run(): Promise<RotatedKey> {
     const {flags} = this
-    const [{importKey}, {parsePrivateKey}, {readBounded}] = await Promise.all([
+    const [{importKey}, {parsePrivateKey}, {readBounded}, {isInlineKey}] = await Promise.all([
       import('../../core/import.js'),
       import('../../jose/private-key.js'),
       import('../../cli/input.js'),
+      import('../../cli/keys-input.js'),
     ])
-    const source = this.args.file === '-' ? 'stdin' : this.args.file
-    const text = await this.readInput(this.args.file === '-' ? '-' : `@${this.args.file}`, 'key')
+    const {file} = this.args
+    const inline = isInlineKey(file)
+    const source = file === '-' ? 'stdin' : inline ? 'the key given inline' : file
+    const text = await this.readInput(file === '-' || inline ? file : `@${file}`, 'key')
     const passphrase = flags['passphrase-file']
       ? (await readBounded(flags['passphrase-file'], 64 * 1024, '--passphrase-file'))
           .toString('utf8')
