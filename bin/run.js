@@ -8,6 +8,12 @@ const {join} = require('node:path')
 // Node 22.1+ keeps compiled code between runs (a no-op on Node 20, which lacks it).
 enableCompileCache?.()
 
+// A reader that went away (`jwtis keys list | head -1`) ends the output, not the command: what
+// is written after is dropped, and the command ends with its own exit code (as oclif does).
+process.stdout.on('error', (error) => {
+  if (error.code !== 'EPIPE') throw error
+})
+
 const argv = process.argv.slice(2)
 const fastOn = process.env.JWTIS_FAST !== '0'
 // oclif finds the package from here (from bin/ it would take bin/package.json for it)

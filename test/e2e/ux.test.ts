@@ -8,7 +8,20 @@ import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {describe, expect, it} from 'vitest'
 
-import {hasTool, json, jwtis, jwtisOk, jwtisTty, ROOT, scratch} from '../helpers/cli.js'
+import {
+  BIN,
+  BOTH_ENTRIES,
+  cleanEnv,
+  hasTool,
+  json,
+  jwtis,
+  jwtisOk,
+  jwtisTty,
+  NODE,
+  ROOT,
+  scratch,
+  shellQuote,
+} from '../helpers/cli.js'
 import {freePort} from '../helpers/redis.js'
 import {serve} from '../helpers/serve.js'
 import {hasPythonJose, python} from '../helpers/tools.js'
@@ -461,6 +474,38 @@ describe('a no-vault mode: token sign and jwk', () => {
 })
 
 describe('output scripts can trust', () => {
+  it('a reader that goes away (| head -1) ends the output quietly: no stack, the exit code the command had', async () => {
+    const s = scratch()
+    const env = {...s.env, JWTIS_VAULT: join(s.dir, 'vault.age')}
+    await jwtisOk(['init'], {env})
+    await jwtisOk(['client', 'add', 'app'], {env})
+    const lines = join(s.dir, 'lines.ndjson')
+    writeFileSync(lines, Array.from({length: 20_000}, (_, i) => `{"sub":"u${i}"}\n`).join(''))
+    const jwtisIn = `${shellQuote(NODE)} ${shellQuote(BIN)}`
+    for (const entry of BOTH_ENTRIES) {
+      const piped = (command: string) =>
+        spawnSync('bash', ['-c', `${command}; echo "exit \${PIPESTATUS[0]}" >&2`], {
+          encoding: 'utf8',
+          env: cleanEnv({...env, ...entry}),
+        })
+      for (const [command, exit] of [
+        [`${jwtisIn} keys list --json | true`, 0],
+        [`${jwtisIn} token verify x.y.z --json | true`, 1],
+        [`${jwtisIn} token issue --client app --batch < ${shellQuote(lines)} | head -1 > /dev/null`, 0],
+      ] as const) {
+        const out = piped(command)
+        const said = out.stderr.trim().split('\n')
+        expect(said.at(-1), `${command}: ${out.stderr}`).toBe(`exit ${exit}`)
+        expect(out.stderr, command).not.toMatch(/EPIPE|\n\s+at /)
+      }
+
+      // the batch stopped soon after its reader went, rather than answering every line to no one
+      const batch = piped(`${jwtisIn} token issue --client app --batch < ${shellQuote(lines)} | head -1 > /dev/null`)
+      const issued = Number(/(\d+) issued/.exec(batch.stderr)?.[1])
+      expect(issued, batch.stderr).toBeLessThan(20_000)
+    }
+  })
+
   it('JSON keys are snake_case: vault status defaults, client show settings; client list names the client', async () => {
     const s = scratch()
     const env = {...s.env, JWTIS_VAULT: join(s.dir, 'vault.age')}

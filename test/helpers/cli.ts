@@ -58,7 +58,8 @@ export function jwtis(args: string[], options: RunOptions = {}): Promise<RunResu
   })
 }
 
-const shellQuote = (arg: string) => `'${arg.replaceAll("'", String.raw`'\''`)}'`
+/** A word the shell reads back as `arg` exactly. */
+export const shellQuote = (arg: string) => `'${arg.replaceAll("'", String.raw`'\''`)}'`
 
 /**
  * Runs the built CLI on a pseudo-terminal (util-linux `script`), as a person at a terminal would:

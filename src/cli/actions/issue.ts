@@ -108,11 +108,24 @@ async function batch(
   // drain so that memory stays flat however long the input.
   let output = ''
   let buffered = 0
+  // Once its reader has gone (`… | head -1`: EPIPE, which bin/run.js keeps from ending the
+  // process), no answer can reach anyone: no more are made, and what was made is dropped.
+  let gone = false
+  const readerGone = () => {
+    gone = true
+  }
+
+  process.stdout.on('error', readerGone)
+  const emit = async (text: string) => {
+    // (an 'error' rejects the wait for 'drain')
+    if (!gone && !process.stdout.write(text)) await once(process.stdout, 'drain').catch(() => {})
+  }
+
   const flush = async () => {
     const chunk = output
     output = ''
     buffered = 0
-    if (chunk && !process.stdout.write(chunk)) await once(process.stdout, 'drain')
+    if (chunk) await emit(chunk)
   }
 
   const fail = (exitCode: number) => {
@@ -123,6 +136,7 @@ async function batch(
   let pending: string[] = []
   let n = 0
   for await (const raw of createInterface({crlfDelay: Infinity, input: process.stdin})) {
+    if (gone) break
     n++
     progress?.read(Buffer.byteLength(raw) + 1)
     const line = raw.trim()
@@ -133,7 +147,7 @@ async function batch(
         issued += done.out.split('\n').length - 1 - done.failed
         for (let i = 0; i < done.failed; i++) fail(done.firstExit ?? 70)
         progress?.update(issued + failed)
-        if (!process.stdout.write(done.out)) await once(process.stdout, 'drain')
+        await emit(done.out)
       })
     }
 
@@ -161,6 +175,7 @@ async function batch(
   }
 
   await flush()
+  process.stdout.off('error', readerGone)
   progress?.stop()
   if (!options.quiet) ctx.logErr(`${issued} issued, ${failed} failed`)
 }
