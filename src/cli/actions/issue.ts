@@ -108,24 +108,12 @@ async function batch(
   // drain so that memory stays flat however long the input.
   let output = ''
   let buffered = 0
-  // Once its reader has gone (`… | head -1`: EPIPE, which bin/run.js keeps from ending the
-  // process), no answer can reach anyone: no more are made, and what was made is dropped.
-  let gone = false
-  const readerGone = () => {
-    gone = true
-  }
-
-  process.stdout.on('error', readerGone)
-  const emit = async (text: string) => {
-    // (an 'error' rejects the wait for 'drain')
-    if (!gone && !process.stdout.write(text)) await once(process.stdout, 'drain').catch(() => {})
-  }
-
+  const out = stdoutWriter()
   const flush = async () => {
     const chunk = output
     output = ''
     buffered = 0
-    if (chunk) await emit(chunk)
+    if (chunk) await out.emit(chunk)
   }
 
   const fail = (exitCode: number) => {
@@ -136,7 +124,8 @@ async function batch(
   let pending: string[] = []
   let n = 0
   for await (const raw of createInterface({crlfDelay: Infinity, input: process.stdin})) {
-    if (gone) break
+    // no answer can reach anyone any more: no more are made
+    if (out.gone) break
     n++
     progress?.read(Buffer.byteLength(raw) + 1)
     const line = raw.trim()
@@ -147,7 +136,7 @@ async function batch(
         issued += done.out.split('\n').length - 1 - done.failed
         for (let i = 0; i < done.failed; i++) fail(done.firstExit ?? 70)
         progress?.update(issued + failed)
-        await emit(done.out)
+        await out.emit(done.out)
       })
     }
 
@@ -175,9 +164,33 @@ async function batch(
   }
 
   await flush()
-  process.stdout.off('error', readerGone)
+  out.close()
   progress?.stop()
   if (!options.quiet) ctx.logErr(`${issued} issued, ${failed} failed`)
+}
+
+/**
+ * Writes to stdout, waiting for it to drain (memory stays flat however long the input). Once its
+ * reader has gone (`… | head -1`: EPIPE, which bin/run.js keeps from ending the process), `gone`
+ * says so and what is written is dropped.
+ */
+function stdoutWriter() {
+  let gone = false
+  const readerGone = () => {
+    gone = true
+  }
+
+  process.stdout.on('error', readerGone)
+  return {
+    close: () => process.stdout.off('error', readerGone),
+    async emit(text: string): Promise<void> {
+      // (an 'error' rejects the wait for 'drain')
+      if (!gone && !process.stdout.write(text)) await once(process.stdout, 'drain').catch(() => {})
+    },
+    get gone() {
+      return gone
+    },
+  }
 }
 
 /**
