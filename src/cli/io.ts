@@ -104,6 +104,7 @@ export function printJson(value: unknown): void {
 
 /** The vault a command uses: --vault, JWTIS_VAULT, the `vault` setting, ./data/vault.age. */
 export function vaultPath(dir: string, flag?: string): string {
+  if (flag === '') throw new UsageError('--vault is empty: give a vault file or a redis:// URL')
   return vaultLocation(flag ?? env('JWTIS_VAULT') ?? readSettings(dir).vault ?? DEFAULT_VAULT)
 }
 

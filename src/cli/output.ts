@@ -82,7 +82,7 @@ export function colorJson(value: unknown, c: ChalkInstance): string {
   )
 }
 
-const TIME_CLAIMS = ['exp', 'iat', 'nbf', 'sexp'] as const
+export const TIME_CLAIMS = ['exp', 'iat', 'nbf', 'sexp'] as const
 
 /**
  * The registered times of a claim set as people read them, one line each: `exp  2026-…Z (in 14

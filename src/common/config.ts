@@ -128,5 +128,6 @@ export const SECRET_VARIABLES = VARIABLES.filter((name) => CONFIG[name].secret)
 
 /** A variable of the table, as set (an empty value is returned as it is: callers decide what it means). */
 export function env(name: VariableName): string | undefined {
-  return process.env[name]
+  // set but empty (`JWTIS_VAULT= jwtis …`, an unset CI secret) is not set, as most tools read it
+  return process.env[name] || undefined
 }

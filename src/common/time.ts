@@ -21,10 +21,15 @@ export function relativeTime(ms: number, now: number): string {
  * Undefined for what is no date: not a number, or beyond what a Date can hold (`exp: 1e300`).
  */
 export function describeTime(seconds: unknown, now: number): string | undefined {
+  const date = isoDate(seconds)
+  return date && `${date} (${relativeTime((seconds as number) * 1000, now)})`
+}
+
+/** A NumericDate claim as an RFC 3339 date (UTC); undefined for what is no date, as describeTime. */
+export function isoDate(seconds: unknown): string | undefined {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return undefined
   const date = new Date(seconds * 1000)
-  if (Number.isNaN(date.getTime())) return undefined
-  return `${date.toISOString()} (${relativeTime(seconds * 1000, now)})`
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString()
 }
 
 const WHEN =

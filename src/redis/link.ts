@@ -1,6 +1,6 @@
 import {createHash} from 'node:crypto'
 
-import {RedisError, type RedisErrorCode} from '../common/errors.js'
+import {RedisError, type RedisErrorCode, UsageError} from '../common/errors.js'
 import {MAX_VAULT_BYTES} from '../common/limits.js'
 import {redact, redactUrl} from '../common/redact.js'
 import {guardReplies, ReplyRefused} from './guard.js'
@@ -35,7 +35,7 @@ export class RedisLink {
    * fail at once meanwhile (no offline queue), so callers answer 503 instead of hanging.
    */
   static async connect(url: string, code: RedisErrorCode, what: string): Promise<RedisLink> {
-    const {href, where} = target(url, code)
+    const {href, where} = target(url)
     // A reply the guard refused closes its connection for good (the stream can no longer be
     // trusted, and a server trickling 2 GB would hold it forever): the commands waiting on it,
     // and every later one, fail with that reason rather than the client's "closed".
@@ -196,12 +196,12 @@ type Subscriber = {
 }
 
 /** The URL the client is given (?name= and the like are jwtis's, not the client's) and host:port[/db] for messages. */
-function target(url: string, code: RedisErrorCode): {href: string; where: string} {
+function target(url: string): {href: string; where: string} {
   let u: URL
   try {
     u = new URL(url)
   } catch {
-    throw new RedisError(code, `${redactUrl(url)} is not a valid redis:// URL`)
+    throw new UsageError(`${redactUrl(url)} is not a valid redis:// URL`)
   }
 
   u.search = ''

@@ -1,8 +1,9 @@
-import {statSync} from 'node:fs'
-import {mkdir, readFile, realpath, stat} from 'node:fs/promises'
+import {constants, statSync} from 'node:fs'
+import {mkdir, open, realpath, stat} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
 
 import {VaultError} from '../common/errors.js'
+import {MAX_VAULT_BYTES} from '../common/limits.js'
 import {checkPrivateDir, removeStaleTemps, writeFileAtomic} from '../fs/files.js'
 import {FileLock} from '../fs/lock.js'
 import {DEFAULT_LOCK_TIMEOUT_MS, type StorageOptions, type VaultStorage} from './storage.js'
@@ -77,8 +78,24 @@ export class FileStorage implements VaultStorage {
 
   private async readBytes(): Promise<Uint8Array> {
     try {
-      return await readFile(this.path)
+      // Opened without blocking, then checked: a FIFO (or a device) named as the vault would
+      // otherwise wait forever for a writer, or be read without end.
+      const fh = await open(this.path, constants.O_RDONLY | constants.O_NONBLOCK)
+      try {
+        const info = await fh.stat()
+        if (!info.isFile())
+          throw new VaultError(
+            'VAULT_NOT_FOUND',
+            `${this.path} is not a vault file (it is ${info.isDirectory() ? 'a directory' : 'a FIFO, socket or device'}): name the vault file with --vault PATH`,
+          )
+        if (info.size > MAX_VAULT_BYTES)
+          throw new VaultError('VAULT_CORRUPT', `${this.path} is ${info.size} bytes: no vault is that large`)
+        return await fh.readFile()
+      } finally {
+        await fh.close()
+      }
     } catch (error) {
+      if (error instanceof VaultError) throw error
       const {code, message} = error as NodeJS.ErrnoException
       if (code === 'ENOENT') {
         throw new VaultError(

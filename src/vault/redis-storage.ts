@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 
-import {VaultError} from '../common/errors.js'
+import {UsageError, VaultError} from '../common/errors.js'
 import {redactUrl} from '../common/redact.js'
 import {RedisLink} from '../redis/link.js'
 import {armor, ARMOR_BEGIN} from './age.js'
@@ -66,12 +66,12 @@ export class RedisStorage implements VaultStorage {
     try {
       parsed = new URL(url)
     } catch {
-      throw new VaultError('VAULT_NOT_FOUND', `${redactUrl(url)} is not a valid redis:// URL`)
+      throw new UsageError(`${redactUrl(url)} is not a valid redis:// URL`)
     }
 
     const name = parsed.searchParams.get('name') ?? 'default'
     if (!/^[\w.-]{1,64}$/.test(name))
-      throw new VaultError('VAULT_NOT_FOUND', `vault name "${name}" in the URL: use letters, digits, ".", "_" or "-"`)
+      throw new UsageError(`vault name "${name}" in the URL: use letters, digits, ".", "_" or "-"`)
     parsed.search = ''
     const link = await RedisLink.connect(parsed.href, 'VAULT_UNAVAILABLE', 'the Redis vault')
     const location = `${redactUrl(parsed.href).replace(/\/$/, '')}${name === 'default' ? '' : `?name=${name}`}`

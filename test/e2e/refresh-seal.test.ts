@@ -97,6 +97,15 @@ describe('refresh_seal', () => {
     expect([sig.code, sig.stderr]).toEqual([2, expect.stringMatching(/key-wrapping key/)])
   })
 
+  it('keys rotate with neither --client nor --issuer is --all: every client, both uses, and the issuer key', async () => {
+    const clients = json<any[]>(await ok(['client', 'list', '--json'])).map((c) => c.name)
+    const rotated = json<any[]>(await ok(['keys', 'rotate', '--json']))
+    const expected = [...clients.flatMap((c) => [`${c} sig`, `${c} enc`]), 'null enc']
+    expect(rotated.map((r) => `${r.client} ${r.use}`).sort()).toEqual(expected.sort())
+    const both = await run(['keys', 'rotate', '--all', '--client', 'web'])
+    expect(both.code).toBe(2)
+  })
+
   it('init --refresh-seal client makes a vault whose clients seal to themselves, and no issuer key', async () => {
     const other = join(s.dir, 'other.age')
     await cliOk(['init', '--vault', other, '--refresh-seal', 'client'], {env: s.env})

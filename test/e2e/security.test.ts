@@ -116,6 +116,29 @@ describe('1. no secret in any message', () => {
   })
 })
 
+describe('a vault path that names no vault file', () => {
+  it('a FIFO or a device is refused at once (exit 3), never waited on or read without end', async () => {
+    const fifo = join(dir, 'vault.fifo')
+    spawnSync('mkfifo', [fifo])
+    for (const path of [fifo, '/dev/zero']) {
+      const out = await jwtis(['client', 'list', '--vault', path], {env})
+      expect([out.code, out.stderr.trim()], path).toEqual([3, expect.stringMatching(/is not a vault file/)])
+    }
+  })
+
+  it('an empty JWTIS_VAULT is unset (the vault setting or the default applies); an empty --vault is a usage error', async () => {
+    const other = scratch()
+    const path = join(other.dir, 'set.age')
+    await cliOk(['init', '--vault', path], {env: other.env})
+    await cliOk(['client', 'add', 'svc', '--vault', path], {env: other.env})
+    await cliOk(['config', 'set', 'vault', path], {env: other.env})
+    const setting = await jwtis(['client', 'list', '--json'], {env: {...other.env, JWTIS_VAULT: ''}})
+    expect([setting.code, json<any[]>(setting).map((c) => c.name)], setting.stderr).toEqual([0, ['svc']])
+    const flag = await jwtis(['client', 'list', '--vault', ''], {env})
+    expect([flag.code, flag.stderr.trim()]).toEqual([2, expect.stringMatching(/--vault is empty/)])
+  })
+})
+
 describe('3. a refresh token is not an access token', () => {
   it('token verify refuses a refresh token as WRONG_TYPE with a hint, before and after revocation', async () => {
     const issued = json<any>(await run(['token', 'issue', '--client', 'alice', '--refresh', '--json']))

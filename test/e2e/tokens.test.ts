@@ -282,11 +282,19 @@ describe('token renew, revoke and decode', () => {
     expect(out.code).toBe(0)
     expect(out.stdout).toContain('NOT VERIFIED')
     expect(out.stdout).toMatch(/exp\s+\d{4}-\d\d-\d\dT.*\((in|.* ago)/)
-    // Into a pipe: only JSON on stdout (what `| jq .` needs), the warning on stderr.
+    // Into a pipe: only JSON on stdout (what `| jq .` needs), with the times as dates beside the
+    // claims; the warning and the times as people read them on stderr.
     const piped = await cliOk(['token', 'decode', good], {env})
-    expect(JSON.parse(piped.stdout)).toMatchObject({payload: {sub: 'alice'}, verified: false})
+    const {payload} = JSON.parse(piped.stdout)
+    expect(JSON.parse(piped.stdout)).toMatchObject({
+      dates: {exp: new Date(payload.exp * 1000).toISOString(), iat: new Date(payload.iat * 1000).toISOString()},
+      payload: {sub: 'alice'},
+      verified: false,
+    })
     expect(piped.stderr).toContain('NOT VERIFIED')
+    expect(piped.stderr).toMatch(/exp\s+\d{4}-\d\d-\d\dT.*\((in|.* ago)/)
     expect(json<any>(await cliOk(['token', 'decode', good, '--json'], {env}))).toMatchObject({
+      dates: {exp: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/)},
       encrypted: false,
       payload: {sub: 'alice'},
       verified: false,
@@ -303,6 +311,14 @@ describe('jwe encrypt and decrypt', () => {
     expect(headerOf(jwe)).toMatchObject({alg: 'ECDH-ES+A256KW', enc: 'A256GCM'})
     const out = await run(['jwe', 'decrypt', jwe])
     expect(out.stdout).toBe(plaintext)
+  })
+
+  it('a token saved to a file by the CLI, encrypted with --cty JWT, decrypts to a nested JWT that verifies', async () => {
+    const file = join(dir, 'access.txt')
+    writeFileSync(file, (await run(['token', 'issue', '--client', 'app'])).stdout) // with its newline
+    const jwe = (await run(['jwe', 'encrypt', '--to', 'app', '--cty', 'JWT', `@${file}`])).stdout.trim()
+    const out = json<any>(await run(['jwe', 'decrypt', jwe, '--json']))
+    expect(out.nested).toMatchObject({header: {typ: 'at+jwt'}, payload: {client_id: 'app'}, valid: true})
   })
 
   it('decrypts a refresh token and verifies the JWT inside', async () => {

@@ -215,6 +215,8 @@ describe('errors that say what to do next', () => {
       [['token', 'issue', '--client', 'billing', '--ttl', '300ms'], /at least 1s/],
       [['token', 'issue', '--client', 'billing', '--ttl', '-5m'], /--ttl/],
       [['token', 'verify', '--key', '/no/such/key.pem', 'x.y.z'], /\/no\/such\/key\.pem/],
+      [['client', 'list', '--vault', ''], /--vault is empty/],
+      [['client', 'list', '--vault', 'redis://bad url'], /not a valid redis:\/\/ URL/],
     ]
     for (const [args, message] of cases) {
       const out = await jwtis(args, {env})

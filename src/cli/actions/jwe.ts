@@ -39,7 +39,10 @@ export async function encryptAction(
   flags: EncryptFlags,
 ): Promise<{jwe: string}> {
   const [{encryptJwe}, {Keyring}] = await Promise.all([import('../../jose/jwe.js'), import('../../jose/keyring.js')])
-  const bytes = new TextEncoder().encode(await ctx.readInput(plaintext, 'plaintext', true))
+  // A plaintext goes in byte for byte, but a nested JWT (cty JWT) is a token: taken as tokens are
+  // (the newline a file or `echo` adds would make the inner JWT unreadable once decrypted)
+  const nested = flags.cty?.toUpperCase() === 'JWT'
+  const bytes = new TextEncoder().encode(await ctx.readInput(plaintext, 'plaintext', !nested))
   let keyring
   let {enc} = flags
   if (flags.to) {

@@ -12,28 +12,29 @@ export default class KeysRotate extends VaultCommand<typeof KeysRotate> {
   static override summary = 'Give clients (or the issuer) new active keys.'
   static override description = `The old keys are retired: they still verify and decrypt what they made until the grace ends (default: the longest lifetime of a token they could have made, session-ttl or access-ttl, plus 30s), then they are dropped.
 
-The issuer's own key-wrapping key (it seals the refresh tokens of \`refresh_seal: issuer\` clients) rotates with --issuer, and with --all unless --use sig; the old one opens refresh tokens until the longest session-ttl of any client has passed.`
+Without --client or --issuer it rotates every client, as --all. The issuer's own key-wrapping key (it seals the refresh tokens of \`refresh_seal: issuer\` clients) rotates with --issuer, and with --all unless --use sig; the old one opens refresh tokens until the longest session-ttl of any client has passed.`
   static override examples = [
     '<%= config.bin %> <%= command.id %> --client billing',
+    '<%= config.bin %> <%= command.id %>',
     '<%= config.bin %> <%= command.id %> --all --use sig --grace 1h',
     '<%= config.bin %> <%= command.id %> --issuer',
   ]
   static override flags = {
     all: Flags.boolean({
-      description: "every client, and the issuer's key-wrapping key",
-      exactlyOne: ['client', 'all', 'issuer'],
+      description: "every client, and the issuer's key-wrapping key (the default)",
+      exclusive: ['client', 'issuer'],
     }),
     client: Flags.string({
       char: 'c',
       description: 'client name (repeatable)',
-      exactlyOne: ['client', 'all', 'issuer'],
+      exclusive: ['all', 'issuer'],
       multiple: true,
       multipleNonGreedy: true,
     }),
     grace: durationFlag({description: 'how long the old keys keep verifying/decrypting'}),
     issuer: Flags.boolean({
       description: "only the issuer's key-wrapping key (refresh_seal: issuer)",
-      exactlyOne: ['client', 'all', 'issuer'],
+      exclusive: ['all', 'client'],
     }),
     use: Flags.string({default: 'both', description: 'which keys', options: ['sig', 'enc', 'both']}),
   }
@@ -45,13 +46,14 @@ The issuer's own key-wrapping key (it seals the refresh tokens of \`refresh_seal
     ])
     const {flags} = this
     const vault = await this.openVault()
-    const clients = flags.all ? Object.keys(vault.document.clients).sort() : (flags.client ?? [])
+    const all = flags.all || (flags.client === undefined && !flags.issuer)
+    const clients = all ? Object.keys(vault.document.clients).sort() : (flags.client ?? [])
     for (const c of clients) getClient(vault.document, c)
     if (flags.issuer && flags.use === 'sig')
       throw new UsageError("the issuer's only key is a key-wrapping key: drop --use sig")
     // --all covers the issuer's key once it has one (a vault whose clients all seal to themselves has none)
     const issuer =
-      flags.issuer || (flags.all && flags.use !== 'sig' && (vault.document.issuer.sealKeys ?? []).length > 0)
+      flags.issuer || (all && flags.use !== 'sig' && (vault.document.issuer.sealKeys ?? []).length > 0)
     if (clients.length === 0 && !issuer) throw new UsageError('the vault has no clients to rotate')
     const uses: KeyUse[] = flags.use === 'both' ? ['sig', 'enc'] : [flags.use as KeyUse]
     const options = {graceMs: flags.grace, now: clock()()}
