@@ -52,8 +52,7 @@ Without --client or --issuer it rotates every client, as --all. The issuer's own
     if (flags.issuer && flags.use === 'sig')
       throw new UsageError("the issuer's only key is a key-wrapping key: drop --use sig")
     // --all covers the issuer's key once it has one (a vault whose clients all seal to themselves has none)
-    const issuer =
-      flags.issuer || (all && flags.use !== 'sig' && (vault.document.issuer.sealKeys ?? []).length > 0)
+    const issuer = flags.issuer || (all && flags.use !== 'sig' && (vault.document.issuer.sealKeys ?? []).length > 0)
     if (clients.length === 0 && !issuer) throw new UsageError('the vault has no clients to rotate')
     const uses: KeyUse[] = flags.use === 'both' ? ['sig', 'enc'] : [flags.use as KeyUse]
     const options = {graceMs: flags.grace, now: clock()()}
