@@ -56,6 +56,8 @@ const stable = (text: string) =>
     .replaceAll(/"(d|k|kid|n|p|q|dp|dq|qi|x|y)": "[\w-]+"/g, '"$1": "<b64>"')
     .replaceAll(/(-----BEGIN [A-Z ]+-----\n)[\s\S]*?(-----END)/g, '$1<pem>\n$2')
     .replaceAll(/^\(node:\d+\) \[UnparsedCommand\].*\n(\(Use `node --trace-warnings.*\n)?/gm, '')
+    // `token decode`'s times as people read them, relative to when each run read the clock
+    .replaceAll(/ \((in [^()]*|[^()]* ago)\)/g, ' (<when>)')
 
 const PROBE = join(import.meta.dirname, '../fast/oclif-probe.mjs')
 

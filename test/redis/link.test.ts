@@ -5,7 +5,7 @@
 import {createServer} from 'node:net'
 import {describe, expect, it} from 'vitest'
 
-import {RedisError} from '../../src/common/errors.js'
+import {RedisError, UsageError} from '../../src/common/errors.js'
 import {RedisLink} from '../../src/redis/link.js'
 
 /** A loopback port nothing listens on (taken, then given back). */
@@ -35,13 +35,13 @@ describe('a Redis link that cannot connect', () => {
     expect((error as Error).message).not.toContain('s3cret-pw')
   })
 
-  it('refuses a URL that does not parse with the caller’s code, the URL redacted', async () => {
+  it('refuses a URL that does not parse as a usage error (a mistyped value, not a Redis away), the URL redacted', async () => {
     const error = await RedisLink.connect('redis://:pw@[bad', 'STORE_UNAVAILABLE', 'the Redis store').catch(
       (error_: unknown) => error_,
     )
-    expect(error).toBeInstanceOf(RedisError)
+    expect(error).toBeInstanceOf(UsageError)
     expect(error).toMatchObject({
-      code: 'STORE_UNAVAILABLE',
+      code: 'USAGE',
       message: expect.stringMatching(/is not a valid redis:\/\/ URL$/),
     })
     expect((error as Error).message).not.toContain(':pw@')
