@@ -4,18 +4,16 @@ import type {JWK} from '../jose/index.js'
 
 import {UsageError} from '../common/errors.js'
 import {readInput} from './io.js'
-import {isInlineKey} from './keys-input.js'
+import {keyArgument} from './keys-input.js'
 
 /**
  * One key for the `jwk` commands: from `-` (stdin), `@file`, a plain path or the key itself, as
  * a JWK or PEM. Answered as a JWK (a PEM key exported), private members kept when it has them.
  */
 export async function readOneKey(given: string | undefined): Promise<JWK> {
-  const inline = given !== undefined && isInlineKey(given)
-  const source = inline || given === undefined || given === '-' || given.startsWith('@') ? given : `@${given}`
+  const {input, label} = keyArgument(given)
   const {jwkOf, Keyring} = await import('../jose/index.js')
-  const text = await readInput(source, 'key')
-  const label = inline ? 'the key given inline' : given && given !== '-' ? given.replace(/^@/, '') : 'stdin'
+  const text = await readInput(input, 'key')
   const {entries} = await Keyring.fromText(text, label)
   if (entries.length !== 1) throw new UsageError(`that holds ${entries.length} keys: give one`, 'BAD_KEY')
   const [entry] = entries

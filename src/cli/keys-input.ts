@@ -15,6 +15,17 @@ const FETCH_TIMEOUT_MS = 10_000
  */
 export const isInlineKey = (source: string): boolean => /^\s*(\{|-----BEGIN )/.test(source)
 
+/**
+ * A key argument (`-`, `@file`, a plain path, or the key itself) as readInput takes it, and the
+ * name messages give it (never the key itself).
+ */
+export function keyArgument(given: string | undefined): {input: string | undefined; label: string} {
+  if (given === undefined || given === '-') return {input: given, label: 'stdin'}
+  if (isInlineKey(given)) return {input: given, label: 'the key given inline'}
+  const path = given.replace(/^@/, '')
+  return {input: `@${path}`, label: path}
+}
+
 /** Keys from `--key FILE` (JWK, JWKS or PEM, or the key itself) or `--jwks FILE|URL`, for work without a vault. */
 export async function keyringFrom(source: string, what: string): Promise<Keyring> {
   const {Keyring} = await import('../jose/keyring.js')

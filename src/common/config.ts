@@ -126,8 +126,10 @@ export const VARIABLES = Object.keys(CONFIG) as VariableName[]
 /** The variables that may carry secrets: registered at start by the CLI and `serve`, masked in messages. */
 export const SECRET_VARIABLES = VARIABLES.filter((name) => CONFIG[name].secret)
 
-/** A variable of the table, as set (an empty value is returned as it is: callers decide what it means). */
+/**
+ * A variable of the table, as set. Set but empty (`JWTIS_VAULT= jwtis …`, a CI secret that was
+ * never filled in) is not set, as most tools read it.
+ */
 export function env(name: VariableName): string | undefined {
-  // set but empty (`JWTIS_VAULT= jwtis …`, an unset CI secret) is not set, as most tools read it
   return process.env[name] || undefined
 }

@@ -5,7 +5,7 @@ import type {Metrics} from './metrics.js'
 
 import {type ErrorCode, JwtisError, TokenRejectedError} from '../common/errors.js'
 import {redact} from '../common/redact.js'
-import {serveLog} from './log.js'
+import {pathOf, serveLog} from './log.js'
 
 /** Failures that exist only over HTTP (authentication, rate limits, shutdown); never reach the CLI. */
 export class HttpError extends JwtisError {
@@ -155,8 +155,7 @@ export function frameworkErrors(error: FastifyError, _request: unknown, reply: u
  */
 export function notFound(methodsOf: (path: string) => string[]) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    const query = request.url.indexOf('?')
-    const path = (query === -1 ? request.url : request.url.slice(0, query)).slice(0, 200)
+    const path = pathOf(request.url)
     const allowed = methodsOf(path)
     if (allowed.length === 0) return send(reply, 404, 'NOT_FOUND', `no route ${request.method} ${path}`)
     const allow = allowed.join(', ')

@@ -11,6 +11,12 @@ import {safeJson, sanitizeLine} from '../common/terminal.js'
  */
 export const textLog = (): boolean => process.stderr.isTTY === true
 
+/** A request's path as the log and error answers show it: without its query (which may carry a credential), 200 characters at most. */
+export function pathOf(url: string): string {
+  const query = url.indexOf('?')
+  return (query === -1 ? url : url.slice(0, query)).slice(0, 200)
+}
+
 const LEVELS = {error: 50, info: 30, warn: 40} as const
 
 /** One line of serve's own (not a request's): `jwtis serve: …` on a terminal, a JSON line elsewhere. */

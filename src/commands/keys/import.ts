@@ -30,16 +30,14 @@ export default class KeysImport extends VaultCommand<typeof KeysImport> {
 
   async run(): Promise<RotatedKey> {
     const {flags} = this
-    const [{importKey}, {parsePrivateKey}, {readBounded}, {isInlineKey}] = await Promise.all([
+    const [{importKey}, {parsePrivateKey}, {readBounded}, {keyArgument}] = await Promise.all([
       import('../../core/import.js'),
       import('../../jose/private-key.js'),
       import('../../cli/input.js'),
       import('../../cli/keys-input.js'),
     ])
-    const {file} = this.args
-    const inline = isInlineKey(file)
-    const source = file === '-' ? 'stdin' : inline ? 'the key given inline' : file
-    const text = await this.readInput(file === '-' || inline ? file : `@${file}`, 'key')
+    const {input, label: source} = keyArgument(this.args.file)
+    const text = await this.readInput(input, 'key')
     const passphrase = flags['passphrase-file']
       ? (await readBounded(flags['passphrase-file'], 64 * 1024, '--passphrase-file'))
           .toString('utf8')

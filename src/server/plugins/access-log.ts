@@ -2,6 +2,8 @@ import type {FastifyInstance} from 'fastify'
 
 import type {Metrics} from '../metrics.js'
 
+import {pathOf} from '../log.js'
+
 /**
  * After each response: the request counted and timed in the metrics, and with `accessLog` one
  * JSON line on the log that says only what is safe to keep (the path without its query, the
@@ -15,7 +17,6 @@ export function accessLog(app: FastifyInstance, {accessLog, metrics}: {accessLog
     const seconds = Number(process.hrtime.bigint() - started) / 1e9
     metrics.duration.observe({route}, seconds)
     if (accessLog) {
-      const query = request.url.indexOf('?')
       request.log.info(
         {
           client: request.client,
@@ -23,7 +24,7 @@ export function accessLog(app: FastifyInstance, {accessLog, metrics}: {accessLog
           code: (request as {errorCode?: string}).errorCode,
           method: request.method,
           ms: Math.round(seconds * 1e4) / 10,
-          path: (query === -1 ? request.url : request.url.slice(0, query)).slice(0, 200),
+          path: pathOf(request.url),
           remote: request.ip,
           route,
           status: reply.statusCode,
